@@ -1,0 +1,99 @@
+/* Reverse-mode autograd: graph nodes and the backward engine.
+ *
+ * A node is created by a differentiable op when grad mode is on and an input
+ * requires grad. Its edges point at the nodes that produced its inputs (or at
+ * a leaf's AccumulateGrad node). Backward formulas are written with ops, so a
+ * new device needs only forward kernels. Saved tensors are stored with their
+ * storage version; an in-place change before backward is reported. */
+#ifndef MT_AUTOGRAD_H
+#define MT_AUTOGRAD_H
+
+#include "../core/mt.h"
+
+#define MT_NODE_MAX_SAVED 4
+#define MT_NODE_INLINE_EDGES 3
+
+typedef struct mt_edge { struct mt_node *node; uint32_t input_nr; } mt_edge;
+
+typedef struct mt_node mt_node;
+typedef struct mt_node_vt {
+    const char *name;
+    /* grads_out[k]: gradient w.r.t. output k (borrowed, NULL when no gradient reached it).
+       Fill grads_in[j] (new refs, or NULL) for each next edge j. Runs with grad mode off. */
+    int (*backward)(mt_node *n, mt_tensor **grads_out, mt_tensor **grads_in);
+    /* frees op-specific payload (n->extra); may be NULL */
+    void (*release)(mt_node *n);
+} mt_node_vt;
+
+struct mt_node {
+    int64_t refcount;
+    const mt_node_vt *vt;
+    uint64_t seq;
+    int n_next, n_outputs;
+    mt_edge *next;
+    mt_edge inline_next[MT_NODE_INLINE_EDGES];
+    /* saved state */
+    int n_saved;
+    bool released;          /* saved state was freed by a backward without retain_graph */
+    bool had_saved;
+    mt_tensor *saved[MT_NODE_MAX_SAVED];
+    uint64_t saved_version[MT_NODE_MAX_SAVED];
+    mt_scalar scalar;
+    int64_t iargs[2 * MT_MAX_DIMS + 4];
+    int n_iargs;
+    mt_dtype in_dtype;      /* dtype of input 0, to cast gradients back */
+    /* shape and dtype of up to two inputs, to sum broadcast gradients back down */
+    int meta_ndim[2];
+    mt_dtype meta_dtype[2];
+    int64_t meta_shape[2][MT_MAX_DIMS];
+    void *extra;
+    /* AccumulateGrad */
+    mt_tensor *variable_weak;   /* leaf; weak: the tensor clears it when it dies */
+    mt_tensor *variable;        /* strong ref while the graph lives */
+    /* retain_grad: outputs whose .grad should be kept (weak) */
+    mt_tensor **retained;
+    int n_retained;
+    /* engine scratch */
+    int64_t deps;
+    mt_tensor **buf;
+    uint64_t epoch;
+};
+
+mt_node *mt_node_new(const mt_node_vt *vt, int n_next, int n_outputs);
+static inline void mt_node_incref(mt_node *n) { if (n) n->refcount++; }
+void mt_node_decref(mt_node *n);
+
+/* Saves t (or an alias of it when it is an output of the node, to avoid a cycle). */
+void mt_node_save(mt_node *n, int slot, const mt_tensor *t, bool is_output);
+/* Returns a borrowed saved tensor or NULL + error if freed / modified in place. */
+mt_tensor *mt_node_saved(mt_node *n, int slot);
+
+void mt_node_forget_retained(mt_node *n, mt_tensor *t);
+int mt_retain_grad(mt_tensor *t);
+
+/* True when an op on these inputs must record a node (grad mode on and one requires grad). */
+bool mt_any_requires_grad(int n, mt_tensor *const *ts);
+/* Creates the node for `out` = op(inputs...) if needed: sets edges, out->grad_fn, requires_grad.
+   Returns the node (borrowed; owned by out) or NULL if no grad is needed. */
+mt_node *mt_autograd_record(const mt_node_vt *vt, mt_tensor *out, int n_in, mt_tensor *const *inputs);
+/* Multi-output version: outs[k] gets output_nr k. */
+mt_node *mt_autograd_record_n(const mt_node_vt *vt, int n_out, mt_tensor **outs, int n_in, mt_tensor *const *inputs);
+
+/* Sets the edges of node from inputs (used by custom nodes). */
+void mt_node_set_edges(mt_node *n, int n_in, mt_tensor *const *inputs);
+
+/* backward(): roots with their gradients (new refs are not taken). If `inputs` is given
+   (autograd.grad), their gradients are returned in `results` (new refs) and .grad is not touched. */
+int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool retain_graph,
+                int n_inputs, mt_tensor **inputs, mt_tensor **results, bool allow_unused);
+
+/* Records input k's shape and dtype; mt_node_grad_for then turns a raw gradient (consumed) into
+   one of that shape and dtype (new ref). */
+void mt_node_set_meta(mt_node *n, int k, const mt_tensor *t);
+mt_tensor *mt_node_grad_for(mt_node *n, int k, mt_tensor *raw);
+static inline bool mt_node_needs(const mt_node *n, int k) { return k < n->n_next && n->next[k].node != NULL; }
+
+/* Sum `g` down to shape (undoing broadcasting). New ref. */
+mt_tensor *mt_sum_to(mt_tensor *g, const int64_t *shape, int ndim);
+
+#endif

@@ -1,0 +1,327 @@
+/* Tensor and storage lifetime, construction, errors, type promotion, pool. */
+#include "mt.h"
+#include "backend.h"
+#include "../autograd/autograd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const mt_dtype_names[MT_NUM_DTYPES] = {"bool", "int32", "int64", "float32", "float64"};
+const size_t mt_dtype_sizes[MT_NUM_DTYPES] = {1, 4, 8, 4, 8};
+
+bool mt_grad_enabled = true;
+mt_backend *mt_backends[MT_NUM_DEVICE_TYPES];
+
+/* ---------------- errors ---------------- */
+static mt_errkind err_kind;
+static char err_msg[1024];
+
+void *mt_error(mt_errkind kind, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    va_end(ap);
+    err_kind = kind;
+    return NULL;
+}
+mt_errkind mt_err_kind(void) { return err_kind; }
+const char *mt_err_msg(void) { return err_msg; }
+void mt_err_clear(void) { err_kind = MT_ERR_NONE; err_msg[0] = 0; }
+
+/* ---------------- storage ---------------- */
+/* CPU storage is one block: the header, padding to 64 bytes, then the data. */
+#define MT_HEADER_BYTES 64
+
+static mt_storage *storage_new(int64_t nbytes, mt_device dev) {
+    if (nbytes < 0 || nbytes > ((int64_t)1 << 46))
+        return mt_error(MT_ERR_MEMORY, "[enforce fail] Trying to allocate %lld bytes: out of memory", (long long)nbytes);
+    if (dev.type == MT_CPU) {
+        mt_storage *s = aligned_alloc(64, (size_t)((MT_HEADER_BYTES + nbytes + 63) / 64 * 64));
+        if (!s)
+            return mt_error(MT_ERR_MEMORY,
+                            "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
+                            "you tried to allocate %lld bytes.", (long long)nbytes);
+        s->refcount = 1;
+        s->data = (char *)s + MT_HEADER_BYTES;
+        s->nbytes = nbytes;
+        s->device = dev;
+        s->version = 0;
+        s->deleter = NULL;
+        s->deleter_ctx = NULL;
+        return s;
+    }
+    mt_backend *be = mt_backends[dev.type];
+    if (!be) return mt_error(MT_ERR_RUNTIME, "Device type %s is not available: minitorch was built without it",
+                             dev.type == MT_CUDA ? "CUDA" : "?");
+    void *data = be->alloc(nbytes, dev);
+    if (!data) return NULL;
+    mt_storage *s = malloc(sizeof *s);
+    if (!s) { be->free(data, dev); return mt_error(MT_ERR_MEMORY, "out of memory"); }
+    s->refcount = 1;
+    s->data = data;
+    s->nbytes = nbytes;
+    s->device = dev;
+    s->version = 0;
+    s->deleter = NULL;
+    s->deleter_ctx = NULL;
+    return s;
+}
+
+static void storage_decref(mt_storage *s) {
+    if (!s || --s->refcount > 0) return;
+    if (s->deleter) {
+        s->deleter(s->deleter_ctx, s->data);
+        free(s);
+    } else if (s->device.type == MT_CPU) {
+        free(s);
+    } else {
+        mt_backends[s->device.type]->free(s->data, s->device);
+        free(s);
+    }
+}
+
+/* ---------------- tensors ---------------- */
+static mt_tensor *tensor_header(void) {
+    mt_tensor *t = malloc(sizeof *t);
+    if (!t) return mt_error(MT_ERR_MEMORY, "out of memory");
+    memset(t, 0, offsetof(mt_tensor, shape)); /* shape/strides are filled by callers */
+    t->refcount = 1;
+    t->grad = NULL;
+    t->grad_fn = NULL;
+    t->grad_acc = NULL;
+    t->base = NULL;
+    t->pyobj = NULL;
+    t->requires_grad = t->retains_grad = false;
+    t->output_nr = 0;
+    return t;
+}
+
+void mt_decref(mt_tensor *t) {
+    if (!t || --t->refcount > 0) return;
+    if (t->retains_grad && t->grad_fn) mt_node_forget_retained(t->grad_fn, t);
+    if (t->grad_acc) t->grad_acc->variable_weak = NULL;
+    mt_decref(t->grad);
+    mt_node_decref(t->grad_fn);
+    mt_decref(t->base);
+    storage_decref(t->storage);
+    free(t);
+}
+
+int64_t mt_shape_numel(const int64_t *shape, int ndim) {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    return n;
+}
+int64_t mt_numel(const mt_tensor *t) { return mt_shape_numel(t->shape, t->ndim); }
+
+void mt_contiguous_strides(const int64_t *shape, int ndim, int64_t *strides) {
+    int64_t s = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        strides[i] = s;
+        s *= shape[i] > 1 ? shape[i] : 1;
+    }
+}
+
+bool mt_is_contiguous(const mt_tensor *t) {
+    int64_t s = 1;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        if (t->shape[i] == 1) continue;
+        if (t->shape[i] == 0) return true;
+        if (t->strides[i] != s) return false;
+        s *= t->shape[i];
+    }
+    return true;
+}
+
+static int check_shape(const int64_t *shape, int ndim, int64_t *numel) {
+    if (ndim > MT_MAX_DIMS) {
+        mt_error(MT_ERR_RUNTIME, "minitorch supports at most %d dimensions, got %d", MT_MAX_DIMS, ndim);
+        return -1;
+    }
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) {
+            mt_error(MT_ERR_RUNTIME, "Trying to create tensor with negative dimension %lld: %s",
+                     (long long)shape[i], mt_shape_str(shape, ndim));
+            return -1;
+        }
+        if (shape[i] && n > INT64_MAX / 16 / shape[i]) {
+            mt_error(MT_ERR_RUNTIME, "numel: integer multiplication overflow");
+            return -1;
+        }
+        n *= shape[i];
+    }
+    *numel = n;
+    return 0;
+}
+
+mt_tensor *mt_empty(const int64_t *shape, int ndim, mt_dtype dtype, mt_device device) {
+    int64_t n;
+    if (check_shape(shape, ndim, &n)) return NULL;
+    mt_storage *s = storage_new(n * (int64_t)mt_dtype_sizes[dtype], device);
+    if (!s) return NULL;
+    mt_tensor *t = tensor_header();
+    if (!t) { storage_decref(s); return NULL; }
+    t->storage = s;
+    t->offset = 0;
+    t->ndim = ndim;
+    t->dtype = dtype;
+    memcpy(t->shape, shape, sizeof(int64_t) * ndim);
+    mt_contiguous_strides(shape, ndim, t->strides);
+    return t;
+}
+
+mt_tensor *mt_empty_like(const mt_tensor *t) {
+    if (!t) return NULL;
+    return mt_empty(t->shape, t->ndim, t->dtype, t->storage->device);
+}
+
+mt_tensor *mt_full(const int64_t *shape, int ndim, mt_scalar v, mt_dtype dtype, mt_device device) {
+    mt_tensor *t = mt_empty(shape, ndim, dtype, device);
+    if (t && mt_fill_(t, v) < 0) { mt_decref(t); return NULL; }
+    return t;
+}
+mt_tensor *mt_zeros(const int64_t *shape, int ndim, mt_dtype dtype, mt_device device) {
+    return mt_full(shape, ndim, mt_si(0), dtype, device);
+}
+mt_tensor *mt_full_like(const mt_tensor *t, double v) {
+    if (!t) return NULL;
+    return mt_full(t->shape, t->ndim, mt_sf(v), t->dtype, t->storage->device);
+}
+mt_tensor *mt_scalar_tensor(mt_scalar v, mt_dtype dtype, mt_device device) {
+    return mt_full(NULL, 0, v, dtype, device);
+}
+
+mt_tensor *mt_from_blob(void *data, const int64_t *shape, const int64_t *strides, int ndim,
+                        mt_dtype dtype, void (*deleter)(void *, void *), void *ctx) {
+    int64_t n;
+    if (check_shape(shape, ndim, &n)) return NULL;
+    mt_storage *s = malloc(sizeof *s);
+    mt_tensor *t = tensor_header();
+    if (!s || !t) { free(s); free(t); return mt_error(MT_ERR_MEMORY, "out of memory"); }
+    s->refcount = 1;
+    s->data = data;
+    s->nbytes = n * (int64_t)mt_dtype_sizes[dtype];
+    s->device = mt_cpu();
+    s->version = 0;
+    s->deleter = deleter;
+    s->deleter_ctx = ctx;
+    t->storage = s;
+    t->offset = 0;
+    t->ndim = ndim;
+    t->dtype = dtype;
+    memcpy(t->shape, shape, sizeof(int64_t) * ndim);
+    memcpy(t->strides, strides, sizeof(int64_t) * ndim);
+    return t;
+}
+
+mt_tensor *mt_alias(const mt_tensor *src, const int64_t *shape, const int64_t *strides, int ndim, int64_t offset) {
+    if (!src) return NULL;
+    if (ndim > MT_MAX_DIMS)
+        return mt_error(MT_ERR_RUNTIME, "minitorch supports at most %d dimensions, got %d", MT_MAX_DIMS, ndim);
+    mt_tensor *t = tensor_header();
+    if (!t) return NULL;
+    t->storage = src->storage;
+    src->storage->refcount++;
+    t->offset = offset;
+    t->ndim = ndim;
+    t->dtype = src->dtype;
+    memcpy(t->shape, shape, sizeof(int64_t) * ndim);
+    memcpy(t->strides, strides, sizeof(int64_t) * ndim);
+    return t;
+}
+
+mt_tensor *mt_detach(const mt_tensor *t) {
+    if (!t) return NULL;
+    return mt_alias(t, t->shape, t->strides, t->ndim, t->offset);
+}
+
+void mt_set_data(mt_tensor *t, const mt_tensor *src) {
+    src->storage->refcount++;
+    storage_decref(t->storage);
+    t->storage = src->storage;
+    t->offset = src->offset;
+    t->ndim = src->ndim;
+    t->dtype = src->dtype;
+    memcpy(t->shape, src->shape, sizeof(int64_t) * src->ndim);
+    memcpy(t->strides, src->strides, sizeof(int64_t) * src->ndim);
+}
+
+int mt_wrap_dim(int64_t dim, int ndim) {
+    int n = ndim > 0 ? ndim : 1; /* a 0-d tensor accepts dim 0 and -1 */
+    if (dim < -n || dim >= n) {
+        mt_error(MT_ERR_INDEX, "Dimension out of range (expected to be in range of [%d, %d], but got %lld)",
+                 -n, n - 1, (long long)dim);
+        return -1;
+    }
+    return (int)(dim < 0 ? dim + n : dim);
+}
+
+const char *mt_shape_str(const int64_t *shape, int ndim) {
+    static char bufs[4][256];
+    static int which;
+    char *b = bufs[which++ & 3];
+    int p = snprintf(b, 256, "[");
+    for (int i = 0; i < ndim && p < 230; i++)
+        p += snprintf(b + p, 256 - p, i ? ", %lld" : "%lld", (long long)shape[i]);
+    snprintf(b + p, 256 - p, "]");
+    return b;
+}
+
+/* ---------------- type promotion ---------------- */
+static int category(mt_dtype d) { return d == MT_BOOL ? 0 : mt_is_integral(d) ? 1 : 2; }
+
+mt_dtype mt_promote_types(mt_dtype a, mt_dtype b) {
+    /* The enum is ordered bool < int32 < int64 < float32 < float64, which is the lattice here. */
+    return a > b ? a : b;
+}
+
+mt_dtype mt_result_type2(const mt_tensor *a, const mt_scalar *sa, const mt_tensor *b, const mt_scalar *sb) {
+    /* rank 2: tensor with dims, 1: 0-d tensor, 0: Python number (float counts as the default float32) */
+    int have[3] = {0, 0, 0};
+    mt_dtype res[3] = {MT_BOOL, MT_BOOL, MT_BOOL};
+    const mt_tensor *ts[2] = {a, b};
+    const mt_scalar *ss[2] = {sa, sb};
+    for (int k = 0; k < 2; k++) {
+        int rank;
+        mt_dtype d;
+        if (ts[k]) { rank = ts[k]->ndim ? 2 : 1; d = ts[k]->dtype; }
+        else { rank = 0; d = ss[k]->dtype == MT_FLOAT64 ? MT_FLOAT32 : ss[k]->dtype; }
+        res[rank] = have[rank] ? mt_promote_types(res[rank], d) : d;
+        have[rank] = 1;
+    }
+    mt_dtype r = MT_BOOL;
+    int got = 0;
+    for (int rank = 2; rank >= 0; rank--) {
+        if (!have[rank]) continue;
+        if (!got) { r = res[rank]; got = 1; }
+        else if (category(res[rank]) > category(r)) {
+            /* a lower-ranked float only lifts an int result to the default float dtype (or its own, for 0-d) */
+            r = rank == 0 ? (category(res[rank]) == 2 ? MT_FLOAT32 : res[rank]) : res[rank];
+        }
+    }
+    return r;
+}
+
+/* ---------------- autorelease pool ---------------- */
+static mt_tensor **pool;
+static int pool_len, pool_cap;
+
+mt_tensor *mt_pool(mt_tensor *t) {
+    if (!t) return NULL;
+    if (pool_len == pool_cap) {
+        int cap = pool_cap ? pool_cap * 2 : 64;
+        mt_tensor **p = realloc(pool, sizeof(*p) * cap);
+        if (!p) { mt_decref(t); return mt_error(MT_ERR_MEMORY, "out of memory"); }
+        pool = p;
+        pool_cap = cap;
+    }
+    pool[pool_len++] = t;
+    return t;
+}
+int mt_pool_mark(void) { return pool_len; }
+void mt_pool_drain(int mark) {
+    while (pool_len > mark) mt_decref(pool[--pool_len]);
+}

@@ -1,0 +1,217 @@
+/* Copies with dtype conversion, fill, clone, casts and copy_ (CPU kernels + ops). */
+#include "ops.h"
+#include "../core/iter.h"
+#include "../autograd/autograd.h"
+
+#include <string.h>
+
+/* ---------------- CPU kernels ---------------- */
+#define MT_FOR_DTYPES(X) X(MT_BOOL, bool) X(MT_INT32, int32_t) X(MT_INT64, int64_t) X(MT_FLOAT32, float) X(MT_FLOAT64, double)
+
+/* conversion to bool is "!= 0"; C's (bool) cast already does that, NaN included */
+#define COPY_LOOP(DT, OT, ST, IT)                                                         \
+    static void copy_##OT##_##IT(char **d, const int64_t *s, int64_t n, void *ctx) {       \
+        (void)ctx;                                                                         \
+        if (s[0] == sizeof(DT) && s[1] == sizeof(ST)) {                                    \
+            DT *o = (DT *)d[0];                                                            \
+            const ST *in = (const ST *)d[1];                                               \
+            for (int64_t i = 0; i < n; i++) o[i] = (DT)in[i];                              \
+        } else {                                                                           \
+            for (int64_t i = 0; i < n; i++) *(DT *)(d[0] + i * s[0]) = (DT) * (const ST *)(d[1] + i * s[1]); \
+        }                                                                                  \
+    }
+#define COPY_FROM(SE, ST) \
+    COPY_LOOP(bool, b8, ST, SE) COPY_LOOP(int32_t, int32, ST, SE) COPY_LOOP(int64_t, int64, ST, SE) \
+    COPY_LOOP(float, float32, ST, SE) COPY_LOOP(double, float64, ST, SE)
+COPY_FROM(b8, bool)
+COPY_FROM(int32, int32_t)
+COPY_FROM(int64, int64_t)
+COPY_FROM(float32, float)
+COPY_FROM(float64, double)
+
+#define ROW(SE) {copy_b8_##SE, copy_int32_##SE, copy_int64_##SE, copy_float32_##SE, copy_float64_##SE}
+/* copy_loops[src][dst] */
+static const mt_loop_fn copy_loops[MT_NUM_DTYPES][MT_NUM_DTYPES] = {ROW(b8), ROW(int32), ROW(int64), ROW(float32),
+                                                                     ROW(float64)};
+
+int mt_cpu_copy(mt_tensor *dst, const mt_tensor *src) {
+    if (mt_numel(dst) == 0) return 0;
+    /* same dtype, both contiguous, same size: memcpy (memmove: dst may alias src) */
+    if (dst->dtype == src->dtype && mt_is_contiguous(dst) && mt_is_contiguous(src) && mt_numel(src) == mt_numel(dst)) {
+        memmove(mt_data(dst), mt_data(src), (size_t)mt_numel(dst) * mt_dtype_sizes[dst->dtype]);
+        return 0;
+    }
+    mt_iter it;
+    mt_tensor *ops[2] = {dst, (mt_tensor *)src};
+    if (mt_iter_init(&it, 2, ops, NULL) < 0) return -1;
+    mt_iter_run(&it, copy_loops[src->dtype][dst->dtype], NULL, 1 << 16);
+    return 0;
+}
+
+int mt_cpu_fill(mt_tensor *dst, mt_scalar v) {
+    /* one element of the right dtype, broadcast by a stride-0 copy */
+    union { bool b; int32_t i32; int64_t i64; float f32; double f64; } u;
+    mt_dtype sd;
+    if (v.dtype == MT_FLOAT64) { u.f64 = v.f; sd = MT_FLOAT64; }
+    else if (v.dtype == MT_INT64) { u.i64 = v.i; sd = MT_INT64; }
+    else { u.b = v.i != 0; sd = MT_BOOL; }
+    if (mt_numel(dst) == 0) return 0;
+    mt_iter it;
+    mt_tensor *ops[2] = {dst, NULL};
+    void *ptrs[2] = {NULL, &u};
+    if (mt_iter_init(&it, 2, ops, ptrs) < 0) return -1;
+    mt_iter_run(&it, copy_loops[sd][dst->dtype], NULL, 1 << 16);
+    return 0;
+}
+
+/* ---------------- core helpers ---------------- */
+int mt_fill_(mt_tensor *t, mt_scalar v) { return mt_backend_of(t)->fill(t, v); }
+
+int mt_copy_into(mt_tensor *dst, const mt_tensor *src) {
+    if (!mt_same_device(dst->storage->device, src->storage->device)) {
+        /* cross-device copies are owned by the non-CPU backend */
+        mt_backend *be = mt_backends[dst->storage->device.type != MT_CPU ? dst->storage->device.type
+                                                                         : src->storage->device.type];
+        return be->copy(dst, src);
+    }
+    return mt_backend_of(dst)->copy(dst, src);
+}
+
+mt_tensor *mt_cast(const mt_tensor *t, mt_dtype dtype) {
+    if (!t) return NULL;
+    if (t->dtype == dtype) return mt_incref((mt_tensor *)t);
+    mt_tensor *out = mt_empty(t->shape, t->ndim, dtype, t->storage->device);
+    if (out && mt_copy_into(out, t) < 0) { mt_decref(out); return NULL; }
+    return out;
+}
+
+mt_tensor *mt_contiguous(const mt_tensor *t) {
+    if (!t) return NULL;
+    if (mt_is_contiguous(t)) return mt_incref((mt_tensor *)t);
+    mt_tensor *out = mt_empty_like(t);
+    if (out && mt_copy_into(out, t) < 0) { mt_decref(out); return NULL; }
+    return out;
+}
+
+/* ---------------- ops with autograd ---------------- */
+static int clone_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    (void)n;
+    gi[0] = mt_incref(go[0]);
+    return 0;
+}
+static const mt_node_vt clone_vt = {"CloneBackward0", clone_backward, NULL};
+
+mt_tensor *mt_clone(mt_tensor *a) {
+    if (!a) return NULL;
+    mt_tensor *out = mt_empty_like(a);
+    if (!out) return NULL;
+    if (mt_copy_into(out, a) < 0) { mt_decref(out); return NULL; }
+    mt_autograd_record(&clone_vt, out, 1, &a);
+    return out;
+}
+
+mt_tensor *mt_contiguous_ag(mt_tensor *a) {
+    if (!a) return NULL;
+    if (mt_is_contiguous(a)) return mt_incref(a);
+    return mt_clone(a);
+}
+
+static int tocopy_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    mt_tensor *g = go[0];
+    mt_device dev = {(int8_t)n->iargs[0], (int8_t)n->iargs[1]};
+    gi[0] = mt_to_device_raw(g, dev, n->in_dtype);
+    return gi[0] ? 0 : -1;
+}
+static const mt_node_vt tocopy_vt = {"ToCopyBackward0", tocopy_backward, NULL};
+
+mt_tensor *mt_to_device_raw(mt_tensor *a, mt_device dev, mt_dtype dtype) {
+    if (!a) return NULL;
+    mt_tensor *out = mt_empty(a->shape, a->ndim, dtype, dev);
+    if (!out) return NULL;
+    if (mt_copy_into(out, a) < 0) { mt_decref(out); return NULL; }
+    return out;
+}
+
+mt_tensor *mt_to_device(mt_tensor *a, mt_device dev, mt_dtype dtype) {
+    if (!a) return NULL;
+    if (a->dtype == dtype && mt_same_device(a->storage->device, dev)) return mt_incref(a);
+    mt_tensor *out = mt_to_device_raw(a, dev, dtype);
+    if (!out) return NULL;
+    if (mt_is_floating(dtype)) {
+        mt_node *n = mt_autograd_record(&tocopy_vt, out, 1, &a);
+        if (n) {
+            n->iargs[0] = a->storage->device.type;
+            n->iargs[1] = a->storage->device.index;
+            n->in_dtype = a->dtype;
+        }
+    }
+    return out;
+}
+
+mt_tensor *mt_to_dtype(mt_tensor *a, mt_dtype dtype) {
+    if (!a) return NULL;
+    return mt_to_device(a, a->storage->device, dtype);
+}
+
+void mt_bump_version(mt_tensor *t) { t->storage->version++; }
+
+int mt_check_inplace(mt_tensor *t) {
+    if (mt_grad_enabled && t->requires_grad && !t->grad_fn) {
+        mt_error(MT_ERR_RUNTIME, "a leaf Variable that requires grad is being used in an in-place operation.");
+        return -1;
+    }
+    if (mt_grad_enabled && t->base && t->base->requires_grad) {
+        mt_error(MT_ERR_NOTIMPL,
+                 "minitorch does not support in-place operations on a view of a tensor that requires grad yet");
+        return -1;
+    }
+    return 0;
+}
+
+mt_tensor *mt_fill_inplace(mt_tensor *t, mt_scalar v) {
+    if (!t) return NULL;
+    if (mt_check_inplace(t) < 0) return NULL;
+    if (t->grad_fn && mt_grad_enabled) {
+        mt_error(MT_ERR_NOTIMPL, "minitorch does not support fill_ on a tensor with a grad_fn yet");
+        return NULL;
+    }
+    if (mt_fill_(t, v) < 0) return NULL;
+    mt_bump_version(t);
+    return mt_incref(t);
+}
+
+static int copy_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    /* gradient flows to src (summed over broadcast dims); none to the overwritten dst */
+    if (go[0]) {
+        mt_tensor *g = mt_sum_to(go[0], n->iargs + 1, (int)n->iargs[0]);
+        gi[0] = g ? mt_cast(g, n->in_dtype) : NULL;
+        mt_decref(g);
+        if (!gi[0]) return -1;
+    }
+    return 0;
+}
+static const mt_node_vt copy_vt = {"CopyBackwards", copy_backward, NULL};
+
+mt_tensor *mt_copy_(mt_tensor *dst, mt_tensor *src) {
+    if (!dst || !src) return NULL;
+    if (mt_check_inplace(dst) < 0) return NULL;
+    int64_t st[MT_MAX_DIMS];
+    if (mt_broadcast_strides(src, dst->shape, dst->ndim, st) < 0)
+        return mt_error(MT_ERR_RUNTIME, "The size of tensor a (%lld) must match the size of tensor b (%lld) at non-singleton dimension %d",
+                        (long long)(dst->ndim ? dst->shape[dst->ndim - 1] : 1),
+                        (long long)(src->ndim ? src->shape[src->ndim - 1] : 1), dst->ndim ? dst->ndim - 1 : 0);
+    if (mt_copy_into(dst, src) < 0) return NULL;
+    mt_bump_version(dst);
+    if (mt_grad_enabled && (src->requires_grad || dst->grad_fn)) {
+        mt_node_decref(dst->grad_fn);
+        dst->grad_fn = NULL;
+        dst->requires_grad = false;
+        mt_node *n = mt_autograd_record(&copy_vt, dst, 1, &src);
+        if (n) {
+            n->iargs[0] = src->ndim;
+            memcpy(n->iargs + 1, src->shape, sizeof(int64_t) * src->ndim);
+            n->in_dtype = src->dtype;
+        }
+    }
+    return mt_incref(dst);
+}

@@ -1,0 +1,121 @@
+/* Every op of the core, device-neutral, with autograd.
+ * Returns a new reference or NULL (error set). Tensor arguments are borrowed
+ * and may be NULL (then NULL is returned: errors propagate through nesting). */
+#ifndef MT_OPS_H
+#define MT_OPS_H
+
+#include "../core/mt.h"
+#include "../core/backend.h"
+
+/* ---- elementwise op tables: id, python name, autograd node name ---- */
+#define MT_UNARY_OPS(X)                                                                                     \
+    X(NEG, neg, "NegBackward0") X(ABS, abs, "AbsBackward0") X(EXP, exp, "ExpBackward0")                     \
+    X(LOG, log, "LogBackward0") X(LOG1P, log1p, "Log1PBackward0") X(EXPM1, expm1, "Expm1Backward0")         \
+    X(SQRT, sqrt, "SqrtBackward0") X(RSQRT, rsqrt, "RsqrtBackward0") X(SIN, sin, "SinBackward0")            \
+    X(COS, cos, "CosBackward0") X(TANH, tanh, "TanhBackward0") X(SIGMOID, sigmoid, "SigmoidBackward0")      \
+    X(RELU, relu, "ReluBackward0") X(SIGN, sign, "SignBackward0") X(FLOOR, floor, "FloorBackward0")         \
+    X(CEIL, ceil, "CeilBackward0") X(ROUND, round, "RoundBackward0") X(TRUNC, trunc, "TruncBackward0")      \
+    X(RECIPROCAL, reciprocal, "ReciprocalBackward0") X(LOGICAL_NOT, logical_not, NULL)                      \
+    X(ISNAN, isnan, NULL) X(ISINF, isinf, NULL) X(ISFINITE, isfinite, NULL)                                 \
+    X(CLAMP, clamp, "ClampBackward1")
+
+#define MT_BINARY_OPS(X)                                                                                    \
+    X(ADD, add, "AddBackward0") X(SUB, sub, "SubBackward0") X(MUL, mul, "MulBackward0")                     \
+    X(DIV, div, "DivBackward0") X(FLOOR_DIVIDE, floor_divide, NULL) X(REMAINDER, remainder, "RemainderBackward0") \
+    X(POW, pow, "PowBackward1") X(MAXIMUM, maximum, "MaximumBackward0") X(MINIMUM, minimum, "MinimumBackward0") \
+    X(EQ, eq, NULL) X(NE, ne, NULL) X(LT, lt, NULL) X(LE, le, NULL) X(GT, gt, NULL) X(GE, ge, NULL)          \
+    X(LOGICAL_AND, logical_and, NULL) X(LOGICAL_OR, logical_or, NULL) X(LOGICAL_XOR, logical_xor, NULL)
+
+#define X(ID, name, node) MT_U_##ID,
+enum { MT_UNARY_OPS(X) MT_NUM_UNARY };
+#undef X
+#define X(ID, name, node) MT_B_##ID,
+enum { MT_BINARY_OPS(X) MT_NUM_BINARY };
+#undef X
+
+extern const char *const mt_unary_names[MT_NUM_UNARY];
+extern const char *const mt_binary_names[MT_NUM_BINARY];
+
+/* ---- elementwise ---- */
+mt_tensor *mt_unary(int op, mt_tensor *a);
+mt_tensor *mt_unary_(int op, mt_tensor *a);                 /* in place; returns new ref to a */
+mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool inplace);
+mt_tensor *mt_binary(int op, mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_binary_s(int op, mt_tensor *a, mt_scalar s, bool scalar_first);
+/* In place: self op= other (other tensor or scalar when other == NULL). Returns new ref to self. */
+mt_tensor *mt_binary_(int op, mt_tensor *self, mt_tensor *other, const mt_scalar *s);
+mt_tensor *mt_where(mt_tensor *cond, mt_tensor *a, mt_tensor *b);
+
+#define mt_add(a, b) mt_binary(MT_B_ADD, a, b)
+#define mt_sub(a, b) mt_binary(MT_B_SUB, a, b)
+#define mt_mul(a, b) mt_binary(MT_B_MUL, a, b)
+#define mt_div(a, b) mt_binary(MT_B_DIV, a, b)
+#define mt_muls(a, v) mt_binary_s(MT_B_MUL, a, mt_sf(v), false)
+#define mt_adds(a, v) mt_binary_s(MT_B_ADD, a, mt_sf(v), false)
+#define mt_neg(a) mt_unary(MT_U_NEG, a)
+
+/* ---- copies, dtype, fill (ops/copy.c) ---- */
+mt_tensor *mt_clone(mt_tensor *a);                          /* autograd: CloneBackward0 */
+mt_tensor *mt_to_dtype(mt_tensor *a, mt_dtype dtype);       /* autograd: ToCopyBackward0; a itself if same */
+mt_tensor *mt_to_device(mt_tensor *a, mt_device dev, mt_dtype dtype);
+mt_tensor *mt_to_device_raw(mt_tensor *a, mt_device dev, mt_dtype dtype); /* no autograd */
+mt_tensor *mt_contiguous_ag(mt_tensor *a);                  /* with autograd (CloneBackward0 when copied) */
+mt_tensor *mt_copy_(mt_tensor *dst, mt_tensor *src);        /* in place, broadcasting, autograd */
+mt_tensor *mt_fill_inplace(mt_tensor *t, mt_scalar v);      /* fill_/zero_ with version bump + checks */
+int mt_check_inplace(mt_tensor *t);                         /* leaf-requires-grad check */
+void mt_bump_version(mt_tensor *t);
+
+/* ---- shape and views (ops/shape.c) ---- */
+mt_tensor *mt_view(mt_tensor *a, const int64_t *shape, int ndim);  /* shape may contain one -1 */
+mt_tensor *mt_reshape(mt_tensor *a, const int64_t *shape, int ndim);
+mt_tensor *mt_as_strided(mt_tensor *a, const int64_t *shape, const int64_t *strides, int ndim, int64_t offset);
+mt_tensor *mt_permute(mt_tensor *a, const int64_t *dims, int ndim);
+mt_tensor *mt_transpose(mt_tensor *a, int64_t d0, int64_t d1);
+mt_tensor *mt_t(mt_tensor *a);
+mt_tensor *mt_unsqueeze(mt_tensor *a, int64_t dim);
+mt_tensor *mt_squeeze(mt_tensor *a, const int64_t *dims, int ndims); /* ndims < 0: all size-1 dims */
+mt_tensor *mt_expand(mt_tensor *a, const int64_t *shape, int ndim);
+mt_tensor *mt_flatten(mt_tensor *a, int64_t start, int64_t end);
+mt_tensor *mt_narrow(mt_tensor *a, int64_t dim, int64_t start, int64_t length);
+mt_tensor *mt_slice(mt_tensor *a, int64_t dim, int64_t start, int64_t stop, int64_t step); /* normalised */
+mt_tensor *mt_select(mt_tensor *a, int64_t dim, int64_t index);
+mt_tensor *mt_cat(int n, mt_tensor *const *ts, int64_t dim);
+mt_tensor *mt_stack(int n, mt_tensor *const *ts, int64_t dim);
+mt_tensor *mt_repeat(mt_tensor *a, const int64_t *reps, int n);
+
+/* ---- reductions (ops/reduce.c) ---- */
+enum { MT_RED_SUM, MT_RED_MEAN, MT_RED_PROD, MT_RED_MAX, MT_RED_MIN, MT_RED_ALL, MT_RED_ANY, MT_RED_VAR,
+       MT_RED_LOGSUMEXP, MT_RED_NORM, MT_RED_ARGMAX, MT_RED_ARGMIN };
+/* dims == NULL / ndims == 0 with all_dims: reduce everything. */
+mt_tensor *mt_reduce(int op, mt_tensor *a, const int64_t *dims, int ndims, bool keepdim, double p, int dtype_or_neg);
+mt_tensor *mt_sum(mt_tensor *a);
+/* max/min along one dim: values and int64 indices */
+int mt_max_dim(mt_tensor *a, int64_t dim, bool keepdim, bool is_min, mt_tensor **values, mt_tensor **indices);
+mt_tensor *mt_softmax(mt_tensor *a, int64_t dim, bool log);
+/* ---- reductions: extra entry points (ops/reduce.c) ---- */
+/* var / std over dims (NULL / 0: all) with Bessel-style correction (1: unbiased). std records
+   StdBackward0 (not SqrtBackward0 over VarBackward0). */
+mt_tensor *mt_var(mt_tensor *a, const int64_t *dims, int ndims, bool keepdim, double correction);
+mt_tensor *mt_std(mt_tensor *a, const int64_t *dims, int ndims, bool keepdim, double correction);
+/* ---- end of reductions block ---- */
+
+/* ---- matmul (ops/matmul.c) ---- */
+mt_tensor *mt_matmul(mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_mm(mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_bmm(mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_addmm(mt_tensor *c, mt_tensor *a, mt_tensor *b, double beta, double alpha);
+mt_tensor *mt_dot(mt_tensor *a, mt_tensor *b);
+mt_tensor *mt_outer(mt_tensor *a, mt_tensor *b);
+
+/* ---- indexing (ops/index.c) ---- */
+mt_tensor *mt_index_select(mt_tensor *a, int64_t dim, mt_tensor *index);
+mt_tensor *mt_gather(mt_tensor *a, int64_t dim, mt_tensor *index);
+mt_tensor *mt_scatter(mt_tensor *a, int64_t dim, mt_tensor *index, mt_tensor *src, const mt_scalar *value, bool inplace, bool add);
+mt_tensor *mt_masked_fill(mt_tensor *a, mt_tensor *mask, mt_scalar v, bool inplace);
+mt_tensor *mt_index_add_zeros(mt_tensor *g, int64_t dim, mt_tensor *index, int64_t size); /* backward of index_select */
+
+/* ---- random (ops/random.c) ---- */
+enum { MT_RAND_UNIFORM, MT_RAND_NORMAL, MT_RAND_INT };
+int mt_random_(mt_tensor *t, int kind, double a, double b);
+
+#endif

@@ -1,0 +1,505 @@
+/* CPU kernels for reductions and softmax (contracts in core/backend.h).
+ *
+ * Every reduction sees its input as contiguous rows [outer, inner] and writes one value
+ * per row. An op is built from a few primitive passes over a range of a row (sum, product,
+ * max/min with first index, all/any, squared deviations, sum of exps, norms), each returning
+ * a partial that combines associatively. Many rows: rows are split across threads. Few long
+ * rows (the full sum of a big tensor): each row is cut into chunks whose partials are
+ * combined in order, so the result does not depend on timing.
+ *
+ * Float sums accumulate in double over 16 independent lanes (vectorised, and as accurate
+ * as NumPy's pairwise sum or better). Integer sums and products wrap like int64. */
+#include "cpu_kernels.h"
+#include "ops.h"
+#include "../core/iter.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* value in d (float dtypes) or i (integer/bool dtypes); k: arg index, -1 for an empty range */
+typedef struct { double d; int64_t i; int64_t k; } part;
+
+enum { P_SUM, P_PROD, P_MAX, P_MIN, P_ALL, P_ANY, P_SQDEV, P_SUMEXP, P_ABSSUM, P_SQSUM, P_POWSUM, P_NNZ,
+       P_MAXABS, P_MINABS };
+
+#define SPLIT_GRAIN ((int64_t)1 << 15) /* elements per chunk when one row is split across threads */
+#define ROW_GRAIN ((int64_t)1 << 15)   /* total elements before rows go parallel */
+#define LANES 16
+
+/* exp(x) for x <= 0 (the max-shifted inputs of softmax and logsumexp): Cephes' polynomial after a
+ * Cody-Waite reduction, within 1.5 ulp of expf; x < -87.33 (and -inf) gives 0 (libm would give a
+ * subnormal), NaN stays NaN. Its selects are integer masks, so loops over it vectorise without
+ * -fno-trapping-math. */
+typedef union { float f; int32_t i; } mt_fi;
+static inline float exp_neg_f32(float x) {
+    mt_fi ux = {x}, lim = {87.33f}, lo = {-87.33f}, magic = {12582912.f};
+    int32_t ax = ux.i & 0x7fffffff;
+    int32_t nan_m = -(int32_t)(ax > 0x7f800000);
+    int32_t under_m = -(int32_t)(ax > lim.i) & ~nan_m; /* x < -87.33, -inf */
+    int32_t clamp_m = under_m | nan_m;
+    mt_fi xs, t, sc, res;
+    xs.i = (clamp_m & lo.i) | (~clamp_m & ux.i);
+    t.f = xs.f * 1.44269504088896341f + 12582912.f; /* round(x / ln 2) in the low mantissa bits */
+    int32_t ni = t.i - magic.i;
+    float n = t.f - 12582912.f;
+    float r = xs.f - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * r * r + r + 1.0f;
+    sc.i = (ni + 127) << 23;
+    res.f = p * sc.f;
+    res.i = ~under_m & ((nan_m & ux.i) | (~nan_m & res.i));
+    return res.f;
+}
+
+static bool pass_is_float(int pass) { return pass >= P_SQDEV && pass <= P_MINABS; }
+
+/* ---------------- primitive passes, one set per dtype ---------------- */
+#define DEF_PASSES(T, SFX, ISF)                                                                        \
+    static part sum_##SFX(const T *x, int64_t n) {                                                      \
+        part r = {0, 0, 0};                                                                             \
+        int64_t i = 0;                                                                                  \
+        if (ISF) {                                                                                      \
+            double acc[LANES] = {0};                                                                    \
+            for (; i + LANES <= n; i += LANES)                                                          \
+                for (int j = 0; j < LANES; j++) acc[j] += (double)x[i + j];                             \
+            double s = 0;                                                                               \
+            for (; i < n; i++) s += (double)x[i];                                                       \
+            for (int j = 0; j < LANES; j++) s += acc[j];                                                \
+            r.d = s;                                                                                    \
+        } else {                                                                                        \
+            uint64_t acc[LANES] = {0};                                                                  \
+            for (; i + LANES <= n; i += LANES)                                                          \
+                for (int j = 0; j < LANES; j++) acc[j] += (uint64_t)(int64_t)x[i + j];                  \
+            uint64_t s = 0;                                                                             \
+            for (; i < n; i++) s += (uint64_t)(int64_t)x[i];                                            \
+            for (int j = 0; j < LANES; j++) s += acc[j];                                                \
+            r.i = (int64_t)s;                                                                           \
+        }                                                                                               \
+        return r;                                                                                       \
+    }                                                                                                   \
+    static part prod_##SFX(const T *x, int64_t n) {                                                     \
+        part r = {1, 1, 0};                                                                             \
+        if (ISF) {                                                                                      \
+            double p = 1;                                                                               \
+            for (int64_t i = 0; i < n; i++) p *= (double)x[i];                                          \
+            r.d = p;                                                                                    \
+        } else {                                                                                        \
+            uint64_t p = 1;                                                                             \
+            for (int64_t i = 0; i < n; i++) p *= (uint64_t)(int64_t)x[i];                               \
+            r.i = (int64_t)p;                                                                           \
+        }                                                                                               \
+        return r;                                                                                       \
+    }                                                                                                   \
+    /* first index of the max (min); a NaN wins at its first occurrence */                             \
+    static part arg_##SFX(const T *x, int64_t n, bool is_min) {                                         \
+        part r = {0, 0, -1};                                                                            \
+        if (n <= 0) return r;                                                                           \
+        T best = x[0];                                                                                  \
+        int64_t bi = 0;                                                                                 \
+        if (best == best) {                                                                             \
+            for (int64_t i = 1; i < n; i++) {                                                           \
+                T v = x[i];                                                                             \
+                if (v != v) { best = v; bi = i; break; }                                                \
+                if (is_min ? v < best : v > best) { best = v; bi = i; }                                 \
+            }                                                                                           \
+        }                                                                                               \
+        if (ISF) r.d = (double)best;                                                                    \
+        else r.i = (int64_t)best;                                                                       \
+        r.k = bi;                                                                                       \
+        return r;                                                                                       \
+    }                                                                                                   \
+    /* lane-wise max/min that the compiler vectorises (NaN found separately), then, when the index  \
+       is wanted, a blocked search for its first occurrence */                                          \
+    static part ext_##SFX(const T *x, int64_t n, bool is_min, bool want_idx) {                          \
+        part r = {0, 0, -1};                                                                            \
+        if (n < 4 * LANES) return arg_##SFX(x, n, is_min);                                              \
+        T m[LANES];                                                                                     \
+        int nanf[LANES];                                                                                \
+        for (int j = 0; j < LANES; j++) { m[j] = x[j]; nanf[j] = 0; }                                   \
+        int64_t i = LANES;                                                                              \
+        for (; i + LANES <= n; i += LANES)                                                              \
+            for (int j = 0; j < LANES; j++) {                                                           \
+                T v = x[i + j];                                                                         \
+                if (is_min) m[j] = v < m[j] ? v : m[j];                                                 \
+                else m[j] = v > m[j] ? v : m[j];                                                        \
+                nanf[j] |= v != v;                                                                      \
+            }                                                                                           \
+        T best = m[0];                                                                                  \
+        int anynan = 0;                                                                                 \
+        for (int j = 0; j < LANES; j++) {                                                               \
+            anynan |= nanf[j] | (m[j] != m[j]);                                                         \
+            if (is_min ? m[j] < best : m[j] > best) best = m[j];                                        \
+        }                                                                                               \
+        for (; i < n; i++) {                                                                            \
+            T v = x[i];                                                                                 \
+            anynan |= v != v;                                                                           \
+            if (is_min ? v < best : v > best) best = v;                                                 \
+        }                                                                                               \
+        if (anynan) return arg_##SFX(x, n, is_min);                                                     \
+        if (ISF) r.d = (double)best;                                                                    \
+        else r.i = (int64_t)best;                                                                       \
+        r.k = 0; /* without want_idx not an index: only "non-empty" */                                  \
+        if (want_idx) {                                                                                 \
+            for (i = 0; i + LANES <= n; i += LANES) {                                                   \
+                int hit = 0;                                                                            \
+                for (int j = 0; j < LANES; j++) hit |= x[i + j] == best;                                \
+                if (hit) break;                                                                         \
+            }                                                                                           \
+            while (i < n && x[i] != best) i++;                                                          \
+            r.k = i;                                                                                    \
+        }                                                                                               \
+        return r;                                                                                       \
+    }                                                                                                   \
+    static part all_##SFX(const T *x, int64_t n, bool any) {                                            \
+        part r = {0, any ? 0 : 1, 0};                                                                   \
+        for (int64_t i = 0; i < n; i++)                                                                 \
+            if ((x[i] != 0) == any) { r.i = any; break; }                                               \
+        return r;                                                                                       \
+    }
+
+DEF_PASSES(bool, b, 0)
+DEF_PASSES(int32_t, i32, 0)
+DEF_PASSES(int64_t, i64, 0)
+DEF_PASSES(float, f32, 1)
+DEF_PASSES(double, f64, 1)
+
+/* passes of the float-only ops (var, logsumexp, norm) */
+#define DEF_FPASSES(T, SFX, EXP, POW)                                                                   \
+    static part fpass_##SFX(int pass, const T *x, int64_t n, double c) {                                \
+        part r = {0, 0, 0};                                                                             \
+        double acc[LANES] = {0};                                                                        \
+        double s = 0;                                                                                   \
+        int64_t i = 0;                                                                                  \
+        switch (pass) {                                                                                 \
+        case P_SQDEV:                                                                                   \
+            for (; i + LANES <= n; i += LANES)                                                          \
+                for (int j = 0; j < LANES; j++) { double d = (double)x[i + j] - c; acc[j] += d * d; }   \
+            for (; i < n; i++) { double d = (double)x[i] - c; s += d * d; }                             \
+            break;                                                                                      \
+        case P_SQSUM:                                                                                   \
+            for (; i + LANES <= n; i += LANES)                                                          \
+                for (int j = 0; j < LANES; j++) { double d = (double)x[i + j]; acc[j] += d * d; }       \
+            for (; i < n; i++) { double d = (double)x[i]; s += d * d; }                                 \
+            break;                                                                                      \
+        case P_ABSSUM:                                                                                  \
+            for (; i + LANES <= n; i += LANES)                                                          \
+                for (int j = 0; j < LANES; j++) acc[j] += fabs((double)x[i + j]);                       \
+            for (; i < n; i++) s += fabs((double)x[i]);                                                 \
+            break;                                                                                      \
+        case P_SUMEXP: { /* c is the row max: every x - c <= 0 */                                       \
+            T cc = (T)c, buf[256];                                                                      \
+            for (; i < n; i += 256) {                                                                   \
+                int64_t m = n - i < 256 ? n - i : 256;                                                  \
+                for (int64_t j = 0; j < m; j++) buf[j] = EXP(x[i + j] - cc);                            \
+                int64_t j = 0;                                                                          \
+                for (; j + LANES <= m; j += LANES)                                                      \
+                    for (int q = 0; q < LANES; q++) acc[q] += (double)buf[j + q];                       \
+                for (; j < m; j++) s += (double)buf[j];                                                 \
+            }                                                                                           \
+            break;                                                                                      \
+        }                                                                                               \
+        case P_POWSUM:                                                                                  \
+            for (; i < n; i++) s += pow(fabs((double)x[i]), c);                                         \
+            break;                                                                                      \
+        case P_NNZ:                                                                                     \
+            for (; i < n; i++) s += x[i] != 0;                                                          \
+            break;                                                                                      \
+        case P_MAXABS: case P_MINABS: {                                                                 \
+            r.k = -1;                                                                                   \
+            if (n == 0) return r;                                                                       \
+            double best = fabs((double)x[0]);                                                           \
+            for (i = 1; i < n && best == best; i++) {                                                   \
+                double v = fabs((double)x[i]);                                                          \
+                if (v != v || (pass == P_MAXABS ? v > best : v < best)) best = v;                       \
+            }                                                                                           \
+            r.d = best;                                                                                 \
+            r.k = 0;                                                                                    \
+            return r;                                                                                   \
+        }                                                                                               \
+        default: break;                                                                                 \
+        }                                                                                               \
+        for (int j = 0; j < LANES; j++) s += acc[j];                                                    \
+        r.d = s;                                                                                        \
+        return r;                                                                                       \
+    }
+DEF_FPASSES(float, f32, exp_neg_f32, powf)
+DEF_FPASSES(double, f64, exp, pow)
+
+/* one pass over x[lo, hi) of a row of dtype dt; c: the pass's parameter */
+static part range_pass(int pass, mt_dtype dt, const char *row, int64_t lo, int64_t hi, double c) {
+    int64_t n = hi - lo;
+    size_t es = mt_dtype_sizes[dt];
+    const void *x = row + (size_t)lo * es;
+    if (pass_is_float(pass)) return dt == MT_FLOAT32 ? fpass_f32(pass, x, n, c) : fpass_f64(pass, x, n, c);
+    bool flag = pass == P_MIN || pass == P_ANY;
+    part r;
+#define DISPATCH(FN)                                                      \
+    switch (dt) {                                                         \
+    case MT_BOOL: r = FN##_b(x ARGS); break;                              \
+    case MT_INT32: r = FN##_i32(x ARGS); break;                           \
+    case MT_INT64: r = FN##_i64(x ARGS); break;                           \
+    case MT_FLOAT32: r = FN##_f32(x ARGS); break;                         \
+    default: r = FN##_f64(x ARGS); break;                                 \
+    }
+    switch (pass) {
+#define ARGS , n
+    case P_SUM: DISPATCH(sum) break;
+    case P_PROD: DISPATCH(prod) break;
+#undef ARGS
+#define ARGS , n, flag, c != 0
+    case P_MAX: case P_MIN: DISPATCH(ext) break; /* c != 0: the index is wanted */
+#undef ARGS
+#define ARGS , n, flag
+    default: DISPATCH(all) break;
+#undef ARGS
+    }
+#undef DISPATCH
+    if ((pass == P_MAX || pass == P_MIN) && r.k >= 0) r.k += lo;
+    return r;
+}
+
+/* combine partials of consecutive ranges a (earlier) and b (later) */
+static part combine(int pass, mt_dtype dt, part a, part b) {
+    bool isf = mt_is_floating(dt);
+    switch (pass) {
+    case P_SUM: a.d += b.d; a.i = (int64_t)((uint64_t)a.i + (uint64_t)b.i); return a;
+    case P_PROD: a.d *= b.d; a.i = (int64_t)((uint64_t)a.i * (uint64_t)b.i); return a;
+    case P_MAX: case P_MIN:
+        if (b.k < 0) return a;
+        if (a.k < 0) return b;
+        if (isf) {
+            if (a.d != a.d) return a;
+            if (b.d != b.d) return b;
+            return (pass == P_MAX ? b.d > a.d : b.d < a.d) ? b : a;
+        }
+        return (pass == P_MAX ? b.i > a.i : b.i < a.i) ? b : a;
+    case P_ALL: a.i = a.i && b.i; return a;
+    case P_ANY: a.i = a.i || b.i; return a;
+    case P_MAXABS: case P_MINABS:
+        if (b.k < 0) return a;
+        if (a.k < 0) return b;
+        if (a.d != a.d) return a;
+        if (b.d != b.d) return b;
+        return (pass == P_MAXABS ? b.d > a.d : b.d < a.d) ? b : a;
+    default: a.d += b.d; return a;
+    }
+}
+
+/* A whole pass over a row of n elements; split across threads when `split`. */
+static part row_pass(int pass, mt_dtype dt, const char *row, int64_t n, double c, bool split) {
+    int nt = mt_num_threads();
+    int64_t chunks = n / SPLIT_GRAIN;
+    if (chunks > nt) chunks = nt;
+    if (!split || chunks < 2) return range_pass(pass, dt, row, 0, n, c);
+#ifdef _OPENMP
+    part parts[256];
+    if (chunks > 256) chunks = 256;
+#pragma omp parallel for num_threads((int)chunks) schedule(static)
+    for (int64_t ch = 0; ch < chunks; ch++) {
+        int64_t lo = (n * ch / chunks) & ~(int64_t)15;
+        int64_t hi = ch == chunks - 1 ? n : (n * (ch + 1) / chunks) & ~(int64_t)15;
+        parts[ch] = range_pass(pass, dt, row, lo, hi, c);
+    }
+    part r = parts[0];
+    for (int64_t ch = 1; ch < chunks; ch++) r = combine(pass, dt, r, parts[ch]);
+    return r;
+#else
+    return range_pass(pass, dt, row, 0, n, c);
+#endif
+}
+
+static void store(mt_dtype dt, void *out, int64_t o, double d, int64_t i) {
+    switch (dt) {
+    case MT_BOOL: ((bool *)out)[o] = i != 0; break;
+    case MT_INT32: ((int32_t *)out)[o] = (int32_t)i; break;
+    case MT_INT64: ((int64_t *)out)[o] = i; break;
+    case MT_FLOAT32: ((float *)out)[o] = (float)d; break;
+    default: ((double *)out)[o] = d; break;
+    }
+}
+
+static void reduce_row(const mt_reduce_args *r, mt_dtype dt, const char *row, int64_t n, bool split, void *out,
+                       int64_t *idx, int64_t o) {
+    bool isf = mt_is_floating(dt);
+    part p;
+    switch (r->op) {
+    case MT_RED_SUM: case MT_RED_MEAN:
+        p = row_pass(P_SUM, dt, row, n, 0, split);
+        if (r->op == MT_RED_MEAN) p.d /= (double)n;
+        store(dt, out, o, p.d, p.i);
+        break;
+    case MT_RED_PROD:
+        p = row_pass(P_PROD, dt, row, n, 0, split);
+        store(dt, out, o, p.d, p.i);
+        break;
+    case MT_RED_MAX: case MT_RED_MIN: case MT_RED_ARGMAX: case MT_RED_ARGMIN: {
+        bool is_max = r->op == MT_RED_MAX || r->op == MT_RED_ARGMAX;
+        bool want_idx = idx || r->op == MT_RED_ARGMAX || r->op == MT_RED_ARGMIN;
+        p = row_pass(is_max ? P_MAX : P_MIN, dt, row, n, want_idx ? 1 : 0, split);
+        if (r->op == MT_RED_MAX || r->op == MT_RED_MIN) store(dt, out, o, p.d, p.i);
+        else ((int64_t *)out)[o] = p.k;
+        if (idx) idx[o] = p.k;
+        break;
+    }
+    case MT_RED_ALL: case MT_RED_ANY:
+        p = row_pass(r->op == MT_RED_ALL ? P_ALL : P_ANY, dt, row, n, 0, split);
+        ((bool *)out)[o] = p.i != 0;
+        break;
+    case MT_RED_VAR: {
+        double mean = row_pass(P_SUM, dt, row, n, 0, split).d / (double)n;
+        double ss = row_pass(P_SQDEV, dt, row, n, mean, split).d;
+        double dof = (double)n - r->p;
+        store(dt, out, o, ss / (dof > 0 ? dof : 0), 0);
+        break;
+    }
+    case MT_RED_LOGSUMEXP: {
+        p = row_pass(P_MAX, dt, row, n, 0, split);
+        double m = p.k < 0 ? -INFINITY : p.d;
+        if (isinf(m) || isnan(m)) { /* all -inf or empty: -inf; a +inf: +inf; a NaN: NaN */
+            store(dt, out, o, m, 0);
+            break;
+        }
+        double s = row_pass(P_SUMEXP, dt, row, n, m, split).d;
+        store(dt, out, o, log(s) + m, 0);
+        break;
+    }
+    case MT_RED_NORM: {
+        double pn = r->p, v;
+        if (pn == 2) v = sqrt(row_pass(P_SQSUM, dt, row, n, 0, split).d);
+        else if (pn == 1) v = row_pass(P_ABSSUM, dt, row, n, 0, split).d;
+        else if (pn == 0) v = row_pass(P_NNZ, dt, row, n, 0, split).d;
+        else if (isinf(pn)) v = row_pass(pn > 0 ? P_MAXABS : P_MINABS, dt, row, n, 0, split).d;
+        else v = pow(row_pass(P_POWSUM, dt, row, n, pn, split).d, 1.0 / pn);
+        store(dt, out, o, v, 0);
+        break;
+    }
+    default: break;
+    }
+    (void)isf;
+}
+
+int mt_cpu_reduce(const mt_reduce_args *r, mt_tensor *out, mt_tensor *idx, const mt_tensor *in) {
+    mt_dtype dt = in->dtype;
+    bool fonly = r->op == MT_RED_MEAN || r->op == MT_RED_VAR || r->op == MT_RED_LOGSUMEXP || r->op == MT_RED_NORM;
+    if (r->op < MT_RED_SUM || r->op > MT_RED_ARGMIN || (fonly && !mt_is_floating(dt))) {
+        mt_error(MT_ERR_RUNTIME, "reduce kernel: op %d not implemented for dtype %s", r->op, mt_dtype_names[dt]);
+        return -1;
+    }
+    mt_dtype want = r->op == MT_RED_ALL || r->op == MT_RED_ANY ? MT_BOOL
+                    : r->op == MT_RED_ARGMAX || r->op == MT_RED_ARGMIN ? MT_INT64 : dt;
+    if (out->dtype != want || (idx && idx->dtype != MT_INT64)) {
+        mt_error(MT_ERR_RUNTIME, "reduce kernel: unexpected output dtype %s", mt_dtype_names[out->dtype]);
+        return -1;
+    }
+    int64_t outer = r->outer, inner = r->inner;
+    if (outer <= 0) return 0;
+    const char *base = (const char *)mt_data(in);
+    void *o = mt_data(out);
+    int64_t *ip = idx ? (int64_t *)mt_data(idx) : NULL;
+    size_t rowbytes = (size_t)inner * mt_dtype_sizes[dt];
+    int nt = mt_num_threads();
+    if (outer < nt && inner >= 2 * SPLIT_GRAIN) {
+        /* few long rows: split each row across the threads */
+        for (int64_t k = 0; k < outer; k++) reduce_row(r, dt, base + k * rowbytes, inner, true, o, ip, k);
+        return 0;
+    }
+#pragma omp parallel for schedule(static) if (outer > 1 && outer * (inner + 1) >= 2 * ROW_GRAIN)
+    for (int64_t k = 0; k < outer; k++) reduce_row(r, dt, base + k * rowbytes, inner, false, o, ip, k);
+    return 0;
+}
+
+/* ---------------- softmax ---------------- */
+/* row max (NaN if any), the exps of the shifted row into y, their sum; all loops vectorise */
+static double dot_f32(const float *a, const float *b, int64_t n) {
+    double acc[LANES] = {0}, s = 0;
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) acc[j] += (double)a[i + j] * (double)b[i + j];
+    for (; i < n; i++) s += (double)a[i] * (double)b[i];
+    for (int j = 0; j < LANES; j++) s += acc[j];
+    return s;
+}
+static double dot_f64(const double *a, const double *b, int64_t n) {
+    double acc[LANES] = {0}, s = 0;
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) acc[j] += a[i + j] * b[i + j];
+    for (; i < n; i++) s += a[i] * b[i];
+    for (int j = 0; j < LANES; j++) s += acc[j];
+    return s;
+}
+#define DEF_SOFTMAX(T, SFX, EXP, EXPANY)                                                                \
+    static void softmax_row_##SFX(T *y, const T *x, int64_t n, bool lg) {                               \
+        T m = (T)ext_##SFX(x, n, false, false).d; /* NaN if the row has one */                          \
+        for (int64_t i = 0; i < n; i++) y[i] = EXP(x[i] - m);                                           \
+        double s = sum_##SFX(y, n).d;                                                                   \
+        if (lg) {                                                                                       \
+            T ls = (T)log(s);                                                                           \
+            for (int64_t i = 0; i < n; i++) y[i] = x[i] - m - ls;                                       \
+        } else {                                                                                        \
+            T inv = (T)(1.0 / s);                                                                       \
+            for (int64_t i = 0; i < n; i++) y[i] *= inv;                                                \
+        }                                                                                               \
+    }                                                                                                   \
+    static void softmax_bw_row_##SFX(T *gi, const T *go, const T *y, int64_t n, bool lg) {              \
+        if (lg) {                                                                                       \
+            T ts = (T)sum_##SFX(go, n).d;                                                               \
+            for (int64_t i = 0; i < n; i++) gi[i] = go[i] - EXPANY(y[i]) * ts;                          \
+        } else {                                                                                        \
+            T ts = (T)dot_##SFX(go, y, n);                                                              \
+            for (int64_t i = 0; i < n; i++) gi[i] = y[i] * (go[i] - ts);                                \
+        }                                                                                               \
+    }
+/* log-probabilities are <= 0, so the fast exp serves log_softmax's backward too */
+DEF_SOFTMAX(float, f32, exp_neg_f32, exp_neg_f32)
+DEF_SOFTMAX(double, f64, exp, exp)
+
+static int check_float(const mt_tensor *t, const char *what) {
+    if (!mt_is_floating(t->dtype)) {
+        mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s'", what, mt_dtype_names[t->dtype]);
+        return -1;
+    }
+    return 0;
+}
+
+int mt_cpu_softmax(mt_tensor *out, const mt_tensor *in, int64_t outer, int64_t inner, bool log) {
+    if (check_float(in, log ? "log_softmax_cpu" : "softmax_cpu") < 0) return -1;
+    if (outer <= 0 || inner <= 0) return 0;
+    char *yb = mt_data(out);
+    const char *xb = mt_data(in);
+    size_t rb = (size_t)inner * mt_dtype_sizes[in->dtype];
+    bool f32 = in->dtype == MT_FLOAT32;
+#pragma omp parallel for schedule(static) if (outer > 1 && outer * inner >= 2 * ROW_GRAIN)
+    for (int64_t k = 0; k < outer; k++) {
+        if (f32) softmax_row_f32((float *)(yb + k * rb), (const float *)(xb + k * rb), inner, log);
+        else softmax_row_f64((double *)(yb + k * rb), (const double *)(xb + k * rb), inner, log);
+    }
+    return 0;
+}
+
+int mt_cpu_softmax_backward(mt_tensor *gin, const mt_tensor *gout, const mt_tensor *y, int64_t outer, int64_t inner,
+                            bool log) {
+    if (check_float(y, log ? "log_softmax_backward_cpu" : "softmax_backward_cpu") < 0) return -1;
+    if (outer <= 0 || inner <= 0) return 0;
+    char *gib = mt_data(gin);
+    const char *gob = mt_data(gout), *yb = mt_data(y);
+    size_t rb = (size_t)inner * mt_dtype_sizes[y->dtype];
+    bool f32 = y->dtype == MT_FLOAT32;
+#pragma omp parallel for schedule(static) if (outer > 1 && outer * inner >= 2 * ROW_GRAIN)
+    for (int64_t k = 0; k < outer; k++) {
+        if (f32)
+            softmax_bw_row_f32((float *)(gib + k * rb), (const float *)(gob + k * rb), (const float *)(yb + k * rb),
+                               inner, log);
+        else
+            softmax_bw_row_f64((double *)(gib + k * rb), (const double *)(gob + k * rb), (const double *)(yb + k * rb),
+                               inner, log);
+    }
+    return 0;
+}

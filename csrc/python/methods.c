@@ -1,0 +1,762 @@
+/* Tensor methods. Most take the tensor as self; minitorch/__init__.py re-exports
+ * many of them as functions (minitorch.exp(x) is TensorBase.exp). */
+#include "py.h"
+
+#define NO_IMPORT_ARRAY
+#define PY_ARRAY_UNIQUE_SYMBOL MT_ARRAY_API
+#include <numpy/arrayobject.h>
+
+#include <math.h>
+#include <string.h>
+
+PyObject *mt_py_item(PyObject *self, PyObject *unused);
+
+#define KW (PyCFunction)(void (*)(void))
+
+/* the X-macros below also generate forms that the table replaces by richer ones (add with alpha, ...) */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#define SELF T(self)
+
+/* ---------------- unary ---------------- */
+#define X(ID, name, node)                                                                                    \
+    static PyObject *mu_##name(PyObject *self, PyObject *u) { (void)u; return mt_py_wrap(mt_unary(MT_U_##ID, SELF)); } \
+    static PyObject *mu_##name##_(PyObject *self, PyObject *u) { (void)u; return mt_py_wrap(mt_unary_(MT_U_##ID, SELF)); }
+MT_UNARY_OPS(X)
+#undef X
+
+static int opt_scalar(PyObject *o, mt_scalar *s, mt_scalar **p) {
+    if (!o || o == Py_None) { *p = NULL; return 0; }
+    *p = s;
+    if (PyTensor_Check(o)) {
+        PyObject *v = mt_py_item(o, NULL);
+        if (!v) return -1;
+        int rc = mt_py_scalar(v, s);
+        Py_DECREF(v);
+        return rc;
+    }
+    return mt_py_scalar(o, s);
+}
+
+static PyObject *clamp_impl(PyObject *self, PyObject *args, PyObject *kw, bool inplace) {
+    static char *kws[] = {"min", "max", NULL};
+    PyObject *lo = NULL, *hi = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO", kws, &lo, &hi)) return NULL;
+    mt_scalar slo, shi, *plo, *phi;
+    if (opt_scalar(lo, &slo, &plo) < 0 || opt_scalar(hi, &shi, &phi) < 0) return NULL;
+    return mt_py_wrap(mt_clamp(SELF, plo, phi, inplace));
+}
+static PyObject *m_clamp(PyObject *self, PyObject *args, PyObject *kw) { return clamp_impl(self, args, kw, false); }
+static PyObject *m_clamp_(PyObject *self, PyObject *args, PyObject *kw) { return clamp_impl(self, args, kw, true); }
+
+/* ---------------- binary ---------------- */
+static PyObject *binary_any(int op, PyObject *self, PyObject *other, bool inplace) {
+    if (PyTensor_Check(other)) return mt_py_wrap(inplace ? mt_binary_(op, SELF, T(other), NULL) : mt_binary(op, SELF, T(other)));
+    mt_scalar s;
+    if (!mt_py_is_scalar(other)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument 'other' must be Tensor or Number, not %s", mt_binary_names[op],
+                     Py_TYPE(other)->tp_name);
+        return NULL;
+    }
+    if (mt_py_scalar(other, &s) < 0) return NULL;
+    return mt_py_wrap(inplace ? mt_binary_(op, SELF, NULL, &s) : mt_binary_s(op, SELF, s, false));
+}
+
+/* add/sub with alpha: other * alpha first */
+static PyObject *addsub(int op, PyObject *self, PyObject *args, PyObject *kw, bool inplace) {
+    static char *kws[] = {"other", "alpha", NULL};
+    PyObject *other, *alpha = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O", kws, &other, &alpha)) return NULL;
+    if (!alpha || (PyLong_Check(alpha) && PyLong_AsLong(alpha) == 1)) return binary_any(op, self, other, inplace);
+    mt_scalar a;
+    if (mt_py_scalar(alpha, &a) < 0) return NULL;
+    mt_tensor *o = mt_py_as_tensor(other, SELF);
+    if (!o) return NULL;
+    mt_tensor *scaled = mt_binary_s(MT_B_MUL, o, a, false);
+    mt_decref(o);
+    if (!scaled) return mt_py_raise();
+    PyObject *r = mt_py_wrap(inplace ? mt_binary_(op, SELF, scaled, NULL) : mt_binary(op, SELF, scaled));
+    mt_decref(scaled);
+    return r;
+}
+static PyObject *m_add(PyObject *s, PyObject *a, PyObject *k) { return addsub(MT_B_ADD, s, a, k, false); }
+static PyObject *m_add_(PyObject *s, PyObject *a, PyObject *k) { return addsub(MT_B_ADD, s, a, k, true); }
+static PyObject *m_sub(PyObject *s, PyObject *a, PyObject *k) { return addsub(MT_B_SUB, s, a, k, false); }
+static PyObject *m_sub_(PyObject *s, PyObject *a, PyObject *k) { return addsub(MT_B_SUB, s, a, k, true); }
+
+static PyObject *div_impl(PyObject *self, PyObject *args, PyObject *kw, bool inplace) {
+    static char *kws[] = {"other", "rounding_mode", NULL};
+    PyObject *other;
+    const char *mode = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|z", kws, &other, &mode)) return NULL;
+    if (!mode) return binary_any(MT_B_DIV, self, other, inplace);
+    if (!strcmp(mode, "floor")) return binary_any(MT_B_FLOOR_DIVIDE, self, other, inplace);
+    if (!strcmp(mode, "trunc")) {
+        PyObject *q = binary_any(MT_B_DIV, self, other, false);
+        if (!q) return NULL;
+        mt_tensor *t = mt_unary(MT_U_TRUNC, T(q));
+        Py_DECREF(q);
+        if (t && !mt_is_floating(SELF->dtype) && (!PyTensor_Check(other) || !mt_is_floating(T(other)->dtype)) &&
+            !PyFloat_Check(other)) {
+            mt_tensor *c = mt_to_dtype(t, mt_promote_types(SELF->dtype, PyTensor_Check(other) ? T(other)->dtype : MT_INT64));
+            mt_decref(t);
+            t = c;
+        }
+        if (inplace && t) { mt_tensor *r = mt_copy_(SELF, t); mt_decref(t); return mt_py_wrap(r); }
+        return mt_py_wrap(t);
+    }
+    PyErr_Format(PyExc_ValueError, "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '%s'", mode);
+    return NULL;
+}
+static PyObject *m_div(PyObject *s, PyObject *a, PyObject *k) { return div_impl(s, a, k, false); }
+static PyObject *m_div_(PyObject *s, PyObject *a, PyObject *k) { return div_impl(s, a, k, true); }
+
+#define X(ID, name, node)                                                                                   \
+    static PyObject *mb_##name(PyObject *self, PyObject *o) { return binary_any(MT_B_##ID, self, o, false); } \
+    static PyObject *mb_##name##_(PyObject *self, PyObject *o) { return binary_any(MT_B_##ID, self, o, true); }
+MT_BINARY_OPS(X)
+#undef X
+
+static PyObject *m_rsub(PyObject *self, PyObject *o) {
+    mt_scalar s;
+    if (PyTensor_Check(o)) return mt_py_wrap(mt_binary(MT_B_SUB, T(o), SELF));
+    if (mt_py_scalar(o, &s) < 0) return NULL;
+    return mt_py_wrap(mt_binary_s(MT_B_SUB, SELF, s, true));
+}
+
+static PyObject *m_where(PyObject *self, PyObject *args) {
+    PyObject *cond, *other;
+    if (!PyArg_ParseTuple(args, "OO", &cond, &other)) return NULL;
+    mt_tensor *c = mt_py_as_tensor(cond, NULL), *o = c ? mt_py_as_tensor(other, SELF) : NULL;
+    PyObject *r = o ? mt_py_wrap(mt_where(c, SELF, o)) : NULL;
+    mt_decref(c);
+    mt_decref(o);
+    return r;
+}
+
+/* ---------------- conversion / info ---------------- */
+static PyObject *m_size(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"dim", NULL};
+    PyObject *dim = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kws, &dim)) return NULL;
+    if (dim == Py_None) return mt_py_size(SELF->shape, SELF->ndim);
+    long long d = PyLong_AsLongLong(dim);
+    if (d == -1 && PyErr_Occurred()) return NULL;
+    int w = mt_wrap_dim(d, SELF->ndim);
+    if (w < 0) return mt_py_raise();
+    return PyLong_FromLongLong(SELF->ndim ? SELF->shape[w] : 1);
+}
+static PyObject *m_stride(PyObject *self, PyObject *args) {
+    PyObject *dim = Py_None;
+    if (!PyArg_ParseTuple(args, "|O", &dim)) return NULL;
+    if (dim == Py_None) {
+        PyObject *t = PyTuple_New(SELF->ndim);
+        for (int i = 0; i < SELF->ndim; i++) PyTuple_SET_ITEM(t, i, PyLong_FromLongLong(SELF->strides[i]));
+        return t;
+    }
+    int w = mt_wrap_dim(PyLong_AsLongLong(dim), SELF->ndim);
+    if (w < 0) return mt_py_raise();
+    return PyLong_FromLongLong(SELF->ndim ? SELF->strides[w] : 1);
+}
+static PyObject *m_dim(PyObject *self, PyObject *u) { (void)u; return PyLong_FromLong(SELF->ndim); }
+static PyObject *m_numel(PyObject *self, PyObject *u) { (void)u; return PyLong_FromLongLong(mt_numel(SELF)); }
+static PyObject *m_element_size(PyObject *self, PyObject *u) { (void)u; return PyLong_FromSize_t(mt_dtype_sizes[SELF->dtype]); }
+static PyObject *m_storage_offset(PyObject *self, PyObject *u) { (void)u; return PyLong_FromLongLong(SELF->offset); }
+static PyObject *m_data_ptr(PyObject *self, PyObject *u) { (void)u; return PyLong_FromVoidPtr(mt_data(SELF)); }
+static PyObject *m_is_contiguous(PyObject *self, PyObject *u) { (void)u; return PyBool_FromLong(mt_is_contiguous(SELF)); }
+static PyObject *m_is_floating_point(PyObject *self, PyObject *u) { (void)u; return PyBool_FromLong(mt_is_floating(SELF->dtype)); }
+static PyObject *m_contiguous(PyObject *self, PyObject *u) {
+    (void)u;
+    if (mt_is_contiguous(SELF)) { Py_INCREF(self); return self; }
+    return mt_py_wrap(mt_contiguous_ag(SELF));
+}
+static PyObject *m_clone(PyObject *self, PyObject *args, PyObject *kw) { (void)args; (void)kw; return mt_py_wrap(mt_clone(SELF)); }
+static PyObject *m_detach(PyObject *self, PyObject *u) { (void)u; return mt_py_wrap(mt_detach(SELF)); }
+static PyObject *m_detach_(PyObject *self, PyObject *u) {
+    (void)u;
+    if (SELF->base && SELF->grad_fn) {
+        PyErr_SetString(PyExc_RuntimeError, "Can't detach views in-place. Use detach() instead.");
+        return NULL;
+    }
+    mt_node_decref(SELF->grad_fn);
+    SELF->grad_fn = NULL;
+    SELF->requires_grad = false;
+    Py_INCREF(self);
+    return self;
+}
+static PyObject *m_requires_grad_(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"requires_grad", NULL};
+    int b = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|p", kws, &b)) return NULL;
+    PyObject *v = PyBool_FromLong(b);
+    int rc = PyObject_SetAttrString(self, "requires_grad", v);
+    Py_DECREF(v);
+    if (rc < 0) return NULL;
+    Py_INCREF(self);
+    return self;
+}
+static PyObject *m_retain_grad(PyObject *self, PyObject *u) {
+    (void)u;
+    if (mt_retain_grad(SELF) < 0) return mt_py_raise();
+    Py_RETURN_NONE;
+}
+
+static void numpy_capsule_free(PyObject *cap) {
+    mt_tensor *t = PyCapsule_GetPointer(cap, "minitorch.tensor");
+    mt_decref(t);
+}
+/* zero-copy view of a CPU tensor's memory; the array keeps the storage alive */
+static PyObject *m_numpy(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"force", NULL};
+    int force = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|p", kws, &force)) return NULL;
+    mt_tensor *t = SELF;
+    if (t->storage->device.type != MT_CPU) {
+        if (!force) {
+            PyErr_SetString(PyExc_TypeError, "can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu() to copy "
+                                             "the tensor to host memory first.");
+            return NULL;
+        }
+        t = mt_to_device_raw(t, mt_cpu(), t->dtype);
+        if (!t) return mt_py_raise();
+    } else if (t->requires_grad && !force) {
+        PyErr_SetString(PyExc_RuntimeError, "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.");
+        return NULL;
+    } else {
+        mt_incref(t);
+    }
+    static const int npy[] = {NPY_BOOL, NPY_INT32, NPY_INT64, NPY_FLOAT32, NPY_FLOAT64};
+    npy_intp dims[MT_MAX_DIMS], strides[MT_MAX_DIMS];
+    for (int i = 0; i < t->ndim; i++) {
+        dims[i] = t->shape[i];
+        strides[i] = t->strides[i] * (npy_intp)mt_dtype_sizes[t->dtype];
+    }
+    PyObject *arr = PyArray_New(&PyArray_Type, t->ndim, dims, npy[t->dtype], strides, mt_data(t), 0, NPY_ARRAY_WRITEABLE, NULL);
+    if (!arr) { mt_decref(t); return NULL; }
+    PyObject *cap = PyCapsule_New(t, "minitorch.tensor", numpy_capsule_free);
+    if (!cap) { mt_decref(t); Py_DECREF(arr); return NULL; }
+    if (PyArray_SetBaseObject((PyArrayObject *)arr, cap) < 0) { Py_DECREF(arr); return NULL; }
+    return arr;
+}
+
+static PyObject *tolist_rec(const char *p, const mt_tensor *t, int d) {
+    if (d == t->ndim) {
+        switch (t->dtype) {
+        case MT_BOOL: return PyBool_FromLong(*(const bool *)p);
+        case MT_INT32: return PyLong_FromLong(*(const int32_t *)p);
+        case MT_INT64: return PyLong_FromLongLong(*(const int64_t *)p);
+        case MT_FLOAT32: return PyFloat_FromDouble(*(const float *)p);
+        default: return PyFloat_FromDouble(*(const double *)p);
+        }
+    }
+    PyObject *l = PyList_New(t->shape[d]);
+    if (!l) return NULL;
+    int64_t step = t->strides[d] * (int64_t)mt_dtype_sizes[t->dtype];
+    for (int64_t i = 0; i < t->shape[d]; i++) {
+        PyObject *v = tolist_rec(p + i * step, t, d + 1);
+        if (!v) { Py_DECREF(l); return NULL; }
+        PyList_SET_ITEM(l, i, v);
+    }
+    return l;
+}
+static PyObject *m_tolist(PyObject *self, PyObject *u) {
+    (void)u;
+    mt_tensor *t = SELF->storage->device.type == MT_CPU ? mt_incref(SELF) : mt_to_device_raw(SELF, mt_cpu(), SELF->dtype);
+    if (!t) return mt_py_raise();
+    PyObject *r = tolist_rec(mt_data(t), t, 0);
+    mt_decref(t);
+    return r;
+}
+
+/* _to(dtype=None, device=None, copy=False): the core of Tensor.to/.cuda/.cpu/.float(...) */
+static PyObject *m__to(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"dtype", "device", "copy", NULL};
+    PyObject *dt = Py_None, *dev = Py_None;
+    int copy = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOp", kws, &dt, &dev, &copy)) return NULL;
+    mt_dtype d = SELF->dtype;
+    mt_device device = SELF->storage->device;
+    if (dt != Py_None && mt_py_dtype(dt, &d) < 0) return NULL;
+    if (dev != Py_None && mt_py_device(dev, &device) < 0) return NULL;
+    if (!copy && d == SELF->dtype && mt_same_device(device, SELF->storage->device)) { Py_INCREF(self); return self; }
+    if (copy && d == SELF->dtype && mt_same_device(device, SELF->storage->device)) return mt_py_wrap(mt_clone(SELF));
+    return mt_py_wrap(mt_to_device(SELF, device, d));
+}
+
+/* ---------------- fills / in place ---------------- */
+static PyObject *m_fill_(PyObject *self, PyObject *v) {
+    mt_scalar s;
+    if (PyTensor_Check(v)) {
+        if (T(v)->ndim != 0) {
+            PyErr_Format(PyExc_RuntimeError, "fill_ only supports 0-dimension value tensor but got tensor with %d dimensions.", T(v)->ndim);
+            return NULL;
+        }
+        PyObject *it = mt_py_item(v, NULL);
+        if (!it) return NULL;
+        int rc = mt_py_scalar(it, &s);
+        Py_DECREF(it);
+        if (rc < 0) return NULL;
+    } else if (mt_py_scalar(v, &s) < 0) return NULL;
+    return mt_py_wrap(mt_fill_inplace(SELF, s));
+}
+static PyObject *m_zero_(PyObject *self, PyObject *u) { (void)u; return mt_py_wrap(mt_fill_inplace(SELF, mt_si(0))); }
+static PyObject *m_copy_(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"src", "non_blocking", NULL};
+    PyObject *src;
+    int nb = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", kws, &src, &nb)) return NULL;
+    mt_tensor *s = mt_py_as_tensor(src, SELF);
+    if (!s) return NULL;
+    PyObject *r = mt_py_wrap(mt_copy_(SELF, s));
+    mt_decref(s);
+    return r;
+}
+static PyObject *random_fill(PyObject *self, int kind, double a, double b) {
+    if (mt_check_inplace(SELF) < 0) return mt_py_raise();
+    if (mt_random_(SELF, kind, a, b) < 0) return mt_py_raise();
+    Py_INCREF(self);
+    return self;
+}
+static PyObject *m_normal_(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"mean", "std", "generator", NULL};
+    double mean = 0, std = 1;
+    PyObject *gen = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ddO", kws, &mean, &std, &gen)) return NULL;
+    return random_fill(self, MT_RAND_NORMAL, mean, std);
+}
+static PyObject *m_uniform_(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"from", "to", "generator", NULL};
+    double lo = 0, hi = 1;
+    PyObject *gen = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|ddO", kws, &lo, &hi, &gen)) return NULL;
+    return random_fill(self, MT_RAND_UNIFORM, lo, hi);
+}
+static PyObject *m__randint_(PyObject *self, PyObject *args) {
+    long long lo, hi;
+    if (!PyArg_ParseTuple(args, "LL", &lo, &hi)) return NULL;
+    return random_fill(self, MT_RAND_INT, (double)lo, (double)hi);
+}
+
+/* ---------------- shape ---------------- */
+static PyObject *m_view(PyObject *self, PyObject *args) {
+    int64_t s[MT_MAX_DIMS];
+    if (PyTuple_GET_SIZE(args) == 1) {
+        mt_dtype d;
+        PyObject *a0 = PyTuple_GET_ITEM(args, 0);
+        if (!PyLong_Check(a0) && !PyTuple_Check(a0) && !PyList_Check(a0) && mt_py_dtype(a0, &d) == 0) {
+            PyErr_SetString(PyExc_NotImplementedError, "view(dtype) is not supported by minitorch");
+            return NULL;
+        }
+        PyErr_Clear();
+    }
+    int n = mt_py_shape_args(args, 0, s, "view");
+    if (n < 0) return NULL;
+    return mt_py_wrap(mt_view(SELF, s, n));
+}
+static PyObject *m_reshape(PyObject *self, PyObject *args) {
+    int64_t s[MT_MAX_DIMS];
+    int n = mt_py_shape_args(args, 0, s, "reshape");
+    if (n < 0) return NULL;
+    return mt_py_wrap(mt_reshape(SELF, s, n));
+}
+static PyObject *m_expand(PyObject *self, PyObject *args) {
+    int64_t s[MT_MAX_DIMS];
+    int n = mt_py_shape_args(args, 0, s, "expand");
+    if (n < 0) return NULL;
+    return mt_py_wrap(mt_expand(SELF, s, n));
+}
+static PyObject *m_repeat(PyObject *self, PyObject *args) {
+    int64_t s[MT_MAX_DIMS];
+    int n = mt_py_shape_args(args, 0, s, "repeat");
+    if (n < 0) return NULL;
+    return mt_py_wrap(mt_repeat(SELF, s, n));
+}
+static PyObject *m_permute(PyObject *self, PyObject *args) {
+    int64_t s[MT_MAX_DIMS];
+    int n = mt_py_shape_args(args, 0, s, "permute");
+    if (n < 0) return NULL;
+    return mt_py_wrap(mt_permute(SELF, s, n));
+}
+static PyObject *m_view_as(PyObject *self, PyObject *o) {
+    if (!PyTensor_Check(o)) { PyErr_SetString(PyExc_TypeError, "view_as(): argument 'other' must be Tensor"); return NULL; }
+    return mt_py_wrap(mt_view(SELF, T(o)->shape, T(o)->ndim));
+}
+static PyObject *m_reshape_as(PyObject *self, PyObject *o) {
+    if (!PyTensor_Check(o)) { PyErr_SetString(PyExc_TypeError, "reshape_as(): argument 'other' must be Tensor"); return NULL; }
+    return mt_py_wrap(mt_reshape(SELF, T(o)->shape, T(o)->ndim));
+}
+static PyObject *m_expand_as(PyObject *self, PyObject *o) {
+    if (!PyTensor_Check(o)) { PyErr_SetString(PyExc_TypeError, "expand_as(): argument 'other' must be Tensor"); return NULL; }
+    return mt_py_wrap(mt_expand(SELF, T(o)->shape, T(o)->ndim));
+}
+static PyObject *m_transpose(PyObject *self, PyObject *args) {
+    long long a, b;
+    if (!PyArg_ParseTuple(args, "LL", &a, &b)) return NULL;
+    return mt_py_wrap(mt_transpose(SELF, a, b));
+}
+static PyObject *m_t(PyObject *self, PyObject *u) { (void)u; return mt_py_wrap(mt_t(SELF)); }
+static PyObject *m_unsqueeze(PyObject *self, PyObject *d) {
+    long long v = PyLong_AsLongLong(d);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_unsqueeze(SELF, v));
+}
+static PyObject *m_squeeze(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"dim", NULL};
+    PyObject *dim = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kws, &dim)) return NULL;
+    if (dim == Py_None) return mt_py_wrap(mt_squeeze(SELF, NULL, -1));
+    int64_t d[MT_MAX_DIMS];
+    int n = mt_py_int_list(dim, d, MT_MAX_DIMS, "dim");
+    if (n < 0) return NULL;
+    return mt_py_wrap(mt_squeeze(SELF, d, n));
+}
+static PyObject *m_flatten(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"start_dim", "end_dim", NULL};
+    long long s = 0, e = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|LL", kws, &s, &e)) return NULL;
+    return mt_py_wrap(mt_flatten(SELF, s, e));
+}
+static PyObject *m_narrow(PyObject *self, PyObject *args) {
+    long long d, s, l;
+    if (!PyArg_ParseTuple(args, "LLL", &d, &s, &l)) return NULL;
+    return mt_py_wrap(mt_narrow(SELF, d, s, l));
+}
+static PyObject *m_select(PyObject *self, PyObject *args) {
+    long long d, i;
+    if (!PyArg_ParseTuple(args, "LL", &d, &i)) return NULL;
+    return mt_py_wrap(mt_select(SELF, d, i));
+}
+static PyObject *m__slice(PyObject *self, PyObject *args) {
+    long long d, a, b, s;
+    if (!PyArg_ParseTuple(args, "LLLL", &d, &a, &b, &s)) return NULL;
+    return mt_py_wrap(mt_slice(SELF, d, a, b, s));
+}
+
+/* ---------------- reductions ---------------- */
+/* dim=None|int|tuple, keepdim, dtype; returns ndims (0 = all) or -1 */
+static int parse_dims(PyObject *dim, int64_t *dims) {
+    if (!dim || dim == Py_None) return 0;
+    return mt_py_int_list(dim, dims, MT_MAX_DIMS, "dim");
+}
+
+static PyObject *reduce_method(int op, PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"dim", "keepdim", "dtype", NULL};
+    PyObject *dim = NULL, *dt = Py_None;
+    int keepdim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OpO", kws, &dim, &keepdim, &dt)) return NULL;
+    int64_t dims[MT_MAX_DIMS];
+    int nd = parse_dims(dim, dims);
+    if (nd < 0) return NULL;
+    int d = -1;
+    if (dt != Py_None) {
+        mt_dtype x;
+        if (mt_py_dtype(dt, &x) < 0) return NULL;
+        d = x;
+    }
+    if (nd == 0 && dim && dim != Py_None && !keepdim) nd = 0; /* dim=() reduces everything */
+    return mt_py_wrap(mt_reduce(op, SELF, nd ? dims : NULL, nd, keepdim, 0, d));
+}
+static PyObject *m_sum(PyObject *self, PyObject *args, PyObject *kw) {
+    if (!args || (PyTuple_GET_SIZE(args) == 0 && !kw)) return mt_py_wrap(mt_sum(SELF));
+    return reduce_method(MT_RED_SUM, self, args, kw);
+}
+static PyObject *m_mean(PyObject *s, PyObject *a, PyObject *k) { return reduce_method(MT_RED_MEAN, s, a, k); }
+static PyObject *m_all(PyObject *s, PyObject *a, PyObject *k) { return reduce_method(MT_RED_ALL, s, a, k); }
+static PyObject *m_any(PyObject *s, PyObject *a, PyObject *k) { return reduce_method(MT_RED_ANY, s, a, k); }
+static PyObject *m_logsumexp(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"dim", "keepdim", NULL};
+    PyObject *dim;
+    int keepdim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|p", kws, &dim, &keepdim)) return NULL;
+    int64_t dims[MT_MAX_DIMS];
+    int nd = parse_dims(dim, dims);
+    if (nd < 0) return NULL;
+    return mt_py_wrap(mt_reduce(MT_RED_LOGSUMEXP, SELF, nd ? dims : NULL, nd, keepdim, 0, -1));
+}
+static PyObject *m_prod(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"dim", "keepdim", "dtype", NULL};
+    PyObject *dim = Py_None, *dt = Py_None;
+    int keepdim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OpO", kws, &dim, &keepdim, &dt)) return NULL;
+    int d = -1;
+    if (dt != Py_None) { mt_dtype x; if (mt_py_dtype(dt, &x) < 0) return NULL; d = x; }
+    if (dim == Py_None) return mt_py_wrap(mt_reduce(MT_RED_PROD, SELF, NULL, 0, false, 0, d));
+    int64_t dd = PyLong_AsLongLong(dim);
+    if (dd == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_reduce(MT_RED_PROD, SELF, &dd, 1, keepdim, 0, d));
+}
+
+static PyObject *return_types; /* minitorch.return_types module, for (values, indices) */
+static PyObject *make_pair(const char *name, mt_tensor *v, mt_tensor *i) {
+    PyObject *pv = mt_py_wrap(v);
+    PyObject *pi = pv ? mt_py_wrap(i) : (mt_decref(i), NULL);
+    if (!pv || !pi) { Py_XDECREF(pv); Py_XDECREF(pi); return NULL; }
+    if (!return_types) return_types = PyImport_ImportModule("minitorch.return_types");
+    PyObject *cls = return_types ? PyObject_GetAttrString(return_types, name) : NULL;
+    PyObject *r = cls ? PyObject_CallFunctionObjArgs(cls, pv, pi, NULL) : NULL;
+    Py_XDECREF(cls);
+    Py_DECREF(pv);
+    Py_DECREF(pi);
+    return r;
+}
+
+static PyObject *maxmin(PyObject *self, PyObject *args, PyObject *kw, bool is_min) {
+    static char *kws[] = {"dim", "keepdim", NULL};
+    PyObject *dim = NULL;
+    int keepdim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|Op", kws, &dim, &keepdim)) return NULL;
+    if (!dim || dim == Py_None) return mt_py_wrap(mt_reduce(is_min ? MT_RED_MIN : MT_RED_MAX, SELF, NULL, 0, false, 0, -1));
+    if (PyTensor_Check(dim)) return mt_py_wrap(mt_binary(is_min ? MT_B_MINIMUM : MT_B_MAXIMUM, SELF, T(dim)));
+    long long d = PyLong_AsLongLong(dim);
+    if (d == -1 && PyErr_Occurred()) return NULL;
+    mt_tensor *v = NULL, *i = NULL;
+    if (mt_max_dim(SELF, d, keepdim, is_min, &v, &i) < 0) return mt_py_raise();
+    return make_pair(is_min ? "min" : "max", v, i);
+}
+static PyObject *m_max(PyObject *s, PyObject *a, PyObject *k) { return maxmin(s, a, k, false); }
+static PyObject *m_min(PyObject *s, PyObject *a, PyObject *k) { return maxmin(s, a, k, true); }
+
+static PyObject *argmaxmin(PyObject *self, PyObject *args, PyObject *kw, int op) {
+    static char *kws[] = {"dim", "keepdim", NULL};
+    PyObject *dim = Py_None;
+    int keepdim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|Op", kws, &dim, &keepdim)) return NULL;
+    if (dim == Py_None) return mt_py_wrap(mt_reduce(op, SELF, NULL, 0, keepdim, 0, -1));
+    int64_t d = PyLong_AsLongLong(dim);
+    if (d == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_reduce(op, SELF, &d, 1, keepdim, 0, -1));
+}
+static PyObject *m_argmax(PyObject *s, PyObject *a, PyObject *k) { return argmaxmin(s, a, k, MT_RED_ARGMAX); }
+static PyObject *m_argmin(PyObject *s, PyObject *a, PyObject *k) { return argmaxmin(s, a, k, MT_RED_ARGMIN); }
+
+static PyObject *var_std(PyObject *self, PyObject *args, PyObject *kw, bool is_std) {
+    static char *kws[] = {"dim", "unbiased", "keepdim", "correction", NULL};
+    PyObject *dim = Py_None, *unbiased = Py_None, *corr = Py_None;
+    int keepdim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOpO", kws, &dim, &unbiased, &keepdim, &corr)) return NULL;
+    if (PyBool_Check(dim)) { unbiased = dim; dim = Py_None; } /* x.var(False) */
+    double c = 1;
+    if (unbiased != Py_None) c = PyObject_IsTrue(unbiased) ? 1 : 0;
+    if (corr != Py_None) { c = PyFloat_AsDouble(corr); if (c == -1 && PyErr_Occurred()) return NULL; }
+    int64_t dims[MT_MAX_DIMS];
+    int nd = parse_dims(dim, dims);
+    if (nd < 0) return NULL;
+    mt_tensor *v = mt_reduce(MT_RED_VAR, SELF, nd ? dims : NULL, nd, keepdim, c, -1);
+    if (!is_std) return mt_py_wrap(v);
+    mt_tensor *s = mt_unary(MT_U_SQRT, v);
+    mt_decref(v);
+    return mt_py_wrap(s);
+}
+static PyObject *m_var(PyObject *s, PyObject *a, PyObject *k) { return var_std(s, a, k, false); }
+static PyObject *m_std(PyObject *s, PyObject *a, PyObject *k) { return var_std(s, a, k, true); }
+
+static PyObject *m_norm(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"p", "dim", "keepdim", "dtype", NULL};
+    PyObject *p = Py_None, *dim = Py_None, *dt = Py_None;
+    int keepdim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOpO", kws, &p, &dim, &keepdim, &dt)) return NULL;
+    double pv = 2;
+    if (p != Py_None) {
+        if (PyUnicode_Check(p)) {
+            if (strcmp(PyUnicode_AsUTF8(p), "fro")) { PyErr_SetString(PyExc_NotImplementedError, "norm: only p='fro' is supported among string norms"); return NULL; }
+        } else {
+            pv = PyFloat_AsDouble(p);
+            if (pv == -1 && PyErr_Occurred()) return NULL;
+        }
+    }
+    int64_t dims[MT_MAX_DIMS];
+    int nd = parse_dims(dim, dims);
+    if (nd < 0) return NULL;
+    return mt_py_wrap(mt_reduce(MT_RED_NORM, SELF, nd ? dims : NULL, nd, keepdim, pv, -1));
+}
+
+static PyObject *softmax_method(PyObject *self, PyObject *args, PyObject *kw, bool log) {
+    static char *kws[] = {"dim", "dtype", NULL};
+    PyObject *dim = Py_None, *dt = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO", kws, &dim, &dt)) return NULL;
+    if (dim == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "softmax() missing 1 required positional arguments: \"dim\"");
+        return NULL;
+    }
+    long long d = PyLong_AsLongLong(dim);
+    if (d == -1 && PyErr_Occurred()) return NULL;
+    mt_tensor *in = mt_incref(SELF);
+    if (dt != Py_None) {
+        mt_dtype x;
+        if (mt_py_dtype(dt, &x) < 0) { mt_decref(in); return NULL; }
+        mt_tensor *c = mt_to_dtype(in, x);
+        mt_decref(in);
+        in = c;
+    }
+    PyObject *r = mt_py_wrap(mt_softmax(in, d, log));
+    mt_decref(in);
+    return r;
+}
+static PyObject *m_softmax(PyObject *s, PyObject *a, PyObject *k) { return softmax_method(s, a, k, false); }
+static PyObject *m_log_softmax(PyObject *s, PyObject *a, PyObject *k) { return softmax_method(s, a, k, true); }
+
+/* ---------------- matmul ---------------- */
+#define MAT2(name, fn)                                                                        \
+    static PyObject *m_##name(PyObject *self, PyObject *o) {                                  \
+        if (!PyTensor_Check(o)) {                                                             \
+            PyErr_Format(PyExc_TypeError, #name "(): argument 'other' (position 1) must be Tensor, not %s", \
+                         Py_TYPE(o)->tp_name);                                                \
+            return NULL;                                                                      \
+        }                                                                                     \
+        return mt_py_wrap(fn(SELF, T(o)));                                                    \
+    }
+MAT2(matmul, mt_matmul)
+MAT2(mm, mt_mm)
+MAT2(bmm, mt_bmm)
+MAT2(dot, mt_dot)
+MAT2(outer, mt_outer)
+static PyObject *m_addmm(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"mat1", "mat2", "beta", "alpha", NULL};
+    PyObject *a, *b;
+    double beta = 1, alpha = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O!|dd", kws, &PyTensorBase_Type, &a, &PyTensorBase_Type, &b, &beta, &alpha))
+        return NULL;
+    return mt_py_wrap(mt_addmm(SELF, T(a), T(b), beta, alpha));
+}
+
+/* ---------------- indexing ops ---------------- */
+static int index_arg(PyObject *o, mt_tensor **out) {
+    if (!PyTensor_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "argument 'index' must be Tensor, not %s", Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    *out = T(o);
+    return 0;
+}
+static PyObject *m_index_select(PyObject *self, PyObject *args) {
+    long long d;
+    PyObject *i;
+    mt_tensor *ti;
+    if (!PyArg_ParseTuple(args, "LO", &d, &i) || index_arg(i, &ti) < 0) return NULL;
+    return mt_py_wrap(mt_index_select(SELF, d, ti));
+}
+static PyObject *m_gather(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"dim", "index", NULL};
+    long long d;
+    PyObject *i;
+    mt_tensor *ti;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "LO", kws, &d, &i) || index_arg(i, &ti) < 0) return NULL;
+    return mt_py_wrap(mt_gather(SELF, d, ti));
+}
+static PyObject *scatter_impl(PyObject *self, PyObject *args, PyObject *kw, bool inplace, bool add) {
+    static char *kws[] = {"dim", "index", "src", "value", "reduce", NULL};
+    long long d;
+    PyObject *i, *src = NULL, *value = NULL;
+    const char *reduce = NULL;
+    mt_tensor *ti;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "LO|OOz", kws, &d, &i, &src, &value, &reduce) || index_arg(i, &ti) < 0)
+        return NULL;
+    if (reduce) {
+        if (!strcmp(reduce, "add")) add = true;
+        else { PyErr_SetString(PyExc_NotImplementedError, "scatter: only reduce='add' is supported"); return NULL; }
+    }
+    if (!src) src = value;
+    if (!src) { PyErr_SetString(PyExc_TypeError, "scatter() missing required argument 'src'"); return NULL; }
+    if (PyTensor_Check(src)) return mt_py_wrap(mt_scatter(SELF, d, ti, T(src), NULL, inplace, add));
+    mt_scalar s;
+    if (mt_py_scalar(src, &s) < 0) return NULL;
+    return mt_py_wrap(mt_scatter(SELF, d, ti, NULL, &s, inplace, add));
+}
+static PyObject *m_scatter(PyObject *s, PyObject *a, PyObject *k) { return scatter_impl(s, a, k, false, false); }
+static PyObject *m_scatter_(PyObject *s, PyObject *a, PyObject *k) { return scatter_impl(s, a, k, true, false); }
+static PyObject *m_scatter_add(PyObject *s, PyObject *a, PyObject *k) { return scatter_impl(s, a, k, false, true); }
+static PyObject *m_scatter_add_(PyObject *s, PyObject *a, PyObject *k) { return scatter_impl(s, a, k, true, true); }
+static PyObject *masked_fill_impl(PyObject *self, PyObject *args, bool inplace) {
+    PyObject *mask, *v;
+    if (!PyArg_ParseTuple(args, "OO", &mask, &v)) return NULL;
+    if (!PyTensor_Check(mask)) { PyErr_SetString(PyExc_TypeError, "masked_fill(): argument 'mask' must be Tensor"); return NULL; }
+    mt_scalar s;
+    if (PyTensor_Check(v)) {
+        PyObject *it = mt_py_item(v, NULL);
+        if (!it) return NULL;
+        int rc = mt_py_scalar(it, &s);
+        Py_DECREF(it);
+        if (rc < 0) return NULL;
+    } else if (mt_py_scalar(v, &s) < 0) return NULL;
+    return mt_py_wrap(mt_masked_fill(SELF, T(mask), s, inplace));
+}
+static PyObject *m_masked_fill(PyObject *s, PyObject *a) { return masked_fill_impl(s, a, false); }
+static PyObject *m_masked_fill_(PyObject *s, PyObject *a) { return masked_fill_impl(s, a, true); }
+
+/* ---------------- autograd ---------------- */
+static PyObject *m_backward(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"gradient", "retain_graph", "create_graph", "inputs", NULL};
+    PyObject *grad = Py_None, *retain = Py_None, *create = Py_False, *inputs = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOO", kws, &grad, &retain, &create, &inputs)) return NULL;
+    if (PyObject_IsTrue(create)) {
+        PyErr_SetString(PyExc_NotImplementedError, "minitorch does not support create_graph=True");
+        return NULL;
+    }
+    if (inputs != Py_None) {
+        PyErr_SetString(PyExc_NotImplementedError, "minitorch does not support backward(inputs=...)");
+        return NULL;
+    }
+    mt_tensor *t = SELF, *g;
+    if (!t->requires_grad) {
+        PyErr_SetString(PyExc_RuntimeError, "element 0 of tensors does not require grad and does not have a grad_fn");
+        return NULL;
+    }
+    if (grad == Py_None) {
+        if (mt_numel(t) != 1) {
+            PyErr_SetString(PyExc_RuntimeError, "grad can be implicitly created only for scalar outputs");
+            return NULL;
+        }
+        g = mt_full(t->shape, t->ndim, mt_sf(1.0), t->dtype, t->storage->device);
+    } else {
+        g = mt_py_as_tensor(grad, t);
+        if (!g) return NULL;
+        if (g->ndim != t->ndim || memcmp(g->shape, t->shape, sizeof(int64_t) * t->ndim)) {
+            PyErr_Format(PyExc_RuntimeError, "Mismatch in shape: grad_output[0] has a shape of torch.Size(%s) and output[0] has a shape of torch.Size(%s).",
+                         mt_shape_str(g->shape, g->ndim), mt_shape_str(t->shape, t->ndim));
+            mt_decref(g);
+            return NULL;
+        }
+    }
+    if (!g) return mt_py_raise();
+    int rc = mt_backward(1, &t, &g, retain != Py_None && PyObject_IsTrue(retain), 0, NULL, NULL, false);
+    mt_decref(g);
+    if (rc < 0) return mt_py_raise();
+    Py_RETURN_NONE;
+}
+
+#define U(name) {#name, mu_##name, METH_NOARGS, NULL}, {#name "_", mu_##name##_, METH_NOARGS, NULL},
+#define B(name) {#name, mb_##name, METH_O, NULL}, {#name "_", mb_##name##_, METH_O, NULL},
+#define V(name) {#name, KW m_##name, METH_VARARGS | METH_KEYWORDS, NULL},
+#define A(name) {#name, m_##name, METH_VARARGS, NULL},
+#define N(name) {#name, m_##name, METH_NOARGS, NULL},
+#define O(name) {#name, m_##name, METH_O, NULL},
+
+PyMethodDef mt_tensor_methods[] = {
+    U(neg) U(abs) U(exp) U(log) U(log1p) U(expm1) U(sqrt) U(rsqrt) U(sin) U(cos) U(tanh) U(sigmoid) U(relu) U(sign)
+    U(floor) U(ceil) U(round) U(trunc) U(reciprocal) U(logical_not)
+    {"isnan", mu_isnan, METH_NOARGS, NULL}, {"isinf", mu_isinf, METH_NOARGS, NULL}, {"isfinite", mu_isfinite, METH_NOARGS, NULL},
+    V(clamp) V(clamp_)
+    {"clip", KW m_clamp, METH_VARARGS | METH_KEYWORDS, NULL}, {"clip_", KW m_clamp_, METH_VARARGS | METH_KEYWORDS, NULL},
+    V(add) V(add_) V(sub) V(sub_) V(div) V(div_)
+    {"subtract", KW m_sub, METH_VARARGS | METH_KEYWORDS, NULL}, {"divide", KW m_div, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"true_divide", KW m_div, METH_VARARGS | METH_KEYWORDS, NULL},
+    B(mul) B(floor_divide) B(remainder) B(pow) B(maximum) B(minimum) B(eq) B(ne) B(lt) B(le) B(gt) B(ge)
+    B(logical_and) B(logical_or) B(logical_xor)
+    {"multiply", mb_mul, METH_O, NULL}, {"greater", mb_gt, METH_O, NULL}, {"less", mb_lt, METH_O, NULL},
+    {"greater_equal", mb_ge, METH_O, NULL}, {"less_equal", mb_le, METH_O, NULL}, {"not_equal", mb_ne, METH_O, NULL},
+    O(rsub) A(where)
+    V(size) A(stride) N(dim) N(numel) N(element_size) N(storage_offset) N(data_ptr) N(is_contiguous)
+    N(is_floating_point) N(contiguous) V(clone) N(detach) N(detach_) V(requires_grad_) N(retain_grad)
+    V(numpy) N(tolist) V(_to)
+    {"item", mt_py_item, METH_NOARGS, NULL},
+    {"nelement", m_numel, METH_NOARGS, NULL}, {"ndimension", m_dim, METH_NOARGS, NULL},
+    O(fill_) N(zero_) V(copy_) V(normal_) V(uniform_) A(_randint_)
+    A(view) A(reshape) A(expand) A(repeat) A(permute) O(view_as) O(reshape_as) O(expand_as) A(transpose) N(t)
+    {"swapaxes", m_transpose, METH_VARARGS, NULL}, {"swapdims", m_transpose, METH_VARARGS, NULL},
+    O(unsqueeze) V(squeeze) V(flatten) A(narrow) A(select) A(_slice)
+    V(sum) V(mean) V(prod) V(max) V(min) V(argmax) V(argmin) V(var) V(std) V(logsumexp) V(all) V(any) V(norm)
+    V(softmax) V(log_softmax)
+    O(matmul) O(mm) O(bmm) O(dot) O(outer) V(addmm)
+    A(index_select) V(gather) V(scatter) V(scatter_) V(scatter_add) V(scatter_add_) A(masked_fill) A(masked_fill_)
+    V(backward)
+    {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,470 @@
+/* minitorch._C: module init, factories, grad mode, autograd entry points,
+ * graph-node wrappers and custom autograd.Function nodes. */
+#include "py.h"
+#include "../core/random.h"
+
+#define PY_ARRAY_UNIQUE_SYMBOL MT_ARRAY_API
+#include <numpy/arrayobject.h>
+
+#include <string.h>
+
+int mt_py_init_tensor_type(PyObject *m);
+void mt_register_cpu_backend(void);
+
+/* ---------------- registration of the Python-level classes ---------------- */
+static PyObject *f_register(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *cls, *size, *dtypes, *device;
+    if (!PyArg_ParseTuple(args, "OOOO", &cls, &size, &dtypes, &device)) return NULL;
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &PyTensorBase_Type)) {
+        PyErr_SetString(PyExc_TypeError, "_register: not a Tensor class");
+        return NULL;
+    }
+    if (!PySequence_Check(dtypes) || PySequence_Size(dtypes) != MT_NUM_DTYPES) {
+        PyErr_SetString(PyExc_TypeError, "_register: dtypes must list bool, int32, int64, float32, float64");
+        return NULL;
+    }
+    Py_INCREF(cls);
+    Py_XSETREF(mt_tensor_class, (PyTypeObject *)cls);
+    Py_INCREF(size);
+    Py_XSETREF(mt_size_class, size);
+    Py_INCREF(device);
+    Py_XSETREF(mt_device_class, device);
+    for (int i = 0; i < MT_NUM_DTYPES; i++) Py_XSETREF(mt_dtype_objs[i], PySequence_GetItem(dtypes, i));
+    Py_RETURN_NONE;
+}
+
+/* ---------------- factories ---------------- */
+static void release_pyobj(void *ctx, void *data) {
+    (void)data;
+    PyGILState_STATE st = PyGILState_Ensure();
+    Py_DECREF((PyObject *)ctx);
+    PyGILState_Release(st);
+}
+
+/* _from_numpy(array, copy): float32/float64/int32/int64/bool arrays; copy=False shares memory */
+static PyObject *f_from_numpy(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *o;
+    int copy = 1;
+    if (!PyArg_ParseTuple(args, "O|p", &o, &copy)) return NULL;
+    if (!PyArray_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "expected np.ndarray (got %s)", Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    PyArrayObject *a = (PyArrayObject *)o;
+    mt_dtype dt;
+    switch (PyArray_TYPE(a)) {
+    case NPY_BOOL: dt = MT_BOOL; break;
+    case NPY_INT32: dt = MT_INT32; break;
+    case NPY_INT64: dt = MT_INT64; break;
+    case NPY_FLOAT32: dt = MT_FLOAT32; break;
+    case NPY_FLOAT64: dt = MT_FLOAT64; break;
+    default:
+        PyErr_Format(PyExc_TypeError, "can't convert np.ndarray of type %s. The only supported types are: float64, "
+                                      "float32, int64, int32, and bool.", PyArray_DESCR(a)->typeobj->tp_name);
+        return NULL;
+    }
+    int nd = PyArray_NDIM(a);
+    if (nd > MT_MAX_DIMS) { PyErr_SetString(PyExc_RuntimeError, "too many dimensions"); return NULL; }
+    int64_t shape[MT_MAX_DIMS], strides[MT_MAX_DIMS];
+    size_t es = mt_dtype_sizes[dt];
+    bool ok = PyArray_ISALIGNED(a) && !PyArray_ISBYTESWAPPED(a);
+    for (int i = 0; i < nd; i++) {
+        shape[i] = PyArray_DIM(a, i);
+        if (PyArray_STRIDE(a, i) % (npy_intp)es) ok = false;
+        strides[i] = PyArray_STRIDE(a, i) / (npy_intp)es;
+        if (strides[i] < 0) ok = false;
+    }
+    if (!copy && !ok) {
+        PyErr_SetString(PyExc_ValueError, "At least one stride in the given numpy array is negative, and tensors with "
+                                          "negative strides are not currently supported. (You can probably work around "
+                                          "this by making a copy of your array  with array.copy().) ");
+        return NULL;
+    }
+    if (!copy) {
+        Py_INCREF(o);
+        mt_tensor *t = mt_from_blob(PyArray_DATA(a), shape, strides, nd, dt, release_pyobj, o);
+        if (!t) { Py_DECREF(o); return mt_py_raise(); }
+        return mt_py_wrap(t);
+    }
+    mt_tensor *t = mt_empty(shape, nd, dt, mt_cpu());
+    if (!t) return mt_py_raise();
+    if (mt_numel(t)) {
+        PyArrayObject *c = (PyArrayObject *)PyArray_FromAny(o, PyArray_DescrFromType(PyArray_TYPE(a)), 0, 0,
+                                                            NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED, NULL);
+        if (!c) { mt_decref(t); return NULL; }
+        memcpy(mt_data(t), PyArray_DATA(c), (size_t)mt_numel(t) * es);
+        Py_DECREF(c);
+    }
+    return mt_py_wrap(t);
+}
+
+/* _full(shape, value or None, dtype, device, requires_grad) */
+static PyObject *f_full(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *shape, *value, *dt, *dev;
+    int rg = 0;
+    if (!PyArg_ParseTuple(args, "OOOO|p", &shape, &value, &dt, &dev, &rg)) return NULL;
+    int64_t s[MT_MAX_DIMS];
+    int n = mt_py_int_list(shape, s, MT_MAX_DIMS, "size");
+    if (n < 0) return NULL;
+    mt_dtype d;
+    mt_device device;
+    if (mt_py_dtype(dt, &d) < 0 || mt_py_device(dev, &device) < 0) return NULL;
+    mt_tensor *t;
+    if (value == Py_None) t = mt_empty(s, n, d, device);
+    else {
+        mt_scalar v;
+        if (mt_py_scalar(value, &v) < 0) return NULL;
+        t = mt_full(s, n, v, d, device);
+    }
+    if (!t) return mt_py_raise();
+    if (rg) {
+        if (!mt_is_floating(d)) {
+            mt_decref(t);
+            PyErr_SetString(PyExc_RuntimeError, "Only Tensors of floating point and complex dtype can require gradients");
+            return NULL;
+        }
+        t->requires_grad = true;
+    }
+    return mt_py_wrap(t);
+}
+
+static PyObject *f_randperm(PyObject *mod, PyObject *args) {
+    (void)mod;
+    long long n;
+    if (!PyArg_ParseTuple(args, "L", &n)) return NULL;
+    if (n < 0) { PyErr_Format(PyExc_RuntimeError, "randperm is only implemented for non-negative n, got %lld", n); return NULL; }
+    mt_tensor *t = mt_empty((int64_t[]){n}, 1, MT_INT64, mt_cpu());
+    if (!t) return mt_py_raise();
+    mt_randperm_i64(mt_default_generator(MT_CPU), mt_data(t), n);
+    return mt_py_wrap(t);
+}
+
+static PyObject *f_manual_seed(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    unsigned long long s = PyLong_AsUnsignedLongLongMask(arg);
+    if (PyErr_Occurred()) return NULL;
+    for (int d = 0; d < MT_NUM_DEVICE_TYPES; d++) {
+        mt_generator *g = mt_default_generator(d);
+        if (g) mt_manual_seed(g, s);
+    }
+    Py_RETURN_NONE;
+}
+static PyObject *f_initial_seed(PyObject *mod, PyObject *u) {
+    (void)mod; (void)u;
+    return PyLong_FromUnsignedLongLong(mt_default_generator(MT_CPU)->seed);
+}
+static PyObject *f_get_rng_state(PyObject *mod, PyObject *u) {
+    (void)mod; (void)u;
+    mt_generator *g = mt_default_generator(MT_CPU);
+    return Py_BuildValue("(KK)", (unsigned long long)g->seed, (unsigned long long)g->offset);
+}
+static PyObject *f_set_rng_state(PyObject *mod, PyObject *args) {
+    (void)mod;
+    unsigned long long seed, off;
+    if (!PyArg_ParseTuple(args, "(KK)", &seed, &off)) return NULL;
+    mt_generator *g = mt_default_generator(MT_CPU);
+    g->seed = seed;
+    g->offset = off;
+    Py_RETURN_NONE;
+}
+
+/* ---------------- grad mode ---------------- */
+static PyObject *f_is_grad_enabled(PyObject *mod, PyObject *u) { (void)mod; (void)u; return PyBool_FromLong(mt_grad_enabled); }
+static PyObject *f_set_grad_enabled(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    int b = PyObject_IsTrue(arg);
+    if (b < 0) return NULL;
+    mt_grad_enabled = b;
+    Py_RETURN_NONE;
+}
+
+/* ---------------- tensor lists ---------------- */
+static int tensor_list(PyObject *seq, mt_tensor ***out, Py_ssize_t *n, const char *what) {
+    PyObject *fast = PySequence_Fast(seq, "expected a sequence of Tensors");
+    if (!fast) return -1;
+    *n = PySequence_Fast_GET_SIZE(fast);
+    *out = PyMem_Malloc(sizeof(mt_tensor *) * (size_t)(*n ? *n : 1));
+    if (!*out) { Py_DECREF(fast); PyErr_NoMemory(); return -1; }
+    for (Py_ssize_t i = 0; i < *n; i++) {
+        PyObject *it = PySequence_Fast_GET_ITEM(fast, i);
+        if (!PyTensor_Check(it)) {
+            PyErr_Format(PyExc_TypeError, "%s(): argument 'tensors' must be tuple of Tensors, not %s", what, Py_TYPE(it)->tp_name);
+            PyMem_Free(*out);
+            Py_DECREF(fast);
+            return -1;
+        }
+        (*out)[i] = T(it);
+    }
+    Py_DECREF(fast); /* the items stay alive: the caller holds seq */
+    return 0;
+}
+
+static PyObject *cat_stack(PyObject *args, PyObject *kw, bool stack) {
+    static char *kws[] = {"tensors", "dim", NULL};
+    PyObject *seq;
+    long long dim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|L", kws, &seq, &dim)) return NULL;
+    if (PyTensor_Check(seq)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor", stack ? "stack" : "cat");
+        return NULL;
+    }
+    mt_tensor **ts;
+    Py_ssize_t n;
+    if (tensor_list(seq, &ts, &n, stack ? "stack" : "cat") < 0) return NULL;
+    mt_tensor *r = stack ? mt_stack((int)n, ts, dim) : mt_cat((int)n, ts, dim);
+    PyMem_Free(ts);
+    return mt_py_wrap(r);
+}
+static PyObject *f_cat(PyObject *m, PyObject *a, PyObject *k) { (void)m; return cat_stack(a, k, false); }
+static PyObject *f_stack(PyObject *m, PyObject *a, PyObject *k) { (void)m; return cat_stack(a, k, true); }
+
+static PyObject *f_where(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *c, *a, *b;
+    if (!PyArg_ParseTuple(args, "OOO", &c, &a, &b)) return NULL;
+    if (!PyTensor_Check(c)) { PyErr_SetString(PyExc_TypeError, "where(): argument 'condition' must be Tensor"); return NULL; }
+    const mt_tensor *like = PyTensor_Check(a) ? T(a) : PyTensor_Check(b) ? T(b) : NULL;
+    mt_tensor *ta = mt_py_as_tensor(a, like), *tb = ta ? mt_py_as_tensor(b, like) : NULL;
+    PyObject *r = tb ? mt_py_wrap(mt_where(T(c), ta, tb)) : NULL;
+    mt_decref(ta);
+    mt_decref(tb);
+    return r;
+}
+
+/* _run_backward(outputs, grad_outputs, retain_graph, inputs or None, allow_unused) */
+static PyObject *f_run_backward(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *outs, *grads, *inputs;
+    int retain = 0, allow_unused = 0;
+    if (!PyArg_ParseTuple(args, "OOpOp", &outs, &grads, &retain, &inputs, &allow_unused)) return NULL;
+    mt_tensor **to = NULL, **tg = NULL, **ti = NULL, **res = NULL;
+    Py_ssize_t no, ng, ni = 0;
+    PyObject *result = NULL;
+    if (tensor_list(outs, &to, &no, "backward") < 0) return NULL;
+    if (tensor_list(grads, &tg, &ng, "backward") < 0) goto out;
+    if (ng != no) { PyErr_SetString(PyExc_RuntimeError, "grad_tensors and tensors must have the same length"); goto out; }
+    if (inputs != Py_None) {
+        if (tensor_list(inputs, &ti, &ni, "grad") < 0) goto out;
+        res = PyMem_Calloc((size_t)(ni ? ni : 1), sizeof(mt_tensor *));
+        if (!res) { PyErr_NoMemory(); goto out; }
+    }
+    if (mt_backward((int)no, to, tg, retain, (int)ni, ti, res, allow_unused) < 0) { mt_py_raise(); goto out; }
+    if (inputs == Py_None) { result = Py_None; Py_INCREF(result); goto out; }
+    result = PyTuple_New(ni);
+    for (Py_ssize_t i = 0; result && i < ni; i++) {
+        if (res[i]) PyTuple_SET_ITEM(result, i, mt_py_wrap(res[i]));
+        else { Py_INCREF(Py_None); PyTuple_SET_ITEM(result, i, Py_None); }
+        res[i] = NULL;
+    }
+out:
+    if (res) for (Py_ssize_t i = 0; i < ni; i++) mt_decref(res[i]);
+    PyMem_Free(to);
+    PyMem_Free(tg);
+    PyMem_Free(ti);
+    PyMem_Free(res);
+    return result;
+}
+
+/* ---------------- graph nodes ---------------- */
+typedef struct { PyObject_HEAD mt_node *n; } PyNode;
+typedef struct { PyObject *ctx; PyObject *backward; char name[96]; } py_fn_extra;
+
+static int py_fn_backward(mt_node *n, mt_tensor **go, mt_tensor **gi);
+static void py_fn_release(mt_node *n) {
+    py_fn_extra *e = n->extra;
+    if (!e) return;
+    PyGILState_STATE st = PyGILState_Ensure();
+    Py_XDECREF(e->ctx);
+    Py_XDECREF(e->backward);
+    PyGILState_Release(st);
+    PyMem_RawFree(e);
+}
+static const mt_node_vt py_fn_vt = {"PythonFunction", py_fn_backward, py_fn_release};
+
+const char *mt_node_name(const mt_node *n) {
+    if (n->vt == &py_fn_vt && n->extra) return ((py_fn_extra *)n->extra)->name;
+    return n->vt->name ? n->vt->name : "Node";
+}
+
+static void node_dealloc(PyObject *self) {
+    mt_node_decref(((PyNode *)self)->n);
+    Py_TYPE(self)->tp_free(self);
+}
+static PyObject *node_repr(PyObject *self) {
+    return PyUnicode_FromFormat("<%s object at %p>", mt_node_name(((PyNode *)self)->n), self);
+}
+static PyObject *node_name(PyObject *self, PyObject *u) { (void)u; return PyUnicode_FromString(mt_node_name(((PyNode *)self)->n)); }
+static PyObject *node_next_functions(PyObject *self, void *c) {
+    (void)c;
+    mt_node *n = ((PyNode *)self)->n;
+    PyObject *t = PyTuple_New(n->n_next);
+    for (int k = 0; t && k < n->n_next; k++)
+        PyTuple_SET_ITEM(t, k, Py_BuildValue("(Ni)", mt_py_node(n->next[k].node), (int)n->next[k].input_nr));
+    return t;
+}
+static PyObject *node_variable(PyObject *self, void *c) {
+    (void)c;
+    mt_node *n = ((PyNode *)self)->n;
+    if (!n->variable) { PyErr_SetString(PyExc_AttributeError, "variable"); return NULL; }
+    return mt_py_wrap(mt_incref(n->variable));
+}
+static PyObject *node_richcompare(PyObject *a, PyObject *b, int op) {
+    if ((op != Py_EQ && op != Py_NE) || Py_TYPE(b) != Py_TYPE(a)) Py_RETURN_NOTIMPLEMENTED;
+    bool eq = ((PyNode *)a)->n == ((PyNode *)b)->n;
+    return PyBool_FromLong(op == Py_EQ ? eq : !eq);
+}
+static Py_hash_t node_hash(PyObject *self) { return (Py_hash_t)((uintptr_t)((PyNode *)self)->n >> 4); }
+static PyMethodDef node_methods[] = {{"name", node_name, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static PyGetSetDef node_getset[] = {
+    {"next_functions", node_next_functions, NULL, NULL, NULL},
+    {"variable", node_variable, NULL, NULL, NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+PyTypeObject PyNode_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "minitorch._C.Node",
+    .tp_basicsize = sizeof(PyNode),
+    .tp_dealloc = node_dealloc,
+    .tp_repr = node_repr,
+    .tp_hash = node_hash,
+    .tp_richcompare = node_richcompare,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_methods = node_methods,
+    .tp_getset = node_getset,
+};
+
+PyObject *mt_py_node(mt_node *n) {
+    if (!n) Py_RETURN_NONE;
+    PyNode *o = PyObject_New(PyNode, &PyNode_Type);
+    if (!o) return NULL;
+    mt_node_incref(n);
+    o->n = n;
+    return (PyObject *)o;
+}
+
+/* ---------------- custom autograd.Function ---------------- */
+static int py_fn_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    py_fn_extra *e = n->extra;
+    PyObject *args = PyTuple_New(n->n_outputs + 1);
+    if (!args) return -1;
+    Py_INCREF(e->ctx);
+    PyTuple_SET_ITEM(args, 0, e->ctx);
+    for (int k = 0; k < n->n_outputs; k++) {
+        PyObject *g;
+        if (go[k]) g = mt_py_wrap(mt_incref(go[k]));
+        else { Py_INCREF(Py_None); g = Py_None; }
+        if (!g) { Py_DECREF(args); return -1; }
+        PyTuple_SET_ITEM(args, k + 1, g);
+    }
+    PyObject *r = PyObject_CallObject(e->backward, args);
+    Py_DECREF(args);
+    if (!r) return -1; /* the Python exception stays set; mt_py_raise keeps it */
+    PyObject *seq = PyTuple_Check(r) ? r : PyTuple_Pack(1, r);
+    if (seq != r) Py_DECREF(r);
+    if (!seq) return -1;
+    Py_ssize_t m = PyTuple_GET_SIZE(seq);
+    if (m < n->n_next) {
+        PyErr_Format(PyExc_RuntimeError, "function %s returned an incorrect number of gradients (expected %d, got %zd)",
+                     e->name, n->n_next, m);
+        Py_DECREF(seq);
+        return -1;
+    }
+    for (int k = 0; k < n->n_next; k++) {
+        PyObject *g = PyTuple_GET_ITEM(seq, k);
+        if (g == Py_None || !mt_node_needs(n, k)) continue;
+        if (!PyTensor_Check(g)) {
+            PyErr_Format(PyExc_TypeError, "function %s returned a gradient that is not a Tensor or None", e->name);
+            Py_DECREF(seq);
+            return -1;
+        }
+        gi[k] = mt_incref(T(g));
+    }
+    Py_DECREF(seq);
+    return 0;
+}
+
+/* _function_record(ctx, name, backward, inputs_tuple, outputs_tuple): makes one node for a custom
+ * Function's outputs. Non-tensor inputs get no edge. */
+static PyObject *f_function_record(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *ctx, *backward, *inputs, *outputs;
+    const char *name;
+    if (!PyArg_ParseTuple(args, "OsOO!O!", &ctx, &name, &backward, &PyTuple_Type, &inputs, &PyTuple_Type, &outputs)) return NULL;
+    Py_ssize_t ni = PyTuple_GET_SIZE(inputs), no = PyTuple_GET_SIZE(outputs);
+    mt_tensor **ins = PyMem_Calloc((size_t)(ni ? ni : 1), sizeof(mt_tensor *));
+    mt_tensor **outs = PyMem_Calloc((size_t)(no ? no : 1), sizeof(mt_tensor *));
+    if (!ins || !outs) { PyMem_Free(ins); PyMem_Free(outs); return PyErr_NoMemory(); }
+    for (Py_ssize_t i = 0; i < ni; i++) {
+        PyObject *it = PyTuple_GET_ITEM(inputs, i);
+        ins[i] = PyTensor_Check(it) ? T(it) : NULL;
+    }
+    for (Py_ssize_t i = 0; i < no; i++) {
+        PyObject *it = PyTuple_GET_ITEM(outputs, i);
+        outs[i] = PyTensor_Check(it) ? T(it) : NULL;
+    }
+    PyObject *res = NULL;
+    if (mt_any_requires_grad((int)ni, ins)) {
+        py_fn_extra *e = PyMem_RawCalloc(1, sizeof *e);
+        if (!e) { PyErr_NoMemory(); goto out; }
+        mt_node *n = mt_autograd_record_n(&py_fn_vt, (int)no, outs, (int)ni, ins);
+        if (!n) { PyMem_RawFree(e); mt_py_raise(); goto out; }
+        Py_INCREF(ctx);
+        Py_INCREF(backward);
+        e->ctx = ctx;
+        e->backward = backward;
+        snprintf(e->name, sizeof e->name, "%s", name);
+        n->extra = e;
+        n->had_saved = true; /* ctx may hold saved tensors: a second backward is an error */
+    }
+    res = Py_None;
+    Py_INCREF(res);
+out:
+    PyMem_Free(ins);
+    PyMem_Free(outs);
+    return res;
+}
+
+static PyObject *f_num_threads(PyObject *mod, PyObject *u) {
+    (void)mod; (void)u;
+    extern int mt_num_threads(void);
+    return PyLong_FromLong(mt_num_threads());
+}
+
+#define KW (PyCFunction)(void (*)(void))
+PyMethodDef mt_module_functions[] = {
+    {"_register", f_register, METH_VARARGS, NULL},
+    {"_from_numpy", f_from_numpy, METH_VARARGS, NULL},
+    {"_full", f_full, METH_VARARGS, NULL},
+    {"_randperm", f_randperm, METH_VARARGS, NULL},
+    {"manual_seed", f_manual_seed, METH_O, NULL},
+    {"initial_seed", f_initial_seed, METH_NOARGS, NULL},
+    {"get_rng_state", f_get_rng_state, METH_NOARGS, NULL},
+    {"set_rng_state", f_set_rng_state, METH_VARARGS, NULL},
+    {"is_grad_enabled", f_is_grad_enabled, METH_NOARGS, NULL},
+    {"_set_grad_enabled", f_set_grad_enabled, METH_O, NULL},
+    {"cat", KW f_cat, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"stack", KW f_stack, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"where", f_where, METH_VARARGS, NULL},
+    {"_run_backward", f_run_backward, METH_VARARGS, NULL},
+    {"_function_record", f_function_record, METH_VARARGS, NULL},
+    {"get_num_threads", f_num_threads, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_C", "minitorch C core", -1, mt_module_functions,
+                                       NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__C(void) {
+    import_array();
+    mt_register_cpu_backend();
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    if (mt_py_init_tensor_type(m) < 0) return NULL;
+    if (PyType_Ready(&PyNode_Type) < 0) return NULL;
+    Py_INCREF(&PyNode_Type);
+    PyModule_AddObject(m, "Node", (PyObject *)&PyNode_Type);
+    return m;
+}

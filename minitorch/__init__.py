@@ -1,0 +1,78 @@
+"""minitorch: a PyTorch-like deep-learning library with a C core.
+
+    import minitorch as torch
+"""
+from . import _blas
+
+_blas.load()
+
+from . import _C  # noqa: E402
+from ._C import cat, get_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
+from ._types import Size, device, dtype  # noqa: E402,F401
+from ._types import bool_ as bool  # noqa: E402,F401  (shadows the builtin inside this module only, like torch.bool)
+from ._types import float32, float64, int32, int64  # noqa: E402,F401
+from ._tensor import Tensor  # noqa: E402
+from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402,F401
+from ._creation import (  # noqa: E402,F401
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_dtype, linspace, multinomial,
+    normal, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, zeros,
+    zeros_like,
+)
+from . import autograd, return_types  # noqa: E402,F401
+from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402,F401
+
+float = float32
+double = float64
+long = int64
+int = int32
+
+# Functions that are the Tensor methods of the same name: minitorch.exp(x) is x.exp().
+_METHOD_FUNCTIONS = """
+neg abs exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu sign floor ceil round trunc reciprocal logical_not
+isnan isinf isfinite clamp clip add sub mul div true_divide floor_divide remainder pow maximum minimum eq ne lt le gt ge
+logical_and logical_or logical_xor numel clone detach reshape flatten unsqueeze squeeze permute transpose t narrow select
+sum mean prod max min argmax argmin var std logsumexp all any norm softmax log_softmax matmul mm bmm dot outer addmm
+index_select gather scatter scatter_add masked_fill split chunk unbind flip sort argsort topk nonzero square
+subtract multiply divide negative greater less greater_equal less_equal not_equal swapaxes swapdims is_floating_point
+""".split()
+_g = globals()
+for _name in _METHOD_FUNCTIONS:
+    if _name in ("negative",):
+        _g[_name] = Tensor.neg
+    elif hasattr(Tensor, _name):
+        _g[_name] = getattr(Tensor, _name)
+del _g, _name
+
+
+def is_tensor(obj):
+    return isinstance(obj, _C.TensorBase)
+
+
+def numel(input):
+    return input.numel()
+
+
+def rsub(input, other, alpha=1):
+    return other - input * alpha if alpha != 1 else input.rsub(other)
+
+
+def seed():
+    import random
+    s = random.getrandbits(63)
+    manual_seed(s)
+    return s
+
+
+def is_floating_point(input):
+    return input.dtype.is_floating_point
+
+
+def broadcast_shapes(*shapes):
+    import numpy as _np
+    try:
+        return Size(_np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: {shapes}") from None
+
+
+__version__ = "0.1.0"

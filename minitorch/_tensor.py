@@ -1,0 +1,231 @@
+"""minitorch.Tensor: the C TensorBase plus the Python-level conveniences."""
+import numpy as np
+
+from . import _C, _tensor_str
+from ._types import ALL_DTYPES, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
+
+
+class Tensor(_C.TensorBase):
+    # ---- printing ----
+    def __repr__(self, *, tensor_contents=None):
+        values = self.detach().cpu().numpy() if self.device.type != "cpu" else self.detach().numpy()
+        dev = None if self.device.type == "cpu" else str(self.device)
+        gf = self.grad_fn
+        return _tensor_str.format_tensor(
+            values, dtype=self.dtype.name, device=dev,
+            requires_grad=self.requires_grad and gf is None, grad_fn=gf.name() if gf is not None else None)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self.dim() == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    # ---- Python protocols ----
+    def __iter__(self):
+        if self.dim() == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __reversed__(self):
+        return self.flip(0) if self.dim() else self
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.detach().cpu().numpy()
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def __contains__(self, element):
+        if isinstance(element, (Tensor, int, float, bool)):
+            return bool((self == element).any())
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(element)}.")
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        new = self.detach().clone()
+        new.requires_grad_(self.requires_grad)
+        if self.grad is not None:
+            new.grad = self.grad.detach().clone()
+        if type(self) is not Tensor:
+            new = type(self)._make_subclass(type(self), new, self.requires_grad) if hasattr(type(self), "_make_subclass") else new
+        memo[id(self)] = new
+        return new
+
+    def __reduce_ex__(self, proto):
+        from ._creation import _rebuild_tensor
+        return (_rebuild_tensor, (self.detach().cpu().numpy().copy(), self.requires_grad, str(self.device)))
+
+    # ---- conversions ----
+    def to(self, *args, **kwargs):
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        for a in args:
+            if isinstance(a, _dtype):
+                dtype = a
+            elif isinstance(a, (str, _device, int)) and not isinstance(a, bool):
+                device = a
+            elif isinstance(a, _C.TensorBase):
+                dtype, device = a.dtype, a.device
+            elif a is not None:
+                raise TypeError(f"to() received an invalid combination of arguments - got ({type(a).__name__})")
+        return self._to(dtype, device, copy)
+
+    def cuda(self, device=None, non_blocking=False):
+        return self._to(None, _device("cuda", device) if isinstance(device, int) else (device or "cuda"))
+
+    def cpu(self):
+        return self._to(None, "cpu")
+
+    def float(self):
+        return self._to(float32)
+
+    def double(self):
+        return self._to(float64)
+
+    def long(self):
+        return self._to(int64)
+
+    def int(self):
+        return self._to(int32)
+
+    def bool(self):
+        return self._to(bool_)
+
+    def type(self, dtype=None):
+        names = {bool_: "torch.BoolTensor", int32: "torch.IntTensor", int64: "torch.LongTensor",
+                 float32: "torch.FloatTensor", float64: "torch.DoubleTensor"}
+        if dtype is None:
+            n = names[self.dtype]
+            return n.replace("torch.", "torch.cuda.") if self.is_cuda else n
+        if isinstance(dtype, str):
+            dtype = {v: k for k, v in names.items()}[dtype]
+        return self._to(dtype)
+
+    def type_as(self, other):
+        return self._to(other.dtype)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from ._creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from ._creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from ._creation import ones
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from ._creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from ._creation import empty
+        return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    # ---- shape helpers built from views ----
+    def unbind(self, dim=0):
+        n = self.size(dim)
+        return tuple(self.select(dim, i) for i in range(n))
+
+    def split(self, split_size, dim=0):
+        size = self.size(dim)
+        if isinstance(split_size, int):
+            if split_size <= 0 and size:
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+            sizes = [split_size] * (size // split_size) if split_size else []
+            if split_size and size % split_size:
+                sizes.append(size % split_size)
+            if not sizes:
+                sizes = [0]
+        else:
+            sizes = list(split_size)
+            if sum(sizes) != size:
+                raise RuntimeError(
+                    f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at dimension "
+                    f"{dim}), but got split_sizes={sizes}")
+        out, start = [], 0
+        for s in sizes:
+            out.append(self.narrow(dim, start, s))
+            start += s
+        return tuple(out)
+
+    def chunk(self, chunks, dim=0):
+        if chunks <= 0:
+            raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+        size = self.size(dim)
+        step = -(-size // chunks) if size else 0
+        if step == 0:
+            return tuple(self.narrow(dim, 0, 0) for _ in range(chunks)) if size == 0 else (self,)
+        return self.split(step, dim)
+
+    def flip(self, *dims):
+        from ._creation import arange
+        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        out = self
+        for d in dims:
+            n = out.size(d)
+            out = out.index_select(d, arange(n - 1, -1, -1, device=out.device))
+        return out
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        from . import return_types
+        values, indices = self.sort(dim=dim, descending=largest)
+        return return_types.topk(values.narrow(dim, 0, k), indices.narrow(dim, 0, k))
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        from . import return_types
+        from ._creation import tensor
+        if self.dim() == 0:
+            return return_types.sort(self.clone(), tensor(0).to(self.device))
+        a = self.detach().cpu().numpy()
+        key = -a if descending and a.dtype != np.bool_ else a
+        if descending and a.dtype == np.bool_:
+            key = ~a
+        idx = np.argsort(key, axis=dim, kind="stable")
+        indices = tensor(idx).to(self.device)
+        return return_types.sort(self.gather(dim, indices), indices)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.sort(dim=dim, descending=descending).indices
+
+    def nonzero(self, as_tuple=False):
+        from ._creation import tensor
+        nz = np.nonzero(self.detach().cpu().numpy())
+        if as_tuple:
+            return tuple(tensor(i, dtype=int64).to(self.device) for i in nz)
+        return tensor(np.stack(nz, axis=1) if nz else np.zeros((1, 0), dtype=np.int64), dtype=int64).to(self.device)
+
+    def square(self):
+        return self * self
+
+    def abs_(self):
+        return _C.TensorBase.abs_(self)
+
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        from ._creation import multinomial
+        return multinomial(self, num_samples, replacement)
+
+    @property
+    def is_cpu(self):
+        return self.device.type == "cpu"
+
+    @property
+    def itemsize(self):
+        return self.element_size()
+
+    @property
+    def nbytes(self):
+        return self.element_size() * self.numel()
+
+    def register_hook(self, hook):
+        raise NotImplementedError("minitorch does not support tensor hooks yet")
+
+
+_C._register(Tensor, __import__("minitorch._types", fromlist=["Size"]).Size, ALL_DTYPES, _device)

@@ -1,0 +1,100 @@
+"""minitorch.autograd: backward, grad, Function, grad modes and gradcheck."""
+import numpy as np
+
+from .. import _C
+from .function import Function, FunctionCtx
+from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
+
+
+def _as_tuple(x):
+    if x is None:
+        return ()
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _make_grads(outputs, grads):
+    from .._creation import ones_like
+    res = []
+    for i, (o, g) in enumerate(zip(outputs, grads)):
+        if g is None:
+            if o.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = ones_like(o)
+        elif tuple(g.shape) != tuple(o.shape):
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has a "
+                               f"shape of {o.shape}.")
+        res.append(g)
+    return res
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    tensors = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
+    if create_graph:
+        raise NotImplementedError("minitorch does not support create_graph=True")
+    _C._run_backward(tensors, _make_grads(tensors, grads), bool(retain_graph), None, False)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    if create_graph:
+        raise NotImplementedError("minitorch does not support create_graph=True")
+    grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    res = _C._run_backward(outputs, _make_grads(outputs, grads), bool(retain_graph), inputs,
+                           bool(allow_unused or materialize_grads))
+    if materialize_grads:
+        from .._creation import zeros_like
+        res = tuple(r if r is not None else zeros_like(i) for r, i in zip(res, inputs))
+    return res
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, **_ignored):
+    """Compares analytical gradients with central finite differences (use float64 inputs)."""
+    from .._creation import zeros_like
+
+    inputs = _as_tuple(inputs)
+    diff = [i for i, x in enumerate(inputs) if isinstance(x, _C.TensorBase) and x.requires_grad]
+    outs = _as_tuple(func(*inputs))
+    # analytical Jacobians first: perturbing the inputs below bumps their versions
+    analytic = {}
+    for oi, o in enumerate(outs):
+        if not o.requires_grad:
+            continue
+        for k in range(o.numel()):
+            g = zeros_like(o)
+            g.view(-1)[k] = 1.0
+            rows = grad((o,), [inputs[i] for i in diff], (g,), retain_graph=True, allow_unused=True)
+            for a, i in zip(rows, diff):
+                analytic[(oi, k, i)] = (np.zeros(inputs[i].numel()) if a is None
+                                        else a.detach().double().numpy().reshape(-1).copy())
+
+    def run(oi):
+        with no_grad():
+            return _as_tuple(func(*inputs))[oi].detach().double().numpy().reshape(-1).copy()
+
+    for (oi, k, i), ana in analytic.items():
+        x = inputs[i]
+        if not x.is_contiguous():
+            raise ValueError("gradcheck needs contiguous inputs")
+        flat = x.detach().view(-1)
+        num = np.zeros(x.numel())
+        for j in range(x.numel()):
+            orig = flat[j].item()
+            flat[j] = orig + eps
+            plus = run(oi)[k]
+            flat[j] = orig - eps
+            minus = run(oi)[k]
+            flat[j] = orig
+            num[j] = (plus - minus) / (2 * eps)
+        if not np.allclose(ana, num, atol=atol, rtol=rtol):
+            if raise_exception:
+                raise GradcheckError(f"Jacobian mismatch for output {oi} with respect to input {i},\n"
+                                     f"numerical:{num}\nanalytical:{ana}\n")
+            return False
+    return True

@@ -1,0 +1,57 @@
+"""no_grad / enable_grad / set_grad_enabled: context managers and decorators."""
+import functools
+
+from .. import _C
+
+
+class _GradMode:
+    _target = True
+
+    def __enter__(self):
+        self._prev = _C.is_grad_enabled()
+        _C._set_grad_enabled(self._target)
+        return self
+
+    def __exit__(self, *exc):
+        _C._set_grad_enabled(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    _target = False
+
+
+class enable_grad(_GradMode):
+    _target = True
+
+
+class set_grad_enabled(_GradMode):
+    def __init__(self, mode):
+        self._target = bool(mode)
+        self._prev = _C.is_grad_enabled()
+        _C._set_grad_enabled(self._target)  # takes effect at once, like PyTorch's
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _C._set_grad_enabled(self._prev)
+        mode = self._target
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class inference_mode(no_grad):
+    def __init__(self, mode=True):
+        self._target = not mode
