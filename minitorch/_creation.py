@@ -32,6 +32,10 @@ def _infer_shape(data, dim=0):
         for item in data[1:]:
             s = _infer_shape(item, dim + 1)
             if s != first:
+                if len(s) != len(first) and not any(d == 0 for d in s + first):
+                    # a scalar where a sequence is expected (or the reverse): torch raises TypeError
+                    raise TypeError("not a sequence" if len(s) < len(first) else
+                                    "'list' object cannot be interpreted as an integer")
                 if len(s) and len(first) and isinstance(item, (list, tuple)):
                     raise ValueError(f"expected sequence of length {first[0]} at dim {dim + 1} (got {s[0]})")
                 raise ValueError(f"expected sequence of length {first[0] if first else 0} at dim {dim + 1} (got {s[0] if s else 0})")
@@ -46,6 +50,8 @@ def _infer_shape(data, dim=0):
 
 
 def _to_numpy(data, dtype):
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like a 0-d array (as in torch)
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         arr = data
         if arr.dtype not in _NP_TO_DTYPE and dtype is None:
@@ -61,10 +67,12 @@ def _to_numpy(data, dtype):
 
         def leaf_kind(x):
             if isinstance(x, (list, tuple)):
-                k = "b"
+                k = None  # no elements: the default dtype, as torch.tensor([]) is float
                 for e in x:
                     ek = leaf_kind(e)
-                    if ek == "f" or (ek == "i" and k == "b"):
+                    if ek is None:
+                        continue
+                    if k is None or ek == "f" or (ek == "i" and k == "b"):
                         k = ek
                     if k == "f":
                         break
@@ -81,7 +89,7 @@ def _to_numpy(data, dtype):
                 raise TypeError("minitorch does not support complex numbers")
             raise TypeError(f"Could not infer dtype of {type(x).__name__}")
 
-        kind = leaf_kind(data)
+        kind = leaf_kind(data) or "f"
         npdt = {"b": np.bool_, "i": np.int64, "f": _default_dtype[0]._np}[kind]
         if dtype is not None:
             npdt = dtype._np
@@ -259,6 +267,8 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, o
 
 
 def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False, generator=None, out=None):
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:

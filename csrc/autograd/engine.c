@@ -118,8 +118,9 @@ static int accumulate_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     mt_tensor *v = n->variable, *g = go[0];
     if (!v || !g) return 0;
     if (!v->grad) {
-        /* steal the buffer when nobody else holds it; else keep a private copy */
-        if (g->refcount == 1 && mt_is_contiguous(g) && !g->grad_fn && g->dtype == v->dtype) v->grad = mt_incref(g);
+        /* steal the buffer when nobody else holds it or its storage (views!); else keep a private copy */
+        if (g->refcount == 1 && g->storage->refcount == 1 && mt_is_contiguous(g) && !g->grad_fn && g->dtype == v->dtype)
+            v->grad = mt_incref(g);
         else {
             mt_tensor *c = mt_empty(v->shape, v->ndim, v->dtype, v->storage->device);
             if (!c || mt_copy_into(c, g) < 0) { mt_decref(c); return -1; }

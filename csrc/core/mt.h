@@ -111,6 +111,10 @@ static inline void *mt_data(const mt_tensor *t) {
 }
 bool mt_is_contiguous(const mt_tensor *t);
 void mt_contiguous_strides(const int64_t *shape, int ndim, int64_t *strides);
+void mt_device_str(mt_device d, char *buf, size_t n); /* "cpu", "cuda:0" */
+/* 0, or -1 with PyTorch's "Expected all tensors to be on the same device" error; b may be NULL */
+int mt_check_same_device(const mt_tensor *a, const mt_tensor *b);
+const char *mt_type_name(mt_dtype d); /* PyTorch's scalar type names: "Float", "Long", ... */
 int mt_wrap_dim(int64_t dim, int ndim);   /* -1 and an IndexError on failure */
 const char *mt_shape_str(const int64_t *shape, int ndim); /* "[2, 3]" in a rotating static buffer */
 

@@ -249,6 +249,26 @@ void mt_set_data(mt_tensor *t, const mt_tensor *src) {
     memcpy(t->strides, src->strides, sizeof(int64_t) * src->ndim);
 }
 
+void mt_device_str(mt_device d, char *buf, size_t n) {
+    if (d.type == MT_CPU) snprintf(buf, n, "cpu");
+    else snprintf(buf, n, "cuda:%d", d.index);
+}
+
+int mt_check_same_device(const mt_tensor *a, const mt_tensor *b) {
+    if (!b || mt_same_device(a->storage->device, b->storage->device)) return 0;
+    char da[16], db[16];
+    mt_device_str(a->storage->device, da, sizeof da);
+    mt_device_str(b->storage->device, db, sizeof db);
+    mt_error(MT_ERR_RUNTIME, "Expected all tensors to be on the same device, but found at least two devices, %s and %s!",
+             da, db);
+    return -1;
+}
+
+const char *mt_type_name(mt_dtype d) {
+    static const char *const n[] = {"Bool", "Int", "Long", "Float", "Double"};
+    return n[d];
+}
+
 int mt_wrap_dim(int64_t dim, int ndim) {
     int n = ndim > 0 ? ndim : 1; /* a 0-d tensor accepts dim 0 and -1 */
     if (dim < -n || dim >= n) {

@@ -14,23 +14,7 @@ const char *const mt_unary_names[MT_NUM_UNARY] = {MT_UNARY_OPS(X)};
 const char *const mt_binary_names[MT_NUM_BINARY] = {MT_BINARY_OPS(X)};
 #undef X
 
-static const char *type_name(mt_dtype d) {
-    static const char *const n[] = {"Bool", "Int", "Long", "Float", "Double"};
-    return n[d];
-}
 static int category(mt_dtype d) { return d == MT_BOOL ? 0 : mt_is_integral(d) ? 1 : 2; }
-
-static int check_device(const mt_tensor *a, const mt_tensor *b) {
-    if (b && !mt_same_device(a->storage->device, b->storage->device)) {
-        mt_device da = a->storage->device, db = b->storage->device;
-        mt_error(MT_ERR_RUNTIME,
-                 "Expected all tensors to be on the same device, but found at least two devices, %s%s%d and %s%s%d!",
-                 da.type == MT_CUDA ? "cuda" : "cpu", da.type == MT_CUDA ? ":" : "", da.index,
-                 db.type == MT_CUDA ? "cuda" : "cpu", db.type == MT_CUDA ? ":" : "", db.index);
-        return -1;
-    }
-    return 0;
-}
 
 /* ====================== unary ====================== */
 enum { U_FLOAT, U_SAME, U_PRED, U_ROUNDING };
@@ -105,7 +89,7 @@ static mt_tensor *unary_impl(int op, mt_tensor *a, const double *params, mt_tens
     int kind = unary_kind(op);
     mt_dtype ct = a->dtype, od;
     if (kind == U_FLOAT && !mt_is_floating(ct)) ct = MT_FLOAT32;
-    if (a->dtype == MT_BOOL && (kind == U_SAME || kind == U_ROUNDING)) {
+    if (a->dtype == MT_BOOL && (kind == U_SAME || kind == U_ROUNDING) && op != MT_U_SIGN) {
         if (op == MT_U_NEG)
             return mt_error(MT_ERR_RUNTIME, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
                                             "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
@@ -113,12 +97,12 @@ static mt_tensor *unary_impl(int op, mt_tensor *a, const double *params, mt_tens
     }
     od = kind == U_PRED ? MT_BOOL : ct;
     if (out_inplace && od != out_inplace->dtype && category(od) > category(out_inplace->dtype))
-        return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s", type_name(od),
-                        type_name(out_inplace->dtype));
+        return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s", mt_type_name(od),
+                        mt_type_name(out_inplace->dtype));
     mt_tensor *in = mt_cast(a, ct);
     if (!in) return NULL;
     mt_tensor *out;
-    if (kind == U_ROUNDING && mt_is_integral(ct)) {
+    if ((kind == U_ROUNDING && mt_is_integral(ct)) || (op == MT_U_SIGN && ct == MT_BOOL)) { /* sign(bool) is the identity */
         out = mt_empty_like(in);
         if (out && mt_copy_into(out, in) < 0) { mt_decref(out); out = NULL; }
     } else {
@@ -142,17 +126,23 @@ static mt_tensor *unary_impl(int op, mt_tensor *a, const double *params, mt_tens
  * res's autograd history onto self. */
 static mt_tensor *commit_inplace(mt_tensor *self, mt_tensor *res) {
     if (!res) return NULL;
+    if (res->grad_fn) {
+        mt_node *n = res->grad_fn;
+        /* the node may have saved self's old value, which the copy below overwrites: save a private copy of
+         * it instead (PyTorch's original_self), which also keeps self -> node -> self from being a cycle */
+        for (int k = 0; k < n->n_saved; k++)
+            if (n->saved[k] == self) {
+                mt_tensor *cp = mt_empty_like(self);
+                if (!cp || mt_copy_into(cp, self) < 0) { mt_decref(cp); mt_decref(res); return NULL; }
+                mt_decref(n->saved[k]);
+                n->saved[k] = cp;
+                n->saved_version[k] = cp->storage->version;
+            }
+    }
     if (mt_copy_into(self, res) < 0) { mt_decref(res); return NULL; }
     mt_bump_version(self);
     if (res->grad_fn) {
         mt_node *n = res->grad_fn;
-        /* the node may have saved self itself: keep an alias instead, so self -> node -> self is no cycle */
-        for (int k = 0; k < n->n_saved; k++)
-            if (n->saved[k] == self) {
-                mt_tensor *al = mt_detach(self);
-                mt_decref(n->saved[k]);
-                n->saved[k] = al;
-            }
         mt_node_incref(n);
         mt_node_decref(self->grad_fn);
         self->grad_fn = n;
@@ -200,8 +190,8 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
         if (mt_check_inplace(a) < 0) { mt_decref(in); return NULL; }
         if (rt != a->dtype) {
             mt_decref(in);
-            return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s", type_name(rt),
-                            type_name(a->dtype));
+            return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s", mt_type_name(rt),
+                            mt_type_name(a->dtype));
         }
     }
     out = mt_empty_like(in);
@@ -251,7 +241,13 @@ static int binary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
             ga = sfirst ? mt_div(P(mt_muls(g, -s)), P(mt_mul(a, a))) : mt_muls(g, 1.0 / s);
             break;
         case MT_B_POW:
-            if (sfirst) { /* s ** a: g * out * log(s); a holds the output */
+            if (sfirst && s == 0.0) { /* 0 ** a: 0 where a >= 0 (as PyTorch masks it), out * log(0) elsewhere */
+                mt_tensor *lg = P(mt_muls(a, log(s)));
+                mt_tensor *pos = P(mt_binary_s(MT_B_EQ, a, mt_sf(1.0), false)); /* out == 1 <=> a == 0 */
+                mt_tensor *zero = P(mt_binary_s(MT_B_EQ, a, mt_sf(0.0), false)); /* out == 0 <=> a > 0 */
+                mt_tensor *mask = P(mt_binary(MT_B_LOGICAL_OR, pos, zero));
+                ga = mt_mul(g, P(mt_where(mask, P(mt_full_like(lg, 0.0)), lg)));
+            } else if (sfirst) { /* s ** a: g * out * log(s); a holds the output */
                 ga = mt_mul(g, P(mt_muls(a, log(s))));
             } else if (s == 0.0) {
                 ga = zeros_like_grad(g);
@@ -327,19 +323,24 @@ static mt_node_vt binary_vts[MT_NUM_BINARY] = {
 static const mt_node_vt pow_scalar_vt = {"PowBackward0", binary_backward, NULL};
 static const mt_node_vt rpow_vt = {"PowBackward2", binary_backward, NULL};
 static const mt_node_vt rsub_vt = {"RsubBackward1", binary_backward, NULL};
+static const mt_node_vt rdiv_vt = {"MulBackward0", binary_backward, NULL}; /* torch: s / x = x.reciprocal() * s */
+static const mt_node_vt remainder_tensor_vt = {"RemainderBackward1", binary_backward, NULL}; /* remainder.Tensor */
 
 
 /* Shared by the out-of-place and in-place forms. b == NULL: scalar operand s. */
 static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scalar *s, bool sfirst, mt_tensor *self) {
     if (!a) return NULL;
-    if (check_device(a, b) < 0) return NULL;
+    if (mt_check_same_device(a, b) < 0) return NULL;
     int kind = binary_kind(op);
     mt_dtype ct = b ? mt_result_type2(a, NULL, b, NULL) : mt_result_type2(a, NULL, NULL, s);
     if (kind == B_DIV && !mt_is_floating(ct)) ct = MT_FLOAT32;
+    if (op == MT_B_SUB && ct == MT_BOOL)
+        return mt_error(MT_ERR_RUNTIME, "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                                        "Use the `^` or `logical_xor()` operator instead.");
+    if (op == MT_B_SUB && (a->dtype == MT_BOOL || (b && b->dtype == MT_BOOL) || (!b && s->dtype == MT_BOOL)))
+        return mt_error(MT_ERR_RUNTIME, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                                        "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
     if (ct == MT_BOOL) {
-        if (op == MT_B_SUB)
-            return mt_error(MT_ERR_RUNTIME, "Subtraction, the `-` operator, with two bool tensors is not supported. "
-                                            "Use the `^` or `logical_xor()` operator instead.");
         if (op == MT_B_FLOOR_DIVIDE || op == MT_B_REMAINDER || op == MT_B_POW)
             return mt_error(MT_ERR_RUNTIME, "\"%s_cpu\" not implemented for 'Bool'", mt_binary_names[op]);
     }
@@ -355,7 +356,7 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
     if (self) {
         if (od != self->dtype && category(od) > category(self->dtype))
             return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s",
-                            type_name(od), type_name(self->dtype));
+                            mt_type_name(od), mt_type_name(self->dtype));
         if (nd != self->ndim || memcmp(shape, self->shape, sizeof(int64_t) * nd))
             return mt_error(MT_ERR_RUNTIME, "output with shape %s doesn't match the broadcast shape %s",
                             mt_shape_str(self->shape, self->ndim), mt_shape_str(shape, nd));
@@ -387,6 +388,8 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
         const mt_node_vt *vt = &binary_vts[op];
         if (!b && op == MT_B_POW) vt = sfirst ? &rpow_vt : &pow_scalar_vt;
         if (!b && op == MT_B_SUB && sfirst) vt = &rsub_vt;
+        if (b && op == MT_B_REMAINDER) vt = &remainder_tensor_vt;
+        if (!b && op == MT_B_DIV && sfirst) vt = &rdiv_vt;
         mt_tensor *ins[2] = {a, b};
         mt_node *n = mt_autograd_record(vt, out, b ? 2 : 1, ins);
         if (n) {
@@ -449,10 +452,10 @@ static const mt_node_vt where_vt = {"WhereBackward0", where_backward, NULL};
 
 mt_tensor *mt_where(mt_tensor *cond, mt_tensor *a, mt_tensor *b) {
     if (!cond || !a || !b) return NULL;
-    if (check_device(cond, a) < 0 || check_device(cond, b) < 0) return NULL;
+    if (mt_check_same_device(cond, a) < 0 || mt_check_same_device(cond, b) < 0) return NULL;
     if (cond->dtype != MT_BOOL)
         return mt_error(MT_ERR_RUNTIME, "where expected condition to be a boolean tensor, but got a tensor with dtype %s",
-                        type_name(cond->dtype));
+                        mt_type_name(cond->dtype));
     mt_dtype ct = mt_result_type2(a, NULL, b, NULL);
     int64_t s1[MT_MAX_DIMS], shape[MT_MAX_DIMS];
     int n1, nd;

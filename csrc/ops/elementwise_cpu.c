@@ -240,7 +240,7 @@ static const mt_loop_fn unary_loops[MT_NUM_UNARY][MT_NUM_DTYPES] = {
 int mt_cpu_unary(int op, mt_tensor *out, const mt_tensor *a, const double *params) {
     mt_loop_fn fn = unary_loops[op][a->dtype];
     if (!fn) {
-        mt_error(MT_ERR_RUNTIME, "\"%s_cpu\" not implemented for '%s'", mt_unary_names[op], mt_dtype_names[a->dtype]);
+        mt_error(MT_ERR_RUNTIME, "\"%s_cpu\" not implemented for '%s'", mt_unary_names[op], mt_type_name(a->dtype));
         return -1;
     }
     mt_iter it;

@@ -254,18 +254,6 @@ int mt_cpu_scatter(mt_tensor *out, const mt_tensor *index, const mt_tensor *src,
  * helpers shared by the ops
  * ====================================================================== */
 
-static int check_device(const mt_tensor *a, const mt_tensor *b) {
-    if (!b) return 0;
-    mt_device da = a->storage->device, db = b->storage->device;
-    if (mt_same_device(da, db)) return 0;
-    char sa[16], sb[16];
-    if (da.type == MT_CUDA) snprintf(sa, sizeof sa, "cuda:%d", da.index); else snprintf(sa, sizeof sa, "cpu");
-    if (db.type == MT_CUDA) snprintf(sb, sizeof sb, "cuda:%d", db.index); else snprintf(sb, sizeof sb, "cpu");
-    mt_error(MT_ERR_RUNTIME, "Expected all tensors to be on the same device, but found at least two devices, %s and %s!",
-             sa, sb);
-    return -1;
-}
-
 static bool is_index_dtype(mt_dtype d) { return d == MT_INT32 || d == MT_INT64; }
 
 /* The index as a contiguous int64 tensor (a new ref; the index itself when it already is one). */
@@ -364,7 +352,7 @@ static const mt_node_vt index_add_vt = {"IndexAddBackward0", index_add_backward,
 mt_tensor *mt_index_add_zeros(mt_tensor *g, int64_t dim, mt_tensor *index, int64_t size) {
     if (!g || !index) return NULL;
     int d = mt_wrap_dim(dim, g->ndim);
-    if (d < 0 || check_device(g, index) < 0) return NULL;
+    if (d < 0 || mt_check_same_device(g, index) < 0) return NULL;
     if (!is_index_dtype(index->dtype))
         return mt_error(MT_ERR_RUNTIME, "index_add_(): Expected dtype int32/int64 for index");
     if (index->ndim > 1) return mt_error(MT_ERR_INDEX, "index_add_(): Index is supposed to be a vector");
@@ -408,7 +396,7 @@ static const mt_node_vt index_select_vt = {"IndexSelectBackward0", index_select_
 mt_tensor *mt_index_select(mt_tensor *a, int64_t dim, mt_tensor *index) {
     if (!a || !index) return NULL;
     int d = mt_wrap_dim(dim, a->ndim);
-    if (d < 0 || check_device(a, index) < 0) return NULL;
+    if (d < 0 || mt_check_same_device(a, index) < 0) return NULL;
     if (!is_index_dtype(index->dtype))
         return mt_error(MT_ERR_RUNTIME, "index_select(): Expected dtype int32 or int64 for index");
     if (index->ndim > 1) return mt_error(MT_ERR_INDEX, "index_select(): Index is supposed to be a vector");
@@ -457,7 +445,7 @@ static const mt_node_vt gather_vt = {"GatherBackward0", gather_backward, NULL};
 mt_tensor *mt_gather(mt_tensor *a, int64_t dim, mt_tensor *index) {
     if (!a || !index) return NULL;
     int d = mt_wrap_dim(dim, a->ndim);
-    if (d < 0 || check_device(a, index) < 0) return NULL;
+    if (d < 0 || mt_check_same_device(a, index) < 0) return NULL;
     if (!is_index_dtype(index->dtype)) return mt_error(MT_ERR_RUNTIME, "gather(): Expected dtype int32/int64 for index");
     mt_tensor *out = NULL;
     if (mt_numel(index) == 0) {
@@ -541,7 +529,7 @@ mt_tensor *mt_scatter(mt_tensor *a, int64_t dim, mt_tensor *index, mt_tensor *sr
                       bool inplace, bool add) {
     if (!a || !index || (!src && !value)) return NULL;
     int d = mt_wrap_dim(dim, a->ndim);
-    if (d < 0 || check_device(a, index) < 0 || check_device(a, src) < 0) return NULL;
+    if (d < 0 || mt_check_same_device(a, index) < 0 || mt_check_same_device(a, src) < 0) return NULL;
     if (!is_index_dtype(index->dtype)) return mt_error(MT_ERR_RUNTIME, "scatter(): Expected dtype int32/int64 for index");
     if (src && src->dtype != a->dtype)
         return mt_error(MT_ERR_RUNTIME, "scatter(): Expected self.dtype to be equal to src.dtype");
@@ -629,7 +617,7 @@ static const mt_node_vt masked_fill_vt = {"MaskedFillBackward0", masked_fill_bac
 mt_tensor *mt_masked_fill(mt_tensor *a, mt_tensor *mask, mt_scalar v, bool inplace) {
     static const char *const cpp[] = {"bool", "int", "long int", "float", "double"};
     if (!a || !mask) return NULL;
-    if (check_device(a, mask) < 0) return NULL;
+    if (mt_check_same_device(a, mask) < 0) return NULL;
     if (mask->dtype != MT_BOOL)
         return mt_error(MT_ERR_RUNTIME, "masked_fill_ only supports boolean masks, but got mask with dtype %s",
                         cpp[mask->dtype]);

@@ -184,21 +184,6 @@ static const char *cpp_name(mt_dtype d) {
     static const char *const n[] = {"bool", "int", "long int", "float", "double"};
     return n[d];
 }
-static const char *type_name(mt_dtype d) {
-    static const char *const n[] = {"Bool", "Int", "Long", "Float", "Double"};
-    return n[d];
-}
-
-static int check_device(const mt_tensor *a, const mt_tensor *b) {
-    mt_device da = a->storage->device, db = b->storage->device;
-    if (mt_same_device(da, db)) return 0;
-    char sa[16], sb[16];
-    if (da.type == MT_CUDA) snprintf(sa, sizeof sa, "cuda:%d", da.index); else snprintf(sa, sizeof sa, "cpu");
-    if (db.type == MT_CUDA) snprintf(sb, sizeof sb, "cuda:%d", db.index); else snprintf(sb, sizeof sb, "cpu");
-    mt_error(MT_ERR_RUNTIME, "Expected all tensors to be on the same device, but found at least two devices, %s and %s!",
-             sa, sb);
-    return -1;
-}
 
 static int not_for_bool(mt_dtype d, const char *kernel) {
     if (d != MT_BOOL) return 0;
@@ -466,7 +451,7 @@ static int check_mm_shape(int64_t m, int64_t k, int64_t k2, int64_t n) {
 }
 static int check_bmm_dtype(const mt_tensor *a, const mt_tensor *b) {
     if (a->dtype != b->dtype) {
-        mt_error(MT_ERR_RUNTIME, "expected scalar type %s but found %s", type_name(a->dtype), type_name(b->dtype));
+        mt_error(MT_ERR_RUNTIME, "expected scalar type %s but found %s", mt_type_name(a->dtype), mt_type_name(b->dtype));
         return -1;
     }
     return not_for_bool(a->dtype, "bmm");
@@ -490,7 +475,7 @@ static int check_mv(const mt_tensor *mat, const mt_tensor *vec, int64_t rows, in
     }
     if (mat->dtype != vec->dtype) {
         mt_error(MT_ERR_RUNTIME, "addmv input tensors must have the same dtype, but got %s, %s, and %s",
-                 type_name(vec->dtype), type_name(mat->dtype), type_name(vec->dtype));
+                 mt_type_name(vec->dtype), mt_type_name(mat->dtype), mt_type_name(vec->dtype));
         return -1;
     }
     return not_for_bool(mat->dtype, "addmv_impl_cpu");
@@ -498,7 +483,7 @@ static int check_mv(const mt_tensor *mat, const mt_tensor *vec, int64_t rows, in
 
 mt_tensor *mt_mm(mt_tensor *a, mt_tensor *b) {
     if (!a || !b) return NULL;
-    if (check_device(a, b) < 0) return NULL;
+    if (mt_check_same_device(a, b) < 0) return NULL;
     if (a->ndim != 2) return mt_error(MT_ERR_RUNTIME, "self must be a matrix");
     if (b->ndim != 2) return mt_error(MT_ERR_RUNTIME, "mat2 must be a matrix");
     if (check_mm_shape(a->shape[0], a->shape[1], b->shape[0], b->shape[1]) < 0 || check_mm_dtype(a, b) < 0)
@@ -509,7 +494,7 @@ mt_tensor *mt_mm(mt_tensor *a, mt_tensor *b) {
 
 mt_tensor *mt_bmm(mt_tensor *a, mt_tensor *b) {
     if (!a || !b) return NULL;
-    if (check_device(a, b) < 0) return NULL;
+    if (mt_check_same_device(a, b) < 0) return NULL;
     if (a->ndim != 3) return mt_error(MT_ERR_RUNTIME, "batch1 must be a 3D tensor");
     if (b->ndim != 3) return mt_error(MT_ERR_RUNTIME, "batch2 must be a 3D tensor");
     if (check_bmm_shape(a->shape[0], a->shape[2], b->shape[0], b->shape[1]) < 0 || check_bmm_dtype(a, b) < 0)
@@ -520,12 +505,12 @@ mt_tensor *mt_bmm(mt_tensor *a, mt_tensor *b) {
 
 mt_tensor *mt_dot(mt_tensor *a, mt_tensor *b) {
     if (!a || !b) return NULL;
-    if (check_device(a, b) < 0) return NULL;
+    if (mt_check_same_device(a, b) < 0) return NULL;
     if (a->ndim != 1 || b->ndim != 1)
         return mt_error(MT_ERR_RUNTIME, "1D tensors expected, but got %dD and %dD tensors", a->ndim, b->ndim);
     if (a->dtype != b->dtype)
         return mt_error(MT_ERR_RUNTIME, "dot : expected both vectors to have same dtype, but found %s and %s",
-                        type_name(a->dtype), type_name(b->dtype));
+                        mt_type_name(a->dtype), mt_type_name(b->dtype));
     if (a->shape[0] != b->shape[0])
         return mt_error(MT_ERR_RUNTIME,
                         "inconsistent tensor size, expected tensor [%lld] and src [%lld] to have the same number of "
@@ -547,7 +532,7 @@ mt_tensor *mt_matmul(mt_tensor *a, mt_tensor *b) {
     if (da == 0 || db == 0)
         return mt_error(MT_ERR_RUNTIME, "both arguments to matmul need to be at least 1D, but they are %dD and %dD", da,
                         db);
-    if (check_device(a, b) < 0) return NULL;
+    if (mt_check_same_device(a, b) < 0) return NULL;
     if (da == 1 && db == 1) return mt_dot(a, b);
     if (da == 2 && db == 1) return mv(a, b);
     if (da == 2 && db == 2) return mt_mm(a, b);
@@ -624,22 +609,22 @@ static const mt_node_vt addmm_vt = {"AddmmBackward0", addmm_backward, NULL};
 
 mt_tensor *mt_addmm(mt_tensor *c, mt_tensor *a, mt_tensor *b, double beta, double alpha) {
     if (!c || !a || !b) return NULL;
-    if (check_device(c, a) < 0 || check_device(a, b) < 0) return NULL;
+    if (mt_check_same_device(c, a) < 0 || mt_check_same_device(a, b) < 0) return NULL;
     if (a->ndim != 2) return mt_error(MT_ERR_RUNTIME, "mat1 must be a matrix, got %d-D tensor", a->ndim);
     if (b->ndim != 2) return mt_error(MT_ERR_RUNTIME, "mat2 must be a matrix, got %d-D tensor", b->ndim);
     if (c->dtype != b->dtype)
         return mt_error(MT_ERR_RUNTIME, "self and mat2 must have the same dtype, but got %s and %s",
-                        type_name(c->dtype), type_name(b->dtype));
+                        mt_type_name(c->dtype), mt_type_name(b->dtype));
     if (a->dtype != b->dtype)
         return mt_error(MT_ERR_RUNTIME, "mat1 and mat2 must have the same dtype, but got %s and %s",
-                        type_name(a->dtype), type_name(b->dtype));
+                        mt_type_name(a->dtype), mt_type_name(b->dtype));
     if (check_mm_shape(a->shape[0], a->shape[1], b->shape[0], b->shape[1]) < 0) return NULL;
     int64_t shape[2] = {a->shape[0], b->shape[1]};
     if (c->ndim > 2)
         return mt_error(MT_ERR_RUNTIME,
                         "expand(torch.%sTensor{%s}, size=%s): the number of sizes provided (2) must be greater or "
                         "equal to the number of dimensions in the tensor (%d)",
-                        type_name(c->dtype), mt_shape_str(c->shape, c->ndim), mt_shape_str(shape, 2), c->ndim);
+                        mt_type_name(c->dtype), mt_shape_str(c->shape, c->ndim), mt_shape_str(shape, 2), c->ndim);
     for (int i = 0; i < c->ndim; i++) {
         int j = 2 - c->ndim + i;
         if (c->shape[i] != 1 && c->shape[i] != shape[j])
@@ -671,7 +656,7 @@ mt_tensor *mt_outer(mt_tensor *a, mt_tensor *b) {
     if (!a || !b) return NULL;
     if (a->ndim != 1) return mt_error(MT_ERR_RUNTIME, "outer: Expected 1-D argument self, but got %d-D", a->ndim);
     if (b->ndim != 1) return mt_error(MT_ERR_RUNTIME, "outer: Expected 1-D argument vec2, but got %d-D", b->ndim);
-    if (check_device(a, b) < 0) return NULL;
+    if (mt_check_same_device(a, b) < 0) return NULL;
     int64_t shape[2] = {a->shape[0], 1};
     mt_tensor *col = mt_reshape(a, shape, 2);
     mt_tensor *r = mt_mul(col, b);

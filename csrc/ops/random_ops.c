@@ -64,7 +64,7 @@ int mt_random_(mt_tensor *t, int kind, double a, double b) {
     }
     if (kind != MT_RAND_INT && !mt_is_floating(t->dtype)) {
         mt_error(MT_ERR_RUNTIME, "\"%s\" not implemented for '%s'", kind == MT_RAND_NORMAL ? "normal_kernel_cpu" : "uniform_kernel_cpu",
-                 mt_dtype_names[t->dtype]);
+                 mt_type_name(t->dtype));
         return -1;
     }
     int64_t n = mt_numel(t);

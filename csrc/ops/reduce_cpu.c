@@ -20,12 +20,21 @@
 /* value in d (float dtypes) or i (integer/bool dtypes); k: arg index, -1 for an empty range */
 typedef struct { double d; int64_t i; int64_t k; } part;
 
-enum { P_SUM, P_PROD, P_MAX, P_MIN, P_ALL, P_ANY, P_SQDEV, P_SUMEXP, P_ABSSUM, P_SQSUM, P_POWSUM, P_NNZ,
+enum { P_SUM, P_SUMD, P_PROD, P_MAX, P_MIN, P_ALL, P_ANY, P_SQDEV, P_SUMEXP, P_ABSSUM, P_SQSUM, P_POWSUM, P_NNZ,
        P_MAXABS, P_MINABS };
 
 #define SPLIT_GRAIN ((int64_t)1 << 15) /* elements per chunk when one row is split across threads */
 #define ROW_GRAIN ((int64_t)1 << 15)   /* total elements before rows go parallel */
 #define LANES 16
+/* The hot loops are compiled twice on x86-64 GCC, for the baseline and for AVX2 (picked at load
+ * time), so they use the wide vectors the machine has; elsewhere they are plain C. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define MT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MT_CLONES
+#endif
+#define VBYTES 32 /* vector width of the max/min loops (two SSE registers, one AVX one) */
+typedef uint64_t u64vec __attribute__((vector_size(VBYTES)));
 
 /* exp(x) for x <= 0 (the max-shifted inputs of softmax and logsumexp): Cephes' polynomial after a
  * Cody-Waite reduction, within 1.5 ulp of expf; x < -87.33 (and -inf) gives 0 (libm would give a
@@ -61,12 +70,21 @@ static inline float exp_neg_f32(float x) {
 static bool pass_is_float(int pass) { return pass >= P_SQDEV && pass <= P_MINABS; }
 
 /* ---------------- primitive passes, one set per dtype ---------------- */
-#define DEF_PASSES(T, SFX, ISF)                                                                        \
-    static part sum_##SFX(const T *x, int64_t n) {                                                      \
+#define DEF_PASSES(T, SFX, ISF, VT)                                                                      \
+    /* exact_double: every element goes straight into a double lane (var's mean) */                   \
+    MT_CLONES static part sum_##SFX(const T *x, int64_t n, bool exact_double) {                                   \
         part r = {0, 0, 0};                                                                             \
         int64_t i = 0;                                                                                  \
         if (ISF) {                                                                                      \
             double acc[LANES] = {0};                                                                    \
+            if (sizeof(T) == 4 && !exact_double) /* float32: 8 per lane in float, then into double */   \
+                for (; i + 8 * LANES <= n; i += 8 * LANES) {                                            \
+                    T f[LANES];                                                                         \
+                    for (int j = 0; j < LANES; j++) f[j] = x[i + j];                                    \
+                    for (int k = 1; k < 8; k++)                                                         \
+                        for (int j = 0; j < LANES; j++) f[j] += x[i + k * LANES + j];                   \
+                    for (int j = 0; j < LANES; j++) acc[j] += (double)f[j];                             \
+                }                                                                                       \
             for (; i + LANES <= n; i += LANES)                                                          \
                 for (int j = 0; j < LANES; j++) acc[j] += (double)x[i + j];                             \
             double s = 0;                                                                               \
@@ -115,41 +133,69 @@ static bool pass_is_float(int pass) { return pass >= P_SQDEV && pass <= P_MINABS
         r.k = bi;                                                                                       \
         return r;                                                                                       \
     }                                                                                                   \
-    /* lane-wise max/min that the compiler vectorises (NaN found separately), then, when the index  \
-       is wanted, a blocked search for its first occurrence */                                          \
-    static part ext_##SFX(const T *x, int64_t n, bool is_min, bool want_idx) {                          \
+    /* max/min with GCC vector extensions (portable SIMD: SSE, NEON; the autovectoriser does not  \
+       if-convert float selects under -ftrapping-math), NaN found separately (then the scalar     \
+       path gives the first NaN); when the index is wanted, a vector search for its first match */ \
+    typedef VT vec_##SFX __attribute__((vector_size(VBYTES)));                                             \
+    MT_CLONES static part ext_##SFX(const T *x, int64_t n, bool is_min, bool want_idx) {                          \
+        enum { W = VBYTES / sizeof(VT) };                                                                   \
         part r = {0, 0, -1};                                                                            \
-        if (n < 4 * LANES) return arg_##SFX(x, n, is_min);                                              \
-        T m[LANES];                                                                                     \
-        int nanf[LANES];                                                                                \
-        for (int j = 0; j < LANES; j++) { m[j] = x[j]; nanf[j] = 0; }                                   \
-        int64_t i = LANES;                                                                              \
-        for (; i + LANES <= n; i += LANES)                                                              \
-            for (int j = 0; j < LANES; j++) {                                                           \
-                T v = x[i + j];                                                                         \
-                if (is_min) m[j] = v < m[j] ? v : m[j];                                                 \
-                else m[j] = v > m[j] ? v : m[j];                                                        \
-                nanf[j] |= v != v;                                                                      \
-            }                                                                                           \
-        T best = m[0];                                                                                  \
-        int anynan = 0;                                                                                 \
-        for (int j = 0; j < LANES; j++) {                                                               \
-            anynan |= nanf[j] | (m[j] != m[j]);                                                         \
-            if (is_min ? m[j] < best : m[j] > best) best = m[j];                                        \
+        if (n < 8 * W) return arg_##SFX(x, n, is_min);                                                  \
+        const VT *xv = (const VT *)(const void *)x;                                                     \
+        vec_##SFX m0, m1, m2, m3, v0, v1, v2, v3, m[4];                                                 \
+        memcpy(&m0, xv, VBYTES);                                                                        \
+        memcpy(&m1, xv + W, VBYTES);                                                                    \
+        memcpy(&m2, xv + 2 * W, VBYTES);                                                                \
+        memcpy(&m3, xv + 3 * W, VBYTES);                                                                \
+        __typeof__(m0 != m0) nn = (m0 != m0) | (m1 != m1) | (m2 != m2) | (m3 != m3), g0, g1, g2, g3;    \
+        typedef __typeof__(nn) msk;                                                                     \
+        int64_t i = 4 * W;                                                                              \
+        for (; i + 4 * W <= n; i += 4 * W) {                                                            \
+            memcpy(&v0, xv + i, VBYTES);                                                                \
+            memcpy(&v1, xv + i + W, VBYTES);                                                            \
+            memcpy(&v2, xv + i + 2 * W, VBYTES);                                                        \
+            memcpy(&v3, xv + i + 3 * W, VBYTES);                                                        \
+            if (is_min) { g0 = v0 < m0; g1 = v1 < m1; g2 = v2 < m2; g3 = v3 < m3; }                     \
+            else { g0 = v0 > m0; g1 = v1 > m1; g2 = v2 > m2; g3 = v3 > m3; }                            \
+            m0 = (vec_##SFX)((g0 & (msk)v0) | (~g0 & (msk)m0));                                         \
+            m1 = (vec_##SFX)((g1 & (msk)v1) | (~g1 & (msk)m1));                                         \
+            m2 = (vec_##SFX)((g2 & (msk)v2) | (~g2 & (msk)m2));                                         \
+            m3 = (vec_##SFX)((g3 & (msk)v3) | (~g3 & (msk)m3));                                         \
+            nn |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);                                    \
         }                                                                                               \
-        for (; i < n; i++) {                                                                            \
-            T v = x[i];                                                                                 \
-            anynan |= v != v;                                                                           \
-            if (is_min ? v < best : v > best) best = v;                                                 \
+        m[0] = m0;                                                                                      \
+        m[1] = m1;                                                                                      \
+        m[2] = m2;                                                                                      \
+        m[3] = m3;                                                                                      \
+        int anynan = 0;                                                                                 \
+        T best = (T)m[0][0];                                                                            \
+        for (int q = 0; q < 4; q++)                                                                     \
+            for (int k = 0; k < W; k++) {                                                               \
+                T e = (T)m[q][k];                                                                       \
+                anynan |= nn[k] != 0;                                                                   \
+                if (is_min ? e < best : e > best) best = e;                                             \
+            }                                                                                           \
+        for (int64_t t = i; t < n; t++) {                                                               \
+            T e = x[t];                                                                                 \
+            anynan |= e != e;                                                                           \
+            if (is_min ? e < best : e > best) best = e;                                                 \
         }                                                                                               \
         if (anynan) return arg_##SFX(x, n, is_min);                                                     \
         if (ISF) r.d = (double)best;                                                                    \
         else r.i = (int64_t)best;                                                                       \
         r.k = 0; /* without want_idx not an index: only "non-empty" */                                  \
         if (want_idx) {                                                                                 \
-            for (i = 0; i + LANES <= n; i += LANES) {                                                   \
-                int hit = 0;                                                                            \
-                for (int j = 0; j < LANES; j++) hit |= x[i + j] == best;                                \
+            vec_##SFX bv;                                                                               \
+            for (int k = 0; k < W; k++) bv[k] = (VT)best;                                               \
+            for (i = 0; i + 4 * W <= n; i += 4 * W) {                                                   \
+                memcpy(&v0, xv + i, VBYTES);                                                            \
+                memcpy(&v1, xv + i + W, VBYTES);                                                        \
+                memcpy(&v2, xv + i + 2 * W, VBYTES);                                                    \
+                memcpy(&v3, xv + i + 3 * W, VBYTES);                                                    \
+                msk g = (v0 == bv) | (v1 == bv) | (v2 == bv) | (v3 == bv);                              \
+                u64vec h = (u64vec)g;                                                                   \
+                uint64_t hit = 0;                                                                       \
+                for (int k = 0; k < VBYTES / 8; k++) hit |= h[k];                                       \
                 if (hit) break;                                                                         \
             }                                                                                           \
             while (i < n && x[i] != best) i++;                                                          \
@@ -164,15 +210,15 @@ static bool pass_is_float(int pass) { return pass >= P_SQDEV && pass <= P_MINABS
         return r;                                                                                       \
     }
 
-DEF_PASSES(bool, b, 0)
-DEF_PASSES(int32_t, i32, 0)
-DEF_PASSES(int64_t, i64, 0)
-DEF_PASSES(float, f32, 1)
-DEF_PASSES(double, f64, 1)
+DEF_PASSES(bool, b, 0, uint8_t)
+DEF_PASSES(int32_t, i32, 0, int32_t)
+DEF_PASSES(int64_t, i64, 0, int64_t)
+DEF_PASSES(float, f32, 1, float)
+DEF_PASSES(double, f64, 1, double)
 
 /* passes of the float-only ops (var, logsumexp, norm) */
 #define DEF_FPASSES(T, SFX, EXP, POW)                                                                   \
-    static part fpass_##SFX(int pass, const T *x, int64_t n, double c) {                                \
+    MT_CLONES static part fpass_##SFX(int pass, const T *x, int64_t n, double c) {                                \
         part r = {0, 0, 0};                                                                             \
         double acc[LANES] = {0};                                                                        \
         double s = 0;                                                                                   \
@@ -249,8 +295,10 @@ static part range_pass(int pass, mt_dtype dt, const char *row, int64_t lo, int64
     default: r = FN##_f64(x ARGS); break;                                 \
     }
     switch (pass) {
+#define ARGS , n, pass == P_SUMD
+    case P_SUM: case P_SUMD: DISPATCH(sum) break;
+#undef ARGS
 #define ARGS , n
-    case P_SUM: DISPATCH(sum) break;
     case P_PROD: DISPATCH(prod) break;
 #undef ARGS
 #define ARGS , n, flag, c != 0
@@ -269,7 +317,7 @@ static part range_pass(int pass, mt_dtype dt, const char *row, int64_t lo, int64
 static part combine(int pass, mt_dtype dt, part a, part b) {
     bool isf = mt_is_floating(dt);
     switch (pass) {
-    case P_SUM: a.d += b.d; a.i = (int64_t)((uint64_t)a.i + (uint64_t)b.i); return a;
+    case P_SUM: case P_SUMD: a.d += b.d; a.i = (int64_t)((uint64_t)a.i + (uint64_t)b.i); return a;
     case P_PROD: a.d *= b.d; a.i = (int64_t)((uint64_t)a.i * (uint64_t)b.i); return a;
     case P_MAX: case P_MIN:
         if (b.k < 0) return a;
@@ -353,7 +401,7 @@ static void reduce_row(const mt_reduce_args *r, mt_dtype dt, const char *row, in
         ((bool *)out)[o] = p.i != 0;
         break;
     case MT_RED_VAR: {
-        double mean = row_pass(P_SUM, dt, row, n, 0, split).d / (double)n;
+        double mean = row_pass(P_SUMD, dt, row, n, 0, split).d / (double)n;
         double ss = row_pass(P_SQDEV, dt, row, n, mean, split).d;
         double dof = (double)n - r->p;
         store(dt, out, o, ss / (dof > 0 ? dof : 0), 0);
@@ -417,7 +465,7 @@ int mt_cpu_reduce(const mt_reduce_args *r, mt_tensor *out, mt_tensor *idx, const
 
 /* ---------------- softmax ---------------- */
 /* row max (NaN if any), the exps of the shifted row into y, their sum; all loops vectorise */
-static double dot_f32(const float *a, const float *b, int64_t n) {
+MT_CLONES static double dot_f32(const float *a, const float *b, int64_t n) {
     double acc[LANES] = {0}, s = 0;
     int64_t i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -426,7 +474,7 @@ static double dot_f32(const float *a, const float *b, int64_t n) {
     for (int j = 0; j < LANES; j++) s += acc[j];
     return s;
 }
-static double dot_f64(const double *a, const double *b, int64_t n) {
+MT_CLONES static double dot_f64(const double *a, const double *b, int64_t n) {
     double acc[LANES] = {0}, s = 0;
     int64_t i = 0;
     for (; i + LANES <= n; i += LANES)
@@ -436,10 +484,10 @@ static double dot_f64(const double *a, const double *b, int64_t n) {
     return s;
 }
 #define DEF_SOFTMAX(T, SFX, EXP, EXPANY)                                                                \
-    static void softmax_row_##SFX(T *y, const T *x, int64_t n, bool lg) {                               \
+    MT_CLONES static void softmax_row_##SFX(T *y, const T *x, int64_t n, bool lg) {                               \
         T m = (T)ext_##SFX(x, n, false, false).d; /* NaN if the row has one */                          \
         for (int64_t i = 0; i < n; i++) y[i] = EXP(x[i] - m);                                           \
-        double s = sum_##SFX(y, n).d;                                                                   \
+        double s = sum_##SFX(y, n, false).d;                                                                   \
         if (lg) {                                                                                       \
             T ls = (T)log(s);                                                                           \
             for (int64_t i = 0; i < n; i++) y[i] = x[i] - m - ls;                                       \
@@ -448,9 +496,9 @@ static double dot_f64(const double *a, const double *b, int64_t n) {
             for (int64_t i = 0; i < n; i++) y[i] *= inv;                                                \
         }                                                                                               \
     }                                                                                                   \
-    static void softmax_bw_row_##SFX(T *gi, const T *go, const T *y, int64_t n, bool lg) {              \
+    MT_CLONES static void softmax_bw_row_##SFX(T *gi, const T *go, const T *y, int64_t n, bool lg) {              \
         if (lg) {                                                                                       \
-            T ts = (T)sum_##SFX(go, n).d;                                                               \
+            T ts = (T)sum_##SFX(go, n, false).d;                                                               \
             for (int64_t i = 0; i < n; i++) gi[i] = go[i] - EXPANY(y[i]) * ts;                          \
         } else {                                                                                        \
             T ts = (T)dot_##SFX(go, y, n);                                                              \

@@ -107,10 +107,10 @@ mt_tensor *mt_reshape(mt_tensor *a, const int64_t *shape, int ndim) {
     mt_tensor *c = mt_contiguous(a);
     mt_grad_enabled = prev;
     if (!c) return NULL;
-    mt_tensor *v = mt_alias(c, ns, NULL, ndim, c->offset);
+    mt_contiguous_strides(ns, ndim, nst);
+    mt_tensor *v = mt_alias(c, ns, nst, ndim, c->offset);
     mt_decref(c);
     if (!v) return NULL;
-    mt_contiguous_strides(ns, ndim, v->strides);
     record_view(&unsafe_view_vt, v, a);
     return v;
 }
@@ -439,8 +439,7 @@ mt_tensor *mt_cat(int n, mt_tensor *const *ts, int64_t dim) {
     for (int k = 0; k < n; k++) {
         const mt_tensor *t = ts[k];
         if (t->ndim == 1 && t->shape[0] == 0 && ref->ndim != 1) continue;
-        if (!mt_same_device(t->storage->device, ref->storage->device))
-            return mt_error(MT_ERR_RUNTIME, "Expected all tensors to be on the same device, but found at least two devices");
+        if (mt_check_same_device(ref, t) < 0) return NULL;
         if (t->ndim != ref->ndim)
             return mt_error(MT_ERR_RUNTIME, "Tensors must have same number of dimensions: got %d and %d", ref->ndim, t->ndim);
         for (int i = 0; i < t->ndim; i++)
@@ -476,6 +475,20 @@ mt_tensor *mt_cat(int n, mt_tensor *const *ts, int64_t dim) {
     return out;
 }
 
+static int stack_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    int dim = (int)n->iargs[0];
+    for (int k = 0; k < n->n_next; k++) {
+        if (mt_node_needs(n, k)) {
+            mt_tensor *s = mt_select(go[0], dim, k);
+            gi[k] = s ? mt_contiguous(s) : NULL;
+            mt_decref(s);
+            if (!gi[k]) return -1;
+        }
+    }
+    return 0;
+}
+static const mt_node_vt stack_vt = {"StackBackward0", stack_backward, NULL};
+
 mt_tensor *mt_stack(int n, mt_tensor *const *ts, int64_t dim) {
     if (n == 0) return mt_error(MT_ERR_RUNTIME, "stack expects a non-empty TensorList");
     for (int k = 0; k < n; k++) {
@@ -491,9 +504,17 @@ mt_tensor *mt_stack(int n, mt_tensor *const *ts, int64_t dim) {
     int k;
     for (k = 0; k < n; k++)
         if (!(us[k] = mt_unsqueeze(ts[k], d))) break;
+    /* the copy records no history of its own: one StackBackward0 node links straight to the inputs, as in PyTorch */
+    bool prev = mt_grad_enabled;
+    mt_grad_enabled = false;
     mt_tensor *out = k == n ? mt_cat(n, us, d) : NULL;
+    mt_grad_enabled = prev;
     for (int j = 0; j < k; j++) mt_decref(us[j]);
     free(us);
+    if (out) {
+        mt_node *node = mt_autograd_record(&stack_vt, out, n, ts);
+        if (node) node->iargs[0] = d;
+    }
     return out;
 }
 

@@ -466,5 +466,6 @@ PyMODINIT_FUNC PyInit__C(void) {
     if (PyType_Ready(&PyNode_Type) < 0) return NULL;
     Py_INCREF(&PyNode_Type);
     PyModule_AddObject(m, "Node", (PyObject *)&PyNode_Type);
+    { extern PyObject *mt_py_core_api(void); PyModule_AddObject(m, "_core_api", mt_py_core_api()); } /* core API capsule for the CUDA extension (csrc/python/core_api.c) */
     return m;
 }
