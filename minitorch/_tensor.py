@@ -131,8 +131,7 @@ class Tensor(_C.TensorBase):
 
     # ---- shape helpers built from views ----
     def unbind(self, dim=0):
-        n = self.size(dim)
-        return tuple(self.select(dim, i) for i in range(n))
+        return self._split([1] * self.size(dim), dim, 2)
 
     def split(self, split_size, dim=0):
         size = self.size(dim)
@@ -142,19 +141,8 @@ class Tensor(_C.TensorBase):
             sizes = [split_size] * (size // split_size) if split_size else []
             if split_size and size % split_size:
                 sizes.append(size % split_size)
-            if not sizes:
-                sizes = [0]
-        else:
-            sizes = list(split_size)
-            if sum(sizes) != size:
-                raise RuntimeError(
-                    f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at dimension "
-                    f"{dim}), but got split_sizes={sizes}")
-        out, start = [], 0
-        for s in sizes:
-            out.append(self.narrow(dim, start, s))
-            start += s
-        return tuple(out)
+            return self._split(sizes or [0], dim, 0)
+        return self._split(list(split_size), dim, 1)
 
     def chunk(self, chunks, dim=0):
         if chunks <= 0:

@@ -165,7 +165,7 @@ def test_shape_grads_vs_torch():
         tx = torch.tensor(a, requires_grad=True)
         y, ty = f(x), f(tx)
         close(y, ty.detach().numpy())
-        if i not in (9, 10, 11, 17, 18, 19):  # split family / advanced indexing: names checked in xfail tests below
+        if i not in (17, 18, 19):  # advanced indexing: names checked in the xfail test below
             assert y.grad_fn.name() == type(ty.grad_fn).__name__, (i, y.grad_fn.name(), type(ty.grad_fn).__name__)
         g = np.random.default_rng(i).standard_normal(tuple(ty.shape))
         y.backward(mt.tensor(g))
@@ -173,15 +173,27 @@ def test_shape_grads_vs_torch():
         close(x.grad, tx.grad.numpy())
 
 
-@pytest.mark.xfail(strict=True, reason="split/chunk/unbind are built from narrow/select in _tensor.py, so their "
-                                        "outputs carry SliceBackward0/SelectBackward0 instead of torch's "
-                                        "SplitBackward0/UnbindBackward0")
 def test_split_family_grad_fn_names():
     torch = pytest.importorskip("torch")
     a = np.arange(6.0).reshape(3, 2)
     x, tx = mt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
-    for f in (lambda t: t.split(2)[0], lambda t: t.chunk(2)[1], lambda t: t.unbind(0)[1]):
+    for f in (lambda t: t.split(2)[0], lambda t: t.chunk(2)[1], lambda t: t.unbind(0)[1], lambda t: t.split([1, 2])[1]):
         assert f(x).grad_fn.name() == type(f(tx).grad_fn).__name__
+
+
+def test_split_pieces_share_one_node_and_unused_pieces_get_zeros():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(5).standard_normal((5, 3))
+    for pick in ((0,), (1,), (0, 2), (0, 1, 2)):
+        x, tx = mt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        for lib_x, parts in ((x, x.split([2, 1, 2])), (tx, tx.split([2, 1, 2]))):
+            loss = sum((parts[k] * (k + 1)).exp().sum() for k in pick)
+            loss.backward()
+        close(x.grad, tx.grad.numpy())
+        x, tx = mt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        for lib_x, parts in ((x, x.unbind(1)), (tx, tx.unbind(1))):
+            sum((parts[k] ** 2).sum() for k in pick).backward()
+        close(x.grad, tx.grad.numpy())
 
 
 @pytest.mark.xfail(strict=True, reason="advanced indexing is composed from index_select/reshape in _indexing.py, "
@@ -277,9 +289,6 @@ def test_setitem():
     close(y, w)
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="in-place writes into a view of a non-leaf tensor that requires grad are not supported "
-                          "(NotImplementedError), torch rebases the view's history")
 def test_setitem_autograd():
     torch = pytest.importorskip("torch")
     a = np.random.default_rng(3).standard_normal((3, 4))
@@ -291,11 +300,29 @@ def test_setitem_autograd():
     y[:, 0] = x[:, 1]
     ty[:, 0] = tx[:, 1]
     close(y, ty.detach().numpy())
+    assert y.grad_fn.name() == type(ty.grad_fn).__name__ == "CopySlices"
     (y * y).sum().backward()
     (ty * ty).sum().backward()
     close(x.grad, tx.grad.numpy())
     with pytest.raises(RuntimeError):
         x[0] = 1.0  # leaf requiring grad
+    with pytest.raises(RuntimeError, match="view of a leaf Variable"):
+        x[0].mul_(2)
+
+
+def test_inplace_on_view_chain_matches_torch():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(4).standard_normal((4, 3))
+    w = mt.tensor(a, requires_grad=True)
+    tw = torch.tensor(a, requires_grad=True)
+    for lib, x in ((mt, w), (torch, tw)):
+        y = x * 2  # (exp would save its output, which the writes below modify: an error in both)
+        v = y[1:3]
+        v.mul_(x[:2] * 3)
+        v.add_(1.0)
+        y[0].clamp_(max=0.5)
+        (y.sin() * y).sum().backward()
+    close(w.grad, tw.grad.numpy())
 
 
 # ---------------------------------------------------------------- autograd engine

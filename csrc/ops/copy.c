@@ -155,42 +155,15 @@ mt_tensor *mt_to_dtype(mt_tensor *a, mt_dtype dtype) {
 
 void mt_bump_version(mt_tensor *t) { t->storage->version++; }
 
-int mt_check_inplace(mt_tensor *t) {
-    if (mt_grad_enabled && t->requires_grad && !t->grad_fn) {
-        mt_error(MT_ERR_RUNTIME, "a leaf Variable that requires grad is being used in an in-place operation.");
-        return -1;
-    }
-    if (mt_grad_enabled && t->base && t->base->requires_grad) {
-        mt_error(MT_ERR_NOTIMPL,
-                 "minitorch does not support in-place operations on a view of a tensor that requires grad yet");
-        return -1;
-    }
-    return 0;
-}
-
 mt_tensor *mt_fill_inplace(mt_tensor *t, mt_scalar v) {
     if (!t) return NULL;
     if (mt_check_inplace(t) < 0) return NULL;
-    if (t->grad_fn && mt_grad_enabled) {
-        mt_error(MT_ERR_NOTIMPL, "minitorch does not support fill_ on a tensor with a grad_fn yet");
-        return NULL;
-    }
+    if (mt_inplace_needs_history(t, NULL))
+        return mt_commit_inplace(t, mt_full(t->shape, t->ndim, v, t->dtype, t->storage->device));
     if (mt_fill_(t, v) < 0) return NULL;
     mt_bump_version(t);
     return mt_incref(t);
 }
-
-static int copy_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
-    /* gradient flows to src (summed over broadcast dims); none to the overwritten dst */
-    if (go[0]) {
-        mt_tensor *g = mt_sum_to(go[0], n->iargs + 1, (int)n->iargs[0]);
-        gi[0] = g ? mt_cast(g, n->in_dtype) : NULL;
-        mt_decref(g);
-        if (!gi[0]) return -1;
-    }
-    return 0;
-}
-static const mt_node_vt copy_vt = {"CopyBackwards", copy_backward, NULL};
 
 mt_tensor *mt_copy_(mt_tensor *dst, mt_tensor *src) {
     if (!dst || !src) return NULL;
@@ -200,18 +173,14 @@ mt_tensor *mt_copy_(mt_tensor *dst, mt_tensor *src) {
         return mt_error(MT_ERR_RUNTIME, "The size of tensor a (%lld) must match the size of tensor b (%lld) at non-singleton dimension %d",
                         (long long)(dst->ndim ? dst->shape[dst->ndim - 1] : 1),
                         (long long)(src->ndim ? src->shape[src->ndim - 1] : 1), dst->ndim ? dst->ndim - 1 : 0);
+    if (mt_inplace_needs_history(dst, src)) {
+        /* src broadcast and converted to dst's dtype and device, with history (Expand/ToCopy nodes) */
+        mt_tensor *e = mt_expand(src, dst->shape, dst->ndim);
+        mt_tensor *res = mt_to_device(e, dst->storage->device, dst->dtype);
+        mt_decref(e);
+        return mt_commit_inplace(dst, res);
+    }
     if (mt_copy_into(dst, src) < 0) return NULL;
     mt_bump_version(dst);
-    if (mt_grad_enabled && (src->requires_grad || dst->grad_fn)) {
-        mt_node_decref(dst->grad_fn);
-        dst->grad_fn = NULL;
-        dst->requires_grad = false;
-        mt_node *n = mt_autograd_record(&copy_vt, dst, 1, &src);
-        if (n) {
-            n->iargs[0] = src->ndim;
-            memcpy(n->iargs + 1, src->shape, sizeof(int64_t) * src->ndim);
-            n->in_dtype = src->dtype;
-        }
-    }
     return mt_incref(dst);
 }

@@ -122,37 +122,6 @@ static mt_tensor *unary_impl(int op, mt_tensor *a, const double *params, mt_tens
     return out;
 }
 
-/* An in-place op whose value was computed out of place into `res`: copy it into self and move
- * res's autograd history onto self. */
-static mt_tensor *commit_inplace(mt_tensor *self, mt_tensor *res) {
-    if (!res) return NULL;
-    if (res->grad_fn) {
-        mt_node *n = res->grad_fn;
-        /* the node may have saved self's old value, which the copy below overwrites: save a private copy of
-         * it instead (PyTorch's original_self), which also keeps self -> node -> self from being a cycle */
-        for (int k = 0; k < n->n_saved; k++)
-            if (n->saved[k] == self) {
-                mt_tensor *cp = mt_empty_like(self);
-                if (!cp || mt_copy_into(cp, self) < 0) { mt_decref(cp); mt_decref(res); return NULL; }
-                mt_decref(n->saved[k]);
-                n->saved[k] = cp;
-                n->saved_version[k] = cp->storage->version;
-            }
-    }
-    if (mt_copy_into(self, res) < 0) { mt_decref(res); return NULL; }
-    mt_bump_version(self);
-    if (res->grad_fn) {
-        mt_node *n = res->grad_fn;
-        mt_node_incref(n);
-        mt_node_decref(self->grad_fn);
-        self->grad_fn = n;
-        self->output_nr = res->output_nr;
-        self->requires_grad = true;
-    }
-    mt_decref(res);
-    return mt_incref(self);
-}
-
 mt_tensor *mt_unary(int op, mt_tensor *a) { return unary_impl(op, a, NULL, NULL); }
 
 mt_tensor *mt_unary_(int op, mt_tensor *a) {
@@ -160,14 +129,14 @@ mt_tensor *mt_unary_(int op, mt_tensor *a) {
     if (mt_check_inplace(a) < 0) return NULL;
     int kind = unary_kind(op);
     bool same_dtype = kind != U_PRED && !(kind == U_FLOAT && !mt_is_floating(a->dtype));
-    if (same_dtype && !(mt_grad_enabled && a->requires_grad) && !(kind == U_ROUNDING && !mt_is_floating(a->dtype)) &&
+    if (same_dtype && !mt_inplace_needs_history(a, NULL) && !(kind == U_ROUNDING && !mt_is_floating(a->dtype)) &&
         a->dtype != MT_BOOL) {
         /* the kernel reads and writes each element in place */
         if (mt_backend_of(a)->unary(op, a, a, NULL) < 0) return NULL;
         mt_bump_version(a);
         return mt_incref(a);
     }
-    return commit_inplace(a, unary_impl(op, a, NULL, a));
+    return mt_commit_inplace(a, unary_impl(op, a, NULL, a));
 }
 
 mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool inplace) {
@@ -207,7 +176,7 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
         memcpy(&n->iargs[4], &params[3], sizeof(double));
         mt_node_save(n, 0, a, false);
     }
-    if (inplace) return commit_inplace(a, out);
+    if (inplace) return mt_commit_inplace(a, out);
     return out;
 }
 
@@ -374,7 +343,7 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
     mt_tensor *ca = mt_cast(a, ct), *cb = b ? mt_cast(b, ct) : NULL;
     if (!ca || (b && !cb)) { mt_decref(ca); mt_decref(cb); return NULL; }
     mt_tensor *out;
-    bool direct = self && !grad && od == self->dtype &&
+    bool direct = self && !grad && !mt_inplace_needs_history(self, b) && od == self->dtype &&
                   !(cb && cb->storage == self->storage && cb != self && !(cb->offset == self->offset &&
                     !memcmp(cb->strides, self->strides, sizeof(int64_t) * self->ndim)));
     if (direct) out = mt_incref(self);
@@ -416,7 +385,7 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
             }
         }
     }
-    if (self) return commit_inplace(self, out);
+    if (self) return mt_commit_inplace(self, out);
     return out;
 }
 

@@ -296,29 +296,6 @@ overflow:
     return -1;
 }
 
-/* An in-place op computed out of place into res (consumed): copy into self, move res's history onto self. */
-static mt_tensor *commit_inplace(mt_tensor *self, mt_tensor *res) {
-    if (!res) return NULL;
-    if (mt_copy_into(self, res) < 0) { mt_decref(res); return NULL; }
-    mt_bump_version(self);
-    if (res->grad_fn) {
-        mt_node *n = res->grad_fn;
-        for (int k = 0; k < n->n_saved; k++)
-            if (n->saved[k] == self) {
-                mt_tensor *al = mt_detach(self);
-                mt_decref(n->saved[k]);
-                n->saved[k] = al;
-            }
-        mt_node_incref(n);
-        mt_node_decref(self->grad_fn);
-        self->grad_fn = n;
-        self->output_nr = res->output_nr;
-        self->requires_grad = true;
-    }
-    mt_decref(res);
-    return mt_incref(self);
-}
-
 /* A contiguous copy of t (no autograd). */
 static mt_tensor *fresh_copy(const mt_tensor *t) {
     mt_tensor *out = mt_empty_like(t);
@@ -599,7 +576,7 @@ mt_tensor *mt_scatter(mt_tensor *a, int64_t dim, mt_tensor *index, mt_tensor *sr
         if (src) mt_node_set_meta(n, 1, src);
         mt_node_save(n, 0, index, false);
     }
-    return inplace ? commit_inplace(a, out) : out;
+    return inplace ? mt_commit_inplace(a, out) : out;
 }
 
 /* ======================================================================
@@ -655,5 +632,5 @@ mt_tensor *mt_masked_fill(mt_tensor *a, mt_tensor *mask, mt_scalar v, bool inpla
         mt_node_set_meta(n, 0, a);
         mt_node_save(n, 0, mask, false);
     }
-    return inplace ? commit_inplace(a, out) : out;
+    return inplace ? mt_commit_inplace(a, out) : out;
 }

@@ -62,7 +62,11 @@ mt_tensor *mt_to_device_raw(mt_tensor *a, mt_device dev, mt_dtype dtype); /* no 
 mt_tensor *mt_contiguous_ag(mt_tensor *a);                  /* with autograd (CloneBackward0 when copied) */
 mt_tensor *mt_copy_(mt_tensor *dst, mt_tensor *src);        /* in place, broadcasting, autograd */
 mt_tensor *mt_fill_inplace(mt_tensor *t, mt_scalar v);      /* fill_/zero_ with version bump + checks */
-int mt_check_inplace(mt_tensor *t);                         /* leaf-requires-grad check */
+int mt_check_inplace(mt_tensor *t);                         /* leaf-requires-grad checks (ops/inplace.c) */
+/* Commits an in-place op computed out of place into res (consumed): copies into self and moves the
+   history onto self, or rebases self's base (CopySlices) when self is a view. New ref to self. */
+mt_tensor *mt_commit_inplace(mt_tensor *self, mt_tensor *res);
+bool mt_inplace_needs_history(const mt_tensor *t, const mt_tensor *other);
 void mt_bump_version(mt_tensor *t);
 
 /* ---- shape and views (ops/shape.c) ---- */
@@ -82,6 +86,9 @@ mt_tensor *mt_select(mt_tensor *a, int64_t dim, int64_t index);
 mt_tensor *mt_cat(int n, mt_tensor *const *ts, int64_t dim);
 mt_tensor *mt_stack(int n, mt_tensor *const *ts, int64_t dim);
 mt_tensor *mt_repeat(mt_tensor *a, const int64_t *reps, int n);
+/* n views along dim with the given sizes (unbind: size 1 each, dim removed), sharing one node. */
+enum { MT_SPLIT_EQUAL, MT_SPLIT_SIZES, MT_SPLIT_UNBIND };
+int mt_split(mt_tensor *a, const int64_t *sizes, int n, int64_t dim, int kind, mt_tensor **outs);
 
 /* ---- reductions (ops/reduce.c) ---- */
 enum { MT_RED_SUM, MT_RED_MEAN, MT_RED_PROD, MT_RED_MAX, MT_RED_MIN, MT_RED_ALL, MT_RED_ANY, MT_RED_VAR,

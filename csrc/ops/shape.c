@@ -589,3 +589,78 @@ mt_tensor *mt_repeat(mt_tensor *a, const int64_t *reps, int nr) {
     }
     return out;
 }
+
+/* ---------------- split / unbind: several views, one node ---------------- */
+/* iargs[0] = dim, iargs[1] = 1 for unbind; extra = sizes along dim (n_outputs of them) */
+static int split_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    int dim = (int)n->iargs[0];
+    bool unbind = n->iargs[1];
+    const int64_t *sizes = n->extra;
+    mt_tensor **parts = calloc((size_t)n->n_outputs, sizeof(mt_tensor *));
+    if (!parts) { mt_error(MT_ERR_MEMORY, "out of memory"); return -1; }
+    const mt_tensor *ref = NULL;
+    for (int k = 0; k < n->n_outputs && !ref; k++) ref = go[k];
+    int ok = 0;
+    for (int k = 0; k < n->n_outputs; k++) {
+        mt_tensor *g = go[k];
+        if (g) parts[k] = unbind ? mt_unsqueeze(g, dim) : mt_incref(g);
+        else { /* an output no gradient reached: zeros of its shape */
+            int64_t shape[MT_MAX_DIMS];
+            memcpy(shape, n->meta_shape[0], sizeof(int64_t) * n->meta_ndim[0]);
+            shape[dim] = sizes[k];
+            parts[k] = mt_zeros(shape, n->meta_ndim[0], ref->dtype, ref->storage->device);
+        }
+        if (!parts[k]) ok = -1;
+    }
+    if (ok == 0 && !(gi[0] = mt_cat(n->n_outputs, parts, dim))) ok = -1;
+    for (int k = 0; k < n->n_outputs; k++) mt_decref(parts[k]);
+    free(parts);
+    return ok;
+}
+static const mt_node_vt split_vt = {"SplitBackward0", split_backward, free_extra};
+static const mt_node_vt split_sizes_vt = {"SplitWithSizesBackward0", split_backward, free_extra};
+static const mt_node_vt unbind_vt = {"UnbindBackward0", split_backward, free_extra};
+
+int mt_split(mt_tensor *a, const int64_t *sizes, int n, int64_t dim, int kind, mt_tensor **outs) {
+    if (!a) return -1;
+    if (n <= 0) { mt_error(MT_ERR_RUNTIME, "split expects at least one piece"); return -1; }
+    if (a->ndim == 0) { mt_error(MT_ERR_RUNTIME, "split/unbind expects at least a 1-dimensional tensor"); return -1; }
+    int d = mt_wrap_dim(dim, a->ndim);
+    if (d < 0) return -1;
+    int64_t total = 0;
+    for (int k = 0; k < n; k++) total += sizes[k];
+    if (total != a->shape[d]) {
+        mt_error(MT_ERR_RUNTIME, "split_with_sizes expects split_sizes to sum exactly to %lld (input tensor's size at "
+                                 "dimension %d), but got split_sizes=%s", (long long)a->shape[d], d, mt_shape_str(sizes, n));
+        return -1;
+    }
+    bool unbind = kind == MT_SPLIT_UNBIND;
+    bool prev = mt_grad_enabled;
+    mt_grad_enabled = false; /* the pieces are plain views; one node below covers them all */
+    int64_t off = 0;
+    int k;
+    for (k = 0; k < n; k++) {
+        outs[k] = unbind ? mt_select(a, d, off) : mt_slice(a, d, off, off + sizes[k], 1);
+        if (!outs[k]) break;
+        off += sizes[k];
+    }
+    mt_grad_enabled = prev;
+    if (k < n) {
+        for (int j = 0; j < k; j++) mt_decref(outs[j]);
+        return -1;
+    }
+    if (mt_any_requires_grad(1, &a)) {
+        int64_t *sz = malloc(sizeof(int64_t) * (size_t)n);
+        if (!sz) { for (int j = 0; j < n; j++) mt_decref(outs[j]); mt_error(MT_ERR_MEMORY, "out of memory"); return -1; }
+        memcpy(sz, sizes, sizeof(int64_t) * (size_t)n);
+        const mt_node_vt *vt = unbind ? &unbind_vt : kind == MT_SPLIT_SIZES ? &split_sizes_vt : &split_vt;
+        mt_node *node = mt_autograd_record_n(vt, n, outs, 1, &a);
+        if (node) {
+            node->iargs[0] = d;
+            node->iargs[1] = unbind;
+            node->extra = sz;
+            mt_node_set_meta(node, 0, a);
+        } else free(sz);
+    }
+    return 0;
+}

@@ -431,6 +431,34 @@ static PyObject *m__slice(PyObject *self, PyObject *args) {
     return mt_py_wrap(mt_slice(SELF, d, a, b, s));
 }
 
+/* _split(sizes, dim, kind): the pieces of split/chunk/unbind as a tuple of views */
+static PyObject *m__split(PyObject *self, PyObject *args) {
+    PyObject *sizes;
+    long long dim;
+    int kind;
+    if (!PyArg_ParseTuple(args, "O!Li", &PyList_Type, &sizes, &dim, &kind)) return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(sizes);
+    int64_t *sz = PyMem_Malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    mt_tensor **outs = PyMem_Calloc((size_t)(n ? n : 1), sizeof(mt_tensor *));
+    PyObject *r = NULL;
+    if (!sz || !outs) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        sz[i] = PyLong_AsLongLong(PyList_GET_ITEM(sizes, i));
+        if (sz[i] == -1 && PyErr_Occurred()) goto done;
+    }
+    if (mt_split(SELF, sz, (int)n, dim, kind, outs) < 0) { mt_py_raise(); goto done; }
+    r = PyTuple_New(n);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = r ? mt_py_wrap(outs[i]) : (mt_decref(outs[i]), NULL);
+        if (!o) { Py_CLEAR(r); continue; }
+        PyTuple_SET_ITEM(r, i, o);
+    }
+done:
+    PyMem_Free(sz);
+    PyMem_Free(outs);
+    return r;
+}
+
 /* ---------------- reductions ---------------- */
 /* dim=None|int|tuple, keepdim, dtype; returns ndims (0 = all) or -1 */
 static int parse_dims(PyObject *dim, int64_t *dims) {
@@ -752,7 +780,7 @@ PyMethodDef mt_tensor_methods[] = {
     O(fill_) N(zero_) V(copy_) V(normal_) V(uniform_) A(_randint_)
     A(view) A(reshape) A(expand) A(repeat) A(permute) O(view_as) O(reshape_as) O(expand_as) A(transpose) N(t)
     {"swapaxes", m_transpose, METH_VARARGS, NULL}, {"swapdims", m_transpose, METH_VARARGS, NULL},
-    O(unsqueeze) V(squeeze) V(flatten) A(narrow) A(select) A(_slice)
+    O(unsqueeze) V(squeeze) V(flatten) A(narrow) A(select) A(_slice) A(_split)
     V(sum) V(mean) V(prod) V(max) V(min) V(argmax) V(argmin) V(var) V(std) V(logsumexp) V(all) V(any) V(norm)
     V(softmax) V(log_softmax)
     O(matmul) O(mm) O(bmm) O(dot) O(outer) V(addmm)
