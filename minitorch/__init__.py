@@ -18,7 +18,7 @@ from ._creation import (  # noqa: E402,F401
     normal, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, zeros,
     zeros_like,
 )
-from . import autograd, return_types  # noqa: E402,F401
+from . import autograd, cuda, return_types  # noqa: E402,F401  (importing cuda registers its kernels)
 from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402,F401
 
 float = float32
@@ -33,7 +33,7 @@ isnan isinf isfinite clamp clip add sub mul div true_divide floor_divide remaind
 logical_and logical_or logical_xor numel clone detach reshape flatten unsqueeze squeeze permute transpose t narrow select
 sum mean prod max min argmax argmin var std logsumexp all any norm softmax log_softmax matmul mm bmm dot outer addmm
 index_select gather scatter scatter_add masked_fill split chunk unbind flip sort argsort topk nonzero square
-subtract multiply divide negative greater less greater_equal less_equal not_equal swapaxes swapdims is_floating_point
+subtract multiply divide negative greater less greater_equal less_equal not_equal swapaxes swapdims is_floating_point erf
 """.split()
 _g = globals()
 for _name in _METHOD_FUNCTIONS:

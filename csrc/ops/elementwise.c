@@ -58,6 +58,8 @@ static int unary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     case MT_U_SIGMOID: r = mt_mul(g, P(mt_mul(x, P(mt_binary_s(MT_B_SUB, x, mt_sf(1.0), true))))); break;
     case MT_U_RELU: r = mt_mul(g, P(mt_binary_s(MT_B_GT, x, mt_sf(0.0), false))); break;
     case MT_U_RECIPROCAL: r = mt_mul(g, P(mt_neg(P(mt_mul(x, x))))); break;
+    case MT_U_ERF: /* 2/sqrt(pi) * exp(-x^2) */
+        r = mt_mul(g, P(mt_muls(P(mt_unary(MT_U_EXP, P(mt_neg(P(mt_mul(x, x)))))), 1.1283791670955126))); break;
     case MT_U_CLAMP: {
         /* gradient passes where lo <= x <= hi (params stored as doubles in node->scalar/iargs) */
         mt_tensor *mask = NULL;

@@ -216,6 +216,7 @@ UFLOAT(ceil, ceilf(x), ceil(x))
 UFLOAT(round, nearbyintf(x), nearbyint(x))
 UFLOAT(trunc, truncf(x), trunc(x))
 UFLOAT(reciprocal, 1.0f / x, 1.0 / x)
+UFLOAT(erf, erff(x), erf(x))
 UPRED(logical_not, !(x != 0))
 UPRED(isnan, ISNAN(x))
 UPRED(isinf, (x == INFINITY || x == -INFINITY))
@@ -234,7 +235,7 @@ UNARY_LOOP(clamp_i64, int64_t, int64_t, CLAMP_E(int64_t))
 static const mt_loop_fn unary_loops[MT_NUM_UNARY][MT_NUM_DTYPES] = {
     UA(neg) UA(abs) UF(exp) UF(log) UF(log1p) UF(expm1) UF(sqrt) UF(rsqrt) UF(sin) UF(cos) UF(tanh) UF(sigmoid)
     UA(relu) UA(sign) UF(floor) UF(ceil) UF(round) UF(trunc) UF(reciprocal) UP(logical_not) UP(isnan) UP(isinf)
-    UP(isfinite) UA(clamp)
+    UP(isfinite) UA(clamp) UF(erf)
 };
 
 int mt_cpu_unary(int op, mt_tensor *out, const mt_tensor *a, const double *params) {

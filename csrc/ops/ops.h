@@ -17,7 +17,7 @@
     X(CEIL, ceil, "CeilBackward0") X(ROUND, round, "RoundBackward0") X(TRUNC, trunc, "TruncBackward0")      \
     X(RECIPROCAL, reciprocal, "ReciprocalBackward0") X(LOGICAL_NOT, logical_not, NULL)                      \
     X(ISNAN, isnan, NULL) X(ISINF, isinf, NULL) X(ISFINITE, isfinite, NULL)                                 \
-    X(CLAMP, clamp, "ClampBackward1")
+    X(CLAMP, clamp, "ClampBackward1") X(ERF, erf, "ErfBackward0")
 
 #define MT_BINARY_OPS(X)                                                                                    \
     X(ADD, add, "AddBackward0") X(SUB, sub, "SubBackward0") X(MUL, mul, "MulBackward0")                     \

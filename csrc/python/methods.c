@@ -760,7 +760,7 @@ static PyObject *m_backward(PyObject *self, PyObject *args, PyObject *kw) {
 
 PyMethodDef mt_tensor_methods[] = {
     U(neg) U(abs) U(exp) U(log) U(log1p) U(expm1) U(sqrt) U(rsqrt) U(sin) U(cos) U(tanh) U(sigmoid) U(relu) U(sign)
-    U(floor) U(ceil) U(round) U(trunc) U(reciprocal) U(logical_not)
+    U(floor) U(ceil) U(round) U(trunc) U(reciprocal) U(logical_not) U(erf)
     {"isnan", mu_isnan, METH_NOARGS, NULL}, {"isinf", mu_isinf, METH_NOARGS, NULL}, {"isfinite", mu_isfinite, METH_NOARGS, NULL},
     V(clamp) V(clamp_)
     {"clip", KW m_clamp, METH_VARARGS | METH_KEYWORDS, NULL}, {"clip_", KW m_clamp_, METH_VARARGS | METH_KEYWORDS, NULL},

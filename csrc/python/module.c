@@ -463,6 +463,9 @@ PyMODINIT_FUNC PyInit__C(void) {
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
     if (mt_py_init_tensor_type(m) < 0) return NULL;
+    /* function tables of the nn and optim layers (nn_py.c, optim_py.c) */
+    extern PyMethodDef mt_nn_functions[], mt_optim_functions[];
+    if (PyModule_AddFunctions(m, mt_nn_functions) < 0 || PyModule_AddFunctions(m, mt_optim_functions) < 0) return NULL;
     if (PyType_Ready(&PyNode_Type) < 0) return NULL;
     Py_INCREF(&PyNode_Type);
     PyModule_AddObject(m, "Node", (PyObject *)&PyNode_Type);

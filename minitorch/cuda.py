@@ -1,0 +1,118 @@
+"""minitorch.cuda: the CUDA device, like torch.cuda.
+
+The CUDA backend is the separate extension minitorch._C_cuda; importing it registers the CUDA
+kernels with the core. It is optional: without it (not built, no driver, no device) every query
+here answers "no CUDA" instead of raising, and importing minitorch never fails.
+"""
+try:
+    from . import _C_cuda as _cuda
+except ImportError as _e:  # not built, or libcudart / libcublas missing at run time
+    _cuda = None
+    _import_error = str(_e)
+else:
+    _import_error = None
+
+
+def _lazy_init_error():
+    if _cuda is None:
+        return f"minitorch was built without CUDA or its CUDA module failed to load ({_import_error})"
+    return f"No CUDA GPUs are available ({_cuda.init_error()})" if _cuda.device_count() == 0 else None
+
+
+def _check():
+    msg = _lazy_init_error()
+    if msg:
+        raise AssertionError("Torch not compiled with CUDA enabled" if _cuda is None else msg)
+
+
+def is_available():
+    """True when a CUDA device can be used."""
+    try:
+        return _cuda is not None and _cuda.device_count() > 0
+    except Exception:
+        return False
+
+
+def device_count():
+    return _cuda.device_count() if _cuda is not None else 0
+
+
+def current_device():
+    _check()
+    return 0
+
+
+def get_device_name(device=None):
+    _check()
+    if device is None:
+        idx = 0
+    elif isinstance(device, int):
+        idx = device
+    else:
+        idx = getattr(device, "index", None)
+        if idx is None and isinstance(device, str):
+            idx = int(device.split(":")[1]) if ":" in device else 0
+        idx = idx or 0
+    return _cuda.get_device_name(idx)
+
+
+def synchronize(device=None):
+    if _cuda is not None:
+        _cuda.synchronize()
+
+
+def manual_seed(seed):
+    """Seeds the CUDA generator (silently ignored without CUDA, like torch)."""
+    if _cuda is not None:
+        _cuda.manual_seed(int(seed))
+
+
+def manual_seed_all(seed):
+    manual_seed(seed)
+
+
+def memory_allocated(device=None):
+    return _cuda.memory_allocated() if _cuda is not None else 0
+
+
+def max_memory_allocated(device=None):
+    return _cuda.max_memory_allocated() if _cuda is not None else 0
+
+
+def memory_reserved(device=None):
+    return _cuda.memory_reserved() if _cuda is not None else 0
+
+
+def reset_peak_memory_stats(device=None):
+    if _cuda is not None:
+        _cuda.reset_peak_memory_stats()
+
+
+def empty_cache():
+    if _cuda is not None:
+        _cuda.empty_cache()
+
+
+class _TF32Flag:
+    """minitorch.cuda.matmul.allow_tf32 (off by default, like torch)."""
+
+    @property
+    def allow_tf32(self):
+        return bool(_cuda.get_allow_tf32()) if _cuda is not None else False
+
+    @allow_tf32.setter
+    def allow_tf32(self, value):
+        if _cuda is not None:
+            _cuda.set_allow_tf32(bool(value))
+
+
+matmul = _TF32Flag()
+
+
+def set_allow_tf32(value):
+    matmul.allow_tf32 = value
+
+
+__all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize", "manual_seed",
+           "manual_seed_all", "memory_allocated", "max_memory_allocated", "memory_reserved", "reset_peak_memory_stats",
+           "empty_cache", "set_allow_tf32"]

@@ -1,0 +1,394 @@
+"""The CUDA backend against the CPU (and against PyTorch on CUDA when available).
+
+Skipped when minitorch.cuda.is_available() is False (no GPU, no driver, or built without nvcc).
+"""
+import numpy as np
+import pytest
+
+import minitorch as mt
+import minitorch.cuda as mcuda
+
+pytestmark = pytest.mark.skipif(not mcuda.is_available(), reason="CUDA is not available to minitorch "
+                                "(no GPU/driver, or built without nvcc)")
+
+try:
+    import torch
+
+    HAVE_TORCH_CUDA = torch.cuda.is_available()
+except Exception:  # noqa: BLE001
+    torch = None
+    HAVE_TORCH_CUDA = False
+
+RNG = np.random.default_rng(0)
+FLOATS = [mt.float32, mt.float64]
+NP = {mt.float32: np.float32, mt.float64: np.float64, mt.int32: np.int32, mt.int64: np.int64, mt.bool: np.bool_}
+
+
+def arr(shape, dtype=mt.float32, lo=-2.0, hi=2.0):
+    if dtype == mt.bool:
+        return RNG.random(shape) > 0.5
+    if dtype in (mt.int32, mt.int64):
+        return RNG.integers(-5, 6, size=shape).astype(NP[dtype])
+    return RNG.uniform(lo, hi, size=shape).astype(NP[dtype])
+
+
+def both(a):
+    c = mt.tensor(a)
+    return c, c.to("cuda")
+
+
+def check(got_cuda, want_cpu, rtol=1e-5, atol=1e-6):
+    assert got_cuda.device.type == "cuda"
+    assert got_cuda.dtype == want_cpu.dtype, (got_cuda.dtype, want_cpu.dtype)
+    assert tuple(got_cuda.shape) == tuple(want_cpu.shape)
+    g, w = got_cuda.cpu().numpy(), want_cpu.numpy()
+    if g.dtype.kind in "biu":
+        np.testing.assert_array_equal(g, w)
+    else:
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+
+
+# ---------------- transfers, printing, errors ----------------
+def test_transfers_roundtrip():
+    for dt in [mt.float32, mt.float64, mt.int32, mt.int64, mt.bool]:
+        a = arr((3, 4), dt)
+        c = mt.tensor(a)
+        g = c.to("cuda")
+        assert g.is_cuda and g.device.type == "cuda" and g.device.index == 0
+        np.testing.assert_array_equal(g.cpu().numpy(), a)
+        np.testing.assert_array_equal(c.cuda().cpu().numpy(), a)
+
+
+def test_noncontiguous_and_dtype_transfers():
+    a = arr((4, 6))
+    c = mt.tensor(a)
+    g = c.t().to("cuda")
+    np.testing.assert_array_equal(g.cpu().numpy(), a.T)
+    g2 = c.to("cuda").t().contiguous()
+    np.testing.assert_array_equal(g2.cpu().numpy(), a.T)
+    g3 = c.to("cuda")[:, ::2].cpu()
+    np.testing.assert_array_equal(g3.numpy(), a[:, ::2])
+    g4 = c.to(device="cuda", dtype=mt.float64)
+    assert g4.dtype == mt.float64
+    np.testing.assert_allclose(g4.cpu().numpy(), a.astype(np.float64))
+    # copy_ across devices into a non-contiguous destination
+    dst = mt.zeros(6, 4, device="cuda").t()
+    dst.copy_(c)
+    np.testing.assert_array_equal(dst.cpu().numpy(), a)
+    hd = mt.zeros(6, 4).t()
+    hd.copy_(c.to("cuda"))
+    np.testing.assert_array_equal(hd.numpy(), a)
+
+
+def test_printing():
+    g = mt.tensor([1.0, 2.0]).to("cuda")
+    assert "device='cuda:0'" in repr(g)
+    assert g.tolist() == [1.0, 2.0]
+    assert g.sum().item() == 3.0
+
+
+def test_mixing_devices_raises():
+    a = mt.ones(3)
+    b = mt.ones(3, device="cuda")
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        a + b
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        b.matmul(mt.ones(3))
+
+
+def test_numpy_on_cuda_raises_type_error():
+    with pytest.raises(TypeError):
+        mt.ones(2, device="cuda").numpy()
+
+
+# ---------------- elementwise ----------------
+UNARY_FLOAT = ["neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu",
+               "sign", "floor", "ceil", "round", "trunc", "reciprocal", "isnan", "isinf", "isfinite", "logical_not"]
+
+
+@pytest.mark.parametrize("dt", FLOATS)
+@pytest.mark.parametrize("name", UNARY_FLOAT)
+def test_unary_float(name, dt):
+    a = arr((5, 7), dt, 0.1, 3.0) if name in ("log", "sqrt", "rsqrt", "log1p") else arr((5, 7), dt)
+    c, g = both(a)
+    check(getattr(g, name)(), getattr(c, name)(), rtol=2e-6 if dt == mt.float32 else 1e-12)
+    check(getattr(g.t(), name)(), getattr(c.t(), name)(), rtol=2e-6 if dt == mt.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dt", [mt.int32, mt.int64, mt.bool])
+def test_unary_int(dt):
+    c, g = both(arr((4, 5), dt))
+    names = ["logical_not", "isnan", "isinf", "isfinite"] + ([] if dt == mt.bool else ["neg", "abs", "relu", "sign"])
+    for name in names:
+        check(getattr(g, name)(), getattr(c, name)())
+
+
+def test_clamp():
+    c, g = both(arr((6, 6)))
+    check(g.clamp(-0.5, 0.7), c.clamp(-0.5, 0.7))
+    check(g.clamp(min=0.1), c.clamp(min=0.1))
+    ci, gi = both(arr((6,), mt.int64))
+    check(gi.clamp(-1, 2), ci.clamp(-1, 2))
+
+
+BINARY = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maximum", "minimum", "eq", "ne", "lt", "le",
+          "gt", "ge", "logical_and", "logical_or", "logical_xor"]
+
+
+@pytest.mark.parametrize("dt", [mt.float32, mt.float64, mt.int32, mt.int64])
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_broadcast(name, dt):
+    a = arr((4, 1, 5), dt)
+    b = arr((3, 5), dt)
+    if name in ("floor_divide", "remainder") and dt in (mt.int32, mt.int64):
+        b[b == 0] = 3
+    if name == "pow":
+        a = np.abs(a) + (0.5 if dt in FLOATS else 0)
+        b = np.abs(b) % 4
+    ca, ga = both(a)
+    cb, gb = both(b)
+    tol = 2e-6 if dt == mt.float32 else 1e-12
+    check(getattr(ga, name)(gb), getattr(ca, name)(cb), rtol=tol)
+    # tensor-scalar, scalar-first, non-contiguous operands
+    check(getattr(ga, name)(3), getattr(ca, name)(3), rtol=tol)
+    check(getattr(ga.transpose(0, 2), name)(gb.t()), getattr(ca.transpose(0, 2), name)(cb.t()), rtol=tol)
+
+
+def test_scalar_first_and_large_vectorised():
+    a = arr((1000003,))
+    c, g = both(a)
+    check(2 - g, 2 - c)
+    check(g + 2, c + 2)
+    check(g * g, c * c)
+    check(g[1:] + g[:-1], c[1:] + c[:-1])  # misaligned: scalar path
+    check(g > 0, c > 0)
+    z = mt.tensor(3.0).to("cuda")  # a 0-d CUDA tensor broadcast
+    check(g * z, c * mt.tensor(3.0))
+
+
+def test_where_and_masked_fill():
+    c, g = both(arr((5, 6)))
+    cm, gm = c > 0, g > 0
+    check(mt.where(gm, g, -g), mt.where(cm, c, -c))
+    check(g.masked_fill(gm, 0.5), c.masked_fill(cm, 0.5))
+
+
+def test_fill_and_creation():
+    g = mt.zeros(3, 4, device="cuda")
+    check(g, mt.zeros(3, 4))
+    check(mt.full((2, 3), 7, device="cuda"), mt.full((2, 3), 7))
+    check(mt.ones(5, dtype=mt.int64, device="cuda"), mt.ones(5, dtype=mt.int64))
+    g.fill_(2.5)
+    check(g, mt.full((3, 4), 2.5))
+    g.t()[1].fill_(-1)  # strided fill
+    c = mt.full((3, 4), 2.5)
+    c.t()[1].fill_(-1)
+    check(g, c)
+
+
+def test_casts():
+    c, g = both(arr((4, 4)) * 3)
+    for dt in [mt.int32, mt.int64, mt.bool, mt.float64]:
+        check(g.to(dt), c.to(dt))
+    check(g.t().to(mt.int64), c.t().to(mt.int64))
+
+
+# ---------------- reductions ----------------
+@pytest.mark.parametrize("dt", FLOATS)
+def test_reductions_float(dt):
+    for shape, dim in [((7, 9), 1), ((7, 9), 0), ((3, 4000), 1), ((3, 300000), 1), ((200000, 3), 1), ((5,), 0)]:
+        c, g = both(arr(shape, dt))
+        tol = 1e-5 if dt == mt.float32 else 1e-10
+        for name in ["sum", "mean", "prod", "amax", "amin", "logsumexp"]:
+            if name == "prod" and shape[dim] > 100:
+                continue
+            if not hasattr(c, name):
+                continue
+            check(getattr(g, name)(dim), getattr(c, name)(dim), rtol=tol, atol=1e-5)
+        check(g.var(dim), c.var(dim), rtol=tol, atol=1e-6)
+        check(g.std(dim, correction=0) if _has_correction() else g.std(dim), c.std(dim, correction=0)
+              if _has_correction() else c.std(dim), rtol=tol, atol=1e-6)
+        check(g.norm(dim=dim), c.norm(dim=dim), rtol=tol)
+        check(g.argmax(dim), c.argmax(dim))
+        check(g.argmin(dim), c.argmin(dim))
+        gv, gi = g.max(dim)
+        cv, ci = c.max(dim)
+        check(gv, cv)
+        check(gi, ci)
+    c, g = both(arr((1 << 20,), dt))
+    check(g.sum(), c.sum(), rtol=1e-5, atol=1e-4)
+    check(g.max(), c.max())
+
+
+def _has_correction():
+    try:
+        mt.ones(3).std(0, correction=0)
+        return True
+    except TypeError:
+        return False
+
+
+def test_reductions_int_bool():
+    c, g = both(arr((6, 50), mt.int64))
+    check(g.sum(1), c.sum(1))
+    check(g.max(1)[0], c.max(1)[0])
+    check(g.argmax(1), c.argmax(1))
+    cb, gb = both(arr((6, 50), mt.bool))
+    check(gb.all(1), cb.all(1))
+    check(gb.any(1), cb.any(1))
+
+
+def test_argmax_first_occurrence_and_nan():
+    a = np.array([[1, 3, 3, 0], [np.nan, 2, np.nan, 1], [-np.inf, -np.inf, -np.inf, -np.inf]], np.float32)
+    c, g = both(a)
+    check(g.argmax(1), c.argmax(1))
+    check(g.amax(1), c.amax(1))
+    check(g.logsumexp(1), c.logsumexp(1))
+
+
+@pytest.mark.parametrize("dt", FLOATS)
+@pytest.mark.parametrize("inner", [1, 10, 47, 1000, 5000])
+def test_softmax(dt, inner):
+    c, g = both(arr((13, inner), dt, -5, 5))
+    tol = 1e-5 if dt == mt.float32 else 1e-12
+    check(g.softmax(1), c.softmax(1), rtol=tol, atol=1e-7)
+    check(g.log_softmax(1), c.log_softmax(1), rtol=tol, atol=1e-6)
+    check(g.softmax(0), c.softmax(0), rtol=tol, atol=1e-7)
+    for log in (False, True):
+        x = mt.tensor(arr((13, inner), dt), requires_grad=True)
+        xg = x.detach().to("cuda").requires_grad_()
+        w = arr((13, inner), dt)
+        (x.log_softmax(1) if log else x.softmax(1)).mul(mt.tensor(w)).sum().backward()
+        (xg.log_softmax(1) if log else xg.softmax(1)).mul(mt.tensor(w).to("cuda")).sum().backward()
+        check(xg.grad, x.grad, rtol=1e-4 if dt == mt.float32 else 1e-10, atol=1e-6)
+
+
+# ---------------- matmul ----------------
+@pytest.mark.parametrize("dt", [mt.float32, mt.float64, mt.int64])
+def test_matmul(dt):
+    tol = 1e-4 if dt == mt.float32 else 1e-10
+    for sa, sb in [((5, 7), (7, 3)), ((7,), (7, 3)), ((4, 5, 7), (7, 3)), ((2, 1, 5, 7), (3, 7, 2)), ((64, 65), (65, 33))]:
+        ca, ga = both(arr(sa, dt))
+        cb, gb = both(arr(sb, dt))
+        check(ga @ gb, ca @ cb, rtol=tol, atol=1e-4)
+    ca, ga = both(arr((6, 5), dt))
+    cb, gb = both(arr((6, 4), dt))
+    check(ga.t() @ gb, ca.t() @ cb, rtol=tol, atol=1e-4)  # transposed operand
+    check(gb.t() @ ga, cb.t() @ ca, rtol=tol, atol=1e-4)
+
+
+def test_matmul_vs_torch_and_no_tf32():
+    if not HAVE_TORCH_CUDA:
+        pytest.skip("torch.cuda not available")
+    a, b = arr((256, 512)), arr((512, 128))
+    got = (mt.tensor(a).to("cuda") @ mt.tensor(b).to("cuda")).cpu().numpy()
+    torch.backends.cuda.matmul.allow_tf32 = False
+    want = (torch.tensor(a).cuda() @ torch.tensor(b).cuda()).cpu().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    assert np.abs(got - ref).max() < 1e-3  # TF32 would be ~1e-2 off
+
+
+# ---------------- indexing ----------------
+def test_index_ops():
+    c, g = both(arr((5, 6)))
+    ci, gi = both(np.array([4, 0, 2, 2], np.int64))
+    check(g.index_select(0, gi), c.index_select(0, ci))
+    check(g.index_select(1, gi), c.index_select(1, ci))
+    cidx, gidx = both(RNG.integers(0, 6, size=(5, 3)).astype(np.int64))
+    check(g.gather(1, gidx), c.gather(1, cidx))
+    src_c, src_g = both(arr((5, 3)))
+    check(mt.zeros(5, 6, device="cuda").scatter_add(1, gidx, src_g), mt.zeros(5, 6).scatter_add(1, cidx, src_c),
+          rtol=1e-6)
+    uidx = np.stack([RNG.permutation(6)[:3] for _ in range(5)]).astype(np.int64)
+    cu, gu = both(uidx)
+    check(g.scatter(1, gu, src_g), c.scatter(1, cu, src_c))
+    with pytest.raises(IndexError):
+        g.index_select(0, mt.tensor([7]).to("cuda"))
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        g.gather(1, mt.tensor([[9]]).to("cuda"))
+    # the process and the device are fine afterwards
+    check(g + 1, c + 1)
+
+
+def test_index_select_backward():
+    x = mt.tensor(arr((6, 4)), requires_grad=True)
+    xg = x.detach().to("cuda").requires_grad_()
+    idx = mt.tensor([0, 5, 5, 2])
+    x.index_select(0, idx).sum().backward()
+    xg.index_select(0, idx.to("cuda")).sum().backward()
+    check(xg.grad, x.grad)
+
+
+# ---------------- random ----------------
+def test_same_seed_same_numbers():
+    mt.manual_seed(1234)
+    c_u, c_n = mt.rand(1000), mt.randn(1001, dtype=mt.float64)
+    c_i = mt.randint(0, 100, (999,))
+    mt.manual_seed(1234)
+    g_u, g_n = mt.rand(1000, device="cuda"), mt.randn(1001, dtype=mt.float64, device="cuda")
+    g_i = mt.randint(0, 100, (999,), device="cuda")
+    np.testing.assert_array_equal(g_u.cpu().numpy(), c_u.numpy())
+    np.testing.assert_allclose(g_n.cpu().numpy(), c_n.numpy(), rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(g_i.cpu().numpy(), c_i.numpy())
+    mcuda.manual_seed(5)
+    a = mt.rand(10, device="cuda").cpu().numpy()
+    mcuda.manual_seed(5)
+    np.testing.assert_array_equal(mt.rand(10, device="cuda").cpu().numpy(), a)
+
+
+# ---------------- autograd ----------------
+def test_mlp_backward_matches_cpu():
+    x = arr((16, 8))
+    w1, b1, w2 = arr((8, 32)), arr((32,)), arr((32, 4))
+    grads = {}
+    for dev in ("cpu", "cuda"):
+        ps = [mt.tensor(p).to(dev).requires_grad_() for p in (w1, b1, w2)]
+        h = (mt.tensor(x).to(dev) @ ps[0] + ps[1]).relu()
+        loss = (h @ ps[2]).tanh().sum() + h.pow(2).mean()
+        loss.backward()
+        grads[dev] = [p.grad for p in ps] + [loss.detach()]
+    for g, c in zip(grads["cuda"], grads["cpu"]):
+        check(g, c, rtol=1e-4, atol=1e-5)
+
+
+# ---------------- allocator ----------------
+def test_allocator_stats_and_cache():
+    mcuda.synchronize()
+    base = mcuda.memory_allocated()
+    t = mt.empty(1 << 20, device="cuda")  # 4 MiB
+    assert mcuda.memory_allocated() >= base + (4 << 20)
+    assert mcuda.max_memory_allocated() >= mcuda.memory_allocated()
+    reserved = mcuda.memory_reserved()
+    assert reserved >= mcuda.memory_allocated()
+    del t
+    assert mcuda.memory_allocated() == base
+    assert mcuda.memory_reserved() == reserved  # cached, not freed
+    t2 = mt.empty(1 << 20, device="cuda")  # reuses the cached block
+    assert mcuda.memory_reserved() == reserved
+    del t2
+    mcuda.empty_cache()
+    assert mcuda.memory_reserved() <= reserved - (4 << 20)
+
+
+def test_oom_raises_and_process_continues():
+    with pytest.raises(RuntimeError, match="CUDA out of memory"):
+        mt.empty(1 << 40, device="cuda")  # 4 TiB
+    check(mt.ones(3, device="cuda") * 2, mt.ones(3) * 2)
+
+
+def test_device_queries():
+    assert mcuda.device_count() >= 1
+    assert mcuda.current_device() == 0
+    assert isinstance(mcuda.get_device_name(0), str) and mcuda.get_device_name()
+
+
+def test_vs_torch_cuda_elementwise_and_reduce():
+    if not HAVE_TORCH_CUDA:
+        pytest.skip("torch.cuda not available")
+    a = arr((64, 300))
+    g = mt.tensor(a).to("cuda")
+    t = torch.tensor(a).cuda()
+    np.testing.assert_allclose((g.exp() * 2 - g).sum(1).cpu().numpy(), (t.exp() * 2 - t).sum(1).cpu().numpy(),
+                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(g.softmax(1).cpu().numpy(), t.softmax(1).cpu().numpy(), rtol=1e-5, atol=1e-7)
