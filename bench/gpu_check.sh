@@ -15,7 +15,7 @@ echo "== machine"; nvidia-smi --query-gpu=name,driver_version,memory.total --for
 nvcc --version | tail -1; python3 --version
 echo "== build (pip install --no-build-isolation .)"
 t0=$(date +%s)
-timeout 300 pip install --no-build-isolation --no-deps -v . > /tmp/mt_build.log 2>&1; rc=$?
+timeout 300 python3 -m pip install --no-build-isolation --no-deps -v . > /tmp/mt_build.log 2>&1; rc=$?
 t1=$(date +%s)
 grep -E "minitorch:|error|Error" /tmp/mt_build.log | grep -v "^ *$" | tail -20
 echo "build rc=$rc in $((t1 - t0)) s"

@@ -31,7 +31,7 @@ _METHOD_FUNCTIONS = """
 neg abs exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu sign floor ceil round trunc reciprocal logical_not
 isnan isinf isfinite clamp clip add sub mul div true_divide floor_divide remainder pow maximum minimum eq ne lt le gt ge
 logical_and logical_or logical_xor numel clone detach reshape flatten unsqueeze squeeze permute transpose t narrow select
-sum mean prod max min argmax argmin var std logsumexp all any norm softmax log_softmax matmul mm bmm dot outer addmm
+sum mean prod max min amax amin argmax argmin var std logsumexp all any norm softmax log_softmax matmul mm bmm dot outer addmm
 index_select gather scatter scatter_add masked_fill split chunk unbind flip sort argsort topk nonzero square
 subtract multiply divide negative greater less greater_equal less_equal not_equal swapaxes swapdims is_floating_point erf
 """.split()

@@ -168,7 +168,7 @@ mt_tensor *mt_empty(const int64_t *shape, int ndim, mt_dtype dtype, mt_device de
     t->offset = 0;
     t->ndim = ndim;
     t->dtype = dtype;
-    memcpy(t->shape, shape, sizeof(int64_t) * ndim);
+    if (ndim) memcpy(t->shape, shape, sizeof(int64_t) * ndim); /* shape may be NULL for 0-d */
     mt_contiguous_strides(shape, ndim, t->strides);
     return t;
 }

@@ -5,7 +5,13 @@
  * Every reduction moves the reduced dims to the end (a strided alias, no autograd), makes
  * that contiguous (free when they already are trailing), and hands the kernel contiguous rows
  * [outer, inner]. The kernel's [outer] output is already laid out as the result's shape, with
- * or without keepdim. */
+ * or without keepdim. Two cases avoid work: sums over leading dims of a contiguous tensor
+ * ("column sums", e.g. a bias gradient) add whole rows with the elementwise add instead of
+ * transposing, and broadcast (stride-0) reduced dims are not read repeatedly. A transposing
+ * copy, when needed, goes in cache-friendly slabs.
+ *
+ * Ownership: every function returns a new reference (or NULL with the error set); tensor
+ * arguments are borrowed and may be NULL. */
 #include "ops.h"
 #include "../autograd/autograd.h"
 
@@ -71,7 +77,9 @@ static mt_tensor *contiguous_tiled(const mt_tensor *v) {
     if (mt_is_contiguous(v)) return mt_incref((mt_tensor *)v);
     int nd = v->ndim;
     const int64_t tile = 16;
-    if (nd < 2 || v->strides[nd - 1] == 1 || v->shape[nd - 1] <= 2 * tile || mt_numel(v) < ((int64_t)1 << 16))
+    /* a CPU cache strategy: elsewhere one copy (one kernel launch) is the better deal */
+    if (v->storage->device.type != MT_CPU || nd < 2 || v->strides[nd - 1] == 1 || v->shape[nd - 1] <= 2 * tile ||
+        mt_numel(v) < ((int64_t)1 << 16))
         return mt_contiguous(v);
     mt_tensor *out = mt_empty(v->shape, nd, v->dtype, v->storage->device);
     if (!out) return NULL;
@@ -90,30 +98,46 @@ static mt_tensor *contiguous_tiled(const mt_tensor *v) {
     return out;
 }
 
-/* sum (times `scale`) of a contiguous float tensor whose innermost dim is kept, as
- * ones[1, R] @ in[a][R, C] on the backend's GEMM: one pass over memory, no transposition.
+/* sum (times `scale`) of a contiguous tensor whose innermost dim is kept ("column sums"): the
+ * rows are added into an accumulator one at a time with the backend's elementwise add, so the
+ * input is read once, in memory order, with no transposing copy (NumPy's order for axis-0 sums).
  * Non-adjacent reduced dims are reduced one block at a time, innermost first. */
-static mt_tensor *sum_by_gemm(const mt_tensor *in, uint32_t mask, double scale) {
+static mt_tensor *sum_by_rows(const mt_tensor *in, uint32_t mask, double scale) {
     int nd = in->ndim;
     int64_t sh[MT_MAX_DIMS];
     memcpy(sh, in->shape, sizeof(int64_t) * nd);
     for (int i = 0; i < nd; i++)
         if (sh[i] == 1) mask &= ~(1u << i);
     mt_tensor *cur = mt_incref((mt_tensor *)in);
-    mt_device dev = in->storage->device;
+    mt_backend *be = mt_backend_of(in);
     while (mask) {
         int hi = 31 - __builtin_clz(mask) + 1, lo = hi - 1;
         while (lo > 0 && ((mask >> (lo - 1)) & 1u)) lo--;
         int64_t A = mt_shape_numel(sh, lo), R = mt_shape_numel(sh + lo, hi - lo), C = mt_shape_numel(sh + hi, nd - hi);
         for (int i = lo; i < hi; i++) { sh[i] = 1; mask &= ~(1u << i); }
-        mt_tensor *out = mt_empty(sh, nd, in->dtype, dev);
-        int64_t rs[1] = {R};
-        mt_tensor *ones = mt_full(rs, 1, mt_sf(1.0), in->dtype, dev);
-        int rc = -1;
-        if (out && ones)
-            rc = mt_backend_of(cur)->gemm(in->dtype, A, false, false, 1, C, R, mask ? 1.0 : scale, mt_data(ones), R, 0,
-                                          mt_data(cur), C, R * C, 0.0, mt_data(out), C, C);
-        mt_decref(ones);
+        mt_tensor *out = mt_empty(sh, nd, in->dtype, in->storage->device);
+        /* cur as [A, R, C], out as [A, C]; row r of every A-slab is cur[:, r, :]. Rows go into a
+           block accumulator, blocks of 64 rows into the total (error ~ (64 + R/64) ulp, not R) */
+        int64_t s2[2] = {A, C}, acc_st[2] = {C, 1}, row_st[2] = {R * C, 1};
+        mt_tensor *acc = out ? mt_alias(out, s2, acc_st, 2, out->offset) : NULL;
+        mt_tensor *blk = R > 64 ? mt_empty(s2, 2, in->dtype, in->storage->device) : NULL;
+        int rc = acc && (R <= 64 || blk) ? 0 : -1;
+        for (int64_t r = 0; r < R && rc == 0; r++) {
+            mt_tensor *row = mt_alias(cur, s2, row_st, 2, cur->offset + r * C);
+            mt_tensor *dst = r < 64 ? acc : blk;
+            if (!row) rc = -1;
+            else if (r % 64 == 0) rc = mt_copy_into(dst, row);
+            else rc = be->binary(MT_B_ADD, dst, dst, row, NULL, false);
+            if (rc == 0 && r >= 64 && (r % 64 == 63 || r == R - 1))
+                rc = be->binary(MT_B_ADD, acc, acc, blk, NULL, false);
+            mt_decref(row);
+        }
+        mt_decref(blk);
+        if (rc == 0 && !mask && scale != 1.0) {
+            mt_scalar sc = mt_sf(scale);
+            rc = be->binary(MT_B_MUL, acc, acc, NULL, &sc, false);
+        }
+        mt_decref(acc);
         mt_decref(cur);
         cur = out;
         if (rc < 0) { mt_decref(cur); return NULL; }
@@ -143,16 +167,18 @@ static mt_tensor *reduce_strided(int op, const mt_tensor *in, uint32_t mask, boo
     mt_device dev = in->storage->device;
     mt_tensor *view = mt_alias(in, ps, pst, nd, in->offset);
     if (!view) return NULL;
-    if (!mt_is_contiguous(view) && (op == MT_RED_SUM || op == MT_RED_MEAN) && mt_is_floating(in->dtype) &&
+    if (!mt_is_contiguous(view) && (op == MT_RED_SUM || op == MT_RED_MEAN) && in->dtype != MT_BOOL &&
         mt_is_contiguous(in) && outer * inner > 0) {
         /* the innermost non-trivial dim is kept (else the view would be contiguous): a column sum */
         int last = nd - 1;
         while (last > 0 && in->shape[last] == 1) last--;
         int64_t c = 1;
         for (int i = nd - 1; i >= 0 && !((mask >> i) & 1u && in->shape[i] > 1); i--) c *= in->shape[i];
-        if (c >= 16 && !((mask >> last) & 1u)) {
+        /* one elementwise add per reduced row beats a transposing copy on the CPU from ~128 elements
+           per add (on a GPU the launches would cost more than the copy) */
+        if (c >= 16 && outer >= 128 && !((mask >> last) & 1u) && in->storage->device.type == MT_CPU) {
             mt_decref(view);
-            mt_tensor *r = sum_by_gemm(in, mask, op == MT_RED_MEAN ? 1.0 / (double)inner : 1.0);
+            mt_tensor *r = sum_by_rows(in, mask, op == MT_RED_MEAN ? 1.0 / (double)inner : 1.0);
             if (!r) return NULL;
             mt_contiguous_strides(os, ond, cs);
             mt_tensor *out = mt_alias(r, os, cs, ond, r->offset);
@@ -186,7 +212,8 @@ fail:
 static mt_tensor *reduce_raw(int op, const mt_tensor *in, uint32_t mask, bool keepdim, double p, mt_dtype od,
                              mt_tensor **idx) {
     bool idem = op == MT_RED_MEAN || op == MT_RED_MAX || op == MT_RED_MIN || op == MT_RED_ALL || op == MT_RED_ANY;
-    if (idx || (op != MT_RED_SUM && !idem) || mt_numel(in) == 0) return reduce_strided(op, in, mask, keepdim, p, od, idx);
+    if (idx || (op != MT_RED_SUM && !idem) || mt_numel(in) == 0)
+        return reduce_strided(op, in, mask, keepdim, p, od, idx);
     int64_t sh[MT_MAX_DIMS], factor = 1;
     bool any = false;
     for (int i = 0; i < in->ndim; i++) {
@@ -244,8 +271,8 @@ static mt_tensor *reduce_forward(int op, mt_tensor *a, const red_plan *pl, bool 
         if (mt_numel(a) == 0) {
             if (pl->all) {
                 if (arg)
-                    return mt_error(MT_ERR_INDEX, "%s(): Expected reduction dim to be specified for input.numel() == 0.",
-                                    nm);
+                    return mt_error(MT_ERR_INDEX,
+                                    "%s(): Expected reduction dim to be specified for input.numel() == 0.", nm);
                 return mt_error(MT_ERR_RUNTIME, "%s(): Expected reduction dim to be specified for input.numel() == 0. "
                                                 "Specify the reduction dim with the 'dim' argument.", nm);
             }
@@ -616,8 +643,9 @@ mt_tensor *mt_softmax(mt_tensor *a, int64_t dim, bool log) {
     int d = mt_wrap_dim(dim, a->ndim);
     if (d < 0) return NULL;
     if (!mt_is_floating(a->dtype))
-        return mt_error(MT_ERR_NOTIMPL, "\"%s%s_kernel_impl\" not implemented for '%s'", log ? "log_softmax" : "softmax",
-                        a->ndim == 0 || d == a->ndim - 1 ? "_lastdim" : "", type_name(a->dtype));
+        return mt_error(MT_ERR_NOTIMPL, "\"%s%s_kernel_impl\" not implemented for '%s'",
+                        log ? "log_softmax" : "softmax", a->ndim == 0 || d == a->ndim - 1 ? "_lastdim" : "",
+                        type_name(a->dtype));
     mt_tensor *out = softmax_apply(a, NULL, d, log, false);
     if (!out) return NULL;
     mt_node *n = mt_autograd_record(log ? &log_softmax_vt : &softmax_vt, out, 1, &a);

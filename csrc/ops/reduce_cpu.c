@@ -7,8 +7,9 @@
  * rows (the full sum of a big tensor): each row is cut into chunks whose partials are
  * combined in order, so the result does not depend on timing.
  *
- * Float sums accumulate in double over 16 independent lanes (vectorised, and as accurate
- * as NumPy's pairwise sum or better). Integer sums and products wrap like int64. */
+ * Float sums accumulate in double over 16 independent lanes (float32: runs of 8 per lane in
+ * float first), vectorised, and as accurate as NumPy's pairwise sum or better. Integer sums
+ * and products wrap like int64. */
 #include "cpu_kernels.h"
 #include "ops.h"
 #include "../core/iter.h"
@@ -61,7 +62,7 @@ static inline float exp_neg_f32(float x) {
     p = p * r + 1.6666665459E-1f;
     p = p * r + 5.0000001201E-1f;
     p = p * r * r + r + 1.0f;
-    sc.i = (ni + 127) << 23;
+    sc.i = (int32_t)((uint32_t)(ni + 127) << 23);
     res.f = p * sc.f;
     res.i = ~under_m & ((nan_m & ux.i) | (~nan_m & res.i));
     return res.f;
@@ -70,144 +71,144 @@ static inline float exp_neg_f32(float x) {
 static bool pass_is_float(int pass) { return pass >= P_SQDEV && pass <= P_MINABS; }
 
 /* ---------------- primitive passes, one set per dtype ---------------- */
-#define DEF_PASSES(T, SFX, ISF, VT)                                                                      \
-    /* exact_double: every element goes straight into a double lane (var's mean) */                   \
-    MT_CLONES static part sum_##SFX(const T *x, int64_t n, bool exact_double) {                                   \
-        part r = {0, 0, 0};                                                                             \
-        int64_t i = 0;                                                                                  \
-        if (ISF) {                                                                                      \
-            double acc[LANES] = {0};                                                                    \
-            if (sizeof(T) == 4 && !exact_double) /* float32: 8 per lane in float, then into double */   \
-                for (; i + 8 * LANES <= n; i += 8 * LANES) {                                            \
-                    T f[LANES];                                                                         \
-                    for (int j = 0; j < LANES; j++) f[j] = x[i + j];                                    \
-                    for (int k = 1; k < 8; k++)                                                         \
-                        for (int j = 0; j < LANES; j++) f[j] += x[i + k * LANES + j];                   \
-                    for (int j = 0; j < LANES; j++) acc[j] += (double)f[j];                             \
-                }                                                                                       \
-            for (; i + LANES <= n; i += LANES)                                                          \
-                for (int j = 0; j < LANES; j++) acc[j] += (double)x[i + j];                             \
-            double s = 0;                                                                               \
-            for (; i < n; i++) s += (double)x[i];                                                       \
-            for (int j = 0; j < LANES; j++) s += acc[j];                                                \
-            r.d = s;                                                                                    \
-        } else {                                                                                        \
-            uint64_t acc[LANES] = {0};                                                                  \
-            for (; i + LANES <= n; i += LANES)                                                          \
-                for (int j = 0; j < LANES; j++) acc[j] += (uint64_t)(int64_t)x[i + j];                  \
-            uint64_t s = 0;                                                                             \
-            for (; i < n; i++) s += (uint64_t)(int64_t)x[i];                                            \
-            for (int j = 0; j < LANES; j++) s += acc[j];                                                \
-            r.i = (int64_t)s;                                                                           \
-        }                                                                                               \
-        return r;                                                                                       \
-    }                                                                                                   \
-    static part prod_##SFX(const T *x, int64_t n) {                                                     \
-        part r = {1, 1, 0};                                                                             \
-        if (ISF) {                                                                                      \
-            double p = 1;                                                                               \
-            for (int64_t i = 0; i < n; i++) p *= (double)x[i];                                          \
-            r.d = p;                                                                                    \
-        } else {                                                                                        \
-            uint64_t p = 1;                                                                             \
-            for (int64_t i = 0; i < n; i++) p *= (uint64_t)(int64_t)x[i];                               \
-            r.i = (int64_t)p;                                                                           \
-        }                                                                                               \
-        return r;                                                                                       \
-    }                                                                                                   \
-    /* first index of the max (min); a NaN wins at its first occurrence */                             \
-    static part arg_##SFX(const T *x, int64_t n, bool is_min) {                                         \
-        part r = {0, 0, -1};                                                                            \
-        if (n <= 0) return r;                                                                           \
-        T best = x[0];                                                                                  \
-        int64_t bi = 0;                                                                                 \
-        if (best == best) {                                                                             \
-            for (int64_t i = 1; i < n; i++) {                                                           \
-                T v = x[i];                                                                             \
-                if (v != v) { best = v; bi = i; break; }                                                \
-                if (is_min ? v < best : v > best) { best = v; bi = i; }                                 \
-            }                                                                                           \
-        }                                                                                               \
-        if (ISF) r.d = (double)best;                                                                    \
-        else r.i = (int64_t)best;                                                                       \
-        r.k = bi;                                                                                       \
-        return r;                                                                                       \
-    }                                                                                                   \
-    /* max/min with GCC vector extensions (portable SIMD: SSE, NEON; the autovectoriser does not  \
-       if-convert float selects under -ftrapping-math), NaN found separately (then the scalar     \
-       path gives the first NaN); when the index is wanted, a vector search for its first match */ \
-    typedef VT vec_##SFX __attribute__((vector_size(VBYTES)));                                             \
-    MT_CLONES static part ext_##SFX(const T *x, int64_t n, bool is_min, bool want_idx) {                          \
-        enum { W = VBYTES / sizeof(VT) };                                                                   \
-        part r = {0, 0, -1};                                                                            \
-        if (n < 8 * W) return arg_##SFX(x, n, is_min);                                                  \
-        const VT *xv = (const VT *)(const void *)x;                                                     \
-        vec_##SFX m0, m1, m2, m3, v0, v1, v2, v3, m[4];                                                 \
-        memcpy(&m0, xv, VBYTES);                                                                        \
-        memcpy(&m1, xv + W, VBYTES);                                                                    \
-        memcpy(&m2, xv + 2 * W, VBYTES);                                                                \
-        memcpy(&m3, xv + 3 * W, VBYTES);                                                                \
-        __typeof__(m0 != m0) nn = (m0 != m0) | (m1 != m1) | (m2 != m2) | (m3 != m3), g0, g1, g2, g3;    \
-        typedef __typeof__(nn) msk;                                                                     \
-        int64_t i = 4 * W;                                                                              \
-        for (; i + 4 * W <= n; i += 4 * W) {                                                            \
-            memcpy(&v0, xv + i, VBYTES);                                                                \
-            memcpy(&v1, xv + i + W, VBYTES);                                                            \
-            memcpy(&v2, xv + i + 2 * W, VBYTES);                                                        \
-            memcpy(&v3, xv + i + 3 * W, VBYTES);                                                        \
-            if (is_min) { g0 = v0 < m0; g1 = v1 < m1; g2 = v2 < m2; g3 = v3 < m3; }                     \
-            else { g0 = v0 > m0; g1 = v1 > m1; g2 = v2 > m2; g3 = v3 > m3; }                            \
-            m0 = (vec_##SFX)((g0 & (msk)v0) | (~g0 & (msk)m0));                                         \
-            m1 = (vec_##SFX)((g1 & (msk)v1) | (~g1 & (msk)m1));                                         \
-            m2 = (vec_##SFX)((g2 & (msk)v2) | (~g2 & (msk)m2));                                         \
-            m3 = (vec_##SFX)((g3 & (msk)v3) | (~g3 & (msk)m3));                                         \
-            nn |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);                                    \
-        }                                                                                               \
-        m[0] = m0;                                                                                      \
-        m[1] = m1;                                                                                      \
-        m[2] = m2;                                                                                      \
-        m[3] = m3;                                                                                      \
-        int anynan = 0;                                                                                 \
-        T best = (T)m[0][0];                                                                            \
-        for (int q = 0; q < 4; q++)                                                                     \
-            for (int k = 0; k < W; k++) {                                                               \
-                T e = (T)m[q][k];                                                                       \
-                anynan |= nn[k] != 0;                                                                   \
-                if (is_min ? e < best : e > best) best = e;                                             \
-            }                                                                                           \
-        for (int64_t t = i; t < n; t++) {                                                               \
-            T e = x[t];                                                                                 \
-            anynan |= e != e;                                                                           \
-            if (is_min ? e < best : e > best) best = e;                                                 \
-        }                                                                                               \
-        if (anynan) return arg_##SFX(x, n, is_min);                                                     \
-        if (ISF) r.d = (double)best;                                                                    \
-        else r.i = (int64_t)best;                                                                       \
-        r.k = 0; /* without want_idx not an index: only "non-empty" */                                  \
-        if (want_idx) {                                                                                 \
-            vec_##SFX bv;                                                                               \
-            for (int k = 0; k < W; k++) bv[k] = (VT)best;                                               \
-            for (i = 0; i + 4 * W <= n; i += 4 * W) {                                                   \
-                memcpy(&v0, xv + i, VBYTES);                                                            \
-                memcpy(&v1, xv + i + W, VBYTES);                                                        \
-                memcpy(&v2, xv + i + 2 * W, VBYTES);                                                    \
-                memcpy(&v3, xv + i + 3 * W, VBYTES);                                                    \
-                msk g = (v0 == bv) | (v1 == bv) | (v2 == bv) | (v3 == bv);                              \
-                u64vec h = (u64vec)g;                                                                   \
-                uint64_t hit = 0;                                                                       \
-                for (int k = 0; k < VBYTES / 8; k++) hit |= h[k];                                       \
-                if (hit) break;                                                                         \
-            }                                                                                           \
-            while (i < n && x[i] != best) i++;                                                          \
-            r.k = i;                                                                                    \
-        }                                                                                               \
-        return r;                                                                                       \
-    }                                                                                                   \
-    static part all_##SFX(const T *x, int64_t n, bool any) {                                            \
-        part r = {0, any ? 0 : 1, 0};                                                                   \
-        for (int64_t i = 0; i < n; i++)                                                                 \
-            if ((x[i] != 0) == any) { r.i = any; break; }                                               \
-        return r;                                                                                       \
+#define DEF_PASSES(T, SFX, ISF, VT)                                                                                 \
+    /* exact_double: every element goes straight into a double lane (var's mean) */                                 \
+    MT_CLONES static part sum_##SFX(const T *x, int64_t n, bool exact_double) {                                     \
+        part r = {0, 0, 0};                                                                                         \
+        int64_t i = 0;                                                                                              \
+        if (ISF) {                                                                                                  \
+            double acc[LANES] = {0};                                                                                \
+            if (sizeof(T) == 4 && !exact_double) /* float32: 8 per lane in float, then into double */               \
+                for (; i + 8 * LANES <= n; i += 8 * LANES) {                                                        \
+                    T f[LANES];                                                                                     \
+                    for (int j = 0; j < LANES; j++) f[j] = x[i + j];                                                \
+                    for (int k = 1; k < 8; k++)                                                                     \
+                        for (int j = 0; j < LANES; j++) f[j] += x[i + k * LANES + j];                               \
+                    for (int j = 0; j < LANES; j++) acc[j] += (double)f[j];                                         \
+                }                                                                                                   \
+            for (; i + LANES <= n; i += LANES)                                                                      \
+                for (int j = 0; j < LANES; j++) acc[j] += (double)x[i + j];                                         \
+            double s = 0;                                                                                           \
+            for (; i < n; i++) s += (double)x[i];                                                                   \
+            for (int j = 0; j < LANES; j++) s += acc[j];                                                            \
+            r.d = s;                                                                                                \
+        } else {                                                                                                    \
+            uint64_t acc[LANES] = {0};                                                                              \
+            for (; i + LANES <= n; i += LANES)                                                                      \
+                for (int j = 0; j < LANES; j++) acc[j] += (uint64_t)(int64_t)x[i + j];                              \
+            uint64_t s = 0;                                                                                         \
+            for (; i < n; i++) s += (uint64_t)(int64_t)x[i];                                                        \
+            for (int j = 0; j < LANES; j++) s += acc[j];                                                            \
+            r.i = (int64_t)s;                                                                                       \
+        }                                                                                                           \
+        return r;                                                                                                   \
+    }                                                                                                               \
+    static part prod_##SFX(const T *x, int64_t n) {                                                                 \
+        part r = {1, 1, 0};                                                                                         \
+        if (ISF) {                                                                                                  \
+            double p = 1;                                                                                           \
+            for (int64_t i = 0; i < n; i++) p *= (double)x[i];                                                      \
+            r.d = p;                                                                                                \
+        } else {                                                                                                    \
+            uint64_t p = 1;                                                                                         \
+            for (int64_t i = 0; i < n; i++) p *= (uint64_t)(int64_t)x[i];                                           \
+            r.i = (int64_t)p;                                                                                       \
+        }                                                                                                           \
+        return r;                                                                                                   \
+    }                                                                                                               \
+    /* first index of the max (min); a NaN wins at its first occurrence */                                          \
+    static part arg_##SFX(const T *x, int64_t n, bool is_min) {                                                     \
+        part r = {0, 0, -1};                                                                                        \
+        if (n <= 0) return r;                                                                                       \
+        T best = x[0];                                                                                              \
+        int64_t bi = 0;                                                                                             \
+        if (best == best) {                                                                                         \
+            for (int64_t i = 1; i < n; i++) {                                                                       \
+                T v = x[i];                                                                                         \
+                if (v != v) { best = v; bi = i; break; }                                                            \
+                if (is_min ? v < best : v > best) { best = v; bi = i; }                                             \
+            }                                                                                                       \
+        }                                                                                                           \
+        if (ISF) r.d = (double)best;                                                                                \
+        else r.i = (int64_t)best;                                                                                   \
+        r.k = bi;                                                                                                   \
+        return r;                                                                                                   \
+    }                                                                                                               \
+    /* max/min with GCC vector extensions (portable SIMD: SSE, NEON; the autovectoriser does not                    \
+       if-convert float selects under -ftrapping-math), NaN found separately (then the scalar                       \
+       path gives the first NaN); when the index is wanted, a vector search for its first match */                  \
+    typedef VT vec_##SFX __attribute__((vector_size(VBYTES)));                                                      \
+    MT_CLONES static part ext_##SFX(const T *x, int64_t n, bool is_min, bool want_idx) {                            \
+        enum { W = VBYTES / sizeof(VT) };                                                                           \
+        part r = {0, 0, -1};                                                                                        \
+        if (n < 8 * W) return arg_##SFX(x, n, is_min);                                                              \
+        const VT *xv = (const VT *)(const void *)x;                                                                 \
+        vec_##SFX m0, m1, m2, m3, v0, v1, v2, v3, m[4];                                                             \
+        memcpy(&m0, xv, VBYTES);                                                                                    \
+        memcpy(&m1, xv + W, VBYTES);                                                                                \
+        memcpy(&m2, xv + 2 * W, VBYTES);                                                                            \
+        memcpy(&m3, xv + 3 * W, VBYTES);                                                                            \
+        __typeof__(m0 != m0) nn = (m0 != m0) | (m1 != m1) | (m2 != m2) | (m3 != m3), g0, g1, g2, g3;                \
+        typedef __typeof__(nn) msk;                                                                                 \
+        int64_t i = 4 * W;                                                                                          \
+        for (; i + 4 * W <= n; i += 4 * W) {                                                                        \
+            memcpy(&v0, xv + i, VBYTES);                                                                            \
+            memcpy(&v1, xv + i + W, VBYTES);                                                                        \
+            memcpy(&v2, xv + i + 2 * W, VBYTES);                                                                    \
+            memcpy(&v3, xv + i + 3 * W, VBYTES);                                                                    \
+            if (is_min) { g0 = v0 < m0; g1 = v1 < m1; g2 = v2 < m2; g3 = v3 < m3; }                                 \
+            else { g0 = v0 > m0; g1 = v1 > m1; g2 = v2 > m2; g3 = v3 > m3; }                                        \
+            m0 = (vec_##SFX)((g0 & (msk)v0) | (~g0 & (msk)m0));                                                     \
+            m1 = (vec_##SFX)((g1 & (msk)v1) | (~g1 & (msk)m1));                                                     \
+            m2 = (vec_##SFX)((g2 & (msk)v2) | (~g2 & (msk)m2));                                                     \
+            m3 = (vec_##SFX)((g3 & (msk)v3) | (~g3 & (msk)m3));                                                     \
+            nn |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);                                                \
+        }                                                                                                           \
+        m[0] = m0;                                                                                                  \
+        m[1] = m1;                                                                                                  \
+        m[2] = m2;                                                                                                  \
+        m[3] = m3;                                                                                                  \
+        int anynan = 0;                                                                                             \
+        T best = (T)m[0][0];                                                                                        \
+        for (int q = 0; q < 4; q++)                                                                                 \
+            for (int k = 0; k < W; k++) {                                                                           \
+                T e = (T)m[q][k];                                                                                   \
+                anynan |= nn[k] != 0;                                                                               \
+                if (is_min ? e < best : e > best) best = e;                                                         \
+            }                                                                                                       \
+        for (int64_t t = i; t < n; t++) {                                                                           \
+            T e = x[t];                                                                                             \
+            anynan |= e != e;                                                                                       \
+            if (is_min ? e < best : e > best) best = e;                                                             \
+        }                                                                                                           \
+        if (anynan) return arg_##SFX(x, n, is_min);                                                                 \
+        if (ISF) r.d = (double)best;                                                                                \
+        else r.i = (int64_t)best;                                                                                   \
+        r.k = 0; /* without want_idx not an index: only "non-empty" */                                              \
+        if (want_idx) {                                                                                             \
+            vec_##SFX bv;                                                                                           \
+            for (int k = 0; k < W; k++) bv[k] = (VT)best;                                                           \
+            for (i = 0; i + 4 * W <= n; i += 4 * W) {                                                               \
+                memcpy(&v0, xv + i, VBYTES);                                                                        \
+                memcpy(&v1, xv + i + W, VBYTES);                                                                    \
+                memcpy(&v2, xv + i + 2 * W, VBYTES);                                                                \
+                memcpy(&v3, xv + i + 3 * W, VBYTES);                                                                \
+                msk g = (v0 == bv) | (v1 == bv) | (v2 == bv) | (v3 == bv);                                          \
+                u64vec h = (u64vec)g;                                                                               \
+                uint64_t hit = 0;                                                                                   \
+                for (int k = 0; k < VBYTES / 8; k++) hit |= h[k];                                                   \
+                if (hit) break;                                                                                     \
+            }                                                                                                       \
+            while (i < n && x[i] != best) i++;                                                                      \
+            r.k = i;                                                                                                \
+        }                                                                                                           \
+        return r;                                                                                                   \
+    }                                                                                                               \
+    static part all_##SFX(const T *x, int64_t n, bool any) {                                                        \
+        part r = {0, any ? 0 : 1, 0};                                                                               \
+        for (int64_t i = 0; i < n; i++)                                                                             \
+            if ((x[i] != 0) == any) { r.i = any; break; }                                                           \
+        return r;                                                                                                   \
     }
 
 DEF_PASSES(bool, b, 0, uint8_t)
@@ -217,63 +218,63 @@ DEF_PASSES(float, f32, 1, float)
 DEF_PASSES(double, f64, 1, double)
 
 /* passes of the float-only ops (var, logsumexp, norm) */
-#define DEF_FPASSES(T, SFX, EXP, POW)                                                                   \
-    MT_CLONES static part fpass_##SFX(int pass, const T *x, int64_t n, double c) {                                \
-        part r = {0, 0, 0};                                                                             \
-        double acc[LANES] = {0};                                                                        \
-        double s = 0;                                                                                   \
-        int64_t i = 0;                                                                                  \
-        switch (pass) {                                                                                 \
-        case P_SQDEV:                                                                                   \
-            for (; i + LANES <= n; i += LANES)                                                          \
-                for (int j = 0; j < LANES; j++) { double d = (double)x[i + j] - c; acc[j] += d * d; }   \
-            for (; i < n; i++) { double d = (double)x[i] - c; s += d * d; }                             \
-            break;                                                                                      \
-        case P_SQSUM:                                                                                   \
-            for (; i + LANES <= n; i += LANES)                                                          \
-                for (int j = 0; j < LANES; j++) { double d = (double)x[i + j]; acc[j] += d * d; }       \
-            for (; i < n; i++) { double d = (double)x[i]; s += d * d; }                                 \
-            break;                                                                                      \
-        case P_ABSSUM:                                                                                  \
-            for (; i + LANES <= n; i += LANES)                                                          \
-                for (int j = 0; j < LANES; j++) acc[j] += fabs((double)x[i + j]);                       \
-            for (; i < n; i++) s += fabs((double)x[i]);                                                 \
-            break;                                                                                      \
-        case P_SUMEXP: { /* c is the row max: every x - c <= 0 */                                       \
-            T cc = (T)c, buf[256];                                                                      \
-            for (; i < n; i += 256) {                                                                   \
-                int64_t m = n - i < 256 ? n - i : 256;                                                  \
-                for (int64_t j = 0; j < m; j++) buf[j] = EXP(x[i + j] - cc);                            \
-                int64_t j = 0;                                                                          \
-                for (; j + LANES <= m; j += LANES)                                                      \
-                    for (int q = 0; q < LANES; q++) acc[q] += (double)buf[j + q];                       \
-                for (; j < m; j++) s += (double)buf[j];                                                 \
-            }                                                                                           \
-            break;                                                                                      \
-        }                                                                                               \
-        case P_POWSUM:                                                                                  \
-            for (; i < n; i++) s += pow(fabs((double)x[i]), c);                                         \
-            break;                                                                                      \
-        case P_NNZ:                                                                                     \
-            for (; i < n; i++) s += x[i] != 0;                                                          \
-            break;                                                                                      \
-        case P_MAXABS: case P_MINABS: {                                                                 \
-            r.k = -1;                                                                                   \
-            if (n == 0) return r;                                                                       \
-            double best = fabs((double)x[0]);                                                           \
-            for (i = 1; i < n && best == best; i++) {                                                   \
-                double v = fabs((double)x[i]);                                                          \
-                if (v != v || (pass == P_MAXABS ? v > best : v < best)) best = v;                       \
-            }                                                                                           \
-            r.d = best;                                                                                 \
-            r.k = 0;                                                                                    \
-            return r;                                                                                   \
-        }                                                                                               \
-        default: break;                                                                                 \
-        }                                                                                               \
-        for (int j = 0; j < LANES; j++) s += acc[j];                                                    \
-        r.d = s;                                                                                        \
-        return r;                                                                                       \
+#define DEF_FPASSES(T, SFX, EXP, POW)                                                                               \
+    MT_CLONES static part fpass_##SFX(int pass, const T *x, int64_t n, double c) {                                  \
+        part r = {0, 0, 0};                                                                                         \
+        double acc[LANES] = {0};                                                                                    \
+        double s = 0;                                                                                               \
+        int64_t i = 0;                                                                                              \
+        switch (pass) {                                                                                             \
+        case P_SQDEV:                                                                                               \
+            for (; i + LANES <= n; i += LANES)                                                                      \
+                for (int j = 0; j < LANES; j++) { double d = (double)x[i + j] - c; acc[j] += d * d; }               \
+            for (; i < n; i++) { double d = (double)x[i] - c; s += d * d; }                                         \
+            break;                                                                                                  \
+        case P_SQSUM:                                                                                               \
+            for (; i + LANES <= n; i += LANES)                                                                      \
+                for (int j = 0; j < LANES; j++) { double d = (double)x[i + j]; acc[j] += d * d; }                   \
+            for (; i < n; i++) { double d = (double)x[i]; s += d * d; }                                             \
+            break;                                                                                                  \
+        case P_ABSSUM:                                                                                              \
+            for (; i + LANES <= n; i += LANES)                                                                      \
+                for (int j = 0; j < LANES; j++) acc[j] += fabs((double)x[i + j]);                                   \
+            for (; i < n; i++) s += fabs((double)x[i]);                                                             \
+            break;                                                                                                  \
+        case P_SUMEXP: { /* c is the row max: every x - c <= 0 */                                                   \
+            T cc = (T)c, buf[256];                                                                                  \
+            for (; i < n; i += 256) {                                                                               \
+                int64_t m = n - i < 256 ? n - i : 256;                                                              \
+                for (int64_t j = 0; j < m; j++) buf[j] = EXP(x[i + j] - cc);                                        \
+                int64_t j = 0;                                                                                      \
+                for (; j + LANES <= m; j += LANES)                                                                  \
+                    for (int q = 0; q < LANES; q++) acc[q] += (double)buf[j + q];                                   \
+                for (; j < m; j++) s += (double)buf[j];                                                             \
+            }                                                                                                       \
+            break;                                                                                                  \
+        }                                                                                                           \
+        case P_POWSUM:                                                                                              \
+            for (; i < n; i++) s += pow(fabs((double)x[i]), c);                                                     \
+            break;                                                                                                  \
+        case P_NNZ:                                                                                                 \
+            for (; i < n; i++) s += x[i] != 0;                                                                      \
+            break;                                                                                                  \
+        case P_MAXABS: case P_MINABS: {                                                                             \
+            r.k = -1;                                                                                               \
+            if (n == 0) return r;                                                                                   \
+            double best = fabs((double)x[0]);                                                                       \
+            for (i = 1; i < n && best == best; i++) {                                                               \
+                double v = fabs((double)x[i]);                                                                      \
+                if (v != v || (pass == P_MAXABS ? v > best : v < best)) best = v;                                   \
+            }                                                                                                       \
+            r.d = best;                                                                                             \
+            r.k = 0;                                                                                                \
+            return r;                                                                                               \
+        }                                                                                                           \
+        default: break;                                                                                             \
+        }                                                                                                           \
+        for (int j = 0; j < LANES; j++) s += acc[j];                                                                \
+        r.d = s;                                                                                                    \
+        return r;                                                                                                   \
     }
 DEF_FPASSES(float, f32, exp_neg_f32, powf)
 DEF_FPASSES(double, f64, exp, pow)
@@ -286,13 +287,13 @@ static part range_pass(int pass, mt_dtype dt, const char *row, int64_t lo, int64
     if (pass_is_float(pass)) return dt == MT_FLOAT32 ? fpass_f32(pass, x, n, c) : fpass_f64(pass, x, n, c);
     bool flag = pass == P_MIN || pass == P_ANY;
     part r;
-#define DISPATCH(FN)                                                      \
-    switch (dt) {                                                         \
-    case MT_BOOL: r = FN##_b(x ARGS); break;                              \
-    case MT_INT32: r = FN##_i32(x ARGS); break;                           \
-    case MT_INT64: r = FN##_i64(x ARGS); break;                           \
-    case MT_FLOAT32: r = FN##_f32(x ARGS); break;                         \
-    default: r = FN##_f64(x ARGS); break;                                 \
+#define DISPATCH(FN)                                                                                                \
+    switch (dt) {                                                                                                   \
+    case MT_BOOL: r = FN##_b(x ARGS); break;                                                                        \
+    case MT_INT32: r = FN##_i32(x ARGS); break;                                                                     \
+    case MT_INT64: r = FN##_i64(x ARGS); break;                                                                     \
+    case MT_FLOAT32: r = FN##_f32(x ARGS); break;                                                                   \
+    default: r = FN##_f64(x ARGS); break;                                                                           \
     }
     switch (pass) {
 #define ARGS , n, pass == P_SUMD
@@ -483,27 +484,27 @@ MT_CLONES static double dot_f64(const double *a, const double *b, int64_t n) {
     for (int j = 0; j < LANES; j++) s += acc[j];
     return s;
 }
-#define DEF_SOFTMAX(T, SFX, EXP, EXPANY)                                                                \
-    MT_CLONES static void softmax_row_##SFX(T *y, const T *x, int64_t n, bool lg) {                               \
-        T m = (T)ext_##SFX(x, n, false, false).d; /* NaN if the row has one */                          \
-        for (int64_t i = 0; i < n; i++) y[i] = EXP(x[i] - m);                                           \
-        double s = sum_##SFX(y, n, false).d;                                                                   \
-        if (lg) {                                                                                       \
-            T ls = (T)log(s);                                                                           \
-            for (int64_t i = 0; i < n; i++) y[i] = x[i] - m - ls;                                       \
-        } else {                                                                                        \
-            T inv = (T)(1.0 / s);                                                                       \
-            for (int64_t i = 0; i < n; i++) y[i] *= inv;                                                \
-        }                                                                                               \
-    }                                                                                                   \
-    MT_CLONES static void softmax_bw_row_##SFX(T *gi, const T *go, const T *y, int64_t n, bool lg) {              \
-        if (lg) {                                                                                       \
-            T ts = (T)sum_##SFX(go, n, false).d;                                                               \
-            for (int64_t i = 0; i < n; i++) gi[i] = go[i] - EXPANY(y[i]) * ts;                          \
-        } else {                                                                                        \
-            T ts = (T)dot_##SFX(go, y, n);                                                              \
-            for (int64_t i = 0; i < n; i++) gi[i] = y[i] * (go[i] - ts);                                \
-        }                                                                                               \
+#define DEF_SOFTMAX(T, SFX, EXP, EXPANY)                                                                            \
+    MT_CLONES static void softmax_row_##SFX(T *y, const T *x, int64_t n, bool lg) {                                 \
+        T m = (T)ext_##SFX(x, n, false, false).d; /* NaN if the row has one */                                      \
+        for (int64_t i = 0; i < n; i++) y[i] = EXP(x[i] - m);                                                       \
+        double s = sum_##SFX(y, n, false).d;                                                                        \
+        if (lg) {                                                                                                   \
+            T ls = (T)log(s);                                                                                       \
+            for (int64_t i = 0; i < n; i++) y[i] = x[i] - m - ls;                                                   \
+        } else {                                                                                                    \
+            T inv = (T)(1.0 / s);                                                                                   \
+            for (int64_t i = 0; i < n; i++) y[i] *= inv;                                                            \
+        }                                                                                                           \
+    }                                                                                                               \
+    MT_CLONES static void softmax_bw_row_##SFX(T *gi, const T *go, const T *y, int64_t n, bool lg) {                \
+        if (lg) {                                                                                                   \
+            T ts = (T)sum_##SFX(go, n, false).d;                                                                    \
+            for (int64_t i = 0; i < n; i++) gi[i] = go[i] - EXPANY(y[i]) * ts;                                      \
+        } else {                                                                                                    \
+            T ts = (T)dot_##SFX(go, y, n);                                                                          \
+            for (int64_t i = 0; i < n; i++) gi[i] = y[i] * (go[i] - ts);                                            \
+        }                                                                                                           \
     }
 /* log-probabilities are <= 0, so the fast exp serves log_softmax's backward too */
 DEF_SOFTMAX(float, f32, exp_neg_f32, exp_neg_f32)

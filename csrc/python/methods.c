@@ -553,6 +553,19 @@ static PyObject *argmaxmin(PyObject *self, PyObject *args, PyObject *kw, int op)
     if (d == -1 && PyErr_Occurred()) return NULL;
     return mt_py_wrap(mt_reduce(op, SELF, &d, 1, keepdim, 0, -1));
 }
+/* amax/amin(dim=(), keepdim=False): values only, over one or several dims */
+static PyObject *amaxmin(PyObject *self, PyObject *args, PyObject *kw, int op) {
+    static char *kws[] = {"dim", "keepdim", NULL};
+    PyObject *dim = NULL;
+    int keepdim = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|Op", kws, &dim, &keepdim)) return NULL;
+    int64_t dims[MT_MAX_DIMS];
+    int nd = parse_dims(dim, dims);
+    if (nd < 0) return NULL;
+    return mt_py_wrap(mt_reduce(op, SELF, nd ? dims : NULL, nd, keepdim, 0, -1));
+}
+static PyObject *m_amax(PyObject *s, PyObject *a, PyObject *k) { return amaxmin(s, a, k, MT_RED_MAX); }
+static PyObject *m_amin(PyObject *s, PyObject *a, PyObject *k) { return amaxmin(s, a, k, MT_RED_MIN); }
 static PyObject *m_argmax(PyObject *s, PyObject *a, PyObject *k) { return argmaxmin(s, a, k, MT_RED_ARGMAX); }
 static PyObject *m_argmin(PyObject *s, PyObject *a, PyObject *k) { return argmaxmin(s, a, k, MT_RED_ARGMIN); }
 
@@ -568,11 +581,8 @@ static PyObject *var_std(PyObject *self, PyObject *args, PyObject *kw, bool is_s
     int64_t dims[MT_MAX_DIMS];
     int nd = parse_dims(dim, dims);
     if (nd < 0) return NULL;
-    mt_tensor *v = mt_reduce(MT_RED_VAR, SELF, nd ? dims : NULL, nd, keepdim, c, -1);
-    if (!is_std) return mt_py_wrap(v);
-    mt_tensor *s = mt_unary(MT_U_SQRT, v);
-    mt_decref(v);
-    return mt_py_wrap(s);
+    if (is_std) return mt_py_wrap(mt_std(SELF, nd ? dims : NULL, nd, keepdim, c));
+    return mt_py_wrap(mt_var(SELF, nd ? dims : NULL, nd, keepdim, c));
 }
 static PyObject *m_var(PyObject *s, PyObject *a, PyObject *k) { return var_std(s, a, k, false); }
 static PyObject *m_std(PyObject *s, PyObject *a, PyObject *k) { return var_std(s, a, k, true); }
@@ -594,7 +604,13 @@ static PyObject *m_norm(PyObject *self, PyObject *args, PyObject *kw) {
     int64_t dims[MT_MAX_DIMS];
     int nd = parse_dims(dim, dims);
     if (nd < 0) return NULL;
-    return mt_py_wrap(mt_reduce(MT_RED_NORM, SELF, nd ? dims : NULL, nd, keepdim, pv, -1));
+    int d = -1;
+    if (dt != Py_None) {
+        mt_dtype x;
+        if (mt_py_dtype(dt, &x) < 0) return NULL;
+        d = x;
+    }
+    return mt_py_wrap(mt_reduce(MT_RED_NORM, SELF, nd ? dims : NULL, nd, keepdim, pv, d));
 }
 
 static PyObject *softmax_method(PyObject *self, PyObject *args, PyObject *kw, bool log) {
@@ -781,7 +797,7 @@ PyMethodDef mt_tensor_methods[] = {
     A(view) A(reshape) A(expand) A(repeat) A(permute) O(view_as) O(reshape_as) O(expand_as) A(transpose) N(t)
     {"swapaxes", m_transpose, METH_VARARGS, NULL}, {"swapdims", m_transpose, METH_VARARGS, NULL},
     O(unsqueeze) V(squeeze) V(flatten) A(narrow) A(select) A(_slice) A(_split)
-    V(sum) V(mean) V(prod) V(max) V(min) V(argmax) V(argmin) V(var) V(std) V(logsumexp) V(all) V(any) V(norm)
+    V(sum) V(mean) V(prod) V(max) V(min) V(amax) V(amin) V(argmax) V(argmin) V(var) V(std) V(logsumexp) V(all) V(any) V(norm)
     V(softmax) V(log_softmax)
     O(matmul) O(mm) O(bmm) O(dot) O(outer) V(addmm)
     A(index_select) V(gather) V(scatter) V(scatter_) V(scatter_add) V(scatter_add_) A(masked_fill) A(masked_fill_)
