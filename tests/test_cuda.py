@@ -135,23 +135,31 @@ BINARY = ["add", "sub", "mul", "div", "floor_divide", "remainder", "pow", "maxim
           "gt", "ge", "logical_and", "logical_or", "logical_xor"]
 
 
-@pytest.mark.parametrize("dt", [mt.float32, mt.float64, mt.int32, mt.int64])
-@pytest.mark.parametrize("name", BINARY)
-def test_binary_broadcast(name, dt):
-    a = arr((4, 1, 5), dt)
-    b = arr((3, 5), dt)
+def binary_operands(name, dt, shape_a, shape_b):
+    a, b = arr(shape_a, dt), arr(shape_b, dt)
     if name in ("floor_divide", "remainder") and dt in (mt.int32, mt.int64):
         b[b == 0] = 3
     if name == "pow":
         a = np.abs(a) + (0.5 if dt in FLOATS else 0)
         b = np.abs(b) % 4
+    return a, b
+
+
+@pytest.mark.parametrize("dt", [mt.float32, mt.float64, mt.int32, mt.int64])
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_broadcast(name, dt):
+    a, b = binary_operands(name, dt, (4, 1, 5), (3, 5))
     ca, ga = both(a)
     cb, gb = both(b)
     tol = 2e-6 if dt == mt.float32 else 1e-12
     check(getattr(ga, name)(gb), getattr(ca, name)(cb), rtol=tol)
-    # tensor-scalar, scalar-first, non-contiguous operands
+    # tensor-scalar, and non-contiguous operands broadcast against each other
     check(getattr(ga, name)(3), getattr(ca, name)(3), rtol=tol)
-    check(getattr(ga.transpose(0, 2), name)(gb.t()), getattr(ca.transpose(0, 2), name)(cb.t()), rtol=tol)
+    a, b = binary_operands(name, dt, (4, 1, 5), (4, 3, 5))
+    ca, ga = both(a)
+    cb, gb = both(b)
+    check(getattr(ga.transpose(0, 2), name)(gb.transpose(0, 2)), getattr(ca.transpose(0, 2), name)(cb.transpose(0, 2)),
+          rtol=tol)
 
 
 def test_scalar_first_and_large_vectorised():
