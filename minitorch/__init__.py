@@ -75,4 +75,7 @@ def broadcast_shapes(*shapes):
         raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: {shapes}") from None
 
 
+from .serialization import load, save  # noqa: E402,F401
+from . import safetensors, utils  # noqa: E402,F401
+
 __version__ = "0.1.0"

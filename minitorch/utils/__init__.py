@@ -1,0 +1,2 @@
+"""minitorch.utils: data loading (minitorch.utils.data), like torch.utils."""
+from . import data  # noqa: F401
