@@ -34,6 +34,16 @@ void mt_err_clear(void) { err_kind = MT_ERR_NONE; err_msg[0] = 0; }
 /* CPU storage is one block: the header, padding to 64 bytes, then the data. */
 #define MT_HEADER_BYTES 64
 
+static void storage_init(mt_storage *s, void *data, int64_t nbytes, mt_device dev) {
+    s->refcount = 1;
+    s->data = data;
+    s->nbytes = nbytes;
+    s->device = dev;
+    s->version = 0;
+    s->deleter = NULL;
+    s->deleter_ctx = NULL;
+}
+
 static mt_storage *storage_new(int64_t nbytes, mt_device dev) {
     if (nbytes < 0 || nbytes > ((int64_t)1 << 46))
         return mt_error(MT_ERR_MEMORY, "[enforce fail] Trying to allocate %lld bytes: out of memory", (long long)nbytes);
@@ -43,13 +53,7 @@ static mt_storage *storage_new(int64_t nbytes, mt_device dev) {
             return mt_error(MT_ERR_MEMORY,
                             "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
                             "you tried to allocate %lld bytes.", (long long)nbytes);
-        s->refcount = 1;
-        s->data = (char *)s + MT_HEADER_BYTES;
-        s->nbytes = nbytes;
-        s->device = dev;
-        s->version = 0;
-        s->deleter = NULL;
-        s->deleter_ctx = NULL;
+        storage_init(s, (char *)s + MT_HEADER_BYTES, nbytes, dev);
         return s;
     }
     mt_backend *be = mt_backends[dev.type];
@@ -59,13 +63,7 @@ static mt_storage *storage_new(int64_t nbytes, mt_device dev) {
     if (!data) return NULL;
     mt_storage *s = malloc(sizeof *s);
     if (!s) { be->free(data, dev); return mt_error(MT_ERR_MEMORY, "out of memory"); }
-    s->refcount = 1;
-    s->data = data;
-    s->nbytes = nbytes;
-    s->device = dev;
-    s->version = 0;
-    s->deleter = NULL;
-    s->deleter_ctx = NULL;
+    storage_init(s, data, nbytes, dev);
     return s;
 }
 
@@ -201,11 +199,7 @@ mt_tensor *mt_from_blob(void *data, const int64_t *shape, const int64_t *strides
     mt_storage *s = malloc(sizeof *s);
     mt_tensor *t = tensor_header();
     if (!s || !t) { free(s); free(t); return mt_error(MT_ERR_MEMORY, "out of memory"); }
-    s->refcount = 1;
-    s->data = data;
-    s->nbytes = n * (int64_t)mt_dtype_sizes[dtype];
-    s->device = mt_cpu();
-    s->version = 0;
+    storage_init(s, data, n * (int64_t)mt_dtype_sizes[dtype], mt_cpu());
     s->deleter = deleter;
     s->deleter_ctx = ctx;
     t->storage = s;

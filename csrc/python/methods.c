@@ -352,30 +352,18 @@ static PyObject *m_view(PyObject *self, PyObject *args) {
     if (n < 0) return NULL;
     return mt_py_wrap(mt_view(SELF, s, n));
 }
-static PyObject *m_reshape(PyObject *self, PyObject *args) {
-    int64_t s[MT_MAX_DIMS];
-    int n = mt_py_shape_args(args, 0, s, "reshape");
-    if (n < 0) return NULL;
-    return mt_py_wrap(mt_reshape(SELF, s, n));
-}
-static PyObject *m_expand(PyObject *self, PyObject *args) {
-    int64_t s[MT_MAX_DIMS];
-    int n = mt_py_shape_args(args, 0, s, "expand");
-    if (n < 0) return NULL;
-    return mt_py_wrap(mt_expand(SELF, s, n));
-}
-static PyObject *m_repeat(PyObject *self, PyObject *args) {
-    int64_t s[MT_MAX_DIMS];
-    int n = mt_py_shape_args(args, 0, s, "repeat");
-    if (n < 0) return NULL;
-    return mt_py_wrap(mt_repeat(SELF, s, n));
-}
-static PyObject *m_permute(PyObject *self, PyObject *args) {
-    int64_t s[MT_MAX_DIMS];
-    int n = mt_py_shape_args(args, 0, s, "permute");
-    if (n < 0) return NULL;
-    return mt_py_wrap(mt_permute(SELF, s, n));
-}
+/* methods taking a shape as varargs or one sequence: x.reshape(2, 3) == x.reshape((2, 3)) */
+#define SHAPE_METHOD(name, fn)                                       \
+    static PyObject *m_##name(PyObject *self, PyObject *args) {      \
+        int64_t s[MT_MAX_DIMS];                                      \
+        int n = mt_py_shape_args(args, 0, s, #name);                 \
+        if (n < 0) return NULL;                                      \
+        return mt_py_wrap(fn(SELF, s, n));                           \
+    }
+SHAPE_METHOD(reshape, mt_reshape)
+SHAPE_METHOD(expand, mt_expand)
+SHAPE_METHOD(repeat, mt_repeat)
+SHAPE_METHOD(permute, mt_permute)
 static PyObject *m_view_as(PyObject *self, PyObject *o) {
     if (!PyTensor_Check(o)) { PyErr_SetString(PyExc_TypeError, "view_as(): argument 'other' must be Tensor"); return NULL; }
     return mt_py_wrap(mt_view(SELF, T(o)->shape, T(o)->ndim));
