@@ -48,7 +48,7 @@ class Tensor(_C.TensorBase):
         if self.grad is not None:
             new.grad = self.grad.detach().clone()
         if type(self) is not Tensor:
-            new = type(self)._make_subclass(type(self), new, self.requires_grad) if hasattr(type(self), "_make_subclass") else new
+            new = type(self)._make_subclass(new, self.requires_grad)
         memo[id(self)] = new
         return new
 

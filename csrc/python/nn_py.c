@@ -1,6 +1,77 @@
 /* Module-level functions of minitorch._C for the nn layer (losses and fused nn kernels). */
 #include "py.h"
 
+
+/* ---- losses (ops/loss.c) ---- */
+#include "../ops/loss.h"
+
+/* input, target: tensors; weight: tensor or None */
+static int loss_tensors(PyObject *const *args, const char *fn, mt_tensor **in, mt_tensor **tg, mt_tensor **w) {
+    const char *names[3] = {"input", "target", "weight"};
+    for (int k = 0; k < 3; k++) {
+        if (k == 2 && args[k] == Py_None) { *w = NULL; continue; }
+        if (!PyTensor_Check(args[k])) {
+            PyErr_Format(PyExc_TypeError, "%s(): argument '%s' must be Tensor%s, not %s", fn, names[k],
+                         k == 2 ? " or None" : "", Py_TYPE(args[k])->tp_name);
+            return -1;
+        }
+    }
+    *in = T(args[0]);
+    *tg = T(args[1]);
+    if (args[2] != Py_None) *w = T(args[2]);
+    return 0;
+}
+
+/* _cross_entropy(input, target, weight|None, ignore_index: int, label_smoothing: float, reduction: int) */
+static PyObject *nn_cross_entropy(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) { PyErr_SetString(PyExc_TypeError, "_cross_entropy() takes 6 arguments"); return NULL; }
+    mt_tensor *in, *tg, *w;
+    if (loss_tensors(args, "cross_entropy", &in, &tg, &w) < 0) return NULL;
+    long long ign = PyLong_AsLongLong(args[3]);
+    if (ign == -1 && PyErr_Occurred()) return NULL;
+    double eps = PyFloat_AsDouble(args[4]);
+    if (eps == -1.0 && PyErr_Occurred()) return NULL;
+    long red = PyLong_AsLong(args[5]);
+    if (red == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_cross_entropy(in, tg, w, ign, eps, (int)red));
+}
+
+/* _nll_loss(input, target, weight|None, ignore_index: int, reduction: int) */
+static PyObject *nn_nll_loss(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5) { PyErr_SetString(PyExc_TypeError, "_nll_loss() takes 5 arguments"); return NULL; }
+    mt_tensor *in, *tg, *w;
+    if (loss_tensors(args, "nll_loss", &in, &tg, &w) < 0) return NULL;
+    long long ign = PyLong_AsLongLong(args[3]);
+    if (ign == -1 && PyErr_Occurred()) return NULL;
+    long red = PyLong_AsLong(args[4]);
+    if (red == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_nll_loss(in, tg, w, ign, (int)red));
+}
+
+/* _pointwise_loss(kind: int, input, target, weight|None, pos_weight|None, reduction: int) */
+static PyObject *nn_pointwise_loss(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) { PyErr_SetString(PyExc_TypeError, "_pointwise_loss() takes 6 arguments"); return NULL; }
+    long kind = PyLong_AsLong(args[0]);
+    if (kind == -1 && PyErr_Occurred()) return NULL;
+    mt_tensor *ts[4] = {NULL, NULL, NULL, NULL};
+    static const char *const names[4] = {"input", "target", "weight", "pos_weight"};
+    for (int k = 0; k < 4; k++) {
+        PyObject *o = args[k + 1];
+        if (k >= 2 && o == Py_None) continue;
+        if (!PyTensor_Check(o)) {
+            PyErr_Format(PyExc_TypeError, "argument '%s' must be Tensor, not %s", names[k], Py_TYPE(o)->tp_name);
+            return NULL;
+        }
+        ts[k] = T(o);
+    }
+    long red = PyLong_AsLong(args[5]);
+    if (red == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_pointwise_loss((int)kind, ts[0], ts[1], ts[2], ts[3], (int)red));
+}
+
 PyMethodDef mt_nn_functions[] = {
+    {"_pointwise_loss", (PyCFunction)(void (*)(void))nn_pointwise_loss, METH_FASTCALL, NULL},
+    {"_cross_entropy", (PyCFunction)(void (*)(void))nn_cross_entropy, METH_FASTCALL, NULL},
+    {"_nll_loss", (PyCFunction)(void (*)(void))nn_nll_loss, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -1,0 +1,241 @@
+"""nn.functional for the layers: activations, softmax, dropout, embedding, layer_norm, linear, one_hot, pad.
+
+Each is composed from core ops (which carry their own derivatives), so gradients come for free.
+"""
+import math
+import warnings
+
+from .._C import cat, where
+from .._creation import full, rand, zeros
+from ..autograd.grad_mode import no_grad
+from .._types import int32, int64
+
+__all__ = [
+    "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax",
+    "dropout", "embedding", "layer_norm", "linear", "one_hot", "pad", "flatten", "unflatten",
+]
+
+_SQRT1_2 = 0.7071067811865476
+_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+def relu(input, inplace=False):
+    return input.relu_() if inplace else input.relu()
+
+
+def relu_(input):
+    return input.relu_()
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    out = where(input > 0, input, input * negative_slope)
+    if inplace:
+        return input.copy_(out)
+    return out
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def silu(input, inplace=False):
+    out = input * input.sigmoid()
+    return input.copy_(out) if inplace else out
+
+
+def gelu(input, approximate="none"):
+    if approximate == "none":
+        return input * 0.5 * ((input * _SQRT1_2).erf() + 1.0)
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
+        return input * 0.5 * (inner.tanh() + 1.0)
+    raise RuntimeError("approximate argument must be either none or tanh.")
+
+
+def _softmax_dim(name, ndim, stacklevel):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _softmax_dim("softmax", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.softmax(dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return input.log_softmax(dim)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0 or input.numel() == 0:
+        return input
+    if p == 1.0:
+        return input.mul_(0.0) if inplace else input * 0.0
+    keep = rand(tuple(input.shape), device=input.device) >= p
+    scale = 1.0 / (1.0 - p)
+    mask = keep * scale if input.dtype.is_floating_point else keep
+    if mask.dtype != input.dtype:
+        mask = mask.to(input.dtype)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    if input.dtype not in (int64, int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
+    n = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= n:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -n:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = n + padding_idx
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
+    flat = input.reshape(-1)
+    if max_norm is not None:
+        _embedding_renorm_(weight, flat, max_norm, norm_type)
+    out = weight.index_select(0, flat)
+    if padding_idx is not None and weight.requires_grad:
+        # the padding row gets no gradient: its lookups read a detached copy of the weight
+        keep = (flat != padding_idx).unsqueeze(1)
+        out = where(keep, out, weight.detach().index_select(0, flat))
+    return out.view(*input.shape, weight.shape[1])
+
+
+def _embedding_renorm_(weight, flat_idx, max_norm, norm_type):
+    import numpy as np
+    with no_grad():
+        uniq = np.unique(flat_idx.cpu().numpy())
+        from .._creation import tensor
+        idx = tensor(uniq, dtype=int64, device=weight.device)
+        rows = weight.index_select(0, idx)
+        norms = rows.norm(norm_type, dim=1, keepdim=True)
+        scale = where(norms > max_norm, max_norm / (norms + 1e-7), full((1, 1), 1.0, dtype=weight.dtype,
+                                                                         device=weight.device))
+        weight[idx] = rows * scale
+    return weight
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if k == 0 or tuple(input.shape[input.dim() - k:]) != normalized_shape or input.dim() < k:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+                           f"{list(input.shape)}")
+    dims = tuple(range(-k, 0))
+    mean = input.mean(dims, keepdim=True)
+    var = input.var(dims, correction=0, keepdim=True)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias (one addmm for 2-D input)."""
+    if bias is not None and input.dim() == 2:
+        return bias.addmm(input, weight.t())
+    out = input.matmul(weight.t())
+    return out + bias if bias is not None else out
+
+
+def one_hot(tensor, num_classes=-1):
+    if tensor.dtype != int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if tensor.numel() == 0:
+        if num_classes <= 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        return zeros(*tensor.shape, num_classes, dtype=int64, device=tensor.device)
+    if bool((tensor < 0).any()):
+        raise RuntimeError("Class values must be non-negative.")
+    mx = int(tensor.max())
+    if num_classes == -1:
+        num_classes = mx + 1
+    elif mx >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = zeros(*tensor.shape, num_classes, dtype=int64, device=tensor.device)
+    return out.scatter_(-1, tensor.unsqueeze(-1), 1)
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pads (or, with negative amounts, crops) the last len(pad)//2 dims: pad = (left, right, top, bottom, ...)."""
+    if len(pad) % 2 != 0:
+        raise AssertionError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise AssertionError("Padding length should be less than or equal to two times the input dimension but got "
+                             f"padding length {len(pad)} and input of dimension {input.dim()}")
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode '{mode}' is not supported (only 'constant')")
+    value = 0.0 if value is None else value
+    out = input
+    for i in range(len(pad) // 2):
+        dim = input.dim() - 1 - i
+        left, right = int(pad[2 * i]), int(pad[2 * i + 1])
+        size = out.shape[dim]
+        if left < 0 or right < 0:
+            start = -left if left < 0 else 0
+            stop = size + right if right < 0 else size
+            if stop - start < 0:
+                raise RuntimeError(f"The input size {size}, plus negative padding {left} and {right} resulted in a "
+                                   f"negative output size, which is invalid. Check dimension {dim} of your input.")
+            out = out.narrow(dim, start, stop - start)
+        parts = []
+        shape = list(out.shape)
+        if left > 0:
+            shape[dim] = left
+            parts.append(full(tuple(shape), value, dtype=out.dtype, device=out.device))
+        parts.append(out)
+        if right > 0:
+            shape[dim] = right
+            parts.append(full(tuple(shape), value, dtype=out.dtype, device=out.device))
+        if len(parts) > 1:
+            out = cat(parts, dim)
+    return out if out is not input else input.clone()
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return input.flatten(start_dim, end_dim)
+
+
+def unflatten(input, dim, sizes):
+    nd = input.dim()
+    d = dim + nd if dim < 0 else dim
+    if not 0 <= d < max(nd, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
+    sizes = tuple(int(s) for s in sizes)
+    shape = tuple(input.shape)
+    if sizes.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = math.prod(s for s in sizes if s != -1)
+    if -1 not in sizes and known != shape[d]:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                           f"({shape[d]}) in the input tensor")
+    return input.view(*shape[:d], *sizes, *shape[d + 1:])

@@ -1,0 +1,92 @@
+"""RMSprop (torch.optim.RMSprop) with momentum, centered, weight decay and maximize."""
+from .. import _C
+from .._creation import zeros_like
+from .._tensor import Tensor
+from .optimizer import Optimizer, _as_float, _new_step
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop, PyTorch's single-tensor formulas:
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        v = alpha * v + (1 - alpha) * g * g
+        avg = sqrt(v - g_avg**2) with g_avg = lerp(g_avg, g, 1 - alpha) (centered), or sqrt(v);  avg += eps
+        buf = momentum * buf + g / avg;  p -= lr * buf   (momentum > 0)   else  p -= lr * g / avg
+
+    Each parameter is updated by one fused C kernel (minitorch._C._rmsprop_step)."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+            "capturable": capturable,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+        }
+        super().__init__(params, defaults)
+        self._check_options(differentiable, None, foreach)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("momentum", 0)
+            group.setdefault("centered", False)
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    step = _new_step()
+                    step.fill_(float(p_state["step"]))
+                    p_state["step"] = step
+
+    def step(self, closure=None):
+        """Performs a single optimization step; returns closure()'s loss when a closure is given."""
+        loss = None if closure is None else self._closure_loss(closure)
+        rmsprop_step = _C._rmsprop_step
+        state = self.state
+        for group in self.param_groups:
+            lr = _as_float(group["lr"])
+            alpha = _as_float(group["alpha"])
+            eps = _as_float(group["eps"])
+            weight_decay = _as_float(group["weight_decay"])
+            momentum = _as_float(group["momentum"])
+            centered = bool(group["centered"])
+            maximize = bool(group["maximize"])
+            use_mom = momentum > 0
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                st = state[p]
+                if len(st) == 0:
+                    st["step"] = _new_step()
+                    st["square_avg"] = zeros_like(p)
+                    if use_mom:
+                        st["momentum_buffer"] = zeros_like(p)
+                    if centered:
+                        st["grad_avg"] = zeros_like(p)
+                rmsprop_step(p, g, st["square_avg"], st["grad_avg"] if centered else None,
+                             st["momentum_buffer"] if use_mom else None, st["step"], lr, alpha, eps, weight_decay,
+                             momentum, centered, maximize)
+        return loss
