@@ -86,6 +86,9 @@ static inline void mt_xsetref(mt_tensor **slot, mt_tensor *v) { mt_tensor *old =
 typedef struct mt_backend mt_backend;
 extern mt_backend *mt_backends[MT_NUM_DEVICE_TYPES];
 
+/* Frees the large CPU blocks kept for reuse. */
+void mt_cpu_cache_clear(void);
+
 /* ---- construction ---- */
 int64_t mt_numel(const mt_tensor *t);
 int64_t mt_shape_numel(const int64_t *shape, int ndim);

@@ -25,6 +25,8 @@
 #define GRAIN ((int64_t)1 << 15) /* elements before rows go parallel */
 #define COLS 256                 /* positions per block on the spatial path */
 #define LANES 16
+#define SMALL_C 64     /* rows shorter than this take the chunked path */
+#define SMALL_BUF 4096 /* elements per chunk of short rows */
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define MT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -121,10 +123,70 @@ typedef struct {
         if (L->eps > 0) l -= L->eps / (double)L->C * wlogp_row_##SFX(x, w, L->C, stride, lse);                        \
         return l;                                                                                                     \
     }                                                                                                                 \
+    /* short rows (C < SMALL_C, logits): rows in chunks of SMALL_BUF elements; the shifted values of a      \
+       chunk go through one vectorised exp pass instead of many short scalar loops */                              \
+    MT_CLONES static void exp_pass_##SFX(T *b, int64_t n) { for (int64_t i = 0; i < n; i++) b[i] = EXPN(b[i]); }    \
+    static void fwd_small_##SFX(const loss_info *L, const T *x, const int64_t *tg, const T *w, double *lse,          \
+                                double *loss, int64_t n0, int64_t n1) {                                               \
+        int64_t C = L->C, per = SMALL_BUF / C;                                                                        \
+        T buf[SMALL_BUF];                                                                                             \
+        for (int64_t r0 = n0; r0 < n1; r0 += per) {                                                                   \
+            int64_t r1 = r0 + per < n1 ? r0 + per : n1;                                                               \
+            for (int64_t n = r0; n < r1; n++) {                                                                       \
+                const T *xr = x + n * C;                                                                              \
+                T m = xr[0];                                                                                          \
+                for (int64_t c = 1; c < C; c++) m = xr[c] > m ? xr[c] : m;                                            \
+                if (isinf(m) && m > 0) m = (T)NAN;                                                                    \
+                lse[2 * n] = (double)m;                                                                               \
+                for (int64_t c = 0; c < C; c++) buf[(n - r0) * C + c] = xr[c] - m;                                    \
+            }                                                                                                         \
+            exp_pass_##SFX(buf, (r1 - r0) * C);                                                                       \
+            for (int64_t n = r0; n < r1; n++) {                                                                       \
+                double sm = 0, m = lse[2 * n];                                                                        \
+                for (int64_t c = 0; c < C; c++) sm += (double)buf[(n - r0) * C + c];                                  \
+                double lso = isinf(m) ? 0.0 : log(sm);                                                                \
+                lse[2 * n + 1] = lso;                                                                                 \
+                int64_t t = tg[n];                                                                                    \
+                loss[n] = t != L->ignore_index ? pos_loss_##SFX(L, x + n * C, 1, w, t, m + lso) : 0.0;                \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void bwd_small_##SFX(const loss_info *L, T *gi, const T *x, const int64_t *tg, const T *w,                 \
+                                const double *lse, const T *go, double gscale, int64_t n0, int64_t n1) {              \
+        int64_t C = L->C, per = SMALL_BUF / C;                                                                        \
+        double b = L->eps / (double)C;                                                                                \
+        for (int64_t r0 = n0; r0 < n1; r0 += per) {                                                                   \
+            int64_t r1 = r0 + per < n1 ? r0 + per : n1;                                                               \
+            T *gb = gi + r0 * C;                                                                                      \
+            for (int64_t n = r0; n < r1; n++) {                                                                       \
+                T m = (T)lse[2 * n], ls = (T)lse[2 * n + 1];                                                          \
+                for (int64_t c = 0; c < C; c++) gi[n * C + c] = (x[n * C + c] - m) - ls;                              \
+            }                                                                                                         \
+            exp_pass_##SFX(gb, (r1 - r0) * C);                                                                        \
+            for (int64_t n = r0; n < r1; n++) {                                                                       \
+                T *g = gi + n * C;                                                                                    \
+                int64_t t = tg[n];                                                                                    \
+                if (t == L->ignore_index) { for (int64_t c = 0; c < C; c++) g[c] = 0; continue; }                     \
+                double gs = go ? (double)go[n] : gscale, wt = w ? (double)w[t] : 1.0, a = (1.0 - L->eps) * wt;        \
+                T k1 = (T)(gs * (a + b * L->wsum)), kb = (T)(gs * b);                                                 \
+                if (w && L->eps > 0)                                                                                  \
+                    for (int64_t c = 0; c < C; c++) g[c] = k1 * g[c] - kb * w[c];                                     \
+                else                                                                                                  \
+                    for (int64_t c = 0; c < C; c++) g[c] = k1 * g[c] - kb;                                            \
+                g[t] -= (T)(gs * a);                                                                                  \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
     /* forward over rows [n0, n1) of the inner == 1 layout */                                                         \
     static void fwd_rows_##SFX(const loss_info *L, const T *x, const int64_t *tg, const T *w, double *lse,           \
                                double *loss) {                                                                        \
         int64_t N = L->N, C = L->C;                                                                                   \
+        if (L->logits && C > 0 && C < SMALL_C) {                                                                      \
+            int64_t nch = (N + 255) / 256;                                                                            \
+            _Pragma("omp parallel for schedule(static) if (nch > 1 && N * C >= GRAIN)")                               \
+            for (int64_t k = 0; k < nch; k++) fwd_small_##SFX(L, x, tg, w, lse, loss, k * 256, k * 256 + 256 < N ? k * 256 + 256 : N); \
+            return;                                                                                                   \
+        }                                                                                                             \
         _Pragma("omp parallel for schedule(static) if (N > 1 && N * C >= GRAIN)")                                     \
         for (int64_t n = 0; n < N; n++) {                                                                             \
             const T *xr = x + n * C;                                                                                  \
@@ -234,6 +296,13 @@ typedef struct {
     static void backward_##SFX(const loss_info *L, T *gi, const T *x, const int64_t *tg, const T *w,                  \
                                const double *lse, const T *go, double gscale) {                                       \
         int64_t N = L->N, C = L->C;                                                                                   \
+        if (L->inner == 1 && L->logits && C > 0 && C < SMALL_C) {                                                     \
+            int64_t nch = (N + 255) / 256;                                                                            \
+            _Pragma("omp parallel for schedule(static) if (nch > 1 && N * C >= GRAIN)")                               \
+            for (int64_t k = 0; k < nch; k++)                                                                         \
+                bwd_small_##SFX(L, gi, x, tg, w, lse, go, gscale, k * 256, k * 256 + 256 < N ? k * 256 + 256 : N);    \
+            return;                                                                                                   \
+        }                                                                                                             \
         if (L->inner == 1) {                                                                                          \
             _Pragma("omp parallel for schedule(static) if (N > 1 && N * C >= GRAIN)")                                 \
             for (int64_t n = 0; n < N; n++)                                                                           \

@@ -50,7 +50,14 @@ def _legacy_get_string(size_average, reduce, emit_warning=True):
     return ret
 
 
+_ENUM = {"none": _NONE, "mean": _MEAN, "sum": _SUM}
+
+
 def _reduction_enum(size_average, reduce, reduction):
+    if size_average is None and reduce is None and reduction.__class__ is str:
+        r = _ENUM.get(reduction)
+        if r is not None:
+            return r
     if size_average is not None or reduce is not None:
         reduction = _legacy_get_string(size_average, reduce)
     return _get_enum(reduction)
@@ -65,7 +72,7 @@ def _check_tensor(fn, name, t, optional=False):
 
 
 def _on_cpu(*ts):
-    return all(t is None or t.device.type == "cpu" for t in ts)
+    return all(t is None or not t.is_cuda for t in ts)
 
 
 def _reduce(loss, red):
@@ -234,7 +241,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _check_tensor("cross_entropy", "target", target)
     red = _reduction_enum(size_average, reduce, reduction)
     label_smoothing = float(label_smoothing)
-    if input.shape == target.shape:
+    if input.dim() == target.dim() and input.shape == target.shape:
         if ignore_index >= 0:
             if not target.dtype.is_floating_point:
                 raise RuntimeError("Expected floating point type for target with class probabilities, got "
