@@ -189,6 +189,11 @@ void cu_free(void *p, mt_device dev) {
 
 /* ---------------- backend table ---------------- */
 static mt_backend cuda_backend;
+/* fused kernels (optim.cu, loss.cu) and loss.cu's asynchronous error reports */
+const mt_optim_backend *cu_optim_backend(void);
+const mt_loss_backend *cu_loss_backend(void);
+extern "C" int cu_loss_take_error(void);
+extern "C" int cu_copy_checked(mt_tensor *dst, const mt_tensor *src);
 
 extern "C" {
 
@@ -218,7 +223,7 @@ int mt_cuda_init(const mt_core_api *api, char *msg, size_t msglen) {
     cuda_backend.unary = cu_unary;
     cuda_backend.binary = cu_binary;
     cuda_backend.where = cu_where;
-    cuda_backend.copy = cu_copy;
+    cuda_backend.copy = cu_copy_checked; /* cu_copy + raising loss.cu's device-side reports after D2H copies */
     cuda_backend.fill = cu_fill;
     cuda_backend.reduce = cu_reduce;
     cuda_backend.gemm = cu_gemm;
@@ -230,6 +235,8 @@ int mt_cuda_init(const mt_core_api *api, char *msg, size_t msglen) {
     cuda_backend.softmax_backward = cu_softmax_backward;
     cuda_backend.random = cu_random;
     api->backends[MT_CUDA] = &cuda_backend;
+    api->optim_backends[MT_CUDA] = cu_optim_backend();
+    api->loss_backends[MT_CUDA] = cu_loss_backend();
     return n;
 }
 
@@ -248,7 +255,7 @@ int mt_cuda_device_name(int dev, char *buf, size_t n) {
 
 int mt_cuda_synchronize(void) {
     CU_CHECK(cudaStreamSynchronize(cu_stream));
-    return 0;
+    return cu_loss_take_error();
 }
 
 void mt_cuda_memory_stats(int64_t *allocated, int64_t *max_allocated, int64_t *reserved) {

@@ -400,3 +400,241 @@ def test_vs_torch_cuda_elementwise_and_reduce():
     np.testing.assert_allclose((g.exp() * 2 - g).sum(1).cpu().numpy(), (t.exp() * 2 - t).sum(1).cpu().numpy(),
                                rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(g.softmax(1).cpu().numpy(), t.softmax(1).cpu().numpy(), rtol=1e-5, atol=1e-7)
+
+
+# ---------------- fused optimizer steps (cuda/optim.cu) vs the CPU kernels ----------------
+OPTIM_CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.1, maximize=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, betas=(0.3, 0.9), maximize=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.9, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True, maximize=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.1, maximize=True)),
+]
+
+
+def _run_optimizer(name, kw, dev, dt, inits, grads, step_on_cuda=False):
+    import minitorch.optim as optim
+
+    ps = [mt.tensor(a, dtype=dt).to(dev).requires_grad_() for a in inits]
+    opt = getattr(optim, name)(ps, **kw)
+    for k, gs in enumerate(grads):
+        for p, g in zip(ps, gs):
+            p.grad = mt.tensor(g, dtype=dt).to(dev)
+        opt.step()
+        if step_on_cuda and k == 0:  # a 'step' state living on the GPU (capturable / moved state)
+            for p in ps:
+                st = opt.state[p]
+                if "step" in st:
+                    st["step"] = st["step"].to("cuda")
+    return ps, opt
+
+
+@pytest.mark.parametrize("dt", FLOATS)
+@pytest.mark.parametrize("name,kw", OPTIM_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(OPTIM_CASES)])
+def test_optimizer_cuda_matches_cpu(name, kw, dt):
+    inits = [arr((7, 5), dt), arr((13,), dt), arr((300, 40), dt)]
+    grads = [[arr(a.shape, dt) for a in inits] for _ in range(5)]
+    cpu_ps, cpu_opt = _run_optimizer(name, kw, "cpu", dt, inits, grads)
+    cu_ps, cu_opt = _run_optimizer(name, kw, "cuda", dt, inits, grads)
+    tol = dict(rtol=1e-6, atol=1e-7) if dt == mt.float32 else dict(rtol=1e-13, atol=1e-15)
+    for pc, pg in zip(cpu_ps, cu_ps):
+        check(pg.detach(), pc.detach(), **tol)
+        for key, v in cpu_opt.state[pc].items():
+            if key == "step":
+                assert float(cu_opt.state[pg][key]) == float(v)
+            else:
+                check(cu_opt.state[pg][key], v, **tol)
+
+
+@pytest.mark.parametrize("name,kw", [("Adam", dict(lr=0.01)), ("Adagrad", dict(lr=0.1, lr_decay=0.1))])
+def test_optimizer_step_state_on_cuda(name, kw):
+    inits = [arr((6, 4))]
+    grads = [[arr((6, 4))] for _ in range(4)]
+    cpu_ps, _ = _run_optimizer(name, kw, "cpu", mt.float32, inits, grads)
+    cu_ps, cu_opt = _run_optimizer(name, kw, "cuda", mt.float32, inits, grads, step_on_cuda=True)
+    st = cu_opt.state[cu_ps[0]]["step"]
+    assert st.is_cuda and float(st) == 4.0
+    check(cu_ps[0].detach(), cpu_ps[0].detach(), rtol=1e-6, atol=1e-7)
+
+
+def test_optimizer_mixed_devices_raise():
+    p = mt.zeros(3, device="cuda", requires_grad=True)
+    with pytest.raises(RuntimeError, match="grad is on cpu"):
+        mt._C._sgd_step(p, mt.zeros(3), None, 0.1, 0.0, 0.0, False, 0.0, False, False)
+
+
+# ---------------- fused losses (cuda/loss.cu) vs the CPU kernels ----------------
+def _loss_case(fn, dev, x, t, kw, x_grad=True, t_grad=False):
+    import minitorch.nn.functional as F
+
+    xs = mt.tensor(x).to(dev)
+    if x_grad:
+        xs.requires_grad_()
+    ts = mt.tensor(t).to(dev)
+    if t_grad:
+        ts.requires_grad_()
+    kw = {k: (mt.tensor(v).to(dev) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
+    out = getattr(F, fn)(xs, ts, **kw)
+    g = np.random.default_rng(1).uniform(-2, 2, size=tuple(out.shape)).astype(x.dtype)  # same on both devices
+    out.backward(mt.tensor(g).to(dev))
+    return out.detach(), xs.grad, ts.grad if t_grad else None, out.grad_fn
+
+
+def _targets(shape, C, ignore=None, rng=RNG):
+    t = rng.integers(0, C, size=shape).astype(np.int64)
+    if ignore is not None:
+        t.reshape(-1)[::3] = ignore
+    return t
+
+
+CE_SHAPES = [((8, 5), (8,)), ((4, 1000), (4,)), ((3, 4, 5, 6), (3, 5, 6)), ((2, 7, 9), (2, 9)), ((6,), ())]
+
+
+@pytest.mark.parametrize("dt", FLOATS)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("opts", ["plain", "weight", "ignore", "smooth", "all"])
+@pytest.mark.parametrize("shapes", CE_SHAPES, ids=lambda s: "x".join(map(str, s[0])))
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+def test_class_losses_cuda_match_cpu(fn, shapes, opts, reduction, dt):
+    xshape, tshape = shapes
+    C = xshape[0] if len(xshape) == 1 else xshape[1]
+    x = arr(xshape, dt, -4.0, 4.0)
+    if fn == "nll_loss":  # log-probabilities
+        x = (x - np.log(np.exp(x.astype(np.float64)).sum(axis=0 if len(xshape) == 1 else 1, keepdims=True))).astype(x.dtype)
+    kw = {"reduction": reduction}
+    ignore = None
+    if opts in ("weight", "all"):
+        kw["weight"] = RNG.uniform(0.2, 2.0, size=C).astype(x.dtype)
+    if opts in ("ignore", "all") and tshape != ():
+        ignore = 1
+        kw["ignore_index"] = ignore
+    if opts in ("smooth", "all"):
+        if fn == "nll_loss":
+            pytest.skip("nll_loss has no label smoothing")
+        kw["label_smoothing"] = 0.15
+    t = _targets(tshape, C, ignore)
+    want = _loss_case(fn, "cpu", x, t, kw)
+    got = _loss_case(fn, "cuda", x, t, kw)
+    tol = dict(rtol=2e-5, atol=2e-6) if dt == mt.float32 else dict(rtol=1e-11, atol=1e-13)
+    check(got[0], want[0], **tol)
+    check(got[1], want[1], **tol)
+    assert got[3].name() == want[3].name()
+
+
+@pytest.mark.parametrize("dt", FLOATS)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", ["mse", "bce", "bce_w", "logits", "logits_w_pw"])
+def test_pointwise_losses_cuda_match_cpu(case, reduction, dt):
+    shape = (5, 7)
+    kw = {"reduction": reduction}
+    if case == "mse":
+        fn, x, t = "mse_loss", arr(shape, dt), arr(shape, dt)
+    elif case.startswith("bce"):
+        fn, x, t = "binary_cross_entropy", arr(shape, dt, 0.01, 0.99), arr(shape, dt, 0.0, 1.0)
+        if case == "bce_w":
+            kw["weight"] = arr(shape, dt, 0.5, 2.0)
+    else:
+        fn, x, t = "binary_cross_entropy_with_logits", arr(shape, dt, -10, 10), arr(shape, dt, 0.0, 1.0)
+        if case == "logits_w_pw":
+            kw["weight"] = arr((7,), dt, 0.5, 2.0)
+            kw["pos_weight"] = arr((7,), dt, 0.5, 3.0)
+    want = _loss_case(fn, "cpu", x, t, kw, t_grad=True)
+    got = _loss_case(fn, "cuda", x, t, kw, t_grad=True)
+    tol = dict(rtol=2e-5, atol=2e-6) if dt == mt.float32 else dict(rtol=1e-11, atol=1e-13)
+    for g, w in zip(got[:3], want[:3]):
+        check(g, w, **tol)
+    assert got[3].name() == want[3].name()
+
+
+def test_large_losses_cuda_match_cpu():
+    import minitorch.nn.functional as F
+
+    x, t = arr((512, 37), mt.float32, -8, 8), _targets((512,), 37)
+    want = _loss_case("cross_entropy", "cpu", x, t, {})
+    got = _loss_case("cross_entropy", "cuda", x, t, {})
+    check(got[0], want[0], rtol=1e-5, atol=1e-6)
+    check(got[1], want[1], rtol=1e-5, atol=1e-7)
+    a, b = arr((300000,)), arr((300000,))
+    check(F.mse_loss(mt.tensor(a).cuda(), mt.tensor(b).cuda()), F.mse_loss(mt.tensor(a), mt.tensor(b)), rtol=1e-6)
+
+
+def test_cross_entropy_inf_and_nan_rows():
+    x = np.array([[0.0, np.inf, 1.0], [-np.inf, -np.inf, -np.inf], [1.0, 2.0, 3.0]], dtype=np.float32)
+    t = np.array([0, 1, 2], dtype=np.int64)
+    want = _loss_case("cross_entropy", "cpu", x, t, {"reduction": "none"})
+    got = _loss_case("cross_entropy", "cuda", x, t, {"reduction": "none"})
+    check(got[0], want[0])
+
+
+def test_bad_targets_raise_at_the_next_sync():
+    import minitorch.nn.functional as F
+
+    x = mt.tensor(arr((4, 3))).cuda()
+    loss = F.cross_entropy(x, mt.tensor([0, 1, 3, 2]).cuda())  # no sync here: the error is reported later
+    with pytest.raises(RuntimeError, match="Target 3 is out of bounds"):
+        loss.item()
+    # the report is consumed: the device keeps working
+    assert abs(F.cross_entropy(x, mt.tensor([0, 1, 2, 2]).cuda()).item()) < 100
+    F.nll_loss(x, mt.tensor([0, -1, 0, 0]).cuda())
+    with pytest.raises(RuntimeError, match="Target -1 is out of bounds"):
+        mcuda.synchronize()
+    mcuda.synchronize()
+    F.binary_cross_entropy(mt.tensor([0.5, 1.5]).cuda(), mt.tensor([0.0, 1.0]).cuda())
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        mcuda.synchronize()
+    # ignore_index is never out of bounds
+    assert F.cross_entropy(x, mt.tensor([0, -100, 2, 2]).cuda()).item() > 0
+
+
+def test_loss_mixed_devices_raise():
+    import minitorch.nn.functional as F
+
+    with pytest.raises(RuntimeError):
+        F.cross_entropy(mt.zeros(2, 3, device="cuda"), mt.tensor([0, 1]))
+
+
+# ---------------- a training step on CUDA equals the CPU run ----------------
+def test_mlp_training_step_adam_cross_entropy_matches_cpu():
+    import minitorch.nn as nn
+    import minitorch.optim as optim
+
+    x, y = arr((32, 10)), _targets((32,), 4)
+    res = {}
+    for dev in ("cpu", "cuda"):
+        mt.manual_seed(123)
+        model = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4)).to(dev)
+        crit = nn.CrossEntropyLoss()
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        xs, ys = mt.tensor(x).to(dev), mt.tensor(y).to(dev)
+        losses = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = crit(model(xs), ys)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        res[dev] = (losses, [p.detach() for p in model.parameters()])
+    np.testing.assert_allclose(res["cuda"][0], res["cpu"][0], rtol=1e-5)
+    for g, c in zip(res["cuda"][1], res["cpu"][1]):
+        check(g, c, rtol=1e-4, atol=1e-5)
+
+
+def test_seed_training_example_runs_on_cuda():
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(mt.__file__))))
+    r = subprocess.run([sys.executable, os.path.join(root, "examples", "seed_training.py")], capture_output=True,
+                       text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "Training step completed on: cuda"

@@ -12,12 +12,14 @@
 #include "mt.h"
 #include "backend.h"
 #include "random.h"
+#include "../ops/optim.h"
+#include "../ops/loss.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define MT_CORE_API_VERSION 1
+#define MT_CORE_API_VERSION 2
 #define MT_CORE_API_CAPSULE "minitorch._C._core_api"
 
 typedef struct mt_core_api {
@@ -43,6 +45,9 @@ typedef struct mt_core_api {
     /* random */
     mt_generator *(*default_generator)(int device_type);
     void (*manual_seed)(mt_generator *g, uint64_t seed);
+    /* version 2: fused-kernel tables (ops/optim.h, ops/loss.h); the CUDA extension fills [MT_CUDA] */
+    const mt_optim_backend **optim_backends; /* the mt_optim_backends array */
+    const mt_loss_backend **loss_backends;   /* the mt_loss_backends array */
 } mt_core_api;
 
 /* The table (static storage, lives as long as the process). Defined in csrc/python/core_api.c. */

@@ -322,6 +322,8 @@ typedef struct {
 DEF_LOSS(float, f32, exp_neg_f32)
 DEF_LOSS(double, f64, exp)
 
+const mt_loss_backend *mt_loss_backends[MT_NUM_DEVICE_TYPES];
+
 /* ---------------- checks (torch's order and messages) ---------------- */
 static int check_args(mt_tensor *input, mt_tensor *target, mt_tensor *weight, bool logits, loss_info *L) {
     int nd = input->ndim;
@@ -394,7 +396,8 @@ static int check_args(mt_tensor *input, mt_tensor *target, mt_tensor *weight, bo
         }
         if (mt_check_same_device(input, weight) < 0) return -1;
     }
-    if (input->storage->device.type != MT_CPU) {
+    if (input->storage->device.type != MT_CPU && !(mt_loss_backends[input->storage->device.type] &&
+                                                    mt_loss_backends[input->storage->device.type]->ce_forward)) {
         mt_error(MT_ERR_NOTIMPL, "%s: the fused kernel runs on CPU tensors only",
                  logits ? "cross_entropy" : "nll_loss");
         return -1;
@@ -439,11 +442,14 @@ static int scan_targets(loss_info *L, const int64_t *tg, const mt_tensor *w) {
 /* ---------------- autograd ---------------- */
 /* saved: 0 input (contiguous; logits only), 1 target (contiguous), 2 weight (contiguous, optional),
  * 3 per-position (row max, log of the sum of exps) pairs (float64; logits only); extra: loss_info */
+static int loss_backward_dev(mt_node *n, mt_tensor **go, mt_tensor **gi);
+
 static int loss_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const loss_info *L = (const loss_info *)n->extra;
     if (!go[0]) { gi[0] = NULL; return 0; }
     mt_tensor *x = NULL, *w = NULL, *lse = NULL, *tg = mt_node_saved(n, 1);
     if (!tg) return -1;
+    if (tg->storage->device.type != MT_CPU) return loss_backward_dev(n, go, gi);
     if (L->logits && (!(x = mt_node_saved(n, 0)) || !(lse = mt_node_saved(n, 3)))) return -1;
     if (L->has_weight && !(w = mt_node_saved(n, 2))) return -1;
     mt_tensor *g0 = mt_cast(go[0], L->dtype);
@@ -479,11 +485,81 @@ static void loss_release(mt_node *n) {
     free(n->extra);
     n->extra = NULL;
 }
+/* device path: saved 0 input (logits only), 1 target, 2 weight (optional), 3 stats (ce_forward's) */
+static int loss_backward_dev(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    const loss_info *L = (const loss_info *)n->extra;
+    mt_tensor *x = NULL, *w = NULL, *stats = NULL, *tg = mt_node_saved(n, 1);
+    if (!tg || !(stats = mt_node_saved(n, 3))) return -1;
+    if (L->logits && !(x = mt_node_saved(n, 0))) return -1;
+    if (L->has_weight && !(w = mt_node_saved(n, 2))) return -1;
+    const mt_loss_backend *be = mt_loss_backends[tg->storage->device.type];
+    if (!be || !be->ce_backward) {
+        mt_error(MT_ERR_NOTIMPL, "cross_entropy backward: no kernel for this device");
+        return -1;
+    }
+    mt_tensor *g0 = mt_cast(go[0], L->dtype);
+    mt_tensor *g = g0 ? mt_contiguous(g0) : NULL;
+    mt_decref(g0);
+    if (!g) return -1;
+    if (mt_check_same_device(tg, g) < 0) { mt_decref(g); return -1; }
+    mt_tensor *res = mt_empty(L->in_shape, L->in_ndim, L->dtype, tg->storage->device);
+    if (!res) { mt_decref(g); return -1; }
+    mt_ce_args a = {L->N, L->C, L->inner, L->ignore_index, L->eps, L->reduction, L->logits};
+    int rc = be->ce_backward(&a, res, x, tg, w, stats, g);
+    mt_decref(g);
+    if (rc < 0) { mt_decref(res); return -1; }
+    gi[0] = res;
+    return 0;
+}
+
 static const mt_node_vt nll_vt = {"NllLossBackward0", loss_backward, loss_release};
 static const mt_node_vt nll2d_vt = {"NllLoss2DBackward0", loss_backward, loss_release};
 static const mt_node_vt smooth_vt = {"AddBackward0", loss_backward, loss_release};
 
 /* ---------------- the op ---------------- */
+/* A device with a mt_loss_backends entry: the kernels do the target scan, the per-position losses and the
+ * reduction on the device (no host sync); the node saves the kernels' stats tensor in slot 3. */
+static mt_tensor *loss_op_dev(const loss_info *L, mt_tensor *input, mt_tensor *target, mt_tensor *weight) {
+    const mt_loss_backend *be = mt_loss_backends[input->storage->device.type];
+    mt_device dev = input->storage->device;
+    int64_t np = L->N * L->inner, ns = 2 * np + 2;
+    mt_tensor *x = mt_contiguous(input), *tg = mt_contiguous(target), *w = weight ? mt_contiguous(weight) : NULL;
+    mt_tensor *stats = NULL, *out = NULL, *res = NULL;
+    bool none = L->reduction == MT_REDUCTION_NONE;
+    bool view_after = none && L->in_ndim >= 3 && L->in_ndim != 4 && !(L->logits && L->eps > 0);
+    if (!x || !tg || (weight && !w)) goto done;
+    if (!(stats = mt_empty(&ns, 1, MT_FLOAT64, dev))) goto done;
+    out = !none ? mt_empty(&np, 0, L->dtype, dev)
+                : view_after ? mt_empty(&np, 1, L->dtype, dev) : mt_empty(target->shape, target->ndim, L->dtype, dev);
+    if (!out) goto done;
+    {
+        mt_ce_args a = {L->N, L->C, L->inner, L->ignore_index, L->eps, L->reduction, L->logits};
+        if (be->ce_forward(&a, x, tg, w, stats, out) < 0) goto done;
+    }
+    {
+        const mt_node_vt *vt = L->logits && L->eps > 0 ? &smooth_vt : L->in_ndim >= 3 ? &nll2d_vt : &nll_vt;
+        mt_node *n = mt_autograd_record(vt, out, 1, &input);
+        if (n) {
+            loss_info *info = (loss_info *)malloc(sizeof *info);
+            if (!info) { mt_error(MT_ERR_MEMORY, "cross_entropy: out of memory"); goto done; }
+            *info = *L;
+            n->extra = info;
+            if (L->logits) mt_node_save(n, 0, x, false);
+            mt_node_save(n, 1, tg, false);
+            if (w) mt_node_save(n, 2, w, false);
+            mt_node_save(n, 3, stats, false);
+        }
+    }
+    res = view_after ? mt_view(out, target->shape, target->ndim) : mt_incref(out);
+done:
+    mt_decref(out);
+    mt_decref(stats);
+    mt_decref(x);
+    mt_decref(tg);
+    mt_decref(w);
+    return res;
+}
+
 static mt_tensor *loss_op(mt_tensor *input, mt_tensor *target, mt_tensor *weight, int64_t ignore_index, double eps,
                           int reduction, bool logits) {
     if (!input || !target) return NULL;
@@ -497,6 +573,7 @@ static mt_tensor *loss_op(mt_tensor *input, mt_tensor *target, mt_tensor *weight
     L.eps = logits ? eps : 0.0;
     L.reduction = reduction;
     if (check_args(input, target, weight, logits, &L) < 0) return NULL;
+    if (input->storage->device.type != MT_CPU) return loss_op_dev(&L, input, target, weight);
 
     mt_tensor *x = mt_contiguous(input), *tg = mt_contiguous(target), *w = weight ? mt_contiguous(weight) : NULL;
     int64_t np = L.N * L.inner;
@@ -695,9 +772,20 @@ static int pw_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     mt_tensor *g = g0 ? mt_contiguous(g0) : NULL;
     mt_decref(g0);
     if (!g) return -1;
-    mt_tensor *gx = need_x ? mt_empty(x->shape, x->ndim, P->dtype, mt_cpu()) : NULL;
-    mt_tensor *gy = need_y ? mt_empty(x->shape, x->ndim, P->dtype, mt_cpu()) : NULL;
+    mt_device dev = x->storage->device;
+    if (dev.type != MT_CPU && mt_check_same_device(x, g) < 0) { mt_decref(g); return -1; }
+    mt_tensor *gx = need_x ? mt_empty(x->shape, x->ndim, P->dtype, dev) : NULL;
+    mt_tensor *gy = need_y ? mt_empty(x->shape, x->ndim, P->dtype, dev) : NULL;
     if ((need_x && !gx) || (need_y && !gy)) { mt_decref(g); mt_decref(gx); mt_decref(gy); return -1; }
+    if (dev.type != MT_CPU) {
+        const mt_loss_backend *be = mt_loss_backends[dev.type];
+        int rc = be && be->pointwise_backward
+                     ? be->pointwise_backward(P->kind, P->reduction, P->numel, x, y, w, pw, g, gx, gy)
+                     : (mt_error(MT_ERR_NOTIMPL, "pointwise loss backward: no kernel for this device"), -1);
+        mt_decref(g);
+        if (rc < 0) { mt_decref(gx); mt_decref(gy); return -1; }
+        goto grads;
+    }
     bool per = P->reduction == MT_REDUCTION_NONE;
     double gs = 0;
     if (!per) {
@@ -712,6 +800,7 @@ static int pw_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     else PW_BW(double, f64);
 #undef PW_BW
     mt_decref(g);
+grads:
     gi[0] = gx ? mt_node_grad_for(n, 0, gx) : NULL;
     gi[1] = gy ? mt_node_grad_for(n, 1, gy) : NULL;
     if ((gx && !gi[0]) || (gy && !gi[1])) { mt_decref(gi[0]); mt_decref(gi[1]); gi[0] = gi[1] = NULL; return -1; }
@@ -784,8 +873,13 @@ mt_tensor *mt_pointwise_loss(int kind, mt_tensor *input, mt_tensor *target, mt_t
     if (mt_check_same_device(input, target) < 0 || (weight && mt_check_same_device(input, weight) < 0) ||
         (pos_weight && mt_check_same_device(input, pos_weight) < 0))
         return NULL;
-    if (input->storage->device.type != MT_CPU)
-        return mt_error(MT_ERR_NOTIMPL, "pointwise loss: the fused kernel runs on CPU tensors only");
+    const mt_loss_backend *be = NULL;
+    if (input->storage->device.type != MT_CPU) {
+        be = mt_loss_backends[input->storage->device.type];
+        if (!be || !be->pointwise_forward)
+            return mt_error(MT_ERR_NOTIMPL, "pointwise loss: the fused kernel runs on CPU tensors only");
+    }
+    mt_device dev = input->storage->device;
 
     mt_tensor *ts[4] = {input, target, weight, pos_weight}, *cs[4] = {NULL, NULL, NULL, NULL};
     mt_tensor *out = NULL, *res = NULL;
@@ -796,11 +890,17 @@ mt_tensor *mt_pointwise_loss(int kind, mt_tensor *input, mt_tensor *target, mt_t
         mt_decref(c);
         if (!cs[k]) goto done;
     }
+    int64_t n = mt_numel(input);
+    if (be) { /* a device: its kernel checks the BCE ranges */
+        out = reduction == MT_REDUCTION_NONE ? mt_empty(input->shape, input->ndim, dt, dev)
+                                             : mt_empty(input->shape, 0, dt, dev);
+        if (!out || be->pointwise_forward(kind, reduction, n, cs[0], cs[1], cs[2], cs[3], out) < 0) goto done;
+        goto record;
+    }
     if (kind == MT_LOSS_BCE) {
         if (!in_unit_range(cs[0])) { mt_error(MT_ERR_RUNTIME, "all elements of input should be between 0 and 1"); goto done; }
         if (!in_unit_range(cs[1])) { mt_error(MT_ERR_RUNTIME, "all elements of target should be between 0 and 1"); goto done; }
     }
-    int64_t n = mt_numel(input);
     out = reduction == MT_REDUCTION_NONE ? mt_empty(input->shape, input->ndim, dt, mt_cpu())
                                          : mt_empty(input->shape, 0, dt, mt_cpu());
     if (!out) goto done;
@@ -815,7 +915,7 @@ mt_tensor *mt_pointwise_loss(int kind, mt_tensor *input, mt_tensor *target, mt_t
     if (dt == MT_FLOAT32) PW_FW(float, f32);
     else PW_FW(double, f64);
 #undef PW_FW
-    {
+record: {
         mt_tensor *ins[2] = {input, target};
         mt_node *node = mt_autograd_record(&pw_vts[kind], out, 2, ins);
         if (node) {

@@ -466,8 +466,18 @@ int mt_adagrad_step(mt_tensor *param, mt_tensor *grad, mt_tensor *state_sum, dou
 }
 
 int mt_optim_step_inc(mt_tensor *t, double *out) {
+    if (t && mt_numel(t) == 1 && t->storage->device.type != MT_CPU && mt_optim_backends[t->storage->device.type]) {
+        /* a step tensor on a device (capturable / fused state, or moved there): incremented through a host copy,
+           as the per-step scalars are computed on the host anyway */
+        mt_tensor *h = mt_empty(t->shape, t->ndim, t->dtype, mt_cpu());
+        if (!h) return -1;
+        int rc = (mt_copy_into(h, t) < 0 || mt_optim_step_inc(h, out) < 0 || mt_copy_into(t, h) < 0) ? -1 : 0;
+        mt_decref(h);
+        if (rc == 0) mt_bump_version(t);
+        return rc;
+    }
     if (!t || mt_numel(t) != 1 || t->storage->device.type != MT_CPU) {
-        mt_error(MT_ERR_RUNTIME, "optimizer step: the 'step' state must be a one-element CPU tensor");
+        mt_error(MT_ERR_RUNTIME, "optimizer step: the 'step' state must be a one-element tensor");
         return -1;
     }
     void *d = mt_data(t);

@@ -23,6 +23,8 @@ static const mt_core_api core_api = {
     .copy_into = mt_copy_into,
     .default_generator = mt_default_generator,
     .manual_seed = mt_manual_seed,
+    .optim_backends = mt_optim_backends,
+    .loss_backends = mt_loss_backends,
 };
 
 const mt_core_api *mt_core_api_table(void) { return &core_api; }

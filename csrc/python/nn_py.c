@@ -69,9 +69,45 @@ static PyObject *nn_pointwise_loss(PyObject *mod, PyObject *const *args, Py_ssiz
     return mt_py_wrap(mt_pointwise_loss((int)kind, ts[0], ts[1], ts[2], ts[3], (int)red));
 }
 
+/* ---- recurrent layers (ops/rnn.c) ---- */
+#include "../ops/rnn.h"
+
+/* _lstm_layer(x, h0|None, c0|None, w_ih, w_hh, b_ih|None, b_hh|None, reverse: bool) -> (out, h_n, c_n) */
+static PyObject *nn_lstm_layer(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 8) { PyErr_SetString(PyExc_TypeError, "_lstm_layer() takes 8 arguments"); return NULL; }
+    static const char *const names[7] = {"input", "h0", "c0", "weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    mt_tensor *ts[7];
+    for (int k = 0; k < 7; k++) {
+        PyObject *o = args[k];
+        bool optional = k == 1 || k == 2 || k == 5 || k == 6;
+        if (optional && o == Py_None) { ts[k] = NULL; continue; }
+        if (!PyTensor_Check(o)) {
+            PyErr_Format(PyExc_TypeError, "_lstm_layer(): argument '%s' must be Tensor%s, not %s", names[k],
+                         optional ? " or None" : "", Py_TYPE(o)->tp_name);
+            return NULL;
+        }
+        ts[k] = T(o);
+    }
+    int rev = PyObject_IsTrue(args[7]);
+    if (rev < 0) return NULL;
+    mt_tensor *out, *hn, *cn;
+    if (mt_lstm_layer(ts[0], ts[1], ts[2], ts[3], ts[4], ts[5], ts[6], rev != 0, &out, &hn, &cn) < 0)
+        return mt_py_raise();
+    PyObject *po = mt_py_wrap(out), *ph = po ? mt_py_wrap(hn) : (mt_decref(hn), NULL);
+    PyObject *pc = ph ? mt_py_wrap(cn) : (mt_decref(cn), NULL);
+    if (!pc) { Py_XDECREF(po); Py_XDECREF(ph); return NULL; }
+    PyObject *tup = PyTuple_New(3);
+    if (!tup) { Py_DECREF(po); Py_DECREF(ph); Py_DECREF(pc); return NULL; }
+    PyTuple_SET_ITEM(tup, 0, po); /* steals */
+    PyTuple_SET_ITEM(tup, 1, ph);
+    PyTuple_SET_ITEM(tup, 2, pc);
+    return tup;
+}
+
 PyMethodDef mt_nn_functions[] = {
     {"_pointwise_loss", (PyCFunction)(void (*)(void))nn_pointwise_loss, METH_FASTCALL, NULL},
     {"_cross_entropy", (PyCFunction)(void (*)(void))nn_cross_entropy, METH_FASTCALL, NULL},
     {"_nll_loss", (PyCFunction)(void (*)(void))nn_nll_loss, METH_FASTCALL, NULL},
+    {"_lstm_layer", (PyCFunction)(void (*)(void))nn_lstm_layer, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
 };

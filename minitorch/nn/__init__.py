@@ -4,4 +4,5 @@ from .modules.module import Module  # noqa: F401
 from .modules.container import *  # noqa: F401,F403
 from .modules.layers import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
+from .modules.rnn import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402

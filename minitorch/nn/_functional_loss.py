@@ -4,7 +4,8 @@ Class-index cross-entropy and nll_loss run ONE fused C kernel each (minitorch._C
 _C._nll_loss: log-softmax + gather in one pass per row, with their own backward). mse_loss,
 binary_cross_entropy and binary_cross_entropy_with_logits run one fused elementwise C kernel
 (_C._pointwise_loss). Probability targets, weighted mse/l1 and l1 are composed from core ops as in
-PyTorch. The fused kernels are CPU kernels; tensors on another device take the composed path.
+PyTorch. The fused kernels exist for CPU and CUDA tensors (cuda/loss.cu); tensors on another device take
+the composed path.
 """
 import warnings
 
@@ -72,7 +73,9 @@ def _check_tensor(fn, name, t, optional=False):
 
 
 def _on_cpu(*ts):
-    return all(t is None or not t.is_cuda for t in ts)
+    """True when the fused C kernels serve these tensors: all on the CPU or on CUDA (cuda/loss.cu, registered
+    when minitorch._C_cuda is imported). The composed paths below remain for other devices."""
+    return all(t is None or t.is_cpu or t.is_cuda for t in ts)
 
 
 def _reduce(loss, red):

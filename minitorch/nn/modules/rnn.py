@@ -1,0 +1,467 @@
+"""Recurrent layers: RNN, LSTM, GRU and their cells, with PyTorch's names, shapes, gate orders and init.
+
+LSTM on CPU runs each layer and direction as one fused C call (minitorch._C._lstm_layer: one GEMM for
+the input projection of all steps, one GEMM + one fused gate kernel per step, backward through time
+in C, one autograd node MkldnnRnnLayerBackward0 per layer and direction, like torch on CPU).
+GRU, RNN, the cells and LSTM on other devices are composed from tensor ops step by step.
+"""
+import math
+import numbers
+import warnings
+
+from ... import _C
+from ..._creation import empty, zeros
+from .. import _functional_layers as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _factory(device, dtype):
+    kw = {}
+    if device is not None:
+        kw["device"] = device
+    if dtype is not None:
+        kw["dtype"] = dtype
+    return kw
+
+
+def _cat(ts, dim):
+    return _C.cat(list(ts), dim)
+
+
+def _stack(ts, dim):
+    return _C.stack(list(ts), dim)
+
+
+class RNNBase(Module):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__()
+        kw = _factory(device, dtype)
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        num_directions = 2 if bidirectional else 1
+
+        if (not isinstance(dropout, numbers.Number) or not 0 <= dropout <= 1 or isinstance(dropout, bool)):
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
+                             "element being zeroed")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          "expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}")
+        if not isinstance(bias, bool):
+            raise TypeError(f"bias should be of type bool, got: {type(bias).__name__}")
+        if not isinstance(batch_first, bool):
+            raise TypeError(f"batch_first should be of type bool, got: {type(batch_first).__name__}")
+        if not isinstance(input_size, int):
+            raise TypeError(f"input_size should be of type int, got: {type(input_size).__name__}")
+        if input_size <= 0:
+            raise ValueError("input_size must be greater than zero")
+        if not isinstance(hidden_size, int):
+            raise TypeError(f"hidden_size should be of type int, got: {type(hidden_size).__name__}")
+        if hidden_size <= 0:
+            raise ValueError("hidden_size must be greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size != 0:
+            raise NotImplementedError("minitorch: LSTM with proj_size > 0 is not supported")
+        if mode not in _GATES:
+            raise ValueError("Unrecognized RNN mode: " + mode)
+        gate_size = _GATES[mode] * hidden_size
+
+        self._flat_weights_names = []
+        self._all_weights = []
+        for layer in range(num_layers):
+            for direction in range(num_directions):
+                layer_input_size = input_size if layer == 0 else hidden_size * num_directions
+                w_ih = Parameter(empty((gate_size, layer_input_size), **kw))
+                w_hh = Parameter(empty((gate_size, hidden_size), **kw))
+                suffix = "_reverse" if direction == 1 else ""
+                names = [f"weight_ih_l{layer}{suffix}", f"weight_hh_l{layer}{suffix}"]
+                params = [w_ih, w_hh]
+                if bias:
+                    names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
+                    params += [Parameter(empty((gate_size,), **kw)), Parameter(empty((gate_size,), **kw))]
+                for name, p in zip(names, params):
+                    setattr(self, name, p)
+                self._flat_weights_names.extend(names)
+                self._all_weights.append(names)
+        self.reset_parameters()
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    @property
+    def all_weights(self):
+        return [[getattr(self, n) for n in names] for names in self._all_weights]
+
+    def flatten_parameters(self):
+        pass
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def _layer_params(self, layer, direction):
+        sfx = "_reverse" if direction == 1 else ""
+        p = self._parameters
+        w_ih, w_hh = p[f"weight_ih_l{layer}{sfx}"], p[f"weight_hh_l{layer}{sfx}"]
+        if self.bias:
+            return w_ih, w_hh, p[f"bias_ih_l{layer}{sfx}"], p[f"bias_hh_l{layer}{sfx}"]
+        return w_ih, w_hh, None, None
+
+    # ---- checks (torch's messages) ----
+    def check_input(self, input, batch_sizes=None):
+        w = self._parameters[self._flat_weights_names[0]]
+        if input.dtype.is_floating_point and input.dtype != w.dtype:
+            raise ValueError(f"input must have the type {w.dtype}, got type {input.dtype}")
+        expected_input_dim = 2 if batch_sizes is not None else 3
+        if input.dim() != expected_input_dim:
+            raise RuntimeError(f"input must have {expected_input_dim} dimensions, got {input.dim()}")
+        if self.input_size != input.size(-1):
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {input.size(-1)}")
+
+    def get_expected_hidden_size(self, input, batch_sizes=None):
+        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        num_directions = 2 if self.bidirectional else 1
+        return (self.num_layers * num_directions, mini_batch, self.hidden_size)
+
+    def check_hidden_size(self, hx, expected_hidden_size, msg="Expected hidden size {}, got {}"):
+        if tuple(hx.size()) != tuple(expected_hidden_size):
+            raise RuntimeError(msg.format(expected_hidden_size, list(hx.size())))
+
+    def _dtype_check(self, input):
+        w = self._parameters[self._flat_weights_names[0]]
+        if input.dtype != w.dtype:
+            raise ValueError(
+                f"RNN input dtype ({input.dtype}) does not match weight dtype ({w.dtype}). Convert input: "
+                f"input.to({w.dtype}), or convert model: model.to({input.dtype})")
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if self.proj_size != 0:
+            s += ", proj_size={proj_size}"
+        if self.num_layers != 1:
+            s += ", num_layers={num_layers}"
+        if self.bias is not True:
+            s += ", bias={bias}"
+        if self.batch_first is not False:
+            s += ", batch_first={batch_first}"
+        if self.dropout != 0:
+            s += ", dropout={dropout}"
+        if self.bidirectional is not False:
+            s += ", bidirectional={bidirectional}"
+        return s.format(**self.__dict__)
+
+    # ---- the stacked, time-major run: x (T, B, I), hs / cs lists of (B, H) per layer*dir or None ----
+    def _run(self, x, h0, c0):
+        nd = 2 if self.bidirectional else 1
+        hn, cn = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(nd):
+                k = layer * nd + d
+                h = None if h0 is None else h0[k]
+                c = None if c0 is None else c0[k]
+                o, h, c = self._layer(x, h, c, self._layer_params(layer, d), d == 1)
+                outs.append(o)
+                hn.append(h)
+                cn.append(c)
+            x = outs[0] if nd == 1 else _cat(outs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, _stack(hn, 0), (_stack(cn, 0) if self.mode == "LSTM" else None)
+
+    def _layer(self, x, h, c, params, reverse):
+        w_ih, w_hh, b_ih, b_hh = params
+        T, B = x.shape[0], x.shape[1]
+        H = self.hidden_size
+        if self.mode == "LSTM" and x.device.type == "cpu":
+            return _C._lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
+        # composed path: one projection for all steps, then one step at a time
+        xp = x.matmul(w_ih.t())
+        if b_ih is not None:
+            xp = xp + b_ih
+        if h is None:
+            h = zeros((B, H), dtype=x.dtype, device=x.device)
+        if self.mode == "LSTM" and c is None:
+            c = zeros((B, H), dtype=x.dtype, device=x.device)
+        outs = [None] * T
+        steps = range(T - 1, -1, -1) if reverse else range(T)
+        for t in steps:
+            h, c = _cell(self.mode, xp[t], h, c, w_hh, b_hh)
+            outs[t] = h
+        out = _stack(outs, 0) if T > 0 else x.new_zeros((0, B, H))
+        return out, h, c
+
+    def _prepare(self, input, hx, name):
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D "
+                             f"{'tensor ' if name == 'RNN' else ''}instead")
+        self._dtype_check(input)
+        batched = input.dim() == 3
+        batch_dim = 0 if self.batch_first else 1
+        if not batched:
+            input = input.unsqueeze(batch_dim)
+        return input, batched, batch_dim
+
+    def _finish(self, out, batched, batch_dim):
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        if not batched:
+            out = out.squeeze(batch_dim)
+        return out
+
+
+def _cell(mode, xp_t, h, c, w_hh, b_hh):
+    """One step given the input projection xp_t = x_t @ w_ih^T + b_ih."""
+    hh = h.matmul(w_hh.t())
+    if b_hh is not None:
+        hh = hh + b_hh
+    if mode == "LSTM":
+        i, f, g, o = (xp_t + hh).chunk(4, 1)
+        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+        c = f * c + i * g
+        return o * c.tanh(), c
+    if mode == "GRU":
+        xr, xz, xn = xp_t.chunk(3, 1)
+        hr, hz, hn = hh.chunk(3, 1)
+        r = (xr + hr).sigmoid()
+        z = (xz + hz).sigmoid()
+        n = (xn + r * hn).tanh()
+        return n + z * (h - n), None
+    pre = xp_t + hh
+    return (pre.tanh() if mode == "RNN_TANH" else pre.relu()), None
+
+
+class LSTM(RNNBase):
+    """Multi-layer LSTM, PyTorch's nn.LSTM: returns output, (h_n, c_n)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
+
+    def get_expected_cell_size(self, input, batch_sizes=None):
+        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        num_directions = 2 if self.bidirectional else 1
+        return (self.num_layers * num_directions, mini_batch, self.hidden_size)
+
+    def forward(self, input, hx=None):
+        input, batched, batch_dim = self._prepare(input, hx, "LSTM")
+        if hx is not None:
+            if batched:
+                if hx[0].dim() != 3 or hx[1].dim() != 3:
+                    raise RuntimeError("For batched 3-D input, hx and cx should also be 3-D but got "
+                                       f"({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
+            else:
+                if hx[0].dim() != 2 or hx[1].dim() != 2:
+                    raise RuntimeError("For unbatched 2-D input, hx and cx should also be 2-D but got "
+                                       f"({hx[0].dim()}-D, {hx[1].dim()}-D) tensors")
+                hx = (hx[0].unsqueeze(1), hx[1].unsqueeze(1))
+        self.check_input(input)
+        if hx is not None:
+            self.check_hidden_size(hx[0], self.get_expected_hidden_size(input), "Expected hidden[0] size {}, got {}")
+            self.check_hidden_size(hx[1], self.get_expected_cell_size(input), "Expected hidden[1] size {}, got {}")
+        x = input.transpose(0, 1) if self.batch_first else input
+        out, hn, cn = self._run(x, None if hx is None else hx[0], None if hx is None else hx[1])
+        out = self._finish(out, batched, batch_dim)
+        if not batched:
+            hn, cn = hn.squeeze(1), cn.squeeze(1)
+        return out, (hn, cn)
+
+
+class GRU(RNNBase):
+    """Multi-layer GRU, PyTorch's nn.GRU (gates r, z, n): returns output, h_n."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("GRU", *args, **kwargs)
+
+    def forward(self, input, hx=None):
+        return _forward_single_state(self, input, hx, "GRU")
+
+
+class RNN(RNNBase):
+    """Multi-layer Elman RNN with tanh or relu, PyTorch's nn.RNN: returns output, h_n."""
+
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if len(args) > 3:
+            nonlinearity = args[3]
+            args = args[:3] + args[4:]
+        else:
+            nonlinearity = kwargs.pop("nonlinearity", "tanh")
+        if nonlinearity == "tanh":
+            mode = "RNN_TANH"
+        elif nonlinearity == "relu":
+            mode = "RNN_RELU"
+        else:
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        super().__init__(mode, *args, **kwargs)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        return _forward_single_state(self, input, hx, "RNN")
+
+
+def _forward_single_state(self, input, hx, name):
+    input, batched, batch_dim = self._prepare(input, hx, name)
+    if hx is not None:
+        if batched and hx.dim() != 3:
+            raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {hx.dim()}-D tensor")
+        if not batched:
+            if hx.dim() != 2:
+                raise RuntimeError(f"For unbatched 2-D input, hx should also be 2-D but got {hx.dim()}-D tensor")
+            hx = hx.unsqueeze(1)
+    self.check_input(input)
+    if hx is not None:
+        self.check_hidden_size(hx, self.get_expected_hidden_size(input))
+    self._dtype_check(input)
+    x = input.transpose(0, 1) if self.batch_first else input
+    out, hn, _ = self._run(x, hx, None)
+    out = self._finish(out, batched, batch_dim)
+    if not batched:
+        hn = hn.squeeze(1)
+    return out, hn
+
+
+# ---------------------------------------------------------------- cells
+class RNNCellBase(Module):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        super().__init__()
+        kw = _factory(device, dtype)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = Parameter(empty((num_chunks * hidden_size, input_size), **kw))
+        self.weight_hh = Parameter(empty((num_chunks * hidden_size, hidden_size), **kw))
+        if bias:
+            self.bias_ih = Parameter(empty((num_chunks * hidden_size,), **kw))
+            self.bias_hh = Parameter(empty((num_chunks * hidden_size,), **kw))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def extra_repr(self):
+        s = "{input_size}, {hidden_size}"
+        if "bias" in self.__dict__ and self.bias is not True:
+            s += ", bias={bias}"
+        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
+            s += ", nonlinearity={nonlinearity}"
+        return s.format(**self.__dict__)
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    def _check(self, input, hx, name, hname="hidden"):
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        if input.size(-1) != self.input_size:
+            raise RuntimeError(
+                f"input has inconsistent input_size: got {input.size(-1)} expected {self.input_size}")
+
+    def _check_h(self, input, h, idx_name):
+        if h.size(-1) != self.hidden_size:
+            raise RuntimeError(
+                f"{idx_name} has inconsistent hidden_size: got {h.size(-1)}, expected {self.hidden_size}")
+        if h.size(0) != input.size(0):
+            raise RuntimeError(
+                f"Input batch size {input.size(0)} doesn't match {idx_name} batch size {h.size(0)}")
+
+    def _proj(self, input):
+        xp = input.matmul(self.weight_ih.t())
+        return xp + self.bias_ih if self.bias_ih is not None else xp
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        self._check(input, hx, "RNNCell")
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = zeros((input.size(0), self.hidden_size), dtype=input.dtype, device=input.device)
+        elif not batched:
+            hx = hx.unsqueeze(0)
+        self._check_h(input, hx, "hidden0")
+        if self.nonlinearity == "tanh":
+            mode = "RNN_TANH"
+        elif self.nonlinearity == "relu":
+            mode = "RNN_RELU"
+        else:
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        h, _ = _cell(mode, self._proj(input), hx, None, self.weight_hh, self.bias_hh)
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
+
+    def forward(self, input, hx=None):
+        self._check(input, hx, "LSTMCell")
+        if hx is not None:
+            for idx, value in enumerate(hx):
+                if value.dim() not in (1, 2):
+                    raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got {value.dim()}D instead")
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            z = zeros((input.size(0), self.hidden_size), dtype=input.dtype, device=input.device)
+            hx = (z, z)
+        elif not batched:
+            hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
+        self._check_h(input, hx[0], "hidden0")
+        self._check_h(input, hx[1], "hidden1")
+        h, c = _cell("LSTM", self._proj(input), hx[0], hx[1], self.weight_hh, self.bias_hh)
+        if not batched:
+            h, c = h.squeeze(0), c.squeeze(0)
+        return h, c
+
+
+class GRUCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
+
+    def forward(self, input, hx=None):
+        self._check(input, hx, "GRUCell")
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = zeros((input.size(0), self.hidden_size), dtype=input.dtype, device=input.device)
+        elif not batched:
+            hx = hx.unsqueeze(0)
+        self._check_h(input, hx, "hidden0")
+        h, _ = _cell("GRU", self._proj(input), hx, None, self.weight_hh, self.bias_hh)
+        return h if batched else h.squeeze(0)
