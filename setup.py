@@ -147,6 +147,8 @@ if _nvcc:
         extra_compile_args=["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
     )
     cuda_ext._mt_cu_sources = _cu_sources
+    # relink when a .cu file or a header changes, not only cuda/module.c
+    cuda_ext.depends = _cu_sources + glob.glob("cuda/*.cuh") + glob.glob("csrc/**/*.h", recursive=True)
     ext_modules.append(cuda_ext)
 
 
