@@ -26,7 +26,7 @@ cp "$SP"/_C*.so "$REPO/minitorch/" 2>/dev/null || true
 cd /tmp
 python3 -c "import minitorch, minitorch.cuda as c; print('cuda available:', c.is_available(), c.device_count(), c.get_device_name() if c.is_available() else '')"
 echo "== tests/test_cuda.py"
-timeout 150 python3 -m pytest -q -p no:cacheprovider "$REPO/tests/test_cuda.py" 2>&1 | tail -40
+timeout 200 python3 -m pytest -q --tb=line -rf -p no:cacheprovider "$REPO/tests/test_cuda.py" "$REPO/tests/test_examples.py" 2>&1 | tail -40
 echo "== CPU suite (-x -q)"
 timeout 120 python3 -m pytest -x -q -p no:cacheprovider "$REPO/tests" --ignore="$REPO/tests/test_cuda.py" 2>&1 | tail -8
 echo "== bench/bench_gpu.py"
