@@ -301,30 +301,76 @@ def normal(mean, std, size=None, generator=None, dtype=None, device=None):
 
 
 def multinomial(input, num_samples, replacement=False, generator=None):
-    """Sampling by inverse CDF with the Philox stream (CPU), as torch.multinomial."""
+    """torch.multinomial: indices drawn from the rows of ``input`` (unnormalised non-negative weights).
+
+    With replacement: inverse CDF, one ``rand`` draw per sample located in the row's normalised cumulative sums
+    (one ``searchsorted`` for all rows, each row shifted by its row number). Without replacement (and for one
+    sample): the exponential race, the ``num_samples`` largest of ``p / E`` with ``E = -log(U)`` ~ Exp(1), i.e.
+    Gumbel top-k. Every draw comes from the global Philox stream, so results repeat under ``manual_seed``.
+    """
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
-    probs = input.detach().double().cpu()
-    p = probs.numpy() if probs.dim() == 2 else probs.numpy()[None]
-    if (p < 0).any() or not np.isfinite(p).all():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if (p.sum(-1) <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    n_cat = p.shape[1]
+    if not input.dtype.is_floating_point:
+        names = {int64: "Long", int32: "Int", bool_: "Bool"}
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {names.get(input.dtype, input.dtype)}")
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    n_cat = input.size(-1)
     if not replacement and num_samples > n_cat:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    out = np.empty((p.shape[0], num_samples), dtype=np.int64)
-    for r in range(p.shape[0]):
-        w = p[r].copy()
-        for k in range(num_samples):
-            u = rand(1, dtype=float64).item() * w.sum()
-            c = int(np.searchsorted(np.cumsum(w), u, side="right"))
-            c = min(c, n_cat - 1)
-            while w[c] == 0:  # skip zero-probability bins that rounding may land on
-                c -= 1
-            out[r, k] = c
-            if not replacement:
-                w[c] = 0
+    if n_cat > (1 << 24):
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    p = input.detach().cpu().numpy().astype(np.float64, copy=False)
+    p = p.reshape(-1, n_cat) if p.ndim == 2 else p[None]
+    rows = p.shape[0]
+    out_shape = (rows, num_samples) if input.dim() == 2 else (num_samples,)
+    if p.size == 0:
+        t = zeros(*out_shape, dtype=int64)
+        return t.to(input.device) if input.device.type != "cpu" else t
+    if not replacement or num_samples == 1:  # torch's checks on its exponential-race path
+        with np.errstate(invalid="ignore"):
+            valid = bool(p.max() < np.inf) and bool(p.min() >= 0)  # nan fails both comparisons
+        if not valid:
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if (p.sum(-1) == 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    else:  # torch's checks on its inverse-CDF path: row by row, each element, then the row's sum
+        with np.errstate(invalid="ignore"):
+            bad = ~(p >= 0) | np.isinf(p)
+            row_bad = bad.any(1) | ~(p.sum(1) > 0)
+        if row_bad.any():
+            r = int(np.argmax(row_bad))
+            if bad[r].any():
+                v = p[r, int(np.argmax(bad[r]))]
+                raise RuntimeError("invalid multinomial distribution (encountering probability entry " +
+                                   ("< 0)" if not v >= 0 else "= infinity or NaN)"))
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement or num_samples == 1:
+        u = rand(rows, n_cat, dtype=float64).numpy()
+        with np.errstate(divide="ignore"):
+            key = p / -np.log(u)  # u == 0 gives an infinite waiting time: key 0
+        if num_samples == 1:
+            out = np.argmax(key, axis=1)[:, None]
+        else:
+            if num_samples < n_cat:
+                part = np.argpartition(-key, num_samples - 1, axis=1)[:, :num_samples]
+            else:
+                part = np.broadcast_to(np.arange(n_cat), (rows, n_cat))
+            order = np.argsort(-np.take_along_axis(key, part, 1), axis=1, kind="stable")
+            out = np.take_along_axis(part, order, 1)
+    else:
+        cs = np.cumsum(p, axis=1)
+        cdf = cs / cs[:, -1:]                      # the last entry of every row is exactly 1.0
+        offs = np.arange(rows, dtype=np.float64)[:, None]
+        u = rand(rows, num_samples, dtype=float64).numpy()
+        out = np.searchsorted((cdf + offs).ravel(), (u + offs).ravel(), side="right").reshape(rows, num_samples)
+        out -= np.arange(rows)[:, None] * n_cat
+        # rounding of u + row may reach the row's end; fall back to its last category of positive weight
+        last = n_cat - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
+        out = np.clip(out, 0, None)
+        np.minimum(out, last[:, None], out=out)
+    out = np.ascontiguousarray(out, dtype=np.int64)
     t = tensor(out if input.dim() == 2 else out[0])
     return t.to(input.device) if input.device.type != "cpu" else t
 

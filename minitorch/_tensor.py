@@ -163,25 +163,63 @@ class Tensor(_C.TensorBase):
         return out
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The k largest (or smallest) entries along dim; NaN counts as the largest value, as in torch.
+        Values come from ``gather`` so gradients flow back to the selected entries."""
         from . import return_types
-        values, indices = self.sort(dim=dim, descending=largest)
-        return return_types.topk(values.narrow(dim, 0, k), indices.narrow(dim, 0, k))
+        from ._creation import tensor
+        k = int(k)
+        if self.dim() == 0:
+            if k not in (0, 1):
+                raise RuntimeError("selected index k out of range")
+            return return_types.topk(self.clone(), tensor(0).to(self.device))
+        d = dim + self.dim() if -self.dim() <= dim < 0 else dim
+        if not 0 <= d < self.dim():
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-self.dim()}, {self.dim() - 1}], "
+                             f"but got {dim})")
+        n = self.size(d)
+        if k < 0 or k > n:
+            raise RuntimeError("selected index k out of range")
+        key = self._sort_key(d, largest)
+        if 0 < k < n and n > 256 and k * 8 < n:  # partial selection, then order only the k kept
+            part = np.argpartition(key, k - 1, axis=-1)[..., :k]
+            idx = np.take_along_axis(part, np.argsort(np.take_along_axis(key, part, -1), axis=-1, kind="stable"), -1)
+        else:
+            idx = np.argsort(key, axis=-1, kind="stable")[..., :k]
+        indices = tensor(np.ascontiguousarray(np.moveaxis(idx, -1, d))).to(self.device)
+        return return_types.topk(self.gather(d, indices), indices)
+
+    def _sort_key(self, d, descending):
+        """int64 keys whose ascending stable order along the last axis is the wanted order along dim d.
+        Floats map to their IEEE bits made order-preserving, after -0.0 -> 0.0 (equal, as in torch) and every NaN
+        -> one positive NaN (the largest value, as in torch); descending is ~key, exact and overflow-free."""
+        a = np.moveaxis(self.detach().cpu().numpy(), d, -1)
+        if a.dtype.kind == "f":
+            f = a.astype(np.float64) + 0.0
+            f[np.isnan(f)] = np.nan
+            i = f.view(np.int64)
+            key = i ^ ((i >> 63) & np.int64(0x7FFFFFFFFFFFFFFF))
+        else:
+            key = a.astype(np.int64)
+        return ~key if descending else key
 
     def sort(self, dim=-1, descending=False, stable=False):
+        """Sorted values and their indices along dim (stable always, NaN as the largest value, as in torch)."""
         from . import return_types
         from ._creation import tensor
         if self.dim() == 0:
+            if not -1 <= dim <= 0:
+                raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got {dim})")
             return return_types.sort(self.clone(), tensor(0).to(self.device))
-        a = self.detach().cpu().numpy()
-        key = -a if descending and a.dtype != np.bool_ else a
-        if descending and a.dtype == np.bool_:
-            key = ~a
-        idx = np.argsort(key, axis=dim, kind="stable")
-        indices = tensor(idx).to(self.device)
-        return return_types.sort(self.gather(dim, indices), indices)
+        d = dim + self.dim() if -self.dim() <= dim < 0 else dim
+        if not 0 <= d < self.dim():
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-self.dim()}, {self.dim() - 1}], "
+                             f"but got {dim})")
+        idx = np.argsort(self._sort_key(d, descending), axis=-1, kind="stable")
+        indices = tensor(np.ascontiguousarray(np.moveaxis(idx, -1, d))).to(self.device)
+        return return_types.sort(self.gather(d, indices), indices)
 
     def argsort(self, dim=-1, descending=False, stable=False):
-        return self.sort(dim=dim, descending=descending).indices
+        return self.sort(dim=dim, descending=descending, stable=stable).indices
 
     def nonzero(self, as_tuple=False):
         from ._creation import tensor

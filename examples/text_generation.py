@@ -1,0 +1,608 @@
+"""Character-level text generation with an LSTM on Alice's Adventures in Wonderland.
+
+Two models:
+
+  tutorial  the classic "Text Generation with LSTM in PyTorch" recipe: the lower-cased text, windows of 100
+            characters scaled to [0, 1] as a (N, 100, 1) float tensor predicting the next character, LSTM(1, 256)
+            (--layers 2 for the deeper variant), dropout 0.2, a linear layer to the vocabulary,
+            CrossEntropyLoss(reduction="sum"), Adam, batches of 128 shuffled; after every epoch the loss over all
+            windows, keeping the best weights. Generation takes a random (or --prompt) 100-character window and
+            writes 1000 characters by argmax.
+  charrnn   an embedding, a stacked LSTM (batch_first) predicting the next character at every position,
+            a held-out 10% validation split, gradient clipping, and sampling with --temperature.
+
+  python3 examples/text_generation.py train --model tutorial --epochs 1 --checkpoint single-char.pth
+  python3 examples/text_generation.py generate --checkpoint single-char.pth
+  python3 examples/text_generation.py train --model charrnn --epochs 5 --checkpoint charrnn.pth
+  python3 examples/text_generation.py generate --checkpoint charrnn.pth --temperature 0.8 --prompt "alice was"
+
+The corpus is --data PATH, else $MINITORCH_DATA, else a cached copy of Project Gutenberg eBook #11 downloaded on
+first use to $MINITORCH_CACHE (default ~/.cache/minitorch)/wonderland.txt with the Gutenberg header and licence
+removed ($MINITORCH_OFFLINE=1 forbids the download). A checkpoint is [state_dict, char_to_int] written by
+minitorch.save; `generate` infers the model (and its sizes) from the state_dict.
+"""
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+import minitorch as torch
+import minitorch.nn as nn
+import minitorch.optim as optim
+from minitorch.utils import data
+
+GUTENBERG_URL = "https://www.gutenberg.org/cache/epub/11/pg11.txt"
+SEQ_LENGTH = 100
+EXIT_NO_CORPUS = 2
+
+
+# ----------------------------------------------------------------------------------------------------------- corpus
+class CorpusError(Exception):
+    pass
+
+
+def cache_dir():
+    return os.environ.get("MINITORCH_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "minitorch")
+
+
+def strip_gutenberg(text):
+    """The book without Project Gutenberg's header (up to the "*** START OF ..." line) and licence (from "*** END")."""
+    lines = text.splitlines(keepends=True)
+    start, end = 0, len(lines)
+    for i, line in enumerate(lines):
+        u = line.upper()
+        if start == 0 and u.startswith("*** START OF") and "PROJECT GUTENBERG" in u:
+            start = i + 1
+        elif u.startswith("*** END OF") and "PROJECT GUTENBERG" in u:
+            end = i
+            break
+    return "".join(lines[start:end]).strip("\n\r\ufeff") + "\n"
+
+
+def _no_corpus_message(path, why):
+    return (f"error: no text corpus ({why}).\n"
+            f"Pass --data PATH, set MINITORCH_DATA=PATH, or save Project Gutenberg eBook #11 "
+            f"(Alice's Adventures in Wonderland, plain text UTF-8: https://www.gutenberg.org/ebooks/11.txt.utf-8)\n"
+            f"to {path} - the Gutenberg header and licence are removed when it is downloaded here on first use\n"
+            f"(this needs network access; MINITORCH_OFFLINE=1 disables it).")
+
+
+def download_corpus(path):
+    import urllib.request
+    req = urllib.request.Request(GUTENBERG_URL, headers={"User-Agent": "minitorch-text-generation"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        raw = r.read().decode("utf-8-sig")
+    text = strip_gutenberg(raw)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".part"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def corpus_path(data_arg=None):
+    """--data, else $MINITORCH_DATA, else the cached download (fetched now when missing). CorpusError when none."""
+    for p in (data_arg, os.environ.get("MINITORCH_DATA")):
+        if p:
+            if not os.path.isfile(p):
+                raise CorpusError(f"error: corpus file not found: {p}")
+            return p
+    path = os.path.join(cache_dir(), "wonderland.txt")
+    if os.path.isfile(path):
+        return path
+    if os.environ.get("MINITORCH_OFFLINE", "") not in ("", "0"):
+        raise CorpusError(_no_corpus_message(path, "MINITORCH_OFFLINE is set and no cached copy exists"))
+    print(f"downloading Project Gutenberg eBook #11 to {path} ...", file=sys.stderr)
+    try:
+        return download_corpus(path)
+    except Exception as e:  # offline, DNS failure, HTTP error, read-only cache, ...
+        raise CorpusError(_no_corpus_message(path, f"download failed: {e}")) from None
+
+
+def load_text(data_arg=None, lower=True):
+    with open(corpus_path(data_arg), encoding="utf-8") as f:
+        text = f.read()
+    return text.lower() if lower else text
+
+
+def build_vocab(text):
+    chars = sorted(set(text))
+    return {c: i for i, c in enumerate(chars)}
+
+
+def encode(text, char_to_int):
+    return np.array([char_to_int[c] for c in text], dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------------------- models
+class CharModel(nn.Module):
+    """The tutorial model: LSTM over a scaled character window, the last output to the vocabulary."""
+
+    def __init__(self, n_vocab, hidden=256, layers=1, dropout=0.2):
+        super().__init__()
+        self.lstm = nn.LSTM(input_size=1, hidden_size=hidden, num_layers=layers, batch_first=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(hidden, n_vocab)
+
+    def forward(self, x):
+        x, _ = self.lstm(x)
+        x = x[:, -1, :]  # only the last output
+        return self.linear(self.dropout(x))
+
+
+class CharRNN(nn.Module):
+    """Embedding -> stacked LSTM -> dropout -> linear, a prediction at every position."""
+
+    def __init__(self, n_vocab, hidden=256, layers=2, embed=64, dropout=0.2):
+        super().__init__()
+        self.embedding = nn.Embedding(n_vocab, embed)
+        self.lstm = nn.LSTM(embed, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(hidden, n_vocab)
+
+    def forward(self, x, state=None):
+        out, state = self.lstm(self.embedding(x), state)
+        return self.linear(self.dropout(out)), state
+
+
+def model_from_state_dict(state_dict, n_vocab):
+    """Rebuild the model a checkpoint was trained with from its parameter names and shapes."""
+    layers = sum(1 for k in state_dict if k.startswith("lstm.weight_ih_l") and not k.endswith("_reverse"))
+    hidden = state_dict["lstm.weight_hh_l0"].shape[1]
+    if "embedding.weight" in state_dict:
+        model = CharRNN(n_vocab, hidden, layers, embed=state_dict["embedding.weight"].shape[1])
+    else:
+        model = CharModel(n_vocab, hidden, layers)
+    model.load_state_dict(state_dict)
+    return model
+
+
+# -------------------------------------------------------------------------------------------------- progress, logs
+def _fmt_time(s):
+    if not math.isfinite(s):
+        return "--:--"
+    s = int(s)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+class Progress:
+    """tqdm when it is installed, else a one-line bar on stderr: batches done/total, loss, batches/s, time left."""
+
+    def __init__(self, total, desc="", enabled=True, stream=None):
+        self.total, self.desc, self.enabled = total, desc, enabled
+        self.stream = stream or sys.stderr
+        self.n, self.loss, self.t0, self.last = 0, float("nan"), time.perf_counter(), 0.0
+        self._tqdm = None
+        if enabled:
+            try:
+                from tqdm import tqdm
+                self._tqdm = tqdm(total=total, desc=desc, unit="batch", leave=True, file=self.stream)
+            except ImportError:
+                pass
+
+    def update(self, loss):
+        self.n += 1
+        self.loss = loss
+        if not self.enabled:
+            return
+        if self._tqdm is not None:
+            self._tqdm.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            self._tqdm.update(1)
+            return
+        now = time.perf_counter()
+        if now - self.last >= 0.2:
+            self.last = now
+            self._draw(now)
+
+    def _draw(self, now):
+        el = now - self.t0
+        rate = self.n / el if el > 0 else float("nan")
+        left = (self.total - self.n) / rate if rate and rate > 0 else float("nan")
+        width = 24
+        fill = int(width * self.n / self.total) if self.total else width
+        bar = "#" * fill + "." * (width - fill)
+        self.stream.write(f"\r{self.desc} [{bar}] {self.n}/{self.total} loss {self.loss:.4f} "
+                          f"{rate:.2f} batch/s elapsed {_fmt_time(el)} left {_fmt_time(left)} ")
+        self.stream.flush()
+
+    def close(self):
+        if not self.enabled:
+            return
+        if self._tqdm is not None:
+            self._tqdm.close()
+        else:
+            self._draw(time.perf_counter())
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def write_history(history, path):
+    if not history or not path:
+        return
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(history[0]))
+        w.writeheader()
+        w.writerows(history)
+
+
+def plot_history(history, path, ylabel):
+    """A PNG of the per-epoch losses when matplotlib is installed; returns the path or None."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(epochs, [h["train_loss"] for h in history], "o-", label="train (mean per char)")
+    ax.plot(epochs, [h["eval_loss"] for h in history], "s-", label=ylabel)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy (nats per char)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _side_paths(args):
+    stem = os.path.splitext(args.checkpoint)[0]
+    return (args.history or stem + "_history.csv"), stem + "_loss.png"
+
+
+def resolve_device(name):
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda but CUDA is not available (minitorch.cuda.is_available() is False)")
+    return name
+
+
+def _clone_state(model):
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+
+def unigram_entropy(ids, n_vocab):
+    """Entropy (nats) of the characters' frequencies: the loss of a model that ignores context."""
+    p = np.bincount(ids, minlength=n_vocab) / len(ids)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+# ------------------------------------------------------------------------------------------------- tutorial model
+def tutorial_dataset(text, char_to_int, seq_length=SEQ_LENGTH):
+    """X: (N, seq_length, 1) float32 in [0, 1] (char index / vocabulary size), y: (N,) the next char's index."""
+    ids = encode(text, char_to_int)
+    n = len(ids) - seq_length
+    if n <= 0:
+        raise SystemExit(f"error: the text has {len(ids)} characters, fewer than a window of {seq_length} + 1")
+    windows = np.lib.stride_tricks.sliding_window_view(ids[:-1], seq_length)[:n]
+    X = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32).reshape(n, seq_length, 1) / np.float32(len(char_to_int)))
+    y = torch.from_numpy(ids[seq_length:].copy())
+    return X, y
+
+
+def train_tutorial(text, epochs=1, hidden=256, layers=1, batch_size=128, seq_length=SEQ_LENGTH, lr=1e-3,
+                   dropout=0.2, device="cpu", max_batches=None, time_limit=None, progress=True, log=print):
+    char_to_int = build_vocab(text)
+    n_vocab = len(char_to_int)
+    X, y = tutorial_dataset(text, char_to_int, seq_length)
+    log(f"Total characters: {len(text)}, vocabulary: {n_vocab}, windows: {len(X)}")
+    model = CharModel(n_vocab, hidden, layers, dropout).to(device)
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    loader = data.DataLoader(data.TensorDataset(X, y), shuffle=True, batch_size=batch_size)
+    eval_loader = data.DataLoader(data.TensorDataset(X, y), shuffle=False, batch_size=max(batch_size, 1024))
+    best_model, best_loss, history = None, math.inf, []
+    deadline = None if time_limit is None else time.perf_counter() + time_limit
+    for epoch in range(epochs):
+        model.train()
+        n_batches = len(loader) if max_batches is None else min(len(loader), max_batches)
+        bar = Progress(n_batches, f"epoch {epoch + 1}/{epochs}", progress)
+        t0 = time.perf_counter()
+        total, seen, nb = 0.0, 0, 0
+        for X_batch, y_batch in loader:
+            if nb >= n_batches or (deadline is not None and time.perf_counter() > deadline):
+                break
+            X_batch, y_batch = X_batch.to(device), y_batch.to(device)
+            y_pred = model(X_batch)
+            loss = loss_fn(y_pred, y_batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            lv = loss.item()
+            total, seen, nb = total + lv, seen + len(y_batch), nb + 1
+            bar.update(lv / len(y_batch))
+        bar.close()
+        train_time = time.perf_counter() - t0
+        # the loss over all windows (over the first max_batches eval batches when --max-batches limits the run)
+        model.eval()
+        eval_sum, eval_n = 0.0, 0
+        n_eval = len(eval_loader) if max_batches is None else min(len(eval_loader), max_batches)
+        with torch.no_grad():
+            for i, (X_batch, y_batch) in enumerate(eval_loader):
+                if i >= n_eval:
+                    break
+                eval_sum += loss_fn(model(X_batch.to(device)), y_batch.to(device)).item()
+                eval_n += len(y_batch)
+        if eval_sum < best_loss:
+            best_loss, best_model = eval_sum, _clone_state(model)
+        row = {"epoch": epoch + 1, "batches": nb, "train_loss": total / max(seen, 1), "eval_loss": eval_sum / eval_n,
+               "eval_loss_sum": eval_sum, "train_seconds": round(train_time, 3),
+               "seconds": round(time.perf_counter() - t0, 3)}
+        history.append(row)
+        log(f"Epoch {epoch}: Cross-entropy: {eval_sum:.4f} ({row['eval_loss']:.4f} per char; train "
+            f"{row['train_loss']:.4f}; {nb} batches in {train_time:.1f} s, {train_time / max(nb, 1) * 1000:.0f} ms/batch)")
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    return model, best_model, char_to_int, history
+
+
+def generate_tutorial(model, char_to_int, prompt, length=1000, device="cpu", seq_length=SEQ_LENGTH, out=None):
+    """Slide a seq_length window over the text, appending the argmax character each step."""
+    n_vocab = len(char_to_int)
+    int_to_char = {i: c for c, i in char_to_int.items()}
+    prompt = prompt.lower()
+    unknown = sorted({c for c in prompt if c not in char_to_int})
+    if unknown:
+        raise SystemExit(f"error: the prompt has characters outside the model's vocabulary: {unknown!r}")
+    pattern = [char_to_int[c] for c in prompt][-seq_length:]
+    model.eval()
+    result = []
+    with torch.no_grad():
+        for _ in range(length):
+            x = torch.tensor(np.array(pattern, dtype=np.float32).reshape(1, len(pattern), 1) / np.float32(n_vocab),
+                             device=device)
+            index = int(model(x).argmax())
+            result.append(int_to_char[index])
+            if out is not None:
+                out.write(int_to_char[index])
+                out.flush()
+            pattern.append(index)
+            pattern = pattern[1:] if len(pattern) > seq_length else pattern
+    return "".join(result)
+
+
+# --------------------------------------------------------------------------------------------------- charrnn model
+def split_ids(ids, val_fraction=0.1):
+    n_val = max(int(len(ids) * val_fraction), 2)
+    return ids[:-n_val], ids[-n_val:]
+
+
+def _chunks(ids, seq_len, offset=0):
+    """Non-overlapping (input, target) windows: (n, seq_len) int64 each."""
+    n = (len(ids) - 1 - offset) // seq_len
+    a = ids[offset:offset + n * seq_len + 1]
+    return a[:-1].reshape(n, seq_len), a[1:].reshape(n, seq_len)
+
+
+def evaluate_charrnn(model, ids, seq_len=100, batch_size=256, device="cpu"):
+    """Mean cross-entropy per character (nats) over ids cut into windows of seq_len (eval mode)."""
+    x, t = _chunks(ids, min(seq_len, len(ids) - 1))
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = torch.from_numpy(x[i:i + batch_size]).to(device)
+            tb = torch.from_numpy(t[i:i + batch_size]).to(device)
+            logits, _ = model(xb)
+            total += loss_fn(logits.reshape(-1, logits.shape[-1]), tb.reshape(-1)).item()
+    model.train(was_training)
+    return total / x.size
+
+
+def train_charrnn(text, epochs=1, hidden=256, layers=2, embed=64, batch_size=64, seq_len=100, lr=2e-3, dropout=0.2,
+                  clip=5.0, device="cpu", max_batches=None, time_limit=None, stop_below=None, progress=True,
+                  log=print, char_to_int=None):
+    """Train on the first 90% of the text, validate on the last 10% after every epoch (a pass over the training
+    text in shuffled non-overlapping windows). Stops after `epochs`, `time_limit` seconds, or once the validation
+    loss is below `stop_below`. Returns model, best state_dict, char_to_int, history (one dict per epoch)."""
+    char_to_int = char_to_int or build_vocab(text)
+    n_vocab = len(char_to_int)
+    ids = encode(text, char_to_int)
+    train_ids, val_ids = split_ids(ids)
+    log(f"Total characters: {len(text)} (train {len(train_ids)}, validation {len(val_ids)}), vocabulary: {n_vocab}, "
+        f"unigram entropy {unigram_entropy(train_ids, n_vocab):.4f} nats")
+    model = CharRNN(n_vocab, hidden, layers, embed, dropout).to(device)
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    rng = np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, (1,)).item()))  # follows --seed
+    best_model, best_loss, history = None, math.inf, []
+    t_start = time.perf_counter()
+    deadline = None if time_limit is None else t_start + time_limit
+    stop = False
+    for epoch in range(epochs):
+        x, t = _chunks(train_ids, seq_len, offset=int(rng.integers(0, seq_len)))
+        order = rng.permutation(len(x))
+        n_batches = math.ceil(len(x) / batch_size)
+        if max_batches is not None:
+            n_batches = min(n_batches, max_batches)
+        bar = Progress(n_batches, f"epoch {epoch + 1}/{epochs}", progress)
+        model.train()
+        t0 = time.perf_counter()
+        total, nb = 0.0, 0
+        for b in range(n_batches):
+            if deadline is not None and time.perf_counter() > deadline:
+                stop = True
+                break
+            sel = order[b * batch_size:(b + 1) * batch_size]
+            xb = torch.from_numpy(x[sel]).to(device)
+            tb = torch.from_numpy(t[sel]).to(device)
+            logits, _ = model(xb)
+            loss = loss_fn(logits.reshape(-1, n_vocab), tb.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            lv = loss.item()
+            total, nb = total + lv, nb + 1
+            bar.update(lv)
+        bar.close()
+        train_time = time.perf_counter() - t0
+        val = evaluate_charrnn(model, val_ids, seq_len, device=device)
+        if val < best_loss:
+            best_loss, best_model = val, _clone_state(model)
+        row = {"epoch": epoch + 1, "batches": nb, "train_loss": total / max(nb, 1), "eval_loss": val,
+               "train_seconds": round(train_time, 3), "seconds": round(time.perf_counter() - t0, 3)}
+        history.append(row)
+        log(f"Epoch {epoch}: train loss {row['train_loss']:.4f}, validation loss {val:.4f} nats/char "
+            f"({nb} batches in {train_time:.1f} s, {train_time / max(nb, 1) * 1000:.0f} ms/batch)")
+        if stop or (stop_below is not None and val < stop_below):
+            break
+    return model, best_model, char_to_int, history
+
+
+def generate_charrnn(model, char_to_int, prompt, length=1000, temperature=1.0, device="cpu", out=None):
+    """Run the prompt through the LSTM, then sample one character at a time from softmax(logits / temperature)
+    (temperature 0: argmax), carrying the hidden state."""
+    int_to_char = {i: c for c, i in char_to_int.items()}
+    ids = [char_to_int[c] for c in prompt if c in char_to_int]
+    if not ids:
+        ids = [char_to_int.get(" ", char_to_int.get("\n", 0))]
+    model.eval()
+    result = []
+    with torch.no_grad():
+        x = torch.tensor([ids], device=device)
+        state = None
+        for _ in range(length):
+            logits, state = model(x, state)
+            logits = logits[0, -1]
+            if temperature <= 0:
+                index = int(logits.argmax())
+            else:
+                probs = torch.softmax(logits / temperature, dim=-1)
+                index = int(torch.multinomial(probs, 1).item())
+            c = int_to_char[index]
+            result.append(c)
+            if out is not None:
+                out.write(c)
+                out.flush()
+            x = torch.tensor([[index]], device=device)
+    return "".join(result)
+
+
+# ------------------------------------------------------------------------------------------------------------- CLI
+def build_parser():
+    p = argparse.ArgumentParser(description="Character-level LSTM text generation (Alice in Wonderland).")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--data", help="text file (default: $MINITORCH_DATA, else the cached Gutenberg #11)")
+        sp.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
+        sp.add_argument("--seed", type=int, default=None, help="minitorch.manual_seed (and NumPy's) for repeatable runs")
+        sp.add_argument("--checkpoint", default=None, help="[state_dict, char_to_int] file (default: <model>.pth)")
+
+    t = sub.add_parser("train", help="train a model and save the checkpoint")
+    common(t)
+    t.add_argument("--model", choices=["tutorial", "charrnn"], default="tutorial")
+    t.add_argument("--epochs", type=int, default=None, help="default: 20 (tutorial), 10 (charrnn)")
+    t.add_argument("--max-batches", type=int, default=None, help="stop each epoch after this many batches")
+    t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
+    t.add_argument("--layers", type=int, default=None, help="LSTM layers (tutorial 1, charrnn 2)")
+    t.add_argument("--hidden", type=int, default=256)
+    t.add_argument("--embed", type=int, default=64, help="charrnn embedding size")
+    t.add_argument("--batch-size", type=int, default=None, help="default: 128 (tutorial), 64 (charrnn)")
+    t.add_argument("--seq-len", type=int, default=SEQ_LENGTH, help="window length (100)")
+    t.add_argument("--lr", type=float, default=None, help="Adam learning rate (tutorial 1e-3, charrnn 2e-3)")
+    t.add_argument("--dropout", type=float, default=0.2)
+    t.add_argument("--clip", type=float, default=5.0, help="charrnn gradient-norm clipping")
+    t.add_argument("--max-chars", type=int, default=None, help="use only the first N characters of the text")
+    t.add_argument("--keep-case", action="store_true", help="charrnn: do not lower-case the text")
+    t.add_argument("--history", default=None, help="CSV of the per-epoch losses (default: <checkpoint>_history.csv)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    g = sub.add_parser("generate", help="write text with a trained checkpoint")
+    common(g)
+    g.add_argument("--prompt", default=None, help="start text (default: a random window of the corpus)")
+    g.add_argument("--length", type=int, default=1000, help="characters to write (1000)")
+    g.add_argument("--temperature", type=float, default=1.0, help="charrnn sampling temperature (0: argmax)")
+    g.add_argument("--seq-len", type=int, default=SEQ_LENGTH, help="tutorial window length (100)")
+    return p
+
+
+def _seed(seed):
+    if seed is not None:
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+
+
+def cmd_train(args):
+    device = resolve_device(args.device)
+    _seed(args.seed)
+    tutorial = args.model == "tutorial"
+    text = load_text(args.data, lower=tutorial or not args.keep_case)
+    if args.max_chars:
+        text = text[:args.max_chars]
+    args.checkpoint = args.checkpoint or ("single-char.pth" if tutorial else "charrnn.pth")
+    common = dict(epochs=args.epochs or (20 if tutorial else 10), hidden=args.hidden, dropout=args.dropout,
+                  device=device, max_batches=args.max_batches, time_limit=args.time_limit,
+                  progress=not args.no_progress)
+    print(f"model {args.model} on {device}")
+    t0 = time.perf_counter()
+    if tutorial:
+        model, best, char_to_int, history = train_tutorial(
+            text, layers=args.layers or 1, batch_size=args.batch_size or 128, seq_length=args.seq_len,
+            lr=args.lr or 1e-3, **common)
+    else:
+        model, best, char_to_int, history = train_charrnn(
+            text, layers=args.layers or 2, embed=args.embed, batch_size=args.batch_size or 64, seq_len=args.seq_len,
+            lr=args.lr or 2e-3, clip=args.clip, **common)
+    torch.save([best, char_to_int], args.checkpoint)
+    csv_path, png_path = _side_paths(args)
+    write_history(history, csv_path)
+    png = plot_history(history, png_path, "loss over all windows" if tutorial else "validation")
+    print(f"saved {args.checkpoint} (best {'loss' if tutorial else 'validation loss'} "
+          f"{min(h['eval_loss'] for h in history):.4f} per char), history {csv_path}"
+          + (f", plot {png}" if png else "") + f"; {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_generate(args):
+    device = resolve_device(args.device)
+    _seed(args.seed)
+    args.checkpoint = args.checkpoint or "single-char.pth"
+    if not os.path.isfile(args.checkpoint):
+        raise SystemExit(f"error: checkpoint not found: {args.checkpoint} (run the train command first)")
+    state_dict, char_to_int = torch.load(args.checkpoint)
+    model = model_from_state_dict(state_dict, len(char_to_int)).to(device)
+    tutorial = isinstance(model, CharModel)
+    prompt = args.prompt
+    if prompt is None:
+        text = load_text(args.data, lower=tutorial or all(c.islower() or not c.isalpha() for c in char_to_int))
+        n = args.seq_len if tutorial else 50
+        if len(text) <= n:
+            raise SystemExit(f"error: the corpus is shorter than a {n}-character prompt window")
+        start = int(np.random.randint(0, len(text) - n))
+        prompt = text[start:start + n]
+    print(f'Prompt: "{prompt}"')
+    t0 = time.perf_counter()
+    if tutorial:
+        generate_tutorial(model, char_to_int, prompt, args.length, device, args.seq_len, out=sys.stdout)
+    else:
+        generate_charrnn(model, char_to_int, prompt, args.length, args.temperature, device, out=sys.stdout)
+    dt = time.perf_counter() - t0
+    print()
+    print(f"Done. ({args.length} characters in {dt:.2f} s)")
+    return 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return cmd_train(args) if args.command == "train" else cmd_generate(args)
+    except CorpusError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_NO_CORPUS
+
+
+if __name__ == "__main__":
+    sys.exit(main())
