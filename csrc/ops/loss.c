@@ -28,40 +28,7 @@
 #define SMALL_C 64     /* rows shorter than this take the chunked path */
 #define SMALL_BUF 4096 /* elements per chunk of short rows */
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define MT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MT_CLONES
-#endif
-
-/* exp(x) for x <= 0 (within 1.5 ulp of expf; x < -87.33 gives 0, NaN stays NaN), branch-free so
- * loops over it vectorise (the same polynomial as the softmax kernels of reduce_cpu.c). */
-typedef union { float f; int32_t i; } loss_fi;
-static inline float exp_neg_f32(float x) {
-    loss_fi ux = {x}, lim = {87.33f}, lo = {-87.33f}, magic = {12582912.f};
-    int32_t ax = ux.i & 0x7fffffff;
-    int32_t nan_m = -(int32_t)(ax > 0x7f800000);
-    int32_t under_m = -(int32_t)(ax > lim.i) & ~nan_m;
-    int32_t clamp_m = under_m | nan_m;
-    loss_fi xs, t, sc, res;
-    xs.i = (clamp_m & lo.i) | (~clamp_m & ux.i);
-    t.f = xs.f * 1.44269504088896341f + 12582912.f;
-    int32_t ni = t.i - magic.i;
-    float n = t.f - 12582912.f;
-    float r = xs.f - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500E-4f;
-    p = p * r + 1.3981999507E-3f;
-    p = p * r + 8.3334519073E-3f;
-    p = p * r + 4.1665795894E-2f;
-    p = p * r + 1.6666665459E-1f;
-    p = p * r + 5.0000001201E-1f;
-    p = p * r * r + r + 1.0f;
-    sc.i = (int32_t)((uint32_t)(ni + 127) << 23);
-    res.f = p * sc.f;
-    res.i = ~under_m & ((nan_m & ux.i) | (~nan_m & res.i));
-    return res.f;
-}
+#include "vecmath.h" /* MT_CLONES, exp_neg_f32 */
 
 typedef struct {
     int64_t N, C, inner;

@@ -28,40 +28,9 @@
 #include <omp.h>
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define RNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RNN_CLONES
-#endif
+#include "vecmath.h" /* MT_CLONES, exp_neg_f32 */
 
 /* ---------------- float32 math ---------------- */
-typedef union { float f; int32_t i; } rnn_fi;
-/* exp(x) for x <= 0 (x < -87.33 gives 0), branch-free (the polynomial of loss.c / reduce_cpu.c) */
-static inline float exp_neg_f32(float x) {
-    rnn_fi ux = {x}, lim = {87.33f}, lo = {-87.33f}, magic = {12582912.f};
-    int32_t ax = ux.i & 0x7fffffff;
-    int32_t nan_m = -(int32_t)(ax > 0x7f800000);
-    int32_t under_m = -(int32_t)(ax > lim.i) & ~nan_m;
-    int32_t clamp_m = under_m | nan_m;
-    rnn_fi xs, t, sc, res;
-    xs.i = (clamp_m & lo.i) | (~clamp_m & ux.i);
-    t.f = xs.f * 1.44269504088896341f + 12582912.f;
-    int32_t ni = t.i - magic.i;
-    float n = t.f - 12582912.f;
-    float r = xs.f - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500E-4f;
-    p = p * r + 1.3981999507E-3f;
-    p = p * r + 8.3334519073E-3f;
-    p = p * r + 4.1665795894E-2f;
-    p = p * r + 1.6666665459E-1f;
-    p = p * r + 5.0000001201E-1f;
-    p = p * r * r + r + 1.0f;
-    sc.i = (int32_t)((uint32_t)(ni + 127) << 23);
-    res.f = p * sc.f;
-    res.i = ~under_m & ((nan_m & ux.i) | (~nan_m & res.i));
-    return res.f;
-}
 static inline float sig_f32(float x) {
     float e = exp_neg_f32(-fabsf(x)), r = 1.0f / (1.0f + e);
     return x >= 0.0f ? r : e * r;
@@ -93,7 +62,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
  * bwd: a (activations), c, cp (c_{t-1}), dh = dout (may be NULL) + dhr (recurrent); dc in/out
  *      (dc_t in, dc_{t-1} out); dg (rows of 4H) out. */
 #define DEF_KERNELS(T, SFX)                                                                                          \
-    RNN_CLONES static void lstm_fwd_rows_##SFX(int64_t b0, int64_t b1, int64_t H, T *g, const T *bias, const T *cp,  \
+    MT_CLONES static void lstm_fwd_rows_##SFX(int64_t b0, int64_t b1, int64_t H, T *g, const T *bias, const T *cp,  \
                                                T *c, T *h) {                                                         \
         int64_t G = 4 * H;                                                                                            \
         for (int64_t b = b0; b < b1; b++) {                                                                           \
@@ -117,7 +86,7 @@ static inline double tanh_f64(double x) { return tanh(x); }
             }                                                                                                         \
         }                                                                                                             \
     }                                                                                                                 \
-    RNN_CLONES static void lstm_bwd_rows_##SFX(int64_t b0, int64_t b1, int64_t H, const T *a, const T *c,            \
+    MT_CLONES static void lstm_bwd_rows_##SFX(int64_t b0, int64_t b1, int64_t H, const T *a, const T *c,            \
                                                const T *cp, const T *dout, const T *dhr, T *dc, T *dg) {              \
         int64_t G = 4 * H;                                                                                            \
         for (int64_t b = b0; b < b1; b++) {                                                                           \
