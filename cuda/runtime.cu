@@ -189,9 +189,10 @@ void cu_free(void *p, mt_device dev) {
 
 /* ---------------- backend table ---------------- */
 static mt_backend cuda_backend;
-/* fused kernels (optim.cu, loss.cu) and loss.cu's asynchronous error reports */
+/* fused kernels (optim.cu, loss.cu, rnn.cu) and loss.cu's asynchronous error reports */
 const mt_optim_backend *cu_optim_backend(void);
 const mt_loss_backend *cu_loss_backend(void);
+const mt_rnn_backend *cu_rnn_backend(void);
 extern "C" int cu_loss_take_error(void);
 extern "C" int cu_copy_checked(mt_tensor *dst, const mt_tensor *src);
 
@@ -237,6 +238,7 @@ int mt_cuda_init(const mt_core_api *api, char *msg, size_t msglen) {
     api->backends[MT_CUDA] = &cuda_backend;
     api->optim_backends[MT_CUDA] = cu_optim_backend();
     api->loss_backends[MT_CUDA] = cu_loss_backend();
+    api->rnn_backends[MT_CUDA] = cu_rnn_backend();
     return n;
 }
 

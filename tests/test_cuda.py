@@ -638,3 +638,133 @@ def test_seed_training_example_runs_on_cuda():
                        text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "Training step completed on: cuda"
+
+
+# ---------------- the fused LSTM layer on CUDA (csrc/ops/rnn.c + cuda/rnn.cu) against the CPU ----------------
+_LSTM_CASES = [
+    dict(num_layers=1),
+    dict(num_layers=2),
+    dict(num_layers=1, batch_first=True),
+    dict(num_layers=2, bidirectional=True),
+    dict(num_layers=2, batch_first=True, bidirectional=True),
+    dict(num_layers=1, bias=False),
+]
+
+
+def _lstm_run(dev, kw, dt, x, state, ws):
+    import minitorch.nn as nn
+
+    mt.manual_seed(7)
+    m = nn.LSTM(3, 5, dtype=dt, **kw).to(dev)
+    xm = mt.tensor(x).to(dev).requires_grad_(True)
+    hx = None
+    if state is not None:
+        hx = tuple(mt.tensor(s).to(dev).requires_grad_(True) for s in state)
+    out, (hn, cn) = m(xm) if hx is None else m(xm, hx)
+    loss = ((out * mt.tensor(ws[0]).to(dev)).sum() + (hn * mt.tensor(ws[1]).to(dev)).sum()
+            + (cn * mt.tensor(ws[2]).to(dev)).sum())
+    loss.backward()
+    grads = [xm.grad] + ([s.grad for s in hx] if hx is not None else [])
+    grads += [p.grad for p in m.parameters()]
+    return [out, hn, cn], grads
+
+
+@pytest.mark.parametrize("dt", FLOATS)
+@pytest.mark.parametrize("kw", _LSTM_CASES)
+@pytest.mark.parametrize("with_state", [False, True])
+def test_lstm_fused_matches_cpu(dt, kw, with_state):
+    T, B, I, H = 6, 4, 3, 5
+    L, D = kw.get("num_layers", 1), 2 if kw.get("bidirectional") else 1
+    npdt = NP[dt]
+    x = arr((B, T, I) if kw.get("batch_first") else (T, B, I)).astype(npdt)
+    state = (arr((L * D, B, H)).astype(npdt), arr((L * D, B, H)).astype(npdt)) if with_state else None
+    out_shape = (B, T, D * H) if kw.get("batch_first") else (T, B, D * H)
+    ws = [arr(out_shape).astype(npdt), arr((L * D, B, H)).astype(npdt), arr((L * D, B, H)).astype(npdt)]
+    vc, gc = _lstm_run("cpu", kw, dt, x, state, ws)
+    vg, gg = _lstm_run("cuda", kw, dt, x, state, ws)
+    tol = dict(rtol=1e-4, atol=1e-5) if dt == mt.float32 else dict(rtol=1e-10, atol=1e-12)
+    for g, c in zip(vg, vc):
+        check(g.detach(), c.detach(), **tol)
+    assert len(gg) == len(gc)
+    for g, c in zip(gg, gc):
+        assert g is not None and c is not None
+        check(g, c, **tol)
+
+
+def test_lstm_cuda_uses_the_fused_layer():
+    import minitorch.nn as nn
+
+    m = nn.LSTM(2, 3).to("cuda")
+    out, (h, c) = m(mt.randn(4, 2, 2).to("cuda"))
+    assert out.device.type == "cuda" and h.device.type == "cuda" and c.device.type == "cuda"
+    assert type(out.grad_fn).__name__ == "MkldnnRnnLayerBackward0" or out.grad_fn.name() == "MkldnnRnnLayerBackward0"
+
+
+def test_lstm_cuda_zero_steps_and_mixed_devices():
+    import minitorch.nn as nn
+
+    m = nn.LSTM(2, 3).to("cuda")
+    h0, c0 = mt.randn(1, 2, 3).to("cuda"), mt.randn(1, 2, 3).to("cuda")
+    out, (h, c) = m(mt.zeros(0, 2, 2).to("cuda"), (h0, c0))
+    assert tuple(out.shape) == (0, 2, 3)
+    check(h.detach(), h0.cpu(), rtol=0, atol=0)
+    check(c.detach(), c0.cpu(), rtol=0, atol=0)
+    with pytest.raises(RuntimeError):
+        m(mt.randn(3, 2, 2))  # CPU input, CUDA weights
+
+
+def test_lstm_tutorial_training_step_matches_cpu():
+    import minitorch.nn as nn
+    import minitorch.optim as optim
+
+    class Tutorial(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(input_size=1, hidden_size=32, num_layers=1, batch_first=True)
+            self.linear = nn.Linear(32, 10)
+
+        def forward(self, x):
+            x, _ = self.lstm(x)
+            return self.linear(x[:, -1, :])
+
+    x, y = arr((16, 20, 1), lo=0.0, hi=1.0), _targets((16,), 10)
+    res = {}
+    for dev in ("cpu", "cuda"):
+        mt.manual_seed(123)
+        model = Tutorial().to(dev)
+        crit = nn.CrossEntropyLoss(reduction="sum")
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        xs, ys = mt.tensor(x).to(dev), mt.tensor(y).to(dev)
+        losses = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = crit(model(xs), ys)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        res[dev] = (losses, [p.detach() for p in model.parameters()])
+    np.testing.assert_allclose(res["cuda"][0], res["cpu"][0], rtol=1e-4)
+    for g, c in zip(res["cuda"][1], res["cpu"][1]):
+        check(g, c, rtol=1e-4, atol=1e-5)
+
+
+def test_text_generation_charrnn_trains_on_cuda(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rng = np.random.default_rng(3)
+    words = ["alice", "rabbit", "queen", "hatter", "tea", "down", "the", "hole", "said", "cat"]
+    text = "\n".join(" ".join(rng.choice(words, size=12)) + "." for _ in range(200))
+    corpus = tmp_path / "small.txt"
+    corpus.write_text(text, encoding="utf-8")
+    env = dict(os.environ)
+    for k in ("MINITORCH_DATA", "MINITORCH_CACHE", "MINITORCH_OFFLINE"):
+        env.pop(k, None)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(mt.__file__)))
+    r = subprocess.run([sys.executable, os.path.join(root, "examples", "text_generation.py"), "train", "--model",
+                        "charrnn", "--data", str(corpus), "--device", "cuda", "--max-batches", "2", "--epochs", "1",
+                        "--seed", "0", "--checkpoint", str(tmp_path / "charrnn.pth"), "--no-progress"],
+                       capture_output=True, text=True, timeout=300, env=env, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr

@@ -14,12 +14,13 @@
 #include "random.h"
 #include "../ops/optim.h"
 #include "../ops/loss.h"
+#include "../ops/rnn.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define MT_CORE_API_VERSION 2
+#define MT_CORE_API_VERSION 3
 #define MT_CORE_API_CAPSULE "minitorch._C._core_api"
 
 typedef struct mt_core_api {
@@ -48,6 +49,8 @@ typedef struct mt_core_api {
     /* version 2: fused-kernel tables (ops/optim.h, ops/loss.h); the CUDA extension fills [MT_CUDA] */
     const mt_optim_backend **optim_backends; /* the mt_optim_backends array */
     const mt_loss_backend **loss_backends;   /* the mt_loss_backends array */
+    /* version 3: the fused LSTM layer's kernels (ops/rnn.h); the CUDA extension fills [MT_CUDA] */
+    const mt_rnn_backend **rnn_backends;     /* the mt_rnn_backends array */
 } mt_core_api;
 
 /* The table (static storage, lives as long as the process). Defined in csrc/python/core_api.c. */

@@ -1,4 +1,7 @@
-/* Fused LSTM layer: forward and backward through time on the CPU (contract in ops/rnn.h).
+/* Fused LSTM layer: forward and backward through time (contract in ops/rnn.h). The op layer here is
+ * device-neutral: buffers live on the input's device, GEMMs go through mt_backend_of(x)->gemm, copies and
+ * fills through the backend, and the elementwise kernels (fused gates, gate gradients, bias column sums)
+ * through mt_rnn_backends[device]; the CPU entry is defined below.
  *
  * Layout: gates (T, B, 4H) contiguous, one row of 4H per (t, b) in PyTorch's gate order
  * (i, f, g, o); c (T, B, H); out (T, B, H). Weights are used as stored ((4H, I), (4H, H)) through
@@ -126,9 +129,37 @@ static inline double tanh_f64(double x) { return tanh(x); }
 DEF_KERNELS(float, f32)
 DEF_KERNELS(double, f64)
 
+/* ---------------- the CPU entry of mt_rnn_backends ---------------- */
+static int cpu_lstm_fwd(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, void *g, const void *bias, const void *cp,
+                        void *c, void *h) {
+    if (dt == MT_FLOAT32)
+        lstm_fwd_rows_f32(b0, b1, H, (float *)g, (const float *)bias, (const float *)cp, (float *)c, (float *)h);
+    else
+        lstm_fwd_rows_f64(b0, b1, H, (double *)g, (const double *)bias, (const double *)cp, (double *)c, (double *)h);
+    return 0;
+}
+static int cpu_lstm_bwd(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, const void *a, const void *c, const void *cp,
+                        const void *dout, const void *dhr, void *dc, void *dg) {
+    if (dt == MT_FLOAT32)
+        lstm_bwd_rows_f32(b0, b1, H, (const float *)a, (const float *)c, (const float *)cp, (const float *)dout,
+                          (const float *)dhr, (float *)dc, (float *)dg);
+    else
+        lstm_bwd_rows_f64(b0, b1, H, (const double *)a, (const double *)c, (const double *)cp, (const double *)dout,
+                          (const double *)dhr, (double *)dc, (double *)dg);
+    return 0;
+}
+static int cpu_colsum(mt_dtype dt, int64_t rows, int64_t G, const void *dg, void *db) {
+    if (dt == MT_FLOAT32) colsum_f32((const float *)dg, rows, G, (float *)db);
+    else colsum_f64((const double *)dg, rows, G, (double *)db);
+    return 0;
+}
+static const mt_rnn_backend cpu_rnn = {cpu_lstm_fwd, cpu_lstm_bwd, cpu_colsum};
+const mt_rnn_backend *mt_rnn_backends[MT_NUM_DEVICE_TYPES] = {[MT_CPU] = &cpu_rnn};
+
 /* ---------------- the time loops ---------------- */
 typedef struct {
     mt_backend *be;
+    const mt_rnn_backend *rb;
     mt_dtype dtype;
     size_t es;
     int64_t T, B, I, H;
@@ -175,11 +206,7 @@ static int fwd_rows(const lstm_run *R, int64_t b0, int64_t b1) {
             c = ROWP(R->cbuf, s & 1, 0, H);
         }
         char *h = ROWP(R->out, t, 0, H);
-        if (R->dtype == MT_FLOAT32)
-            lstm_fwd_rows_f32(b0, b1, H, (float *)g, (const float *)R->bias, (const float *)cp, (float *)c, (float *)h);
-        else
-            lstm_fwd_rows_f64(b0, b1, H, (double *)g, (const double *)R->bias, (const double *)cp, (double *)c,
-                              (double *)h);
+        if (R->rb->lstm_fwd(R->dtype, b0, b1, H, g, R->bias, cp, c, h) < 0) return -1;
     }
     return 0;
 }
@@ -193,12 +220,7 @@ static int bwd_rows(const lstm_run *R, int64_t b0, int64_t b1) {
         const char *cp = s == 0 ? R->c0 : ROWP(R->cbuf, tp, 0, H);
         const char *dout = R->dout ? ROWP(R->dout, t, 0, H) : R->zeros;
         char *dg = ROWP(R->dg, t, 0, G);
-        if (R->dtype == MT_FLOAT32)
-            lstm_bwd_rows_f32(b0, b1, H, (const float *)a, (const float *)c, (const float *)cp, (const float *)dout,
-                              (const float *)R->dh, (float *)R->dc, (float *)dg);
-        else
-            lstm_bwd_rows_f64(b0, b1, H, (const double *)a, (const double *)c, (const double *)cp,
-                              (const double *)dout, (const double *)R->dh, (double *)R->dc, (double *)dg);
+        if (R->rb->lstm_bwd(R->dtype, b0, b1, H, a, c, cp, dout, R->dh, R->dc, dg) < 0) return -1;
         if (s > 0 || R->need_dh0) {
             /* dh_{t-1} = dgates_t @ w_hh */
             if (R->be->gemm(R->dtype, 1, false, false, nb, H, G, 1.0, dg + (size_t)(b0 * G) * R->es, G, 0, R->w_hh, H,
@@ -282,15 +304,17 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     mt_tensor *dg = NULL, *dh = NULL, *dc = NULL, *zeros_c = NULL;
     mt_tensor *gx = NULL, *gh0 = NULL, *gc0 = NULL, *gwih = NULL, *gwhh = NULL, *gbih = NULL, *gbhh = NULL;
     int rc = -1;
+    mt_device dev = x->storage->device;
     if (err) goto done;
-    dg = mt_empty(tbg, 3, dt, mt_cpu());
-    dh = dhn ? mt_clone(dhn) : mt_zeros(bh, 2, dt, mt_cpu());
-    dc = dcn ? mt_clone(dcn) : mt_zeros(bh, 2, dt, mt_cpu());
-    zeros_c = mt_zeros(bh, 2, dt, mt_cpu());
+    dg = mt_empty(tbg, 3, dt, dev);
+    dh = dhn ? mt_clone(dhn) : mt_zeros(bh, 2, dt, dev);
+    dc = dcn ? mt_clone(dcn) : mt_zeros(bh, 2, dt, dev);
+    zeros_c = mt_zeros(bh, 2, dt, dev);
     if (!dg || !dh || !dc || !zeros_c) goto done;
     {
         lstm_run R = {0};
         R.be = mt_backend_of(x);
+        R.rb = mt_rnn_backends[dev.type];
         R.dtype = dt;
         R.es = es;
         R.T = T; R.B = B; R.I = I; R.H = H;
@@ -316,19 +340,19 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const char *dgp = (const char *)mt_data(dg), *outp = (const char *)mt_data(out);
     if (mt_node_needs(n, 0)) {
         int64_t sh[3] = {T, B, I};
-        if (!(gx = mt_empty(sh, 3, dt, mt_cpu()))) goto done;
+        if (!(gx = mt_empty(sh, 3, dt, dev))) goto done;
         if (be->gemm(dt, 1, false, false, T * B, I, G, 1.0, dgp, G, 0, mt_data(w_ih), I, 0, 0.0, mt_data(gx), I, 0) < 0)
             goto done;
     }
     if (mt_node_needs(n, 3)) {
         int64_t sh[2] = {G, I};
-        if (!(gwih = mt_empty(sh, 2, dt, mt_cpu()))) goto done;
+        if (!(gwih = mt_empty(sh, 2, dt, dev))) goto done;
         if (be->gemm(dt, 1, true, false, G, I, T * B, 1.0, dgp, G, 0, mt_data(x), I, 0, 0.0, mt_data(gwih), I, 0) < 0)
             goto done;
     }
     if (mt_node_needs(n, 4)) {
         int64_t sh[2] = {G, H};
-        if (!(gwhh = mt_zeros(sh, 2, dt, mt_cpu()))) goto done;
+        if (!(gwhh = mt_zeros(sh, 2, dt, dev))) goto done;
         /* steps with h_prev = out[t -/+ 1]: forward t = 1..T-1 (h_prev rows 0..T-2), reverse t = 0..T-2 */
         if (T > 1) {
             const char *a = S->reverse ? dgp : dgp + (size_t)(B * G) * es;
@@ -344,10 +368,9 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     }
     if (S->has_bias && (mt_node_needs(n, 5) || mt_node_needs(n, 6))) {
         int64_t sh[1] = {G};
-        mt_tensor *db = mt_empty(sh, 1, dt, mt_cpu());
+        mt_tensor *db = mt_empty(sh, 1, dt, dev);
         if (!db) goto done;
-        if (dt == MT_FLOAT32) colsum_f32((const float *)dgp, T * B, G, (float *)mt_data(db));
-        else colsum_f64((const double *)dgp, T * B, G, (double *)mt_data(db));
+        if (mt_rnn_backends[dev.type]->colsum(dt, T * B, G, dgp, mt_data(db)) < 0) { mt_decref(db); goto done; }
         if (mt_node_needs(n, 5)) gbih = mt_incref(db);
         if (mt_node_needs(n, 6)) gbhh = mt_node_needs(n, 5) ? mt_clone(db) : mt_incref(db);
         mt_decref(db);
@@ -376,6 +399,15 @@ static int check_2d(const mt_tensor *t, const char *name, int64_t r, int64_t c) 
         return -1;
     }
     return 0;
+}
+
+/* dst (B, H) = the (B, H) block of contiguous src starting at element off */
+static int copy_rows(mt_tensor *dst, mt_tensor *src, int64_t off, const int64_t *shape, const int64_t *strides) {
+    mt_tensor *v = mt_alias(src, shape, strides, 2, src->offset + off);
+    if (!v) return -1;
+    int rc = mt_copy_into(dst, v);
+    mt_decref(v);
+    return rc;
 }
 
 int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, mt_tensor *w_hh, mt_tensor *b_ih,
@@ -416,8 +448,10 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         }
         if (mt_check_same_device(x, all[k]) < 0) return -1;
     }
-    if (x->storage->device.type != MT_CPU) {
-        mt_error(MT_ERR_NOTIMPL, "lstm: the fused layer runs on CPU tensors only");
+    mt_device dev = x->storage->device;
+    const mt_rnn_backend *rb = mt_rnn_backends[dev.type];
+    if (!rb || !rb->lstm_fwd || !rb->lstm_bwd || !rb->colsum) {
+        mt_error(MT_ERR_NOTIMPL, "lstm: the fused layer has no kernels for %s tensors", mt_backend_of(x)->name);
         return -1;
     }
     if ((b_ih == NULL) != (b_hh == NULL)) {
@@ -431,10 +465,10 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
     int64_t g1[1] = {G};
     mt_tensor *xc = mt_contiguous(x), *h0c = h0 ? mt_contiguous(h0) : NULL, *c0c = c0 ? mt_contiguous(c0) : NULL;
     mt_tensor *wih = mt_contiguous(w_ih), *whh = mt_contiguous(w_hh);
-    mt_tensor *gates = mt_empty(tbg, 3, dt, mt_cpu()), *cb = mt_empty(cb_sh, 3, dt, mt_cpu());
-    mt_tensor *out = mt_empty(tbh, 3, dt, mt_cpu()), *hn = mt_empty(bh, 2, dt, mt_cpu());
-    mt_tensor *cn = mt_empty(bh, 2, dt, mt_cpu()), *bias = mt_zeros(g1, 1, dt, mt_cpu());
-    mt_tensor *zc = c0 ? NULL : mt_zeros(bh, 2, dt, mt_cpu());
+    mt_tensor *gates = mt_empty(tbg, 3, dt, dev), *cb = mt_empty(cb_sh, 3, dt, dev);
+    mt_tensor *out = mt_empty(tbh, 3, dt, dev), *hn = mt_empty(bh, 2, dt, dev);
+    mt_tensor *cn = mt_empty(bh, 2, dt, dev), *bias = mt_zeros(g1, 1, dt, dev);
+    mt_tensor *zc = c0 ? NULL : mt_zeros(bh, 2, dt, dev);
     int rc = -1;
     if (!xc || (h0 && !h0c) || (c0 && !c0c) || !wih || !whh || !gates || !cb || !out || !hn || !cn || !bias ||
         (!c0 && !zc))
@@ -442,17 +476,11 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
     if (b_ih) {
         mt_tensor *bi = mt_contiguous(b_ih), *bhh = mt_contiguous(b_hh);
         if (!bi || !bhh) { mt_decref(bi); mt_decref(bhh); goto done; }
-        if (dt == MT_FLOAT32) {
-            float *d = (float *)mt_data(bias);
-            const float *p = (const float *)mt_data(bi), *q = (const float *)mt_data(bhh);
-            for (int64_t j = 0; j < G; j++) d[j] = p[j] + q[j];
-        } else {
-            double *d = (double *)mt_data(bias);
-            const double *p = (const double *)mt_data(bi), *q = (const double *)mt_data(bhh);
-            for (int64_t j = 0; j < G; j++) d[j] = p[j] + q[j];
-        }
+        /* bias = b_ih + b_hh on the device (no autograd: the node differentiates both biases itself) */
+        int brc = mt_backend_of(x)->binary(MT_B_ADD, bias, bi, bhh, NULL, false);
         mt_decref(bi);
         mt_decref(bhh);
+        if (brc < 0) goto done;
     }
     if (T > 0 && B > 0) {
         mt_backend *be = mt_backend_of(x);
@@ -465,6 +493,7 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         }
         lstm_run R = {0};
         R.be = be;
+        R.rb = rb;
         R.dtype = dt;
         R.es = es;
         R.T = T; R.B = B; R.I = I; R.H = H;
@@ -478,11 +507,10 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         R.bias = (const char *)mt_data(bias);
         R.w_hh = (const char *)mt_data(whh);
         if (run_rows(&R, fwd_rows) < 0) goto done;
-        int64_t tl = reverse ? 0 : T - 1;
-        memcpy(mt_data(hn), (char *)mt_data(out) + (size_t)(tl * B * H) * es, (size_t)(B * H) * es);
-        const char *clast = need_grad ? (char *)mt_data(cb) + (size_t)(tl * B * H) * es
-                                      : (char *)mt_data(cb) + (size_t)(((T - 1) & 1) * B * H) * es;
-        memcpy(mt_data(cn), clast, (size_t)(B * H) * es);
+        /* hn / cn: the last step's rows of out / cb, copied through the backend (device memory) */
+        int64_t tl = reverse ? 0 : T - 1, st[2] = {H, 1};
+        if (copy_rows(hn, out, tl * B * H, bh, st) < 0) goto done;
+        if (copy_rows(cn, cb, (need_grad ? tl : ((T - 1) & 1)) * B * H, bh, st) < 0) goto done;
     } else {
         /* no steps: the states pass through */
         if (h0c ? mt_copy_into(hn, h0c) < 0 : mt_fill_(hn, mt_sf(0)) < 0) goto done;

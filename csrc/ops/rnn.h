@@ -1,4 +1,5 @@
-/* Fused recurrent layers of minitorch.nn (CPU kernels with their own backward, in ops/rnn.c).
+/* Fused recurrent layers of minitorch.nn (the op layer and the CPU kernels with their own backward, in
+ * ops/rnn.c; a device port fills its mt_rnn_backends entry).
  *
  * Ownership as everywhere in the core: tensor arguments are borrowed (h0, c0, b_ih, b_hh may be
  * NULL), results are new references; -1 / NULL with the core error set on failure. */
@@ -20,8 +21,33 @@
  * Autograd: one node (MkldnnRnnLayerBackward0, torch's CPU name) with outputs (out, hn, cn) and
  * inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh). Backward through time runs one fused
  * gate-gradient kernel and one GEMM (dgates_t @ w_hh) per step into buffers allocated once; then
- * dw_hh, dw_ih and dx are one GEMM each over all steps. Float32/float64, CPU tensors. */
+ * dw_hh, dw_ih and dx are one GEMM each over all steps. Float32/float64; CPU tensors, and tensors of
+ * devices whose mt_rnn_backends entry is filled (else NotImplementedError). */
 int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, mt_tensor *w_hh, mt_tensor *b_ih,
                   mt_tensor *b_hh, bool reverse, mt_tensor **out, mt_tensor **hn, mt_tensor **cn);
+
+/* ---- per-device kernels ----
+ * The op layer (allocation, GEMMs through mt_backend_of(x)->gemm, autograd) is device-neutral; the
+ * elementwise parts of the layer run through the entry of the tensors' device. Kernel contract: all
+ * pointers are device memory of dtype dt (MT_FLOAT32 or MT_FLOAT64), contiguous rows; a kernel
+ * handles batch rows [b0, b1) of one step (row b of a (B, 4H) buffer at b * 4H, of a (B, H) buffer at
+ * b * H). Kernels may run asynchronously on the device's stream (ordered with its gemm / copy).
+ * Return 0, or -1 with mt_error set. */
+typedef struct mt_rnn_backend {
+    /* g: (B, 4H) pre-activations without bias, gate order (i, f, g, o), overwritten with the
+     * activations (sigmoid, sigmoid, tanh, sigmoid of g + bias); bias (4H); cp = c_{t-1} (B, H);
+     * writes c = f * cp + i * gg and h = o * tanh(c) (both (B, H)). */
+    int (*lstm_fwd)(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, void *g, const void *bias, const void *cp,
+                    void *c, void *h);
+    /* a: activations (B, 4H) as lstm_fwd left them; c = c_t, cp = c_{t-1}; dh = dout + dhr (both (B, H));
+     * dc: dc_t in, dc_{t-1} out; dg (B, 4H): the gate pre-activation gradients out. */
+    int (*lstm_bwd)(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, const void *a, const void *c, const void *cp,
+                    const void *dout, const void *dhr, void *dc, void *dg);
+    /* db[j] = sum over r < rows of dg[r * G + j] (accumulated in double), j < G */
+    int (*colsum)(mt_dtype dt, int64_t rows, int64_t G, const void *dg, void *db);
+} mt_rnn_backend;
+
+/* Indexed by mt_device_type; [MT_CPU] is filled statically (ops/rnn.c), the CUDA extension fills [MT_CUDA]. */
+extern const mt_rnn_backend *mt_rnn_backends[MT_NUM_DEVICE_TYPES];
 
 #endif

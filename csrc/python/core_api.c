@@ -25,6 +25,7 @@ static const mt_core_api core_api = {
     .manual_seed = mt_manual_seed,
     .optim_backends = mt_optim_backends,
     .loss_backends = mt_loss_backends,
+    .rnn_backends = mt_rnn_backends,
 };
 
 const mt_core_api *mt_core_api_table(void) { return &core_api; }

@@ -1,8 +1,9 @@
 """Recurrent layers: RNN, LSTM, GRU and their cells, with PyTorch's names, shapes, gate orders and init.
 
-LSTM on CPU runs each layer and direction as one fused C call (minitorch._C._lstm_layer: one GEMM for
-the input projection of all steps, one GEMM + one fused gate kernel per step, backward through time
-in C, one autograd node MkldnnRnnLayerBackward0 per layer and direction, like torch on CPU).
+LSTM on CPU and CUDA runs each layer and direction as one fused C call (minitorch._C._lstm_layer: one
+GEMM for the input projection of all steps, one GEMM + one fused gate kernel per step, backward through
+time in C, one autograd node MkldnnRnnLayerBackward0 per layer and direction, like torch on CPU; on CUDA
+the GEMMs run on the GPU backend and the gate kernels are cuda/rnn.cu's).
 GRU, RNN, the cells and LSTM on other devices are composed from tensor ops step by step.
 """
 import math
@@ -19,6 +20,8 @@ from .module import Module
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+# devices with the fused LSTM layer kernels (csrc/ops/rnn.h mt_rnn_backends; cuda/rnn.cu)
+_FUSED_LSTM_DEVICES = ("cpu", "cuda")
 
 
 def _factory(device, dtype):
@@ -195,7 +198,7 @@ class RNNBase(Module):
         w_ih, w_hh, b_ih, b_hh = params
         T, B = x.shape[0], x.shape[1]
         H = self.hidden_size
-        if self.mode == "LSTM" and x.device.type == "cpu":
+        if self.mode == "LSTM" and x.device.type in _FUSED_LSTM_DEVICES:
             return _C._lstm_layer(x, h, c, w_ih, w_hh, b_ih, b_hh, reverse)
         # composed path: one projection for all steps, then one step at a time
         xp = x.matmul(w_ih.t())
