@@ -377,3 +377,49 @@ def test_gutenberg_header_and_licence_are_stripped(tg):
     out = tg.strip_gutenberg(raw)
     assert out.startswith("CHAPTER I.") and "Alice was beginning." in out
     assert "Gutenberg" not in out and "Licence" not in out
+
+
+# ------------------------------------------------------------- tutorial model vs PyTorch
+def test_tutorial_model_20_steps_match_pytorch(tg):
+    """The tutorial model (dropout 0) trained 20 Adam steps from PyTorch's initial weights on identical
+    batches gives the same losses (1e-4 relative) and the same final weights."""
+    torch = pytest.importorskip("torch")
+    text = ("alice was beginning to get very tired of sitting by her sister on the bank, and of having "
+            "nothing to do: once or twice she had peeped into the book her sister was reading ") * 3
+    char_to_int = tg.build_vocab(text)
+    X, y = tg.tutorial_dataset(text, char_to_int, seq_length=20)
+    n_vocab = len(char_to_int)
+
+    class TorchCharModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(input_size=1, hidden_size=32, num_layers=1, batch_first=True)
+            self.dropout = torch.nn.Dropout(0.0)
+            self.linear = torch.nn.Linear(32, n_vocab)
+
+        def forward(self, x):
+            x, _ = self.lstm(x)
+            return self.linear(self.dropout(x[:, -1, :]))
+
+    torch.manual_seed(0)
+    ref = TorchCharModel()
+    model = tg.CharModel(n_vocab, hidden=32, layers=1, dropout=0.0)
+    model.load_state_dict({k: minitorch.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    opt, ref_opt = minitorch.optim.Adam(model.parameters()), torch.optim.Adam(ref.parameters())
+    loss_fn, ref_loss_fn = minitorch.nn.CrossEntropyLoss(reduction="sum"), torch.nn.CrossEntropyLoss(reduction="sum")
+    order = np.random.default_rng(0).permutation(len(y))
+    Xn, yn = X.numpy(), y.numpy()
+    for step in range(20):
+        idx = order[(step * 16) % (len(y) - 16):][:16]
+        xb, yb = Xn[idx], yn[idx]
+        opt.zero_grad()
+        loss = loss_fn(model(minitorch.tensor(xb)), minitorch.tensor(yb))
+        loss.backward()
+        opt.step()
+        ref_opt.zero_grad()
+        ref_loss = ref_loss_fn(ref(torch.tensor(xb)), torch.tensor(yb))
+        ref_loss.backward()
+        ref_opt.step()
+        assert abs(loss.item() - ref_loss.item()) <= 1e-4 * abs(ref_loss.item()), (step, loss.item(), ref_loss.item())
+    for k, v in ref.state_dict().items():
+        np.testing.assert_allclose(model.state_dict()[k].numpy(), v.numpy(), rtol=1e-4, atol=1e-5)
