@@ -12,6 +12,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minitorch  # noqa: E402
+from _bench import bench, print_table  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 try:
     import torch
@@ -26,17 +27,6 @@ N = 1 << 24  # 16M elements, 64 MB in float32
 M = 1024
 
 
-def bench(fn, number, repeat):
-    """Best-of-`repeat` seconds per call over loops of `number` calls (after one warmup loop)."""
-    for _ in range(max(1, number // 10)):
-        fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
 
 
 # Each maker takes the module (minitorch / torch / numpy) and returns a zero-arg callable.
@@ -127,12 +117,7 @@ def main():
         rows.append(cells)
         print(" | ".join(cells), file=sys.stderr, flush=True)  # progress
 
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    fmt = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
-    print(fmt(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print(fmt(r))
+    print_table(header, rows)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import minitorch  # noqa: E402
+from _bench import bench, print_table  # noqa: E402  (bench/ is on sys.path when run as a script)
 import minitorch.nn  # noqa: E402,F401
 
 try:
@@ -29,17 +30,6 @@ except ImportError:
     torch = None
 
 
-def bench(fn, number, repeat):
-    """Best-of-`repeat` seconds per call over loops of `number` calls (after a warmup)."""
-    for _ in range(max(1, number // 10)):
-        fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
 
 
 def _pieces(m, *names):
@@ -194,12 +184,7 @@ def main():
         rows.append(cells)
         print(" | ".join(cells), file=sys.stderr, flush=True)  # progress
 
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    fmt = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
-    print(fmt(header))
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for r in rows:
-        print(fmt(r))
+    print_table(header, rows)
 
 
 if __name__ == "__main__":
