@@ -392,6 +392,21 @@ class RNNCellBase(Module):
             raise RuntimeError(
                 f"Input batch size {input.size(0)} doesn't match {idx_name} batch size {h.size(0)}")
 
+    def _single_state(self, input, hx, name):
+        """RNNCell/GRUCell: checks, a batch dim for unbatched input, a zero hidden state when none is given."""
+        self._check(input, hx, name)
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(f"{name}: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
+        batched = input.dim() == 2
+        if not batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = zeros((input.size(0), self.hidden_size), dtype=input.dtype, device=input.device)
+        elif not batched:
+            hx = hx.unsqueeze(0)
+        self._check_h(input, hx, "hidden0")
+        return input, hx, batched
+
     def _proj(self, input):
         xp = input.matmul(self.weight_ih.t())
         return xp + self.bias_ih if self.bias_ih is not None else xp
@@ -403,17 +418,7 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
-        self._check(input, hx, "RNNCell")
-        if hx is not None and hx.dim() not in (1, 2):
-            raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
-        batched = input.dim() == 2
-        if not batched:
-            input = input.unsqueeze(0)
-        if hx is None:
-            hx = zeros((input.size(0), self.hidden_size), dtype=input.dtype, device=input.device)
-        elif not batched:
-            hx = hx.unsqueeze(0)
-        self._check_h(input, hx, "hidden0")
+        input, hx, batched = self._single_state(input, hx, "RNNCell")
         if self.nonlinearity == "tanh":
             mode = "RNN_TANH"
         elif self.nonlinearity == "relu":
@@ -455,16 +460,6 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
-        self._check(input, hx, "GRUCell")
-        if hx is not None and hx.dim() not in (1, 2):
-            raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
-        batched = input.dim() == 2
-        if not batched:
-            input = input.unsqueeze(0)
-        if hx is None:
-            hx = zeros((input.size(0), self.hidden_size), dtype=input.dtype, device=input.device)
-        elif not batched:
-            hx = hx.unsqueeze(0)
-        self._check_h(input, hx, "hidden0")
+        input, hx, batched = self._single_state(input, hx, "GRUCell")
         h, _ = _cell("GRU", self._proj(input), hx, None, self.weight_hh, self.bias_hh)
         return h if batched else h.squeeze(0)
