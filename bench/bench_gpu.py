@@ -4,11 +4,18 @@
 
 Workloads: per-op overhead of `x + 2` on a 3-element tensor (ops queued, one synchronise at the
 end), elementwise add on 256M floats (GB/s counted as read a, read b, write out) next to a
-device-to-device copy, and a 4096^2 float32 GEMM (TF32 off on both sides). Best of a few runs.
+device-to-device copy, a 4096^2 float32 GEMM (TF32 off on both sides), and the tutorial LSTM text
+model's training step (batch 128, seq 100, hidden 256, 1 and 2 layers; PyTorch with cuDNN, its
+default, and without) and 100 generated characters at batch 1 (bench/bench_lstm.py's model and
+loop). Best of a few runs.
 ratio = PyTorch time / minitorch time (> 1: minitorch is faster).
 """
 import argparse
+import os
+import sys
 import time
+
+import numpy as np
 
 import minitorch as mt
 import minitorch.cuda as mcuda
@@ -92,6 +99,65 @@ def main():
         t = timeit(lambda: TA @ TB, tsync, 5, 3)
     fl = 2 * k ** 3
     rows.append((f"sgemm {k}^2 fp32 (TFLOP/s)", fl / m / 1e12, fl / t / 1e12 if t else None, (t / m) if t else None))
+
+    # 4. the tutorial LSTM model: training step and generation
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench_lstm as bl
+
+    def lstm_step(lib, layers, sync, cudnn=True):
+        if lib is torch:
+            torch.backends.cudnn.enabled = cudnn
+        lib.manual_seed(0)
+        model = bl.make_model(lib, layers).to("cuda")
+        model.train()
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+        loss_fn = lib.nn.CrossEntropyLoss(reduction="sum")
+        rng = np.random.default_rng(0)
+        x = lib.tensor(rng.random((bl.BATCH, bl.SEQ, 1), dtype=np.float32)).to("cuda")
+        y = lib.tensor(rng.integers(0, bl.VOCAB, bl.BATCH).astype(np.int64)).to("cuda")
+
+        def step():
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+
+        t = timeit(step, sync, 3 if args.quick else 10, 3)
+        if lib is torch:
+            torch.backends.cudnn.enabled = True
+        return t
+
+    def lstm_generate(lib, layers, sync, chars):
+        lib.manual_seed(0)
+        model = bl.make_model(lib, layers).to("cuda")
+        model.eval()
+        pattern = list(np.random.default_rng(0).integers(0, bl.VOCAB, bl.SEQ))
+
+        def gen():
+            p = list(pattern)
+            with lib.no_grad():
+                for _ in range(chars):
+                    x = lib.tensor(np.array(p, dtype=np.float32).reshape(1, bl.SEQ, 1) / bl.VOCAB).to("cuda")
+                    p.append(int(model(x).argmax()))
+                    p = p[1:]
+
+        return timeit(gen, sync, 1, 2)
+
+    for layers in (1, 2):
+        m = lstm_step(mt, layers, msync)
+        t = lstm_step(torch, layers, tsync) if HAVE_TORCH else None
+        rows.append((f"LSTM x{layers} train step (ms)", m * 1e3, t * 1e3 if t else None, (t / m) if t else None))
+        if HAVE_TORCH:
+            t2 = lstm_step(torch, layers, tsync, cudnn=False)
+            rows.append((f"  vs PyTorch without cuDNN (ms)", m * 1e3, t2 * 1e3, t2 / m))
+        if layers == 1:
+            mcuda.set_allow_tf32(True)
+            m32 = lstm_step(mt, layers, msync)
+            mcuda.set_allow_tf32(False)
+            rows.append((f"  minitorch with TF32 (ms)", m32 * 1e3, t * 1e3 if t else None, (t / m32) if t else None))
+    chars = 20 if args.quick else 100
+    m = lstm_generate(mt, 1, msync, chars)
+    t = lstm_generate(torch, 1, tsync, chars) if HAVE_TORCH else None
+    rows.append((f"generate {chars} chars x1 (ms)", m * 1e3, t * 1e3 if t else None, (t / m) if t else None))
 
     print(f"{'workload':34s} {'minitorch':>12s} {'PyTorch':>12s} {'ratio':>8s}")
     for name, mv, tv, r in rows:
