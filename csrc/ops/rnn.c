@@ -1,7 +1,7 @@
 /* Fused LSTM layer: forward and backward through time (contract in ops/rnn.h). The op layer here is
  * device-neutral: buffers live on the input's device, GEMMs go through mt_backend_of(x)->gemm, copies and
  * fills through the backend, and the elementwise kernels (fused gates, gate gradients, bias column sums)
- * through mt_rnn_backends[device]; the CPU entry is defined below.
+ * through mt_rnn_backends[device].
  *
  * Layout: gates (T, B, 4H) contiguous, one row of 4H per (t, b) in PyTorch's gate order
  * (i, f, g, o); c (T, B, H); out (T, B, H). Weights are used as stored ((4H, I), (4H, H)) through
@@ -16,226 +16,93 @@
  * step, a plain strided matrix) plus one for h0, dw_ih = dgates^T @ x, dx = dgates @ w_ih, db the
  * column sums of dgates.
  *
- * Threads: the GEMMs use BLAS's own threads (see run_rows); the bias column sums use OpenMP.
- *
- * Float32 uses branch-free exp / tanh approximations (a few ulp, vectorisable); float64 libm. */
-#include "rnn.h"
+ * The CPU kernels, and float32 time loops with their own blocked GEMMs for CPUs with AVX-512, are
+ * in ops/rnn_cpu.c. */
+#include "rnn_loop.h"
 #include "ops.h"
 #include "../autograd/autograd.h"
 #include "../core/iter.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
-#include "vecmath.h" /* MT_CLONES, exp_neg_f32 */
+/* ---------------- the generic time loops ----------------
+ * The input projection of all steps as one backend GEMM, then per step one GEMM and one fused
+ * kernel over all batch rows (BLAS's own threads run the GEMMs); backward likewise, then the
+ * weight and input gradients as one GEMM each over all steps. Float32 CPU tensors on CPUs with
+ * AVX-512 take the blocked loops of ops/rnn_cpu.c instead (mt_lstm_cpu_loops_apply). */
+#define ROWP(base, t, w) ((base) + (size_t)(t) * (size_t)R->B * (size_t)(w) * R->es)
 
-/* ---------------- float32 math ---------------- */
-static inline float sig_f32(float x) {
-    float e = exp_neg_f32(-fabsf(x)), r = 1.0f / (1.0f + e);
-    return x >= 0.0f ? r : e * r;
-}
-/* tanh as a 13/6 rational function on [-7.905, 7.905] (Eigen's; <= 4e-7 relative error) */
-static inline float tanh_f32(float x) {
-    float xc = x < -7.90531110763549805f ? -7.90531110763549805f : (x > 7.90531110763549805f ? 7.90531110763549805f : x);
-    float x2 = xc * xc;
-    float p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * xc;
-    float q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    return p / q; /* NaN propagates through the clamp's comparisons */
-}
-static inline double sig_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
-static inline double tanh_f64(double x) { return tanh(x); }
-
-/* ---------------- fused kernels (rows [b0, b1) of one step) ----------------
- * fwd: g (rows of 4H, pre-activations without bias) -> activations in place; c = f*cp + i*gg;
- *      h = o * tanh(c). h rows have stride ldh.
- * bwd: a (activations), c, cp (c_{t-1}), dh = dout (may be NULL) + dhr (recurrent); dc in/out
- *      (dc_t in, dc_{t-1} out); dg (rows of 4H) out. */
-#define DEF_KERNELS(T, SFX)                                                                                          \
-    MT_CLONES static void lstm_fwd_rows_##SFX(int64_t b0, int64_t b1, int64_t H, T *g, const T *bias, const T *cp,  \
-                                               T *c, T *h) {                                                         \
-        int64_t G = 4 * H;                                                                                            \
-        for (int64_t b = b0; b < b1; b++) {                                                                           \
-            T *restrict gr = g + b * G;                                                                               \
-            const T *restrict cpr = cp + b * H;                                                                       \
-            T *restrict cr = c + b * H, *restrict hr = h + b * H;                                                     \
-            const T *restrict bs = bias;                                                                              \
-            _Pragma("omp simd")                                                                                       \
-            for (int64_t j = 0; j < H; j++) {                                                                         \
-                T ig = sig_##SFX(gr[j] + bs[j]);                                                                      \
-                T fg = sig_##SFX(gr[H + j] + bs[H + j]);                                                              \
-                T gg = tanh_##SFX(gr[2 * H + j] + bs[2 * H + j]);                                                     \
-                T og = sig_##SFX(gr[3 * H + j] + bs[3 * H + j]);                                                      \
-                T cv = fg * cpr[j] + ig * gg;                                                                         \
-                gr[j] = ig;                                                                                           \
-                gr[H + j] = fg;                                                                                       \
-                gr[2 * H + j] = gg;                                                                                   \
-                gr[3 * H + j] = og;                                                                                   \
-                cr[j] = cv;                                                                                           \
-                hr[j] = og * tanh_##SFX(cv);                                                                          \
-            }                                                                                                         \
-        }                                                                                                             \
-    }                                                                                                                 \
-    MT_CLONES static void lstm_bwd_rows_##SFX(int64_t b0, int64_t b1, int64_t H, const T *a, const T *c,            \
-                                               const T *cp, const T *dout, const T *dhr, T *dc, T *dg) {              \
-        int64_t G = 4 * H;                                                                                            \
-        for (int64_t b = b0; b < b1; b++) {                                                                           \
-            const T *restrict ar = a + b * G, *restrict cr = c + b * H, *restrict cpr = cp + b * H;                   \
-            const T *restrict dhrr = dhr + b * H, *restrict dor = dout + b * H;                                       \
-            T *restrict dcr = dc + b * H, *restrict dgr = dg + b * G;                                                 \
-            _Pragma("omp simd")                                                                                       \
-            for (int64_t j = 0; j < H; j++) {                                                                         \
-                T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];                                 \
-                T tc = tanh_##SFX(cr[j]);                                                                             \
-                T dh = dor[j] + dhrr[j];                                                                            \
-                T dcv = dcr[j] + dh * og * ((T)1 - tc * tc);                                                          \
-                dgr[j] = dcv * gg * ig * ((T)1 - ig);                                                                 \
-                dgr[H + j] = dcv * cpr[j] * fg * ((T)1 - fg);                                                         \
-                dgr[2 * H + j] = dcv * ig * ((T)1 - gg * gg);                                                         \
-                dgr[3 * H + j] = dh * tc * og * ((T)1 - og);                                                          \
-                dcr[j] = dcv * fg;                                                                                    \
-            }                                                                                                         \
-        }                                                                                                             \
-    }                                                                                                                 \
-    /* db[j] = sum over rows of dg[:, j] (double accumulation), columns split across threads */                       \
-    static void colsum_##SFX(const T *dg, int64_t rows, int64_t G, T *db) {                                           \
-        int64_t nblk = (G + 255) / 256;                                                                               \
-        _Pragma("omp parallel for schedule(static) if (rows * G >= (1 << 16) && nblk > 1)")                          \
-        for (int64_t blk = 0; blk < nblk; blk++) {                                                                    \
-            int64_t j0 = blk * 256, j1 = j0 + 256 < G ? j0 + 256 : G;                                                 \
-            double acc[256];                                                                                          \
-            for (int64_t j = j0; j < j1; j++) acc[j - j0] = 0;                                                        \
-            for (int64_t r = 0; r < rows; r++) {                                                                      \
-                const T *row = dg + r * G;                                                                            \
-                for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)row[j];                                      \
-            }                                                                                                         \
-            for (int64_t j = j0; j < j1; j++) db[j] = (T)acc[j - j0];                                                 \
-        }                                                                                                             \
-    }
-
-DEF_KERNELS(float, f32)
-DEF_KERNELS(double, f64)
-
-/* ---------------- the CPU entry of mt_rnn_backends ---------------- */
-static int cpu_lstm_fwd(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, void *g, const void *bias, const void *cp,
-                        void *c, void *h) {
-    if (dt == MT_FLOAT32)
-        lstm_fwd_rows_f32(b0, b1, H, (float *)g, (const float *)bias, (const float *)cp, (float *)c, (float *)h);
-    else
-        lstm_fwd_rows_f64(b0, b1, H, (double *)g, (const double *)bias, (const double *)cp, (double *)c, (double *)h);
-    return 0;
-}
-static int cpu_lstm_bwd(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, const void *a, const void *c, const void *cp,
-                        const void *dout, const void *dhr, void *dc, void *dg) {
-    if (dt == MT_FLOAT32)
-        lstm_bwd_rows_f32(b0, b1, H, (const float *)a, (const float *)c, (const float *)cp, (const float *)dout,
-                          (const float *)dhr, (float *)dc, (float *)dg);
-    else
-        lstm_bwd_rows_f64(b0, b1, H, (const double *)a, (const double *)c, (const double *)cp, (const double *)dout,
-                          (const double *)dhr, (double *)dc, (double *)dg);
-    return 0;
-}
-static int cpu_colsum(mt_dtype dt, int64_t rows, int64_t G, const void *dg, void *db) {
-    if (dt == MT_FLOAT32) colsum_f32((const float *)dg, rows, G, (float *)db);
-    else colsum_f64((const double *)dg, rows, G, (double *)db);
-    return 0;
-}
-static const mt_rnn_backend cpu_rnn = {cpu_lstm_fwd, cpu_lstm_bwd, cpu_colsum};
-const mt_rnn_backend *mt_rnn_backends[MT_NUM_DEVICE_TYPES] = {[MT_CPU] = &cpu_rnn};
-
-/* ---------------- the time loops ---------------- */
-typedef struct {
-    mt_backend *be;
-    const mt_rnn_backend *rb;
-    mt_dtype dtype;
-    size_t es;
-    int64_t T, B, I, H;
-    bool reverse;
-    /* forward */
-    char *gates;      /* (T, B, 4H) */
-    char *cbuf;       /* (T, B, H) with grad, else (2, B, H) ping-pong */
-    bool keep_c;
-    char *out;        /* (T, B, H) */
-    const char *h0;   /* (B, H) or NULL */
-    const char *c0;   /* (B, H): c0 or zeros */
-    const char *bias; /* (4H) */
-    const char *w_hh; /* (4H, H) */
-    /* backward */
-    const char *dout; /* (T, B, H) or NULL */
-    const char *zeros; /* (B, H) zeros, for dout == NULL */
-    char *dg;         /* (T, B, 4H) */
-    char *dh;         /* (B, H): dh_n in, recurrent gradient; dh0 out */
-    char *dc;         /* (B, H): dc_n in, dc0 out */
-    bool need_dh0;
-} lstm_run;
-
-#define ROWP(base, t, b, w) ((base) + ((size_t)(t) * (size_t)R->B + (size_t)(b)) * (size_t)(w) * R->es)
-
-static int fwd_rows(const lstm_run *R, int64_t b0, int64_t b1) {
-    int64_t T = R->T, H = R->H, G = 4 * H, nb = b1 - b0;
-    if (nb <= 0) return 0;
+static int forward_loop(const mt_lstm_loop *R) {
+    int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H;
+    /* (I == 0: the caller zeroed the gates) */
+    if (I > 0 &&
+        R->be->gemm(R->dtype, 1, false, true, T * B, G, I, 1.0, R->x, I, 0, R->w_ih, I, 0, 0.0, R->gates, G, 0) < 0)
+        return -1;
     for (int64_t s = 0; s < T; s++) {
         int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
-        char *g = ROWP(R->gates, t, 0, G);
-        const char *hp = s == 0 ? R->h0 : ROWP(R->out, tp, 0, H);
-        if (hp) {
-            if (R->be->gemm(R->dtype, 1, false, true, nb, G, H, 1.0, hp + (size_t)(b0 * H) * R->es, H, 0, R->w_hh, H,
-                            0, 1.0, g + (size_t)(b0 * G) * R->es, G, 0) < 0)
-                return -1;
-        }
+        char *g = ROWP(R->gates, t, G);
+        const char *hp = s == 0 ? R->h0 : ROWP(R->out, tp, H);
+        if (hp && R->be->gemm(R->dtype, 1, false, true, B, G, H, 1.0, hp, H, 0, R->w_hh, H, 0, 1.0, g, G, 0) < 0)
+            return -1;
         const char *cp;
         char *c;
         if (R->keep_c) {
-            cp = s == 0 ? R->c0 : ROWP(R->cbuf, tp, 0, H);
-            c = ROWP(R->cbuf, t, 0, H);
+            cp = s == 0 ? R->c0 : ROWP(R->cbuf, tp, H);
+            c = ROWP(R->cbuf, t, H);
         } else {
-            cp = s == 0 ? R->c0 : ROWP(R->cbuf, (s - 1) & 1, 0, H);
-            c = ROWP(R->cbuf, s & 1, 0, H);
+            cp = s == 0 ? R->c0 : ROWP(R->cbuf, (s - 1) & 1, H);
+            c = ROWP(R->cbuf, s & 1, H);
         }
-        char *h = ROWP(R->out, t, 0, H);
-        if (R->rb->lstm_fwd(R->dtype, b0, b1, H, g, R->bias, cp, c, h) < 0) return -1;
+        if (R->rb->lstm_fwd(R->dtype, 0, B, H, g, R->bias, cp, c, ROWP(R->out, t, H)) < 0) return -1;
     }
     return 0;
 }
 
-static int bwd_rows(const lstm_run *R, int64_t b0, int64_t b1) {
-    int64_t T = R->T, H = R->H, G = 4 * H, nb = b1 - b0;
-    if (nb <= 0) return 0;
-    for (int64_t s = T - 1; s >= 0; s--) {
-        int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
-        const char *a = ROWP(R->gates, t, 0, G), *c = ROWP(R->cbuf, t, 0, H);
-        const char *cp = s == 0 ? R->c0 : ROWP(R->cbuf, tp, 0, H);
-        const char *dout = R->dout ? ROWP(R->dout, t, 0, H) : R->zeros;
-        char *dg = ROWP(R->dg, t, 0, G);
-        if (R->rb->lstm_bwd(R->dtype, b0, b1, H, a, c, cp, dout, R->dh, R->dc, dg) < 0) return -1;
-        if (s > 0 || R->need_dh0) {
-            /* dh_{t-1} = dgates_t @ w_hh */
-            if (R->be->gemm(R->dtype, 1, false, false, nb, H, G, 1.0, dg + (size_t)(b0 * G) * R->es, G, 0, R->w_hh, H,
-                            0, 0.0, R->dh + (size_t)(b0 * H) * R->es, H, 0) < 0)
+/* dw_ih = dgates^T @ x and dw_hh = dgates^T @ h_prev, one GEMM each over all steps (NULL: not needed) */
+static int weight_grads(const mt_lstm_loop *R, mt_tensor *dw_ih, mt_tensor *dw_hh) {
+    int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H;
+    mt_dtype dt = R->dtype;
+    mt_backend *be = R->be;
+    if (dw_ih && be->gemm(dt, 1, true, false, G, I, T * B, 1.0, R->dg, G, 0, R->x, I, 0, 0.0, mt_data(dw_ih), I, 0) < 0)
+        return -1;
+    if (dw_hh) {
+        /* steps with h_prev = out[t -/+ 1]: forward t = 1..T-1 (h_prev rows 0..T-2), reverse t = 0..T-2 */
+        if (T > 1) {
+            const char *a = R->reverse ? R->dg : ROWP(R->dg, 1, G);
+            const char *b = R->reverse ? ROWP(R->out, 1, H) : R->out;
+            if (be->gemm(dt, 1, true, false, G, H, (T - 1) * B, 1.0, a, G, 0, b, H, 0, 0.0, mt_data(dw_hh), H, 0) < 0)
                 return -1;
         }
+        if (R->h0 && be->gemm(dt, 1, true, false, G, H, B, 1.0, ROWP(R->dg, R->reverse ? T - 1 : 0, G), G, 0,
+                              R->h0, H, 0, 1.0, mt_data(dw_hh), H, 0) < 0)
+            return -1;
     }
     return 0;
 }
 
-/* Runs fn over all batch rows. Splitting the rows across OpenMP threads (single-threaded BLAS per
- * block, no per-step barrier) was measured slower here than one caller with BLAS's own threads for
- * the per-step GEMM (OpenMP threads spinning while OpenBLAS's pthreads run); the fused kernels are
- * a few percent of the step, so they stay on the calling thread. */
-static int run_rows(const lstm_run *R, int (*fn)(const lstm_run *, int64_t, int64_t)) { return fn(R, 0, R->B); }
+/* dgates for all steps into R->dg (T, B, 4H), dh0 / dc0 into R->dh / R->dc; then dx (T, B, I),
+ * the weight gradients and the bias column sums into db (each NULL when not needed) */
+static int backward_loop(const mt_lstm_loop *R, mt_tensor *dx, mt_tensor *dw_ih, mt_tensor *dw_hh, mt_tensor *db) {
+    int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H;
+    mt_dtype dt = R->dtype;
+    for (int64_t s = T - 1; s >= 0; s--) {
+        int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
+        const char *a = ROWP(R->gates, t, G), *c = ROWP(R->cbuf, t, H);
+        const char *cp = s == 0 ? R->c0 : ROWP(R->cbuf, tp, H);
+        const char *dout = R->dout ? ROWP(R->dout, t, H) : R->zeros;
+        char *dg = ROWP(R->dg, t, G);
+        if (R->rb->lstm_bwd(dt, 0, B, H, a, c, cp, dout, R->dh, R->dc, dg) < 0) return -1;
+        /* dh_{t-1} = dgates_t @ w_hh */
+        if ((s > 0 || R->need_dh0) &&
+            R->be->gemm(dt, 1, false, false, B, H, G, 1.0, dg, G, 0, R->w_hh, H, 0, 0.0, R->dh, H, 0) < 0)
+            return -1;
+    }
+    if (dx && R->be->gemm(dt, 1, false, false, T * B, I, G, 1.0, R->dg, G, 0, R->w_ih, I, 0, 0.0, mt_data(dx), I, 0) < 0)
+        return -1;
+    if (weight_grads(R, dw_ih, dw_hh) < 0) return -1;
+    return db ? R->rb->colsum(dt, T * B, G, R->dg, mt_data(db)) : 0;
+}
 
 /* ---------------- autograd node ---------------- */
 enum { SV_X, SV_H0, SV_C0, SV_WIH, SV_WHH, SV_OUT, SV_GATES, SV_C, SV_N };
@@ -300,84 +167,75 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     if (!x || !w_ih || !w_hh || !out || (S->t[SV_H0] && !h0) || (S->t[SV_C0] && !c0)) return -1;
     bool err = false;
     mt_tensor *dout = grad_in(go[0], dt, &err), *dhn = grad_in(go[1], dt, &err), *dcn = grad_in(go[2], dt, &err);
-    int64_t bh[2] = {B, H}, tbg[3] = {T, B, G};
-    mt_tensor *dg = NULL, *dh = NULL, *dc = NULL, *zeros_c = NULL;
-    mt_tensor *gx = NULL, *gh0 = NULL, *gc0 = NULL, *gwih = NULL, *gwhh = NULL, *gbih = NULL, *gbhh = NULL;
-    int rc = -1;
     mt_device dev = x->storage->device;
+    bool cpu_loops = mt_lstm_cpu_loops_apply(dev.type, dt);
+    int64_t bh[2] = {B, H}, dg_sh[3] = {T, B, G};
+    int64_t x_sh[3] = {T, B, I}, wih_sh[2] = {G, I}, whh_sh[2] = {G, H}, g_sh[1] = {G};
+    mt_tensor *dg = NULL, *dh = NULL, *dc = NULL, *zeros_c = NULL, *db = NULL;
+    mt_tensor *gx = NULL, *gh0 = NULL, *gc0 = NULL, *gwih = NULL, *gwhh = NULL, *gbih = NULL, *gbhh = NULL;
+    bool need_db = S->has_bias && (mt_node_needs(n, 5) || mt_node_needs(n, 6));
+    double *dbsum = NULL;
+    int rc = -1;
     if (err) goto done;
-    dg = mt_empty(tbg, 3, dt, dev);
+    dg = mt_empty(dg_sh, 3, dt, dev);
     dh = dhn ? mt_clone(dhn) : mt_zeros(bh, 2, dt, dev);
     dc = dcn ? mt_clone(dcn) : mt_zeros(bh, 2, dt, dev);
     zeros_c = mt_zeros(bh, 2, dt, dev);
     if (!dg || !dh || !dc || !zeros_c) goto done;
-    {
-        lstm_run R = {0};
-        R.be = mt_backend_of(x);
-        R.rb = mt_rnn_backends[dev.type];
-        R.dtype = dt;
-        R.es = es;
-        R.T = T; R.B = B; R.I = I; R.H = H;
-        R.reverse = S->reverse;
-        R.gates = (char *)mt_data(gates);
-        R.cbuf = (char *)mt_data(cb);
-        R.keep_c = true;
-        R.out = (char *)mt_data(out);
-        R.h0 = h0 ? (const char *)mt_data(h0) : NULL;
-        R.c0 = (const char *)mt_data(c0 ? c0 : zeros_c);
-        R.w_hh = (const char *)mt_data(w_hh);
-        R.dout = dout ? (const char *)mt_data(dout) : NULL;
-        R.zeros = (const char *)mt_data(zeros_c);
-        R.dg = (char *)mt_data(dg);
-        R.dh = (char *)mt_data(dh);
-        R.dc = (char *)mt_data(dc);
-        R.need_dh0 = mt_node_needs(n, 1);
-        if (run_rows(&R, bwd_rows) < 0) goto done;
+    /* the CPU loops accumulate into the weight gradients */
+    if (mt_node_needs(n, 0) && !(gx = mt_empty(x_sh, 3, dt, dev))) goto done;
+    if (mt_node_needs(n, 3) && !(gwih = mt_empty(wih_sh, 2, dt, dev))) goto done;
+    if (mt_node_needs(n, 4) && !(gwhh = mt_zeros(whh_sh, 2, dt, dev))) goto done;
+    if (need_db && !(db = mt_empty(g_sh, 1, dt, dev))) goto done;
+    if (cpu_loops && need_db && !(dbsum = (double *)calloc((size_t)G, sizeof(double)))) {
+        mt_error(MT_ERR_MEMORY, "lstm: out of memory");
+        goto done;
+    }
+    mt_lstm_loop R = {0};
+    R.be = mt_backend_of(x);
+    R.rb = mt_rnn_backends[dev.type];
+    R.dtype = dt;
+    R.es = es;
+    R.T = T; R.B = B; R.I = I; R.H = H;
+    R.reverse = S->reverse;
+    R.x = (const char *)mt_data(x);
+    R.w_ih = (const char *)mt_data(w_ih);
+    R.gates = (char *)mt_data(gates);
+    R.cbuf = (char *)mt_data(cb);
+    R.keep_c = true;
+    R.out = (char *)mt_data(out);
+    R.h0 = h0 ? (const char *)mt_data(h0) : NULL;
+    R.c0 = (const char *)mt_data(c0 ? c0 : zeros_c);
+    R.w_hh = (const char *)mt_data(w_hh);
+    R.dout = dout ? (const char *)mt_data(dout) : NULL;
+    R.zeros = (const char *)mt_data(zeros_c);
+    R.dg = (char *)mt_data(dg);
+    R.dh = (char *)mt_data(dh);
+    R.dc = (char *)mt_data(dc);
+    R.need_dh0 = mt_node_needs(n, 1);
+    if (cpu_loops) {
+        bool few_inputs = I <= 8; /* dw_ih summed in the loop; else one GEMM after it, like dw_hh */
+        R.dx = gx ? (char *)mt_data(gx) : NULL;
+        R.dw_ih = gwih && few_inputs ? (char *)mt_data(gwih) : NULL;
+        R.db = dbsum;
+        if (mt_lstm_cpu_backward_loop(&R) < 0 || weight_grads(&R, few_inputs ? NULL : gwih, gwhh) < 0) goto done;
+        if (db) {
+            float *d = (float *)mt_data(db);
+            for (int64_t j = 0; j < G; j++) d[j] = (float)dbsum[j];
+        }
+    } else if (backward_loop(&R, gx, gwih, gwhh, db) < 0) {
+        goto done;
     }
     if (mt_node_needs(n, 1)) { gh0 = dh; dh = NULL; }
     if (mt_node_needs(n, 2)) { gc0 = dc; dc = NULL; }
-    mt_backend *be = mt_backend_of(x);
-    const char *dgp = (const char *)mt_data(dg), *outp = (const char *)mt_data(out);
-    if (mt_node_needs(n, 0)) {
-        int64_t sh[3] = {T, B, I};
-        if (!(gx = mt_empty(sh, 3, dt, dev))) goto done;
-        if (be->gemm(dt, 1, false, false, T * B, I, G, 1.0, dgp, G, 0, mt_data(w_ih), I, 0, 0.0, mt_data(gx), I, 0) < 0)
-            goto done;
-    }
-    if (mt_node_needs(n, 3)) {
-        int64_t sh[2] = {G, I};
-        if (!(gwih = mt_empty(sh, 2, dt, dev))) goto done;
-        if (be->gemm(dt, 1, true, false, G, I, T * B, 1.0, dgp, G, 0, mt_data(x), I, 0, 0.0, mt_data(gwih), I, 0) < 0)
-            goto done;
-    }
-    if (mt_node_needs(n, 4)) {
-        int64_t sh[2] = {G, H};
-        if (!(gwhh = mt_zeros(sh, 2, dt, dev))) goto done;
-        /* steps with h_prev = out[t -/+ 1]: forward t = 1..T-1 (h_prev rows 0..T-2), reverse t = 0..T-2 */
-        if (T > 1) {
-            const char *a = S->reverse ? dgp : dgp + (size_t)(B * G) * es;
-            const char *b = S->reverse ? outp + (size_t)(B * H) * es : outp;
-            if (be->gemm(dt, 1, true, false, G, H, (T - 1) * B, 1.0, a, G, 0, b, H, 0, 0.0, mt_data(gwhh), H, 0) < 0)
-                goto done;
-        }
-        if (h0) {
-            const char *a = dgp + (size_t)((S->reverse ? T - 1 : 0) * B * G) * es;
-            if (be->gemm(dt, 1, true, false, G, H, B, 1.0, a, G, 0, mt_data(h0), H, 0, 1.0, mt_data(gwhh), H, 0) < 0)
-                goto done;
-        }
-    }
-    if (S->has_bias && (mt_node_needs(n, 5) || mt_node_needs(n, 6))) {
-        int64_t sh[1] = {G};
-        mt_tensor *db = mt_empty(sh, 1, dt, dev);
-        if (!db) goto done;
-        if (mt_rnn_backends[dev.type]->colsum(dt, T * B, G, dgp, mt_data(db)) < 0) { mt_decref(db); goto done; }
+    if (db) {
         if (mt_node_needs(n, 5)) gbih = mt_incref(db);
-        if (mt_node_needs(n, 6)) gbhh = mt_node_needs(n, 5) ? mt_clone(db) : mt_incref(db);
-        mt_decref(db);
-        if (mt_node_needs(n, 6) && !gbhh) goto done;
+        if (mt_node_needs(n, 6) && !(gbhh = mt_node_needs(n, 5) ? mt_clone(db) : mt_incref(db))) goto done;
     }
     rc = 0;
 done:
+    free(dbsum);
+    mt_decref(db);
     mt_decref(dout); mt_decref(dhn); mt_decref(dcn);
     mt_decref(dg); mt_decref(dh); mt_decref(dc); mt_decref(zeros_c);
     mt_tensor *res[7] = {gx, gh0, gc0, gwih, gwhh, gbih, gbhh};
@@ -483,21 +341,15 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         if (brc < 0) goto done;
     }
     if (T > 0 && B > 0) {
-        mt_backend *be = mt_backend_of(x);
-        if (I > 0) {
-            if (be->gemm(dt, 1, false, true, T * B, G, I, 1.0, mt_data(xc), I, 0, mt_data(wih), I, 0, 0.0,
-                         mt_data(gates), G, 0) < 0)
-                goto done;
-        } else if (mt_fill_(gates, mt_sf(0)) < 0) {
-            goto done;
-        }
-        lstm_run R = {0};
-        R.be = be;
+        mt_lstm_loop R = {0};
+        R.be = mt_backend_of(x);
         R.rb = rb;
         R.dtype = dt;
         R.es = es;
         R.T = T; R.B = B; R.I = I; R.H = H;
         R.reverse = reverse;
+        R.x = (const char *)mt_data(xc);
+        R.w_ih = (const char *)mt_data(wih);
         R.gates = (char *)mt_data(gates);
         R.cbuf = (char *)mt_data(cb);
         R.keep_c = need_grad;
@@ -506,7 +358,17 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         R.c0 = (const char *)mt_data(c0c ? c0c : zc);
         R.bias = (const char *)mt_data(bias);
         R.w_hh = (const char *)mt_data(whh);
-        if (run_rows(&R, fwd_rows) < 0) goto done;
+        if (mt_lstm_cpu_loops_apply(dev.type, dt)) {
+            if (!(R.work = aligned_alloc(64, (mt_lstm_cpu_work_bytes(I, H) + 63) / 64 * 64))) {
+                mt_error(MT_ERR_MEMORY, "lstm: out of memory");
+                goto done;
+            }
+            mt_lstm_cpu_forward_loop(&R);
+            free(R.work);
+        } else {
+            if (I == 0 && mt_fill_(gates, mt_sf(0)) < 0) goto done;
+            if (forward_loop(&R) < 0) goto done;
+        }
         /* hn / cn: the last step's rows of out / cb, copied through the backend (device memory) */
         int64_t tl = reverse ? 0 : T - 1, st[2] = {H, 1};
         if (copy_rows(hn, out, tl * B * H, bh, st) < 0) goto done;

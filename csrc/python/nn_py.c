@@ -70,7 +70,17 @@ static PyObject *nn_pointwise_loss(PyObject *mod, PyObject *const *args, Py_ssiz
 }
 
 /* ---- recurrent layers (ops/rnn.c) ---- */
-#include "../ops/rnn.h"
+#include "../ops/rnn_loop.h"
+
+/* _lstm_cpu_loops(enabled: bool) -> the previous setting: whether float32 CPU LSTMs may use the
+ * blocked AVX-512 time loops (tests switch them off to check the generic per-step BLAS loops) */
+static PyObject *nn_lstm_cpu_loops(PyObject *mod, PyObject *arg) {
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+    int prev = mt_lstm_cpu_loops_enabled;
+    mt_lstm_cpu_loops_enabled = on;
+    return PyBool_FromLong(prev);
+}
 
 /* _lstm_layer(x, h0|None, c0|None, w_ih, w_hh, b_ih|None, b_hh|None, reverse: bool) -> (out, h_n, c_n) */
 static PyObject *nn_lstm_layer(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
@@ -109,5 +119,6 @@ PyMethodDef mt_nn_functions[] = {
     {"_cross_entropy", (PyCFunction)(void (*)(void))nn_cross_entropy, METH_FASTCALL, NULL},
     {"_nll_loss", (PyCFunction)(void (*)(void))nn_nll_loss, METH_FASTCALL, NULL},
     {"_lstm_layer", (PyCFunction)(void (*)(void))nn_lstm_layer, METH_FASTCALL, NULL},
+    {"_lstm_cpu_loops", nn_lstm_cpu_loops, METH_O, NULL},
     {NULL, NULL, 0, NULL},
 };

@@ -1,0 +1,431 @@
+/* CPU kernels of the fused LSTM layer (contract in ops/rnn.h; the op layer is ops/rnn.c):
+ *
+ * 1. the mt_rnn_backends[MT_CPU] entry: the fused gate kernel, the gate-gradient kernel and the bias
+ *    column sums, float32 and float64;
+ * 2. float32 time loops for x86-64 CPUs with AVX-512 that run the recurrent GEMMs themselves instead
+ *    of calling BLAS once per step (100 sgemm calls re-pack the same weight matrix 100 times and
+ *    wake BLAS's threads 100 times):
+ *    - the hidden units are cut into groups of 32 and the groups shared among the threads; a thread
+ *      computes all four gate columns (i, f, g, o) of its own units, so the cell update needs no
+ *      other thread's results, and one barrier per step suffices (h_t, resp. dgates_t, is read by
+ *      every thread in the next GEMM);
+ *    - forward packs the thread's rows of w_hh once per call into k-major panels of 32 columns,
+ *      which stay in the core's L2 for all T steps; backward reads w_hh's own column block directly
+ *      (it is already k-major there);
+ *    - register tiles of 8 batch rows x 32 columns (16 zmm accumulators); a single row (batch-1
+ *      generation) splits the k loop four ways to hide the FMA latency;
+ *    - the cell update (forward) and the gate gradient plus the bias-gradient sums (backward) run
+ *      on each 8-row block right after its tiles, while they are in L1.
+ * Float32 uses branch-free exp / tanh approximations (a few ulp, vectorisable); float64 libm. */
+#include "rnn_loop.h"
+#include "../core/iter.h" /* mt_num_threads */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "vecmath.h" /* MT_CLONES, exp_neg_f32 */
+
+/* ---------------- float32 math ---------------- */
+static inline float sig_f32(float x) {
+    float e = exp_neg_f32(-fabsf(x)), r = 1.0f / (1.0f + e);
+    return x >= 0.0f ? r : e * r;
+}
+/* tanh as a 13/6 rational function on [-7.905, 7.905] (Eigen's; <= 4e-7 relative error) */
+static inline float tanh_f32(float x) {
+    float xc = x < -7.90531110763549805f ? -7.90531110763549805f : (x > 7.90531110763549805f ? 7.90531110763549805f : x);
+    float x2 = xc * xc;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 + -8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    p = p * xc;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    return p / q; /* NaN propagates through the clamp's comparisons */
+}
+static inline double sig_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
+static inline double tanh_f64(double x) { return tanh(x); }
+
+/* ---------------- fused kernels (batch rows [b0, b1), hidden units [j0, j1) of one step) ----------------
+ * fwd: g (rows of 4H, pre-activations without bias) -> activations in place; c = f*cp + i*gg;
+ *      h = o * tanh(c).
+ * bwd: a (activations), c, cp (c_{t-1}), dh = dout + dhr (recurrent); dc in/out (dc_t in, dc_{t-1}
+ *      out); dg (rows of 4H) out. */
+#define DEF_KERNELS(T, SFX)                                                                                          \
+    MT_CLONES static void lstm_fwd_rows_##SFX(int64_t b0, int64_t b1, int64_t j0, int64_t j1, int64_t H, T *g,      \
+                                               const T *bias, const T *cp, T *c, T *h) {                             \
+        int64_t G = 4 * H;                                                                                            \
+        for (int64_t b = b0; b < b1; b++) {                                                                           \
+            T *restrict gr = g + b * G;                                                                               \
+            const T *restrict cpr = cp + b * H;                                                                       \
+            T *restrict cr = c + b * H, *restrict hr = h + b * H;                                                     \
+            const T *restrict bs = bias;                                                                              \
+            _Pragma("omp simd")                                                                                       \
+            for (int64_t j = j0; j < j1; j++) {                                                                       \
+                T ig = sig_##SFX(gr[j] + bs[j]);                                                                      \
+                T fg = sig_##SFX(gr[H + j] + bs[H + j]);                                                              \
+                T gg = tanh_##SFX(gr[2 * H + j] + bs[2 * H + j]);                                                     \
+                T og = sig_##SFX(gr[3 * H + j] + bs[3 * H + j]);                                                      \
+                T cv = fg * cpr[j] + ig * gg;                                                                         \
+                gr[j] = ig;                                                                                           \
+                gr[H + j] = fg;                                                                                       \
+                gr[2 * H + j] = gg;                                                                                   \
+                gr[3 * H + j] = og;                                                                                   \
+                cr[j] = cv;                                                                                           \
+                hr[j] = og * tanh_##SFX(cv);                                                                          \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+    MT_CLONES static void lstm_bwd_rows_##SFX(int64_t b0, int64_t b1, int64_t j0, int64_t j1, int64_t H, const T *a, \
+                                               const T *c, const T *cp, const T *dout, const T *dhr, T *dc, T *dg) {  \
+        int64_t G = 4 * H;                                                                                            \
+        for (int64_t b = b0; b < b1; b++) {                                                                           \
+            const T *restrict ar = a + b * G, *restrict cr = c + b * H, *restrict cpr = cp + b * H;                   \
+            const T *restrict dhrr = dhr + b * H, *restrict dor = dout + b * H;                                       \
+            T *restrict dcr = dc + b * H, *restrict dgr = dg + b * G;                                                 \
+            _Pragma("omp simd")                                                                                       \
+            for (int64_t j = j0; j < j1; j++) {                                                                       \
+                T ig = ar[j], fg = ar[H + j], gg = ar[2 * H + j], og = ar[3 * H + j];                                 \
+                T tc = tanh_##SFX(cr[j]);                                                                             \
+                T dh = dor[j] + dhrr[j];                                                                              \
+                T dcv = dcr[j] + dh * og * ((T)1 - tc * tc);                                                          \
+                dgr[j] = dcv * gg * ig * ((T)1 - ig);                                                                 \
+                dgr[H + j] = dcv * cpr[j] * fg * ((T)1 - fg);                                                         \
+                dgr[2 * H + j] = dcv * ig * ((T)1 - gg * gg);                                                         \
+                dgr[3 * H + j] = dh * tc * og * ((T)1 - og);                                                          \
+                dcr[j] = dcv * fg;                                                                                    \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+    /* db[j] = sum over rows of dg[:, j] (double accumulation), columns split across threads */                       \
+    static void colsum_##SFX(const T *dg, int64_t rows, int64_t G, T *db) {                                           \
+        int64_t nblk = (G + 255) / 256;                                                                               \
+        _Pragma("omp parallel for schedule(static) if (rows * G >= (1 << 16) && nblk > 1)")                          \
+        for (int64_t blk = 0; blk < nblk; blk++) {                                                                    \
+            int64_t j0 = blk * 256, j1 = j0 + 256 < G ? j0 + 256 : G;                                                 \
+            double acc[256];                                                                                          \
+            for (int64_t j = j0; j < j1; j++) acc[j - j0] = 0;                                                        \
+            for (int64_t r = 0; r < rows; r++) {                                                                      \
+                const T *row = dg + r * G;                                                                            \
+                for (int64_t j = j0; j < j1; j++) acc[j - j0] += (double)row[j];                                      \
+            }                                                                                                         \
+            for (int64_t j = j0; j < j1; j++) db[j] = (T)acc[j - j0];                                                 \
+        }                                                                                                             \
+    }
+
+DEF_KERNELS(float, f32)
+DEF_KERNELS(double, f64)
+
+/* ---------------- the CPU entry of mt_rnn_backends ---------------- */
+static int cpu_lstm_fwd(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, void *g, const void *bias, const void *cp,
+                        void *c, void *h) {
+    if (dt == MT_FLOAT32)
+        lstm_fwd_rows_f32(b0, b1, 0, H, H, (float *)g, (const float *)bias, (const float *)cp, (float *)c, (float *)h);
+    else
+        lstm_fwd_rows_f64(b0, b1, 0, H, H, (double *)g, (const double *)bias, (const double *)cp, (double *)c,
+                          (double *)h);
+    return 0;
+}
+static int cpu_lstm_bwd(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, const void *a, const void *c, const void *cp,
+                        const void *dout, const void *dhr, void *dc, void *dg) {
+    if (dt == MT_FLOAT32)
+        lstm_bwd_rows_f32(b0, b1, 0, H, H, (const float *)a, (const float *)c, (const float *)cp, (const float *)dout,
+                          (const float *)dhr, (float *)dc, (float *)dg);
+    else
+        lstm_bwd_rows_f64(b0, b1, 0, H, H, (const double *)a, (const double *)c, (const double *)cp,
+                          (const double *)dout, (const double *)dhr, (double *)dc, (double *)dg);
+    return 0;
+}
+static int cpu_colsum(mt_dtype dt, int64_t rows, int64_t G, const void *dg, void *db) {
+    if (dt == MT_FLOAT32) colsum_f32((const float *)dg, rows, G, (float *)db);
+    else colsum_f64((const double *)dg, rows, G, (double *)db);
+    return 0;
+}
+static const mt_rnn_backend cpu_rnn = {cpu_lstm_fwd, cpu_lstm_bwd, cpu_colsum};
+const mt_rnn_backend *mt_rnn_backends[MT_NUM_DEVICE_TYPES] = {[MT_CPU] = &cpu_rnn};
+
+/* ---------------- float32 time loops with AVX-512 tiles ---------------- */
+int mt_lstm_cpu_loops_enabled = 1;
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define AVX512 __attribute__((target("avx512f,fma")))
+
+enum { MR = 8, NR = 32, KC = 256 }; /* register tile: rows x columns (two zmm); k chunk */
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* One stretch of a tile's k loop: C[i, n] += sum_{k < K} A[i * sa + k * sk] * Bm[k * ldb + n]. A tile
+ * runs up to two (the forward's x_t @ w_ih^T and h_{t-1} @ w_hh^T into the same accumulators). */
+typedef struct {
+    int64_t K;
+    const float *A;
+    int64_t sa, sk;
+    const float *Bm;
+    int64_t ldb;
+} kseg;
+
+/* rows i < mr (2..8) of a tile of 32 columns (masks m0 / m1 keep columns < w of the two halves; Bm
+ * past column w is never read). The 16 accumulators are named variables (GCC keeps an array of
+ * them on the stack); rows past mr repeat row 0 and are not stored. */
+AVX512 static void tile_rows(int mr, const kseg *sg, int nseg, float *C, int64_t ldc, __mmask16 m0, __mmask16 m1,
+                             int accumulate) {
+#define ACC_INIT(i)                                                                                                  \
+    __m512 x##i = accumulate && (i) < mr ? _mm512_maskz_loadu_ps(m0, C + (i) * ldc) : _mm512_setzero_ps();          \
+    __m512 y##i = accumulate && (i) < mr ? _mm512_maskz_loadu_ps(m1, C + (i) * ldc + 16) : _mm512_setzero_ps();
+    ACC_INIT(0) ACC_INIT(1) ACC_INIT(2) ACC_INIT(3) ACC_INIT(4) ACC_INIT(5) ACC_INIT(6) ACC_INIT(7)
+    for (int q = 0; q < nseg; q++) {
+        const int64_t K = sg[q].K, sk = sg[q].sk, ldb = sg[q].ldb;
+        const float *Bm = sg[q].Bm;
+#define ROW_PTR(i) const float *a##i = sg[q].A + ((i) < mr ? (i) * sg[q].sa : 0);
+        ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5) ROW_PTR(6) ROW_PTR(7)
+        for (int64_t k = 0; k < K; k++) {
+            const int64_t ko = k * sk;
+            __m512 b0 = _mm512_maskz_loadu_ps(m0, Bm + k * ldb), b1 = _mm512_maskz_loadu_ps(m1, Bm + k * ldb + 16);
+#define FMA_ROW(i)                                                                                                   \
+    {                                                                                                                \
+        __m512 av = _mm512_set1_ps(a##i[ko]);                                                                        \
+        x##i = _mm512_fmadd_ps(av, b0, x##i);                                                                        \
+        y##i = _mm512_fmadd_ps(av, b1, y##i);                                                                        \
+    }
+            FMA_ROW(0) FMA_ROW(1) FMA_ROW(2) FMA_ROW(3) FMA_ROW(4) FMA_ROW(5) FMA_ROW(6) FMA_ROW(7)
+        }
+    }
+#define STORE_ROW(i)                                                                                                 \
+    if ((i) < mr) {                                                                                                  \
+        _mm512_mask_storeu_ps(C + (i) * ldc, m0, x##i);                                                              \
+        _mm512_mask_storeu_ps(C + (i) * ldc + 16, m1, y##i);                                                         \
+    }
+    STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5) STORE_ROW(6) STORE_ROW(7)
+#undef ROW_PTR
+#undef ACC_INIT
+#undef FMA_ROW
+#undef STORE_ROW
+}
+
+/* one row: four partial sums over k (one FMA chain would wait on its latency at every k) */
+AVX512 static void tile_row1(const kseg *sg, int nseg, float *C, __mmask16 m0, __mmask16 m1, int accumulate) {
+    __m512 s0[4], s1[4];
+    for (int u = 0; u < 4; u++) s0[u] = s1[u] = _mm512_setzero_ps();
+    for (int q = 0; q < nseg; q++) {
+        const int64_t K = sg[q].K, sk = sg[q].sk, ldb = sg[q].ldb;
+        const float *A = sg[q].A, *Bm = sg[q].Bm;
+        int64_t k = 0;
+        for (; k + 4 <= K; k += 4)
+            for (int u = 0; u < 4; u++) {
+                __m512 a = _mm512_set1_ps(A[(k + u) * sk]);
+                s0[u] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m0, Bm + (k + u) * ldb), s0[u]);
+                s1[u] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m1, Bm + (k + u) * ldb + 16), s1[u]);
+            }
+        for (; k < K; k++) {
+            __m512 a = _mm512_set1_ps(A[k * sk]);
+            s0[0] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m0, Bm + k * ldb), s0[0]);
+            s1[0] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m1, Bm + k * ldb + 16), s1[0]);
+        }
+    }
+    __m512 r0 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), _mm512_add_ps(s0[2], s0[3]));
+    __m512 r1 = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), _mm512_add_ps(s1[2], s1[3]));
+    if (accumulate) {
+        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, C));
+        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, C + 16));
+    }
+    _mm512_mask_storeu_ps(C, m0, r0);
+    _mm512_mask_storeu_ps(C + 16, m1, r1);
+}
+
+/* C (mr <= 8 rows of stride ldc, w <= 32 columns) = (accumulate ? C : 0) + the segments' products */
+AVX512 static void tile(int mr, int64_t w, const kseg *sg, int nseg, float *C, int64_t ldc, int accumulate) {
+    __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+    __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
+    if (mr == 1) tile_row1(sg, nseg, C, m0, m1, accumulate);
+    else tile_rows(mr, sg, nseg, C, ldc, m0, m1, accumulate);
+}
+
+static int have_avx512(void) {
+    static int have = -1;
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    }
+    return have;
+}
+
+size_t mt_lstm_cpu_work_bytes(int64_t I, int64_t H) {
+    return (size_t)((H + NR - 1) / NR * 4 * (I + H) * NR) * sizeof(float);
+}
+
+int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt) {
+    return mt_lstm_cpu_loops_enabled && dev == MT_CPU && dt == MT_FLOAT32 && have_avx512();
+}
+
+/* threads for a loop doing `work` multiply-adds per step: one per unit group at most, and one
+ * alone when a barrier per step (~1 us) would cost more than the share of the step it saves */
+static int loop_threads(int64_t ngroups, int64_t work) {
+    int nt = mt_num_threads();
+    if (nt > ngroups) nt = (int)ngroups;
+    if (work < ((int64_t)1 << 17)) nt = 1;
+    return nt < 1 ? 1 : nt;
+}
+
+/* this thread's share [*p0, *p1) of n items */
+static void my_share(int64_t n, int64_t *p0, int64_t *p1) {
+#ifdef _OPENMP
+    int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+#else
+    int tid = 0, nth = 1;
+#endif
+    *p0 = n * tid / nth;
+    *p1 = n * (tid + 1) / nth;
+}
+
+#define STEP(base, t, w) ((base) + (size_t)(t) * (size_t)R->B * (size_t)(w))
+
+/* Forward: per step and 8-row block, the gate tiles of the own units are x_t @ w_ih^T + h_{t-1} @ w_hh^T
+ * from zero (no separate input-projection pass over the (T, B, 4H) buffer), then the cell update. */
+void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
+    const int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H, ngroups = (H + NR - 1) / NR;
+    const int64_t KP = I + H; /* rows of a packed panel: w_ih^T then w_hh^T */
+    const float *w_ih = (const float *)R->w_ih, *w_hh = (const float *)R->w_hh, *bias = (const float *)R->bias;
+    const float *x = (const float *)R->x;
+    float *gates = (float *)R->gates, *cbuf = (float *)R->cbuf, *out = (float *)R->out;
+    float *packed = (float *)R->work; /* ngroups * 4 panels of KP x 32 */
+#pragma omp parallel num_threads(loop_threads(ngroups, B * G * KP))
+    {
+        int64_t g0, g1;
+        my_share(ngroups, &g0, &g1);
+        for (int64_t u = g0; u < g1; u++)
+            for (int64_t q = 0; q < 4; q++) {
+                float *P = packed + (u * 4 + q) * KP * NR;
+                int64_t j0 = u * NR, w = MIN(NR, H - j0);
+                for (int64_t k = 0; k < KP; k++)
+                    for (int64_t n = 0; n < NR; n++) {
+                        int64_t r = q * H + j0 + n;
+                        P[k * NR + n] = n >= w ? 0.0f : k < I ? w_ih[r * I + k] : w_hh[r * H + k - I];
+                    }
+            }
+        for (int64_t s = 0; s < T; s++) {
+            int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
+            float *g = STEP(gates, t, G), *h = STEP(out, t, H);
+            const float *hp = s == 0 ? (const float *)R->h0 : STEP(out, tp, H), *xt = STEP(x, t, I);
+            const float *cp;
+            float *c;
+            if (R->keep_c) {
+                cp = s == 0 ? (const float *)R->c0 : STEP(cbuf, tp, H);
+                c = STEP(cbuf, t, H);
+            } else {
+                cp = s == 0 ? (const float *)R->c0 : STEP(cbuf, (s - 1) & 1, H);
+                c = STEP(cbuf, s & 1, H);
+            }
+            for (int64_t b0 = 0; b0 < B; b0 += MR) {
+                int mr = (int)MIN(MR, B - b0);
+                for (int64_t u = g0; u < g1; u++) {
+                    int64_t j0 = u * NR, w = MIN(NR, H - j0);
+                    for (int64_t q = 0; q < 4; q++) {
+                        const float *P = packed + (u * 4 + q) * KP * NR;
+                        kseg sg[2] = {{I, xt + b0 * I, I, 1, P, NR}, {H, hp ? hp + b0 * H : NULL, H, 1, P + I * NR, NR}};
+                        tile(mr, w, sg, hp ? 2 : 1, g + b0 * G + q * H + j0, G, 0);
+                    }
+                    lstm_fwd_rows_f32(b0, b0 + mr, j0, j0 + w, H, g, bias, cp, c, h);
+                }
+            }
+#pragma omp barrier
+        }
+    }
+}
+
+/* Backward, per step: (1) the gate gradients of the own units into dgates_t (R->dg), the bias sums, and, for few inputs, dw_ih^T += x_t^T @ dgates_t over the own gate
+ * columns; barrier; (2) dh_{t-1}[:, own units] = dgates_t @ w_hh[:, own units] from a k-major packed
+ * copy of those columns, and dx_t for the own share of the batch rows = dgates_t @ w_ih. Step (1)'s
+ * writes never meet another thread's step-(2) reads: they go to the next step's rows of dgates, or
+ * to the own columns of dh / dc. dw_hh (and dw_ih for many inputs) is left to one large GEMM over
+ * all steps after the loop: accumulating it here costs more, its 4H x H sums pushing w_hh out of L2
+ * at every step. */
+int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
+    const int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H, ngroups = (H + NR - 1) / NR;
+    const float *w_hh = (const float *)R->w_hh, *w_ih = (const float *)R->w_ih, *x = (const float *)R->x;
+    const float *gates = (const float *)R->gates, *cbuf = (const float *)R->cbuf;
+    float *dgall = (float *)R->dg, *dh = (float *)R->dh, *dc = (float *)R->dc;
+    float *dx = (float *)R->dx, *dw_ih = (float *)R->dw_ih;
+    double *db = R->db;
+    int nt = loop_threads(ngroups, B * G * (H + I));
+    /* scratch: w_hh's columns per unit group, k-major (4H x 32 each); dw_ih^T (I x 4H) */
+    size_t n_w = (size_t)(ngroups * G * NR), n_dwt = dw_ih && I > 0 ? (size_t)(I * G) : 0;
+    float *work = (float *)aligned_alloc(64, (n_w + n_dwt) * sizeof(float));
+    if (!work) {
+        mt_error(MT_ERR_MEMORY, "lstm: out of memory");
+        return -1;
+    }
+    float *wpk = work, *dwt = n_dwt ? work + n_w : NULL;
+    if (dwt) memset(dwt, 0, n_dwt * sizeof(float));
+#pragma omp parallel num_threads(nt)
+    {
+        int64_t g0, g1, r0, r1;
+        my_share(ngroups, &g0, &g1);
+        my_share(B, &r0, &r1);
+        const int64_t uj0 = g0 * NR, uj1 = MIN(g1 * NR, H); /* the own units, one contiguous range */
+        for (int64_t u = g0; u < g1; u++) {
+            int64_t j0 = u * NR, w = MIN(NR, H - j0);
+            float *P = wpk + u * G * NR;
+            for (int64_t k = 0; k < G; k++)
+                for (int64_t n = 0; n < NR; n++) P[k * NR + n] = n < w ? w_hh[k * H + j0 + n] : 0.0f;
+        }
+        for (int64_t s = T - 1; s >= 0; s--) {
+            int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
+            const float *a = STEP(gates, t, G), *c = STEP(cbuf, t, H), *xt = STEP(x, t, I);
+            const float *cp = s == 0 ? (const float *)R->c0 : STEP(cbuf, tp, H);
+            const float *dout = R->dout ? STEP((const float *)R->dout, t, H) : (const float *)R->zeros;
+            float *dg = STEP(dgall, t, G);
+            for (int64_t b0 = 0; b0 < B && uj0 < uj1; b0 += MR) {
+                int64_t b1 = MIN(b0 + MR, B);
+                lstm_bwd_rows_f32(b0, b1, uj0, uj1, H, a, c, cp, dout, dh, dc, dg);
+                if (db)
+                    for (int64_t b = b0; b < b1; b++)
+                        for (int64_t q = 0; q < 4; q++)
+                            for (int64_t j = q * H + uj0; j < q * H + uj1; j++) db[j] += (double)dg[b * G + j];
+            }
+            if (dwt) /* the gate columns along the vector lanes: rows of dgates are contiguous */
+                for (int64_t q = 0; q < 4; q++)
+                    for (int64_t j = q * H + uj0; j < q * H + uj1; j += NR) {
+                        kseg sg = {B, xt, 1, I, dg + j, G};
+                        tile((int)I, MIN(NR, q * H + uj1 - j), &sg, 1, dwt + j, G, 1);
+                    }
+#pragma omp barrier
+            if (s > 0 || R->need_dh0)
+                for (int64_t u = g0; u < g1; u++) {
+                    int64_t j0 = u * NR, w = MIN(NR, H - j0);
+                    for (int64_t k0 = 0; k0 < G; k0 += KC)
+                        for (int64_t b0 = 0; b0 < B; b0 += MR) {
+                            kseg sg = {MIN(KC, G - k0), dg + b0 * G + k0, G, 1, wpk + (u * G + k0) * NR, NR};
+                            tile((int)MIN(MR, B - b0), w, &sg, 1, dh + b0 * H + j0, H, k0 > 0);
+                        }
+                }
+            if (dx) {
+                float *dxt = STEP(dx, t, I);
+                for (int64_t b0 = r0; b0 < r1; b0 += MR)
+                    for (int64_t n0 = 0; n0 < I; n0 += NR) {
+                        kseg sg = {G, dg + b0 * G, G, 1, w_ih + n0, I};
+                        tile((int)MIN(MR, r1 - b0), MIN(NR, I - n0), &sg, 1, dxt + b0 * I + n0, I, 0);
+                    }
+            }
+        }
+    }
+    if (dwt)
+        for (int64_t g = 0; g < G; g++)
+            for (int64_t i = 0; i < I; i++) dw_ih[g * I + i] = dwt[i * G + g];
+    free(work);
+    return 0;
+}
+#else
+int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt) { (void)dev; (void)dt; return 0; }
+size_t mt_lstm_cpu_work_bytes(int64_t I, int64_t H) { (void)I; (void)H; return 0; }
+void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) { (void)R; }
+int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) { (void)R; return 0; }
+#endif
