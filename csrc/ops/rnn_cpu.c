@@ -358,7 +358,7 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
     int nt = loop_threads(ngroups, B * G * (H + I));
     /* scratch: w_hh's columns per unit group, k-major (4H x 32 each); dw_ih^T (I x 4H) */
     size_t n_w = (size_t)(ngroups * G * NR), n_dwt = dw_ih && I > 0 ? (size_t)(I * G) : 0;
-    float *work = (float *)aligned_alloc(64, (n_w + n_dwt) * sizeof(float));
+    float *work = (float *)aligned_alloc(64, ((n_w + n_dwt) * sizeof(float) + 63) / 64 * 64); /* C11: a multiple */
     if (!work) {
         mt_error(MT_ERR_MEMORY, "lstm: out of memory");
         return -1;
