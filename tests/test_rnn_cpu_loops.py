@@ -27,10 +27,14 @@ def lstm_layer(arrs, dtype, reverse, requires_grad):
     return ts, out
 
 
-def run(arrs, ws, dtype, reverse):
+def run(arrs, ws, dtype, reverse, batch_major=False):
+    """batch_major: the output's gradient arrives as a (B, T, H) tensor seen through a transpose"""
     ts, (o, h, c) = lstm_layer(arrs, dtype, reverse, True)
-    ((o * mt.tensor(ws[0].astype(dtype))).sum() + (h * mt.tensor(ws[1].astype(dtype))).sum()
-     + (c * mt.tensor(ws[2].astype(dtype))).sum()).backward()
+    if batch_major:
+        lo = (o.transpose(0, 1) * mt.tensor(ws[0].transpose(1, 0, 2).astype(dtype))).sum()
+    else:
+        lo = (o * mt.tensor(ws[0].astype(dtype))).sum()
+    (lo + (h * mt.tensor(ws[1].astype(dtype))).sum() + (c * mt.tensor(ws[2].astype(dtype))).sum()).backward()
     res = [o.detach().numpy(), h.detach().numpy(), c.detach().numpy()]
     return res + [t.grad.numpy() for t in ts if t is not None]
 
@@ -46,7 +50,8 @@ def cpu_loops():
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("state", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-def test_cpu_loops_match_float64(cpu_loops, shape, reverse, state, bias):
+@pytest.mark.parametrize("batch_major", [False, True])
+def test_cpu_loops_match_float64(cpu_loops, shape, reverse, state, bias, batch_major):
     T, B, I, H = shape
     rng = np.random.default_rng(T * 1000 + B * 100 + I * 10 + H)
     s = 1 / np.sqrt(H)
@@ -55,7 +60,7 @@ def test_cpu_loops_match_float64(cpu_loops, shape, reverse, state, bias):
             rng.uniform(-s, s, (4 * H, I)), rng.uniform(-s, s, (4 * H, H)),
             rng.uniform(-s, s, 4 * H) if bias else None, rng.uniform(-s, s, 4 * H) if bias else None]
     ws = [rng.standard_normal(sh) for sh in [(T, B, H), (B, H), (B, H)]]
-    got = run(arrs, ws, np.float32, reverse)
+    got = run(arrs, ws, np.float32, reverse, batch_major)
     ref = run(arrs, ws, np.float64, reverse)
     assert len(got) == len(ref) == 3 + sum(a is not None for a in arrs)
     for k, (g, r) in enumerate(zip(got, ref)):

@@ -41,7 +41,7 @@ void mt_err_clear(void) { err_kind = MT_ERR_NONE; err_msg[0] = 0; }
  * Large blocks are 2 MiB aligned and backed by transparent huge pages, and a few freed ones
  * are kept for reuse: a fresh 64 MiB output otherwise costs more in page faults and kernel
  * zeroing than the op itself (x + y on 16M floats: 21 ms fresh, 3 ms reused). */
-#define MT_CACHE_SLOTS 8
+#define MT_CACHE_SLOTS 32 /* an LSTM training step frees ~10 large blocks at once */
 #define MT_CACHE_LIMIT ((size_t)256 << 20)
 static struct { void *p; size_t size; } cpu_cache[MT_CACHE_SLOTS];
 static size_t cpu_cache_bytes;

@@ -56,6 +56,20 @@ int mt_cpu_fill(mt_tensor *dst, mt_scalar v) {
     else if (v.dtype == MT_INT64) { u.i64 = v.i; sd = MT_INT64; }
     else { u.b = v.i != 0; sd = MT_BOOL; }
     if (mt_numel(dst) == 0) return 0;
+    if (mt_is_contiguous(dst)) {
+        /* the value in dst's dtype; all-zero bytes (zeros, the common case) are one memset */
+        union { bool b; int32_t i32; int64_t i64; float f32; double f64; char bytes[8]; } o = {0};
+        char *dp[2] = {(char *)&o, (char *)&u};
+        int64_t st[2] = {0, 0};
+        copy_loops[sd][dst->dtype](dp, st, 1, NULL);
+        size_t es = mt_dtype_sizes[dst->dtype], n = (size_t)mt_numel(dst);
+        bool zero = true;
+        for (size_t i = 0; i < es; i++) zero = zero && o.bytes[i] == 0;
+        if (zero) {
+            memset(mt_data(dst), 0, n * es);
+            return 0;
+        }
+    }
     mt_iter it;
     mt_tensor *ops[2] = {dst, NULL};
     void *ptrs[2] = {NULL, &u};

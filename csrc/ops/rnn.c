@@ -166,9 +166,13 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     mt_tensor *gates = S->t[SV_GATES], *cb = S->t[SV_C];
     if (!x || !w_ih || !w_hh || !out || (S->t[SV_H0] && !h0) || (S->t[SV_C0] && !c0)) return -1;
     bool err = false;
-    mt_tensor *dout = grad_in(go[0], dt, &err), *dhn = grad_in(go[1], dt, &err), *dcn = grad_in(go[2], dt, &err);
+    mt_tensor *dhn = grad_in(go[1], dt, &err), *dcn = grad_in(go[2], dt, &err), *dout = NULL;
     mt_device dev = x->storage->device;
     bool cpu_loops = mt_lstm_cpu_loops_apply(dev.type, dt);
+    if (cpu_loops && go[0] && go[0]->dtype == dt && go[0]->ndim == 3 && go[0]->strides[2] == 1)
+        dout = mt_incref(go[0]); /* the CPU loops take its strides */
+    else
+        dout = grad_in(go[0], dt, &err);
     int64_t bh[2] = {B, H}, dg_sh[3] = {T, B, G};
     int64_t x_sh[3] = {T, B, I}, wih_sh[2] = {G, I}, whh_sh[2] = {G, H}, g_sh[1] = {G};
     mt_tensor *dg = NULL, *dh = NULL, *dc = NULL, *zeros_c = NULL, *db = NULL;
@@ -208,6 +212,8 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     R.c0 = (const char *)mt_data(c0 ? c0 : zeros_c);
     R.w_hh = (const char *)mt_data(w_hh);
     R.dout = dout ? (const char *)mt_data(dout) : NULL;
+    R.dout_st[0] = dout ? dout->strides[0] : 0;
+    R.dout_st[1] = dout ? dout->strides[1] : 0;
     R.zeros = (const char *)mt_data(zeros_c);
     R.dg = (char *)mt_data(dg);
     R.dh = (char *)mt_data(dh);

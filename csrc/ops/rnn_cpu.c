@@ -86,11 +86,12 @@ static inline double tanh_f64(double x) { return tanh(x); }
         }                                                                                                             \
     }                                                                                                                 \
     MT_CLONES static void lstm_bwd_rows_##SFX(int64_t b0, int64_t b1, int64_t j0, int64_t j1, int64_t H, const T *a, \
-                                               const T *c, const T *cp, const T *dout, const T *dhr, T *dc, T *dg) {  \
+                                               const T *c, const T *cp, const T *dout, int64_t lddo, const T *dhr,    \
+                                               T *dc, T *dg) {                                                        \
         int64_t G = 4 * H;                                                                                            \
         for (int64_t b = b0; b < b1; b++) {                                                                           \
             const T *restrict ar = a + b * G, *restrict cr = c + b * H, *restrict cpr = cp + b * H;                   \
-            const T *restrict dhrr = dhr + b * H, *restrict dor = dout + b * H;                                       \
+            const T *restrict dhrr = dhr + b * H, *restrict dor = dout + b * lddo;                                    \
             T *restrict dcr = dc + b * H, *restrict dgr = dg + b * G;                                                 \
             _Pragma("omp simd")                                                                                       \
             for (int64_t j = j0; j < j1; j++) {                                                                       \
@@ -138,11 +139,11 @@ static int cpu_lstm_fwd(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, void *g,
 static int cpu_lstm_bwd(mt_dtype dt, int64_t b0, int64_t b1, int64_t H, const void *a, const void *c, const void *cp,
                         const void *dout, const void *dhr, void *dc, void *dg) {
     if (dt == MT_FLOAT32)
-        lstm_bwd_rows_f32(b0, b1, 0, H, H, (const float *)a, (const float *)c, (const float *)cp, (const float *)dout,
+        lstm_bwd_rows_f32(b0, b1, 0, H, H, (const float *)a, (const float *)c, (const float *)cp, (const float *)dout, H,
                           (const float *)dhr, (float *)dc, (float *)dg);
     else
         lstm_bwd_rows_f64(b0, b1, 0, H, H, (const double *)a, (const double *)c, (const double *)cp,
-                          (const double *)dout, (const double *)dhr, (double *)dc, (double *)dg);
+                          (const double *)dout, H, (const double *)dhr, (double *)dc, (double *)dg);
     return 0;
 }
 static int cpu_colsum(mt_dtype dt, int64_t rows, int64_t G, const void *dg, void *db) {
@@ -381,11 +382,13 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
             int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
             const float *a = STEP(gates, t, G), *c = STEP(cbuf, t, H), *xt = STEP(x, t, I);
             const float *cp = s == 0 ? (const float *)R->c0 : STEP(cbuf, tp, H);
-            const float *dout = R->dout ? STEP((const float *)R->dout, t, H) : (const float *)R->zeros;
+            /* dout: any strides over (T, B) (a batch_first output's gradient is not copied) */
+            const float *dout = R->dout ? (const float *)R->dout + t * R->dout_st[0] : (const float *)R->zeros;
+            const int64_t lddo = R->dout ? R->dout_st[1] : H;
             float *dg = STEP(dgall, t, G);
             for (int64_t b0 = 0; b0 < B && uj0 < uj1; b0 += MR) {
                 int64_t b1 = MIN(b0 + MR, B);
-                lstm_bwd_rows_f32(b0, b1, uj0, uj1, H, a, c, cp, dout, dh, dc, dg);
+                lstm_bwd_rows_f32(b0, b1, uj0, uj1, H, a, c, cp, dout, lddo, dh, dc, dg);
                 if (db)
                     for (int64_t b = b0; b < b1; b++)
                         for (int64_t q = 0; q < 4; q++)

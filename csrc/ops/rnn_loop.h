@@ -26,7 +26,8 @@ typedef struct mt_lstm_loop {
     const char *bias;  /* (4H) */
     const char *w_hh;  /* (4H, H) */
     /* backward */
-    const char *dout;  /* (T, B, H) or NULL */
+    const char *dout;  /* (T, B, H) or NULL; contiguous for the generic loops */
+    int64_t dout_st[2]; /* its strides (elements) over T and B; along H it is contiguous */
     const char *zeros; /* (B, H) zeros, for dout == NULL */
     char *dg;          /* (T, B, 4H) dgates */
     char *dh;          /* (B, H): dh_n in, recurrent gradient; dh0 out */
