@@ -10,38 +10,16 @@
 int mt_cpu_random(mt_tensor *out, int kind, double a, double b, uint64_t seed, uint64_t off) {
     int64_t n = mt_numel(out);
     void *p = mt_data(out);
-    /* out is contiguous: the op layer guarantees it */
+    /* out is contiguous: the op layer guarantees it. The op layer reserved the counters; the bulk
+     * fills of core/random.c (one Philox block per 4 floats / 2 doubles, equal to the per-element
+     * definition the CUDA kernels use) run on a generator positioned there. */
+    mt_generator g = {seed, off};
     switch (kind * 8 + out->dtype) {
-    case MT_RAND_UNIFORM * 8 + MT_FLOAT32: {
-        float *o = p;
-#pragma omp parallel for if (n > (1 << 16))
-        for (int64_t i = 0; i < n; i++) o[i] = mt_philox_elem_uniform_f32(seed, off, (uint64_t)i, a, b);
-        return 0;
-    }
-    case MT_RAND_UNIFORM * 8 + MT_FLOAT64: {
-        double *o = p;
-#pragma omp parallel for if (n > (1 << 16))
-        for (int64_t i = 0; i < n; i++) o[i] = mt_philox_elem_uniform_f64(seed, off, (uint64_t)i, a, b);
-        return 0;
-    }
-    case MT_RAND_NORMAL * 8 + MT_FLOAT32: {
-        float *o = p;
-#pragma omp parallel for if (n > (1 << 16))
-        for (int64_t i = 0; i < n; i++) o[i] = mt_philox_elem_normal_f32(seed, off, (uint64_t)i, a, b);
-        return 0;
-    }
-    case MT_RAND_NORMAL * 8 + MT_FLOAT64: {
-        double *o = p;
-#pragma omp parallel for if (n > (1 << 16))
-        for (int64_t i = 0; i < n; i++) o[i] = mt_philox_elem_normal_f64(seed, off, (uint64_t)i, a, b);
-        return 0;
-    }
-    case MT_RAND_INT * 8 + MT_INT64: {
-        int64_t *o = p;
-#pragma omp parallel for if (n > (1 << 16))
-        for (int64_t i = 0; i < n; i++) o[i] = mt_philox_elem_randint_i64(seed, off, (uint64_t)i, (int64_t)a, (int64_t)b);
-        return 0;
-    }
+    case MT_RAND_UNIFORM * 8 + MT_FLOAT32: mt_fill_uniform_f32(&g, p, n, a, b); return 0;
+    case MT_RAND_UNIFORM * 8 + MT_FLOAT64: mt_fill_uniform_f64(&g, p, n, a, b); return 0;
+    case MT_RAND_NORMAL * 8 + MT_FLOAT32: mt_fill_normal_f32(&g, p, n, a, b); return 0;
+    case MT_RAND_NORMAL * 8 + MT_FLOAT64: mt_fill_normal_f64(&g, p, n, a, b); return 0;
+    case MT_RAND_INT * 8 + MT_INT64: mt_fill_randint_i64(&g, p, n, (int64_t)a, (int64_t)b); return 0;
     default:
         mt_error(MT_ERR_RUNTIME, "random fill kind %d not implemented for '%s'", kind, mt_dtype_names[out->dtype]);
         return -1;
