@@ -1,6 +1,8 @@
 """Tutorial LSTM text model: one training step (batch 128, seq 100, hidden 256; 1 and 2 layers) and
-generation of 1000 chars at batch 1 (argmax, sliding window of 100: 1000 full forward passes),
-minitorch vs PyTorch, with the step's GFLOP/s against a measured 1024^3 SGEMM rate.
+generation of 1000 chars at batch 1 (argmax, sliding window of 100: 1000 full forward passes);
+the charrnn model's training step (embedding 64, 2 x LSTM 256, batch 64, seq 100, a prediction at
+every position, gradient clipping); minitorch vs PyTorch, with the steps' GFLOP/s against a
+measured 1024^3 SGEMM rate.
 
     python bench/bench_lstm.py [--steps N] [--chars N] [--layers 1 2] [--no-torch]
 """
@@ -38,6 +40,49 @@ def make_model(lib, layers):
             return self.linear(self.dropout(x))
 
     return Tutorial()
+
+
+def make_charrnn(lib):
+    nn = lib.nn
+
+    class CharRNN(nn.Module):  # examples/text_generation.py's
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(VOCAB, 64)
+            self.lstm = nn.LSTM(64, HID, num_layers=2, batch_first=True, dropout=0.2)
+            self.dropout = nn.Dropout(0.2)
+            self.linear = nn.Linear(HID, VOCAB)
+
+        def forward(self, x):
+            out, _ = self.lstm(self.embedding(x))
+            return self.linear(self.dropout(out))
+
+    return CharRNN()
+
+
+def charrnn_flops(batch=64):
+    f = sum(2 * SEQ * batch * 4 * HID * (inp + HID) for inp in (64, HID)) + 2 * SEQ * batch * HID * VOCAB
+    return 3 * f
+
+
+def bench_charrnn(lib, steps, batch=64):
+    lib.manual_seed(0)
+    model = make_charrnn(lib)
+    model.train()
+    opt = lib.optim.Adam(model.parameters(), lr=2e-3)
+    loss_fn = lib.nn.CrossEntropyLoss()
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.integers(0, VOCAB, (batch, SEQ)).astype(np.int64))
+    y = lib.tensor(rng.integers(0, VOCAB, (batch, SEQ)).astype(np.int64))
+
+    def step():
+        loss = loss_fn(model(x).reshape(-1, VOCAB), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        lib.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    return time_fn(step, steps)
 
 
 def step_flops(layers):
@@ -123,6 +168,11 @@ def main():
         gf = step_flops(layers) / tm / 1e9
         print(f"{f'train step LSTM x{layers} (B128 T100 H256)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms "
               f"{tt / tm:7.2f}x {gf:8.1f} {100 * gf / rate:7.1f}%")
+    tm = bench_charrnn(minitorch, args.steps)
+    tt = bench_charrnn(torch, args.steps) if use_torch else float("nan")
+    gf = charrnn_flops() / tm / 1e9
+    print(f"{'train step charrnn (B64 T100 E64 2x256)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms "
+          f"{tt / tm:7.2f}x {gf:8.1f} {100 * gf / rate:7.1f}%")
     for layers in args.layers:
         tm = bench_generate(minitorch, layers, args.chars)
         tt = bench_generate(torch, layers, args.chars) if use_torch else float("nan")
