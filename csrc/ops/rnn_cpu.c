@@ -177,8 +177,9 @@ typedef struct {
 /* rows i < mr (2..8) of a tile of 32 columns (masks m0 / m1 keep columns < w of the two halves; Bm
  * past column w is never read). The 16 accumulators are named variables (GCC keeps an array of
  * them on the stack); rows past mr repeat row 0 and are not stored. */
-AVX512 static void tile_rows(int mr, const kseg *sg, int nseg, float *C, int64_t ldc, __mmask16 m0, __mmask16 m1,
-                             int accumulate) {
+AVX512 static inline __attribute__((always_inline)) void tile_rows_impl(const int full, int mr, const kseg *sg,
+                                                                       int nseg, float *C, int64_t ldc, __mmask16 m0,
+                                                                       __mmask16 m1, int accumulate) {
 #define ACC_INIT(i)                                                                                                  \
     __m512 x##i = accumulate && (i) < mr ? _mm512_maskz_loadu_ps(m0, C + (i) * ldc) : _mm512_setzero_ps();          \
     __m512 y##i = accumulate && (i) < mr ? _mm512_maskz_loadu_ps(m1, C + (i) * ldc + 16) : _mm512_setzero_ps();
@@ -190,7 +191,8 @@ AVX512 static void tile_rows(int mr, const kseg *sg, int nseg, float *C, int64_t
         ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5) ROW_PTR(6) ROW_PTR(7)
         for (int64_t k = 0; k < K; k++) {
             const int64_t ko = k * sk;
-            __m512 b0 = _mm512_maskz_loadu_ps(m0, Bm + k * ldb), b1 = _mm512_maskz_loadu_ps(m1, Bm + k * ldb + 16);
+            __m512 b0 = full ? _mm512_loadu_ps(Bm + k * ldb) : _mm512_maskz_loadu_ps(m0, Bm + k * ldb);
+            __m512 b1 = full ? _mm512_loadu_ps(Bm + k * ldb + 16) : _mm512_maskz_loadu_ps(m1, Bm + k * ldb + 16);
 #define FMA_ROW(i)                                                                                                   \
     {                                                                                                                \
         __m512 av = _mm512_set1_ps(a##i[ko]);                                                                        \
@@ -211,9 +213,22 @@ AVX512 static void tile_rows(int mr, const kseg *sg, int nseg, float *C, int64_t
 #undef FMA_ROW
 #undef STORE_ROW
 }
+/* two copies: whole 32-column tiles load without masks (with masks, GCC reloads the mask registers
+ * from the stack at every k: a fifth slower) */
+AVX512 static void tile_rows_full(int mr, const kseg *sg, int nseg, float *C, int64_t ldc, int accumulate) {
+    tile_rows_impl(1, mr, sg, nseg, C, ldc, 0xFFFF, 0xFFFF, accumulate);
+}
+AVX512 static void tile_rows_masked(int mr, const kseg *sg, int nseg, float *C, int64_t ldc, __mmask16 m0,
+                                    __mmask16 m1, int accumulate) {
+    tile_rows_impl(0, mr, sg, nseg, C, ldc, m0, m1, accumulate);
+}
 
 /* one row: four partial sums over k (one FMA chain would wait on its latency at every k) */
-AVX512 static void tile_row1(const kseg *sg, int nseg, float *C, __mmask16 m0, __mmask16 m1, int accumulate) {
+AVX512 static inline __attribute__((always_inline)) void tile_row1_impl(const int full, const kseg *sg, int nseg,
+                                                                       float *C, __mmask16 m0, __mmask16 m1,
+                                                                       int accumulate) {
+#define LOAD0(p) (full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m0, p))
+#define LOAD1(p) (full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m1, p))
     __m512 s0[4], s1[4];
     for (int u = 0; u < 4; u++) s0[u] = s1[u] = _mm512_setzero_ps();
     for (int q = 0; q < nseg; q++) {
@@ -223,13 +238,13 @@ AVX512 static void tile_row1(const kseg *sg, int nseg, float *C, __mmask16 m0, _
         for (; k + 4 <= K; k += 4)
             for (int u = 0; u < 4; u++) {
                 __m512 a = _mm512_set1_ps(A[(k + u) * sk]);
-                s0[u] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m0, Bm + (k + u) * ldb), s0[u]);
-                s1[u] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m1, Bm + (k + u) * ldb + 16), s1[u]);
+                s0[u] = _mm512_fmadd_ps(a, LOAD0(Bm + (k + u) * ldb), s0[u]);
+                s1[u] = _mm512_fmadd_ps(a, LOAD1(Bm + (k + u) * ldb + 16), s1[u]);
             }
         for (; k < K; k++) {
             __m512 a = _mm512_set1_ps(A[k * sk]);
-            s0[0] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m0, Bm + k * ldb), s0[0]);
-            s1[0] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(m1, Bm + k * ldb + 16), s1[0]);
+            s0[0] = _mm512_fmadd_ps(a, LOAD0(Bm + k * ldb), s0[0]);
+            s1[0] = _mm512_fmadd_ps(a, LOAD1(Bm + k * ldb + 16), s1[0]);
         }
     }
     __m512 r0 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), _mm512_add_ps(s0[2], s0[3]));
@@ -240,14 +255,24 @@ AVX512 static void tile_row1(const kseg *sg, int nseg, float *C, __mmask16 m0, _
     }
     _mm512_mask_storeu_ps(C, m0, r0);
     _mm512_mask_storeu_ps(C + 16, m1, r1);
+#undef LOAD0
+#undef LOAD1
+}
+AVX512 static void tile_row1_full(const kseg *sg, int nseg, float *C, int accumulate) {
+    tile_row1_impl(1, sg, nseg, C, 0xFFFF, 0xFFFF, accumulate);
+}
+AVX512 static void tile_row1_masked(const kseg *sg, int nseg, float *C, __mmask16 m0, __mmask16 m1, int accumulate) {
+    tile_row1_impl(0, sg, nseg, C, m0, m1, accumulate);
 }
 
 /* C (mr <= 8 rows of stride ldc, w <= 32 columns) = (accumulate ? C : 0) + the segments' products */
 AVX512 static void tile(int mr, int64_t w, const kseg *sg, int nseg, float *C, int64_t ldc, int accumulate) {
     __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
     __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
-    if (mr == 1) tile_row1(sg, nseg, C, m0, m1, accumulate);
-    else tile_rows(mr, sg, nseg, C, ldc, m0, m1, accumulate);
+    if (mr == 1 && w == NR) tile_row1_full(sg, nseg, C, accumulate);
+    else if (mr == 1) tile_row1_masked(sg, nseg, C, m0, m1, accumulate);
+    else if (w == NR) tile_rows_full(mr, sg, nseg, C, ldc, accumulate);
+    else tile_rows_masked(mr, sg, nseg, C, ldc, m0, m1, accumulate);
 }
 
 static int have_avx512(void) {
