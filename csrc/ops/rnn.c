@@ -181,14 +181,14 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     double *dbsum = NULL;
     int rc = -1;
     if (err) goto done;
-    dg = mt_empty(dg_sh, 3, dt, dev);
+    if (!cpu_loops && !(dg = mt_empty(dg_sh, 3, dt, dev))) goto done; /* the CPU loops keep two steps of their own */
     dh = dhn ? mt_clone(dhn) : mt_zeros(bh, 2, dt, dev);
     dc = dcn ? mt_clone(dcn) : mt_zeros(bh, 2, dt, dev);
     zeros_c = mt_zeros(bh, 2, dt, dev);
-    if (!dg || !dh || !dc || !zeros_c) goto done;
+    if (!dh || !dc || !zeros_c) goto done;
     /* the CPU loops accumulate into the weight gradients */
     if (mt_node_needs(n, 0) && !(gx = mt_empty(x_sh, 3, dt, dev))) goto done;
-    if (mt_node_needs(n, 3) && !(gwih = mt_empty(wih_sh, 2, dt, dev))) goto done;
+    if (mt_node_needs(n, 3) && !(gwih = (cpu_loops ? mt_zeros : mt_empty)(wih_sh, 2, dt, dev))) goto done;
     if (mt_node_needs(n, 4) && !(gwhh = mt_zeros(whh_sh, 2, dt, dev))) goto done;
     if (need_db && !(db = mt_empty(g_sh, 1, dt, dev))) goto done;
     if (cpu_loops && need_db && !(dbsum = (double *)calloc((size_t)G, sizeof(double)))) {
@@ -215,16 +215,16 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     R.dout_st[0] = dout ? dout->strides[0] : 0;
     R.dout_st[1] = dout ? dout->strides[1] : 0;
     R.zeros = (const char *)mt_data(zeros_c);
-    R.dg = (char *)mt_data(dg);
+    R.dg = dg ? (char *)mt_data(dg) : NULL;
     R.dh = (char *)mt_data(dh);
     R.dc = (char *)mt_data(dc);
     R.need_dh0 = mt_node_needs(n, 1);
     if (cpu_loops) {
-        bool few_inputs = I <= 8; /* dw_ih summed in the loop; else one GEMM after it, like dw_hh */
         R.dx = gx ? (char *)mt_data(gx) : NULL;
-        R.dw_ih = gwih && few_inputs ? (char *)mt_data(gwih) : NULL;
+        R.dw_ih = gwih ? (char *)mt_data(gwih) : NULL;
+        R.dw_hh = gwhh ? (char *)mt_data(gwhh) : NULL;
         R.db = dbsum;
-        if (mt_lstm_cpu_backward_loop(&R) < 0 || weight_grads(&R, few_inputs ? NULL : gwih, gwhh) < 0) goto done;
+        if (mt_lstm_cpu_backward_loop(&R) < 0) goto done;
         if (db) {
             float *d = (float *)mt_data(db);
             for (int64_t j = 0; j < G; j++) d[j] = (float)dbsum[j];

@@ -367,36 +367,70 @@ void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
     }
 }
 
-/* Backward, per step: (1) the gate gradients of the own units into dgates_t (R->dg), the bias sums, and, for few inputs, dw_ih^T += x_t^T @ dgates_t over the own gate
- * columns; barrier; (2) dh_{t-1}[:, own units] = dgates_t @ w_hh[:, own units] from a k-major packed
- * copy of those columns, and dx_t for the own share of the batch rows = dgates_t @ w_ih. Step (1)'s
- * writes never meet another thread's step-(2) reads: they go to the next step's rows of dgates, or
- * to the own columns of dh / dc. dw_hh (and dw_ih for many inputs) is left to one large GEMM over
- * all steps after the loop: accumulating it here costs more, its 4H x H sums pushing w_hh out of L2
- * at every step. */
+/* C (M x N, stride ldc) += A (M x K) @ Bm (K x N) of one segment (row i of A at its A + i * sa; Bm in
+ * 32-column panels, panel p at its Bm + p * pstride). Panels outer: a panel stays in L1 over all
+ * row blocks (measured faster than the other order). */
+static void gemm_acc(int64_t M, int64_t N, const kseg *sg, int64_t pstride, float *C, int64_t ldc) {
+    for (int64_t n0 = 0; n0 < N; n0 += NR)
+        for (int64_t i0 = 0; i0 < M; i0 += MR) {
+            kseg s2 = *sg;
+            s2.A += i0 * sg->sa;
+            s2.Bm += n0 / NR * pstride;
+            tile((int)MIN(MR, M - i0), MIN(NR, N - n0), &s2, 1, C + i0 * ldc + n0, ldc, 1);
+        }
+}
+
+/* rows x cols of src (row stride ld) as ceil(cols / 32) panels of rows x 32, zero-padded */
+static void pack_panels(const float *src, int64_t ld, int64_t rows, int64_t cols, float *dst) {
+    for (int64_t ch = 0; ch * NR < cols; ch++)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t n = 0; n < NR; n++)
+                dst[(ch * rows + r) * NR + n] = ch * NR + n < cols ? src[r * ld + ch * NR + n] : 0.0f;
+}
+
+/* Backward, per step: (1) the gate gradients of the own units into dgates_t (a (2, B, 4H) ping-pong
+ * buffer), the bias sums, and the own gate rows of dw_hh += dgates_t^T @ h_{t-1} and dw_ih +=
+ * dgates_t^T @ x_t (h_{t-1} and x_t packed into 32-column panels first; few inputs (I <= 8) are
+ * summed transposed instead, (I, 4H), the gate columns along the vector lanes); barrier; (2)
+ * dh_{t-1}[:, own units] = dgates_t @ w_hh[:, own units] from a k-major packed copy of those
+ * columns, k in chunks so that a chunk stays in L1 over all row blocks, and dx_t for the own share
+ * of the batch rows = dgates_t @ w_ih. Step (1)'s writes never meet another thread's step-(2)
+ * reads: they go to the other half of the ping-pong buffer, or to the own columns of dh / dc, and
+ * a thread reaches step (1) of s - 2 only after every thread has left step (2) of s. */
 int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
     const int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H, ngroups = (H + NR - 1) / NR;
     const float *w_hh = (const float *)R->w_hh, *w_ih = (const float *)R->w_ih, *x = (const float *)R->x;
-    const float *gates = (const float *)R->gates, *cbuf = (const float *)R->cbuf;
-    float *dgall = (float *)R->dg, *dh = (float *)R->dh, *dc = (float *)R->dc;
-    float *dx = (float *)R->dx, *dw_ih = (float *)R->dw_ih;
+    const float *gates = (const float *)R->gates, *cbuf = (const float *)R->cbuf, *out = (const float *)R->out;
+    float *dh = (float *)R->dh, *dc = (float *)R->dc;
+    float *dx = (float *)R->dx, *dw_ih = (float *)R->dw_ih, *dw_hh = (float *)R->dw_hh;
     double *db = R->db;
-    int nt = loop_threads(ngroups, B * G * (H + I));
-    /* scratch: w_hh's columns per unit group, k-major (4H x 32 each); dw_ih^T (I x 4H) */
-    size_t n_w = (size_t)(ngroups * G * NR), n_dwt = dw_ih && I > 0 ? (size_t)(I * G) : 0;
-    float *work = (float *)aligned_alloc(64, ((n_w + n_dwt) * sizeof(float) + 63) / 64 * 64); /* C11: a multiple */
+    const bool few_inputs = I <= MR;
+    int nt = loop_threads(ngroups, B * G * (2 * H + 2 * I));
+    /* scratch: dgates (2, B, 4H); w_hh's columns per unit group, k-major (4H x 32 each); dw_ih^T
+     * (I x 4H) for few inputs; per thread the panels of h_{t-1} and x_t */
+    const int64_t hch = (H + NR - 1) / NR, xch = few_inputs ? 0 : (I + NR - 1) / NR;
+    size_t n_dg = (size_t)(2 * B * G), n_w = (size_t)(ngroups * G * NR);
+    size_t n_dwt = dw_ih && few_inputs ? (size_t)(I * G) : 0, n_pk = (size_t)((hch + xch) * B * NR);
+    size_t bytes = (n_dg + n_w + n_dwt + (size_t)nt * n_pk) * sizeof(float);
+    float *work = (float *)aligned_alloc(64, (bytes + 63) / 64 * 64); /* C11: a multiple of the alignment */
     if (!work) {
         mt_error(MT_ERR_MEMORY, "lstm: out of memory");
         return -1;
     }
-    float *wpk = work, *dwt = n_dwt ? work + n_w : NULL;
+    float *dgbuf = work, *wpk = dgbuf + n_dg, *dwt = n_dwt ? wpk + n_w : NULL, *pk0 = wpk + n_w + n_dwt;
     if (dwt) memset(dwt, 0, n_dwt * sizeof(float));
 #pragma omp parallel num_threads(nt)
     {
         int64_t g0, g1, r0, r1;
         my_share(ngroups, &g0, &g1);
         my_share(B, &r0, &r1);
-        const int64_t uj0 = g0 * NR, uj1 = MIN(g1 * NR, H); /* the own units, one contiguous range */
+#ifdef _OPENMP
+        float *hpk = pk0 + (size_t)omp_get_thread_num() * n_pk;
+#else
+        float *hpk = pk0;
+#endif
+        float *xpk = hpk + hch * B * NR;
+        const int64_t uj0 = g0 * NR, uj1 = MIN(g1 * NR, H), nrow = uj1 - uj0; /* the own units */
         for (int64_t u = g0; u < g1; u++) {
             int64_t j0 = u * NR, w = MIN(NR, H - j0);
             float *P = wpk + u * G * NR;
@@ -407,11 +441,12 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
             int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
             const float *a = STEP(gates, t, G), *c = STEP(cbuf, t, H), *xt = STEP(x, t, I);
             const float *cp = s == 0 ? (const float *)R->c0 : STEP(cbuf, tp, H);
+            const float *hp = s == 0 ? (const float *)R->h0 : STEP(out, tp, H);
             /* dout: any strides over (T, B) (a batch_first output's gradient is not copied) */
             const float *dout = R->dout ? (const float *)R->dout + t * R->dout_st[0] : (const float *)R->zeros;
             const int64_t lddo = R->dout ? R->dout_st[1] : H;
-            float *dg = STEP(dgall, t, G);
-            for (int64_t b0 = 0; b0 < B && uj0 < uj1; b0 += MR) {
+            float *dg = dgbuf + (size_t)(s & 1) * (size_t)(B * G);
+            for (int64_t b0 = 0; b0 < B && nrow > 0; b0 += MR) {
                 int64_t b1 = MIN(b0 + MR, B);
                 lstm_bwd_rows_f32(b0, b1, uj0, uj1, H, a, c, cp, dout, lddo, dh, dc, dg);
                 if (db)
@@ -419,12 +454,24 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
                         for (int64_t q = 0; q < 4; q++)
                             for (int64_t j = q * H + uj0; j < q * H + uj1; j++) db[j] += (double)dg[b * G + j];
             }
-            if (dwt) /* the gate columns along the vector lanes: rows of dgates are contiguous */
-                for (int64_t q = 0; q < 4; q++)
-                    for (int64_t j = q * H + uj0; j < q * H + uj1; j += NR) {
+            if (nrow > 0 && dw_hh && hp) pack_panels(hp, H, B, H, hpk);
+            if (nrow > 0 && dw_ih && !few_inputs) pack_panels(xt, I, B, I, xpk);
+            for (int64_t q = 0; q < 4 && nrow > 0; q++) {
+                int64_t row = q * H + uj0; /* the own gate rows of the weights: [row, row + nrow) */
+                if (dw_hh && hp) {
+                    kseg sg = {B, dg + row, 1, G, hpk, NR};
+                    gemm_acc(nrow, H, &sg, B * NR, dw_hh + row * H, H);
+                }
+                if (dwt)
+                    for (int64_t j = row; j < row + nrow; j += NR) {
                         kseg sg = {B, xt, 1, I, dg + j, G};
-                        tile((int)I, MIN(NR, q * H + uj1 - j), &sg, 1, dwt + j, G, 1);
+                        tile((int)I, MIN(NR, row + nrow - j), &sg, 1, dwt + j, G, 1);
                     }
+                else if (dw_ih) {
+                    kseg sg = {B, dg + row, 1, G, xpk, NR};
+                    gemm_acc(nrow, I, &sg, B * NR, dw_ih + row * I, I);
+                }
+            }
 #pragma omp barrier
             if (s > 0 || R->need_dh0)
                 for (int64_t u = g0; u < g1; u++) {

@@ -29,22 +29,23 @@ typedef struct mt_lstm_loop {
     const char *dout;  /* (T, B, H) or NULL; contiguous for the generic loops */
     int64_t dout_st[2]; /* its strides (elements) over T and B; along H it is contiguous */
     const char *zeros; /* (B, H) zeros, for dout == NULL */
-    char *dg;          /* (T, B, 4H) dgates */
+    char *dg;          /* (T, B, 4H) dgates (the generic loops) */
     char *dh;          /* (B, H): dh_n in, recurrent gradient; dh0 out */
     char *dc;          /* (B, H): dc_n in, dc0 out */
     bool need_dh0;
     /* the CPU loops only */
     void *work;        /* forward: mt_lstm_cpu_work_bytes() of scratch */
     char *dx;          /* (T, B, I) or NULL */
-    char *dw_ih;       /* (4H, I) for I <= 8, or NULL */
+    char *dw_ih;       /* (4H, I) zeros, or NULL */
+    char *dw_hh;       /* (4H, H) zeros, or NULL */
     double *db;        /* (4H) zeros, or NULL */
 } mt_lstm_loop;
 
 /* The float32 CPU time loops with their own blocked AVX-512 GEMMs (ops/rnn_cpu.c), used when
  * mt_lstm_cpu_loops_apply says so (float32 CPU tensors, a CPU with AVX-512, not switched off by
  * mt_lstm_cpu_loops_enabled, which tests clear to check the generic loops). The forward one
- * computes the input projection itself; the backward one fills R->dg and also writes dx, dw_ih and
- * db (the bias gradient, summed in double) where they are not NULL; dw_hh is the caller's GEMM. */
+ * computes the input projection itself; the backward one, with scratch of its own (R->dg unused),
+ * also writes dx, dw_ih, dw_hh and db (the bias gradient, summed in double) where not NULL. */
 int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt);
 size_t mt_lstm_cpu_work_bytes(int64_t I, int64_t H);
 void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R);
