@@ -367,6 +367,16 @@ void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
     }
 }
 
+/* db[j] += the sum over rows r of dg[r * ld + j], j < n, in double (restrict: with
+ * -fno-strict-aliasing GCC does not vectorise it otherwise, and it cost half the gate phase) */
+MT_CLONES static void colsum_add(double *restrict db, const float *restrict dg, int64_t ld, int64_t rows, int64_t n) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *restrict row = dg + r * ld;
+        _Pragma("omp simd")
+        for (int64_t j = 0; j < n; j++) db[j] += (double)row[j];
+    }
+}
+
 /* C (M x N, stride ldc) += A (M x K) @ Bm (K x N) of one segment (row i of A at its A + i * sa; Bm in
  * 32-column panels, panel p at its Bm + p * pstride). Panels outer: a panel stays in L1 over all
  * row blocks (measured faster than the other order). */
@@ -450,9 +460,7 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
                 int64_t b1 = MIN(b0 + MR, B);
                 lstm_bwd_rows_f32(b0, b1, uj0, uj1, H, a, c, cp, dout, lddo, dh, dc, dg);
                 if (db)
-                    for (int64_t b = b0; b < b1; b++)
-                        for (int64_t q = 0; q < 4; q++)
-                            for (int64_t j = q * H + uj0; j < q * H + uj1; j++) db[j] += (double)dg[b * G + j];
+                    for (int64_t q = 0; q < 4; q++) colsum_add(db + q * H + uj0, dg + b0 * G + q * H + uj0, G, b1 - b0, nrow);
             }
             if (nrow > 0 && dw_hh && hp) pack_panels(hp, H, B, H, hpk);
             if (nrow > 0 && dw_ih && !few_inputs) pack_panels(xt, I, B, I, xpk);
