@@ -383,6 +383,12 @@ MT_CLONES static void colsum_add(double *restrict db, const float *restrict dg, 
 static void gemm_acc(int64_t M, int64_t N, const kseg *sg, int64_t pstride, float *C, int64_t ldc) {
     for (int64_t n0 = 0; n0 < N; n0 += NR)
         for (int64_t i0 = 0; i0 < M; i0 += MR) {
+            /* the next tile's C rows (a tile loads its C before the k loop; they come from L2 or further) */
+            int64_t ni = i0 + MR < M ? i0 + MR : 0, nn = i0 + MR < M ? n0 : n0 + NR;
+            for (int64_t i = ni; nn < N && i < MIN(ni + MR, M); i++) {
+                _mm_prefetch((const char *)(C + i * ldc + nn), _MM_HINT_T0);
+                _mm_prefetch((const char *)(C + i * ldc + nn + 16), _MM_HINT_T0);
+            }
             kseg s2 = *sg;
             s2.A += i0 * sg->sa;
             s2.Bm += n0 / NR * pstride;
@@ -391,11 +397,15 @@ static void gemm_acc(int64_t M, int64_t N, const kseg *sg, int64_t pstride, floa
 }
 
 /* rows x cols of src (row stride ld) as ceil(cols / 32) panels of rows x 32, zero-padded */
-static void pack_panels(const float *src, int64_t ld, int64_t rows, int64_t cols, float *dst) {
-    for (int64_t ch = 0; ch * NR < cols; ch++)
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t n = 0; n < NR; n++)
-                dst[(ch * rows + r) * NR + n] = ch * NR + n < cols ? src[r * ld + ch * NR + n] : 0.0f;
+static void pack_panels(const float *restrict src, int64_t ld, int64_t rows, int64_t cols, float *restrict dst) {
+    for (int64_t ch = 0; ch * NR < cols; ch++) {
+        int64_t w = MIN(NR, cols - ch * NR);
+        for (int64_t r = 0; r < rows; r++) {
+            float *restrict d = dst + (ch * rows + r) * NR;
+            memcpy(d, src + r * ld + ch * NR, (size_t)w * sizeof(float));
+            if (w < NR) memset(d + w, 0, (size_t)(NR - w) * sizeof(float));
+        }
+    }
 }
 
 /* Backward, per step: (1) the gate gradients of the own units into dgates_t (a (2, B, 4H) ping-pong
