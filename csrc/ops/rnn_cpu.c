@@ -331,11 +331,12 @@ void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
             for (int64_t q = 0; q < 4; q++) {
                 float *P = packed + (u * 4 + q) * KP * NR;
                 int64_t j0 = u * NR, w = MIN(NR, H - j0);
-                for (int64_t k = 0; k < KP; k++)
-                    for (int64_t n = 0; n < NR; n++) {
-                        int64_t r = q * H + j0 + n;
-                        P[k * NR + n] = n >= w ? 0.0f : k < I ? w_ih[r * I + k] : w_hh[r * H + k - I];
-                    }
+                /* weight rows are read contiguously, the panel written with stride 32 */
+                for (int64_t n = 0; n < NR; n++) {
+                    const float *ri = w_ih + (q * H + j0 + n) * I, *rh = w_hh + (q * H + j0 + n) * H;
+                    for (int64_t k = 0; k < I; k++) P[k * NR + n] = n < w ? ri[k] : 0.0f;
+                    for (int64_t k = 0; k < H; k++) P[(I + k) * NR + n] = n < w ? rh[k] : 0.0f;
+                }
             }
         for (int64_t s = 0; s < T; s++) {
             int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
