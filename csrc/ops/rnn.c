@@ -41,8 +41,10 @@ static int forward_loop(const mt_lstm_loop *R) {
         return -1;
     for (int64_t s = 0; s < T; s++) {
         int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
-        char *g = ROWP(R->gates, t, G), *h = ROWP(R->out, t, H);
+        char *g = ROWP(R->gates, t, G);
         const char *hp = s == 0 ? R->h0 : ROWP(R->out, tp, H);
+        if (hp && R->be->gemm(R->dtype, 1, false, true, B, G, H, 1.0, hp, H, 0, R->w_hh, H, 0, 1.0, g, G, 0) < 0)
+            return -1;
         const char *cp;
         char *c;
         if (R->keep_c) {
@@ -52,13 +54,7 @@ static int forward_loop(const mt_lstm_loop *R) {
             cp = s == 0 ? R->c0 : ROWP(R->cbuf, (s - 1) & 1, H);
             c = ROWP(R->cbuf, s & 1, H);
         }
-        if (R->rb->lstm_fwd_step) { /* GEMM and cell update in one kernel */
-            if (R->rb->lstm_fwd_step(R->dtype, B, H, hp, R->w_hh, g, R->bias, cp, c, h) < 0) return -1;
-            continue;
-        }
-        if (hp && R->be->gemm(R->dtype, 1, false, true, B, G, H, 1.0, hp, H, 0, R->w_hh, H, 0, 1.0, g, G, 0) < 0)
-            return -1;
-        if (R->rb->lstm_fwd(R->dtype, 0, B, H, g, R->bias, cp, c, h) < 0) return -1;
+        if (R->rb->lstm_fwd(R->dtype, 0, B, H, g, R->bias, cp, c, ROWP(R->out, t, H)) < 0) return -1;
     }
     return 0;
 }
@@ -90,30 +86,18 @@ static int weight_grads(const mt_lstm_loop *R, mt_tensor *dw_ih, mt_tensor *dw_h
 static int backward_loop(const mt_lstm_loop *R, mt_tensor *dx, mt_tensor *dw_ih, mt_tensor *dw_hh, mt_tensor *db) {
     int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H;
     mt_dtype dt = R->dtype;
-    const bool whole = R->rb->lstm_bwd_step != NULL; /* recurrent GEMM and gate gradients in one kernel */
     for (int64_t s = T - 1; s >= 0; s--) {
         int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
         const char *a = ROWP(R->gates, t, G), *c = ROWP(R->cbuf, t, H);
         const char *cp = s == 0 ? R->c0 : ROWP(R->cbuf, tp, H);
         const char *dout = R->dout ? ROWP(R->dout, t, H) : R->zeros;
         char *dg = ROWP(R->dg, t, G);
-        if (whole) {
-            /* the next step's dgates (in time order: t + 1, or t - 1 reversed); none at the last step */
-            const char *dgn = s == T - 1 ? NULL : ROWP(R->dg, R->reverse ? t - 1 : t + 1, G);
-            if (R->rb->lstm_bwd_step(dt, B, H, dgn, R->w_hh, R->dh, a, c, cp, dout, R->dc, dg) < 0) return -1;
-            continue;
-        }
         if (R->rb->lstm_bwd(dt, 0, B, H, a, c, cp, dout, R->dh, R->dc, dg) < 0) return -1;
         /* dh_{t-1} = dgates_t @ w_hh */
         if ((s > 0 || R->need_dh0) &&
             R->be->gemm(dt, 1, false, false, B, H, G, 1.0, dg, G, 0, R->w_hh, H, 0, 0.0, R->dh, H, 0) < 0)
             return -1;
     }
-    /* dh0 = dgates of the first step @ w_hh */
-    if (whole && T > 0 && R->need_dh0 &&
-        R->be->gemm(dt, 1, false, false, B, H, G, 1.0, ROWP(R->dg, R->reverse ? T - 1 : 0, G), G, 0, R->w_hh, H, 0,
-                    0.0, R->dh, H, 0) < 0)
-        return -1;
     if (dx && R->be->gemm(dt, 1, false, false, T * B, I, G, 1.0, R->dg, G, 0, R->w_ih, I, 0, 0.0, mt_data(dx), I, 0) < 0)
         return -1;
     if (weight_grads(R, dw_ih, dw_hh) < 0) return -1;

@@ -45,15 +45,6 @@ typedef struct mt_rnn_backend {
                     const void *dout, const void *dhr, void *dc, void *dg);
     /* db[j] = sum over r < rows of dg[r * G + j] (accumulated in double), j < G */
     int (*colsum)(mt_dtype dt, int64_t rows, int64_t G, const void *dg, void *db);
-    /* Optional (NULL: the op layer runs a GEMM and the kernel above per step). One whole forward
-     * step: g (B, 4H) holds x_t @ w_ih^T; adds hp @ w_hh^T (hp (B, H), or NULL for zeros) and then
-     * does what lstm_fwd does, for all B rows. */
-    int (*lstm_fwd_step)(mt_dtype dt, int64_t B, int64_t H, const void *hp, const void *w_hh, void *g,
-                         const void *bias, const void *cp, void *c, void *h);
-    /* One whole backward step: the recurrent gradient is dgn @ w_hh (dgn: the next step's dgates
-     * (B, 4H)), or dhr (B, H) when dgn is NULL (the last step); then what lstm_bwd does. */
-    int (*lstm_bwd_step)(mt_dtype dt, int64_t B, int64_t H, const void *dgn, const void *w_hh, const void *dhr,
-                         const void *a, const void *c, const void *cp, const void *dout, void *dc, void *dg);
 } mt_rnn_backend;
 
 /* Indexed by mt_device_type; [MT_CPU] is filled statically (ops/rnn.c), the CUDA extension fills [MT_CUDA]. */
