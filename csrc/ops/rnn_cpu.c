@@ -378,22 +378,16 @@ MT_CLONES static void colsum_add(double *restrict db, const float *restrict dg, 
     }
 }
 
-/* C (M x N, stride ldc) += A (M x K) @ Bm (K x N) of one segment (row i of A at its A + i * sa; Bm in
- * 32-column panels, panel p at its Bm + p * pstride). Panels outer: a panel stays in L1 over all
- * row blocks (measured faster than the other order). */
-static void gemm_acc(int64_t M, int64_t N, const kseg *sg, int64_t pstride, float *C, int64_t ldc) {
-    for (int64_t n0 = 0; n0 < N; n0 += NR)
-        for (int64_t i0 = 0; i0 < M; i0 += MR) {
-            /* the next tile's C rows (a tile loads its C before the k loop; they come from L2 or further) */
-            int64_t ni = i0 + MR < M ? i0 + MR : 0, nn = i0 + MR < M ? n0 : n0 + NR;
-            for (int64_t i = ni; nn < N && i < MIN(ni + MR, M); i++) {
-                _mm_prefetch((const char *)(C + i * ldc + nn), _MM_HINT_T0);
-                _mm_prefetch((const char *)(C + i * ldc + nn + 16), _MM_HINT_T0);
-            }
-            kseg s2 = *sg;
-            s2.A += i0 * sg->sa;
-            s2.Bm += n0 / NR * pstride;
-            tile((int)MIN(MR, M - i0), MIN(NR, N - n0), &s2, 1, C + i0 * ldc + n0, ldc, 1);
+/* CT (rows n < N of stride G, the gate columns [j0, j1)) += X^T @ dgates_t: row n of X^T at
+ * X(n) = xs + (n / 32) * pstride + n % 32, its element k (batch row) at X(n) + k * sk; dgates rows
+ * (stride G) are the tiles' vector operand, 16 KB per 32 columns, kept in L1 over all n. One
+ * routine for dw_hh and dw_ih, few inputs or many (x_t then packed like h_{t-1}). */
+static void wgrad_acc(int64_t N, const float *xs, int64_t pstride, int64_t sk, int64_t B, const float *dg, int64_t G,
+                      int64_t j0, int64_t j1, float *CT) {
+    for (int64_t j = j0; j < j1; j += NR)
+        for (int64_t n0 = 0; n0 < N; n0 += MR) {
+            kseg sg = {B, xs + n0 / NR * pstride + n0 % NR, 1, sk, dg + j, G};
+            tile((int)MIN(MR, N - n0), MIN(NR, j1 - j), &sg, 1, CT + n0 * G + j, G, 1);
         }
 }
 
@@ -410,9 +404,8 @@ static void pack_panels(const float *restrict src, int64_t ld, int64_t rows, int
 }
 
 /* Backward, per step: (1) the gate gradients of the own units into dgates_t (a (2, B, 4H) ping-pong
- * buffer), the bias sums, and the own gate rows of dw_hh += dgates_t^T @ h_{t-1} and dw_ih +=
- * dgates_t^T @ x_t (h_{t-1} and x_t packed into 32-column panels first; few inputs (I <= 8) are
- * summed transposed instead, (I, 4H), the gate columns along the vector lanes); barrier; (2)
+ * buffer), the bias sums, and the own gate columns of dw_hh^T += h_{t-1}^T @ dgates_t and dw_ih^T +=
+ * x_t^T @ dgates_t (wgrad_acc; transposed into dw_hh / dw_ih after the loop); barrier; (2)
  * dh_{t-1}[:, own units] = dgates_t @ w_hh[:, own units] from a k-major packed copy of those
  * columns, k in chunks so that a chunk stays in L1 over all row blocks, and dx_t for the own share
  * of the batch rows = dgates_t @ w_ih. Step (1)'s writes never meet another thread's step-(2)
@@ -425,21 +418,24 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
     float *dh = (float *)R->dh, *dc = (float *)R->dc;
     float *dx = (float *)R->dx, *dw_ih = (float *)R->dw_ih, *dw_hh = (float *)R->dw_hh;
     double *db = R->db;
-    const bool few_inputs = I <= MR;
+    const bool few_inputs = I <= MR; /* x_t used as it is, else packed like h_{t-1} */
     int nt = loop_threads(ngroups, B * G * (2 * H + 2 * I));
     /* scratch: dgates (2, B, 4H); w_hh's columns per unit group, k-major (4H x 32 each); dw_ih^T
      * (I x 4H) for few inputs; per thread the panels of h_{t-1} and x_t */
     const int64_t hch = (H + NR - 1) / NR, xch = few_inputs ? 0 : (I + NR - 1) / NR;
     size_t n_dg = (size_t)(2 * B * G), n_w = (size_t)(ngroups * G * NR);
-    size_t n_dwt = dw_ih && few_inputs ? (size_t)(I * G) : 0, n_pk = (size_t)((hch + xch) * B * NR);
-    size_t bytes = (n_dg + n_w + n_dwt + (size_t)nt * n_pk) * sizeof(float);
+    size_t n_dwt = dw_ih ? (size_t)(I * G) : 0, n_dwht = dw_hh ? (size_t)(H * G) : 0;
+    size_t n_pk = (size_t)((hch + xch) * B * NR);
+    size_t bytes = (n_dg + n_w + n_dwt + n_dwht + (size_t)nt * n_pk) * sizeof(float);
     float *work = (float *)aligned_alloc(64, (bytes + 63) / 64 * 64); /* C11: a multiple of the alignment */
     if (!work) {
         mt_error(MT_ERR_MEMORY, "lstm: out of memory");
         return -1;
     }
-    float *dgbuf = work, *wpk = dgbuf + n_dg, *dwt = n_dwt ? wpk + n_w : NULL, *pk0 = wpk + n_w + n_dwt;
-    if (dwt) memset(dwt, 0, n_dwt * sizeof(float));
+    /* dw_ih^T (I, 4H) and dw_hh^T (H, 4H), transposed into dw_ih / dw_hh at the end */
+    float *dgbuf = work, *wpk = dgbuf + n_dg, *dwt = n_dwt ? wpk + n_w : NULL;
+    float *dwht = n_dwht ? wpk + n_w + n_dwt : NULL, *pk0 = wpk + n_w + n_dwt + n_dwht;
+    memset(wpk + n_w, 0, (n_dwt + n_dwht) * sizeof(float));
 #pragma omp parallel num_threads(nt)
     {
         int64_t g0, g1, r0, r1;
@@ -476,20 +472,10 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
             if (nrow > 0 && dw_hh && hp) pack_panels(hp, H, B, H, hpk);
             if (nrow > 0 && dw_ih && !few_inputs) pack_panels(xt, I, B, I, xpk);
             for (int64_t q = 0; q < 4 && nrow > 0; q++) {
-                int64_t row = q * H + uj0; /* the own gate rows of the weights: [row, row + nrow) */
-                if (dw_hh && hp) {
-                    kseg sg = {B, dg + row, 1, G, hpk, NR};
-                    gemm_acc(nrow, H, &sg, B * NR, dw_hh + row * H, H);
-                }
-                if (dwt)
-                    for (int64_t j = row; j < row + nrow; j += NR) {
-                        kseg sg = {B, xt, 1, I, dg + j, G};
-                        tile((int)I, MIN(NR, row + nrow - j), &sg, 1, dwt + j, G, 1);
-                    }
-                else if (dw_ih) {
-                    kseg sg = {B, dg + row, 1, G, xpk, NR};
-                    gemm_acc(nrow, I, &sg, B * NR, dw_ih + row * I, I);
-                }
+                int64_t j0 = q * H + uj0; /* the own gate columns [j0, j0 + nrow) */
+                if (dwht && hp) wgrad_acc(H, hpk, B * NR, NR, B, dg, G, j0, j0 + nrow, dwht);
+                if (dwt && few_inputs) wgrad_acc(I, xt, 0, I, B, dg, G, j0, j0 + nrow, dwt);
+                else if (dwt) wgrad_acc(I, xpk, B * NR, NR, B, dg, G, j0, j0 + nrow, dwt);
             }
 #pragma omp barrier
             if (s > 0 || R->need_dh0)
@@ -511,9 +497,10 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
             }
         }
     }
-    if (dwt)
-        for (int64_t g = 0; g < G; g++)
-            for (int64_t i = 0; i < I; i++) dw_ih[g * I + i] = dwt[i * G + g];
+    for (int64_t g = 0; dwt && g < G; g++)
+        for (int64_t i = 0; i < I; i++) dw_ih[g * I + i] = dwt[i * G + g];
+    for (int64_t g = 0; dwht && g < G; g++)
+        for (int64_t n = 0; n < H; n++) dw_hh[g * H + n] = dwht[n * G + g];
     free(work);
     return 0;
 }
