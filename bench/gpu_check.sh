@@ -27,8 +27,8 @@ cd /tmp
 python3 -c "import minitorch, minitorch.cuda as c; print('cuda available:', c.is_available(), c.device_count(), c.get_device_name() if c.is_available() else '')"
 echo "== tests/test_cuda.py"
 timeout 200 python3 -m pytest -q --tb=line -rf -p no:cacheprovider "$REPO/tests/test_cuda.py" "$REPO/tests/test_examples.py" 2>&1 | tail -40
-echo "== CPU suite (-q, stops after 10 failures)"
-timeout 150 python3 -m pytest -q --maxfail=10 -p no:cacheprovider "$REPO/tests" --ignore="$REPO/tests/test_cuda.py" 2>&1 | tail -8
+echo "== CPU suite (-q; the device has torch 2.11: tests of messages and reprs that changed by 2.13 fail there)"
+timeout 150 python3 -m pytest -q -p no:cacheprovider "$REPO/tests" --ignore="$REPO/tests/test_cuda.py" 2>&1 | grep -E "^FAILED|passed|failed" | tail -25
 echo "== bench/bench_gpu.py"
 timeout 90 python3 "$REPO/bench/bench_gpu.py" 2>&1 | tail -20
 echo "== done"
