@@ -365,12 +365,7 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         R.bias = (const char *)mt_data(bias);
         R.w_hh = (const char *)mt_data(whh);
         if (mt_lstm_cpu_loops_apply(dev.type, dt)) {
-            if (!(R.work = aligned_alloc(64, (mt_lstm_cpu_work_bytes(I, H) + 63) / 64 * 64))) {
-                mt_error(MT_ERR_MEMORY, "lstm: out of memory");
-                goto done;
-            }
-            mt_lstm_cpu_forward_loop(&R);
-            free(R.work);
+            if (mt_lstm_cpu_forward_loop(&R) < 0) goto done;
         } else {
             if (I == 0 && mt_fill_(gates, mt_sf(0)) < 0) goto done;
             if (forward_loop(&R) < 0) goto done;

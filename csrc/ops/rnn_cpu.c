@@ -284,8 +284,11 @@ static int have_avx512(void) {
     return have;
 }
 
-size_t mt_lstm_cpu_work_bytes(int64_t I, int64_t H) {
-    return (size_t)((H + NR - 1) / NR * 4 * (I + H) * NR) * sizeof(float);
+/* n floats of scratch, 64-byte aligned (C11 aligned_alloc wants a multiple of the alignment) */
+static float *scratch(size_t n) {
+    float *p = (float *)aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    if (!p) mt_error(MT_ERR_MEMORY, "lstm: out of memory");
+    return p;
 }
 
 int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt) {
@@ -316,13 +319,14 @@ static void my_share(int64_t n, int64_t *p0, int64_t *p1) {
 
 /* Forward: per step and 8-row block, the gate tiles of the own units are x_t @ w_ih^T + h_{t-1} @ w_hh^T
  * from zero (no separate input-projection pass over the (T, B, 4H) buffer), then the cell update. */
-void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
+int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
     const int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H, ngroups = (H + NR - 1) / NR;
     const int64_t KP = I + H; /* rows of a packed panel: w_ih^T then w_hh^T */
     const float *w_ih = (const float *)R->w_ih, *w_hh = (const float *)R->w_hh, *bias = (const float *)R->bias;
     const float *x = (const float *)R->x;
     float *gates = (float *)R->gates, *cbuf = (float *)R->cbuf, *out = (float *)R->out;
-    float *packed = (float *)R->work; /* ngroups * 4 panels of KP x 32 */
+    float *packed = scratch((size_t)(ngroups * 4 * KP * NR)); /* per unit group and gate a panel of KP x 32 */
+    if (!packed) return -1;
 #pragma omp parallel num_threads(loop_threads(ngroups, B * G * KP))
     {
         int64_t g0, g1;
@@ -366,6 +370,8 @@ void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
 #pragma omp barrier
         }
     }
+    free(packed);
+    return 0;
 }
 
 /* db[j] += the sum over rows r of dg[r * ld + j], j < n, in double (restrict: with
@@ -426,12 +432,8 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
     size_t n_dg = (size_t)(2 * B * G), n_w = (size_t)(ngroups * G * NR);
     size_t n_dwt = dw_ih ? (size_t)(I * G) : 0, n_dwht = dw_hh ? (size_t)(H * G) : 0;
     size_t n_pk = (size_t)((hch + xch) * B * NR);
-    size_t bytes = (n_dg + n_w + n_dwt + n_dwht + (size_t)nt * n_pk) * sizeof(float);
-    float *work = (float *)aligned_alloc(64, (bytes + 63) / 64 * 64); /* C11: a multiple of the alignment */
-    if (!work) {
-        mt_error(MT_ERR_MEMORY, "lstm: out of memory");
-        return -1;
-    }
+    float *work = scratch(n_dg + n_w + n_dwt + n_dwht + (size_t)nt * n_pk);
+    if (!work) return -1;
     /* dw_ih^T (I, 4H) and dw_hh^T (H, 4H), transposed into dw_ih / dw_hh at the end */
     float *dgbuf = work, *wpk = dgbuf + n_dg, *dwt = n_dwt ? wpk + n_w : NULL;
     float *dwht = n_dwht ? wpk + n_w + n_dwt : NULL, *pk0 = wpk + n_w + n_dwt + n_dwht;
@@ -506,7 +508,6 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
 }
 #else
 int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt) { (void)dev; (void)dt; return 0; }
-size_t mt_lstm_cpu_work_bytes(int64_t I, int64_t H) { (void)I; (void)H; return 0; }
-void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) { (void)R; }
+int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) { (void)R; return 0; }
 int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) { (void)R; return 0; }
 #endif

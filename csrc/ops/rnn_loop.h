@@ -34,7 +34,6 @@ typedef struct mt_lstm_loop {
     char *dc;          /* (B, H): dc_n in, dc0 out */
     bool need_dh0;
     /* the CPU loops only */
-    void *work;        /* forward: mt_lstm_cpu_work_bytes() of scratch */
     char *dx;          /* (T, B, I) or NULL */
     char *dw_ih;       /* (4H, I) zeros, or NULL */
     char *dw_hh;       /* (4H, H) zeros, or NULL */
@@ -47,8 +46,7 @@ typedef struct mt_lstm_loop {
  * computes the input projection itself; the backward one, with scratch of its own (R->dg unused),
  * also writes dx, dw_ih, dw_hh and db (the bias gradient, summed in double) where not NULL. */
 int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt);
-size_t mt_lstm_cpu_work_bytes(int64_t I, int64_t H);
-void mt_lstm_cpu_forward_loop(const mt_lstm_loop *R);
+int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R);  /* 0, or -1 (out of memory) */
 int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R); /* 0, or -1 (out of memory) */
 extern int mt_lstm_cpu_loops_enabled;
 
