@@ -5,9 +5,10 @@
 Workloads: per-op overhead of `x + 2` on a 3-element tensor (ops queued, one synchronise at the
 end), elementwise add on 256M floats (GB/s counted as read a, read b, write out) next to a
 device-to-device copy, a 4096^2 float32 GEMM (TF32 off on both sides), and the tutorial LSTM text
-model's training step (batch 128, seq 100, hidden 256, 1 and 2 layers; PyTorch with cuDNN, its
-default, and without) and 100 generated characters at batch 1 (bench/bench_lstm.py's model and
-loop). Best of a few runs.
+model's training step (batch 128, seq 100, hidden 256, 1 and 2 layers): both libraries' defaults
+(PyTorch: cuDNN; the recurrent GEMMs may use TF32 on both sides, backends.cudnn.allow_tf32), both
+in plain float32, and PyTorch without cuDNN; and 100 generated characters at batch 1
+(bench/bench_lstm.py's model and loop). Best of a few runs.
 ratio = PyTorch time / minitorch time (> 1: minitorch is faster).
 """
 import argparse
@@ -104,7 +105,9 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import bench_lstm as bl
 
-    def lstm_step(lib, layers, sync, cudnn=True):
+    def lstm_step(lib, layers, sync, tf32=True, cudnn=True):
+        """tf32: the recurrent GEMMs may use TF32 (both libraries' default: backends.cudnn.allow_tf32)"""
+        lib.backends.cudnn.allow_tf32 = tf32
         if lib is torch:
             torch.backends.cudnn.enabled = cudnn
         lib.manual_seed(0)
@@ -122,6 +125,7 @@ def main():
             opt.step()
 
         t = timeit(step, sync, 3 if args.quick else 10, 3)
+        lib.backends.cudnn.allow_tf32 = True
         if lib is torch:
             torch.backends.cudnn.enabled = True
         return t
@@ -146,14 +150,12 @@ def main():
         m = lstm_step(mt, layers, msync)
         t = lstm_step(torch, layers, tsync) if HAVE_TORCH else None
         rows.append((f"LSTM x{layers} train step (ms)", m * 1e3, t * 1e3 if t else None, (t / m) if t else None))
+        m32 = lstm_step(mt, layers, msync, tf32=False)
+        t32 = lstm_step(torch, layers, tsync, tf32=False) if HAVE_TORCH else None
+        rows.append(("  both float32, no TF32 (ms)", m32 * 1e3, t32 * 1e3 if t32 else None, (t32 / m32) if t32 else None))
         if HAVE_TORCH:
-            t2 = lstm_step(torch, layers, tsync, cudnn=False)
-            rows.append((f"  vs PyTorch without cuDNN (ms)", m * 1e3, t2 * 1e3, t2 / m))
-        if layers == 1:
-            mcuda.set_allow_tf32(True)
-            m32 = lstm_step(mt, layers, msync)
-            mcuda.set_allow_tf32(False)
-            rows.append((f"  minitorch with TF32 (ms)", m32 * 1e3, t * 1e3 if t else None, (t / m32) if t else None))
+            t2 = lstm_step(torch, layers, tsync, tf32=False, cudnn=False)
+            rows.append(("  float32 vs PyTorch without cuDNN", m32 * 1e3, t2 * 1e3, t2 / m32))
     chars = 20 if args.quick else 100
     m = lstm_generate(mt, 1, msync, chars)
     t = lstm_generate(torch, 1, tsync, chars) if HAVE_TORCH else None

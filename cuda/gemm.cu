@@ -1,7 +1,8 @@
 /* GEMM: cuBLAS for float32/float64 (strided batched; row-major through the usual swap:
  * C^T = B^T A^T in column-major), a plain kernel for int32/int64 (wrap-around like the CPU).
  * TF32 is off by default (CUBLAS_DEFAULT_MATH computes true fp32); set_allow_tf32(True) switches
- * the handle to CUBLAS_TF32_TENSOR_OP_MATH. The handle is created on first use.
+ * the handle to CUBLAS_TF32_TENSOR_OP_MATH. The recurrent layers' GEMMs follow their own switch,
+ * on by default like PyTorch's cuDNN RNNs (mt_cuda_rnn_gemm_scope). The handle is created on first use.
  *
  * Built with -DMT_NO_CUBLAS (setup.py does so when cublas_v2.h is missing, e.g. a CI machine
  * with a partial toolkit) float GEMMs use the plain kernel instead: correct, slow. */
@@ -13,6 +14,7 @@
 #endif
 
 static bool allow_tf32;
+static bool allow_tf32_rnn = true; /* the recurrent layers' GEMMs: torch.backends.cudnn.allow_tf32's default */
 #ifndef MT_NO_CUBLAS
 static cublasHandle_t handle;
 
@@ -52,11 +54,23 @@ extern "C" int mt_cuda_set_allow_tf32(int on) {
     return 0;
 }
 
+/* the recurrent layers' GEMMs (enter = 1) use their own TF32 setting; enter = 0 restores matmul's */
+extern "C" int mt_cuda_rnn_gemm_scope(int enter) {
+    if (ensure_handle() < 0) return -1;
+    bool tf32 = enter ? allow_tf32_rnn : allow_tf32;
+    CUBLAS_CHECK(cublasSetMathMode(handle, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    return 0;
+}
+
 void cu_gemm_shutdown(void) {
     if (handle) cublasDestroy(handle);
     handle = nullptr;
 }
 #else
+extern "C" int mt_cuda_rnn_gemm_scope(int enter) {
+    (void)enter;
+    return 0;
+}
 extern "C" int mt_cuda_set_allow_tf32(int on) {
     allow_tf32 = on != 0;
     return 0;
@@ -64,6 +78,8 @@ extern "C" int mt_cuda_set_allow_tf32(int on) {
 void cu_gemm_shutdown(void) {}
 #endif
 extern "C" int mt_cuda_get_allow_tf32(void) { return allow_tf32; }
+extern "C" void mt_cuda_set_allow_tf32_rnn(int on) { allow_tf32_rnn = on != 0; }
+extern "C" int mt_cuda_get_allow_tf32_rnn(void) { return allow_tf32_rnn; }
 extern "C" int mt_cuda_has_cublas(void) {
 #ifdef MT_NO_CUBLAS
     return 0;

@@ -4,7 +4,7 @@
  * present registers the CUDA kernel table as mt_backends[MT_CUDA]; with no device (or no
  * driver) it imports fine and device_count() is 0. Functions: device_count, get_device_name,
  * synchronize, memory_allocated, max_memory_allocated, memory_reserved, empty_cache,
- * reset_peak_memory_stats, set_allow_tf32, get_allow_tf32, manual_seed, init_error. */
+ * reset_peak_memory_stats, set_allow_tf32, get_allow_tf32, set/get_allow_tf32_rnn, manual_seed, init_error. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -20,6 +20,8 @@ void mt_cuda_reset_peak(void);
 void mt_cuda_empty_cache(void);
 int mt_cuda_set_allow_tf32(int on);
 int mt_cuda_get_allow_tf32(void);
+void mt_cuda_set_allow_tf32_rnn(int on);
+int mt_cuda_get_allow_tf32_rnn(void);
 int mt_cuda_has_cublas(void);
 
 static const mt_core_api *api;
@@ -92,6 +94,17 @@ static PyObject *f_get_allow_tf32(PyObject *m, PyObject *u) {
     (void)m; (void)u;
     return PyBool_FromLong(mt_cuda_get_allow_tf32());
 }
+static PyObject *f_set_allow_tf32_rnn(PyObject *m, PyObject *arg) {
+    (void)m;
+    int on = PyObject_IsTrue(arg);
+    if (on < 0) return NULL;
+    mt_cuda_set_allow_tf32_rnn(on);
+    Py_RETURN_NONE;
+}
+static PyObject *f_get_allow_tf32_rnn(PyObject *m, PyObject *u) {
+    (void)m; (void)u;
+    return PyBool_FromLong(mt_cuda_get_allow_tf32_rnn());
+}
 static PyObject *f_has_cublas(PyObject *m, PyObject *u) {
     (void)m; (void)u;
     return PyBool_FromLong(mt_cuda_has_cublas());
@@ -120,6 +133,9 @@ static PyMethodDef methods[] = {
     {"reset_peak_memory_stats", f_reset_peak, METH_NOARGS, NULL},
     {"set_allow_tf32", f_set_allow_tf32, METH_O, "Lets float32 GEMMs use TF32 tensor cores (off by default)."},
     {"get_allow_tf32", f_get_allow_tf32, METH_NOARGS, NULL},
+    {"set_allow_tf32_rnn", f_set_allow_tf32_rnn, METH_O,
+     "Lets the recurrent layers' float32 GEMMs use TF32 (on by default, like torch.backends.cudnn.allow_tf32)."},
+    {"get_allow_tf32_rnn", f_get_allow_tf32_rnn, METH_NOARGS, NULL},
     {"has_cublas", f_has_cublas, METH_NOARGS, NULL},
     {"manual_seed", f_manual_seed, METH_O, "Seeds the CUDA generator (offset 0)."},
     {"init_error", f_init_error, METH_NOARGS, "Why no device was found, if so."},

@@ -123,7 +123,9 @@ int cu_colsum(mt_dtype dt, int64_t rows, int64_t G, const void *dg, void *db) {
     return 0;
 }
 
-const mt_rnn_backend cu_rnn_table = {cu_lstm_fwd, cu_lstm_bwd, cu_colsum};
+extern "C" int mt_cuda_rnn_gemm_scope(int enter); /* gemm.cu */
+
+const mt_rnn_backend cu_rnn_table = {cu_lstm_fwd, cu_lstm_bwd, cu_colsum, mt_cuda_rnn_gemm_scope};
 
 } // namespace
 

@@ -76,6 +76,6 @@ def broadcast_shapes(*shapes):
 
 
 from .serialization import load, save  # noqa: E402,F401
-from . import nn, optim, safetensors, utils  # noqa: E402,F401
+from . import backends, nn, optim, safetensors, utils  # noqa: E402,F401
 
 __version__ = "0.1.0"

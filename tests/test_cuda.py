@@ -21,6 +21,16 @@ except Exception:  # noqa: BLE001
 
 RNG = np.random.default_rng(0)
 FLOATS = [mt.float32, mt.float64]
+
+
+@pytest.fixture(autouse=True)
+def _fp32_recurrent_gemms():
+    """The recurrent layers' GEMMs in true float32 for the comparisons with the CPU (TF32 is their
+    default on CUDA, as in PyTorch; test_lstm_tf32_default checks that setting)"""
+    prev = mt.backends.cudnn.allow_tf32
+    mt.backends.cudnn.allow_tf32 = False
+    yield
+    mt.backends.cudnn.allow_tf32 = prev
 NP = {mt.float32: np.float32, mt.float64: np.float64, mt.int32: np.int32, mt.int64: np.int64, mt.bool: np.bool_}
 
 
@@ -689,6 +699,23 @@ def test_lstm_fused_matches_cpu(dt, kw, with_state):
     for g, c in zip(gg, gc):
         assert g is not None and c is not None
         check(g, c, **tol)
+
+
+def test_lstm_tf32_default():
+    """With minitorch.backends.cudnn.allow_tf32 (True by default, as torch.backends.cudnn.allow_tf32)
+    the LSTM's GEMMs use TF32: close to the float32 CPU results at TF32 precision; matmul is unaffected"""
+    kw, dt = dict(num_layers=2), mt.float32
+    T, B, I, H = 6, 4, 3, 5
+    x = arr((T, B, I)).astype(np.float32)
+    ws = [arr((T, B, H)).astype(np.float32), arr((2, B, H)).astype(np.float32), arr((2, B, H)).astype(np.float32)]
+    vc, gc = _lstm_run("cpu", kw, dt, x, None, ws)
+    mt.backends.cudnn.allow_tf32 = True
+    assert mt.backends.cudnn.allow_tf32 is True and mt.backends.cuda.matmul.allow_tf32 is False
+    vg, gg = _lstm_run("cuda", kw, dt, x, None, ws)
+    for g, c in zip(vg + gg, vc + gc):
+        check(g.detach(), c.detach(), rtol=2e-2, atol=2e-3)
+    a, b = mt.tensor(arr((64, 64))), mt.tensor(arr((64, 64)))
+    check((a.cuda() @ b.cuda()), a @ b, rtol=1e-5, atol=1e-5)  # matmul stays float32
 
 
 def test_lstm_cuda_uses_the_fused_layer():

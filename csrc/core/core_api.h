@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define MT_CORE_API_VERSION 3
+#define MT_CORE_API_VERSION 4
 #define MT_CORE_API_CAPSULE "minitorch._C._core_api"
 
 typedef struct mt_core_api {
@@ -49,7 +49,8 @@ typedef struct mt_core_api {
     /* version 2: fused-kernel tables (ops/optim.h, ops/loss.h); the CUDA extension fills [MT_CUDA] */
     const mt_optim_backend **optim_backends; /* the mt_optim_backends array */
     const mt_loss_backend **loss_backends;   /* the mt_loss_backends array */
-    /* version 3: the fused LSTM layer's kernels (ops/rnn.h); the CUDA extension fills [MT_CUDA] */
+    /* version 3: the fused LSTM layer's kernels (ops/rnn.h); the CUDA extension fills [MT_CUDA];
+     * version 4: mt_rnn_backend.gemm_scope */
     const mt_rnn_backend **rnn_backends;     /* the mt_rnn_backends array */
 } mt_core_api;
 

@@ -104,6 +104,14 @@ static int backward_loop(const mt_lstm_loop *R, mt_tensor *dx, mt_tensor *dw_ih,
     return db ? R->rb->colsum(dt, T * B, G, R->dg, mt_data(db)) : 0;
 }
 
+/* backward_loop between the device's gemm_scope(1) and (0) */
+static int scoped_backward(const mt_lstm_loop *R, mt_tensor *dx, mt_tensor *dw_ih, mt_tensor *dw_hh, mt_tensor *db) {
+    if (R->rb->gemm_scope && R->rb->gemm_scope(1) < 0) return -1;
+    int rc = backward_loop(R, dx, dw_ih, dw_hh, db);
+    if (R->rb->gemm_scope) R->rb->gemm_scope(0);
+    return rc;
+}
+
 /* ---------------- autograd node ---------------- */
 enum { SV_X, SV_H0, SV_C0, SV_WIH, SV_WHH, SV_OUT, SV_GATES, SV_C, SV_N };
 typedef struct {
@@ -229,7 +237,7 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
             float *d = (float *)mt_data(db);
             for (int64_t j = 0; j < G; j++) d[j] = (float)dbsum[j];
         }
-    } else if (backward_loop(&R, gx, gwih, gwhh, db) < 0) {
+    } else if (scoped_backward(&R, gx, gwih, gwhh, db) < 0) {
         goto done;
     }
     if (mt_node_needs(n, 1)) { gh0 = dh; dh = NULL; }
@@ -368,7 +376,10 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
             if (mt_lstm_cpu_forward_loop(&R) < 0) goto done;
         } else {
             if (I == 0 && mt_fill_(gates, mt_sf(0)) < 0) goto done;
-            if (forward_loop(&R) < 0) goto done;
+            if (R.rb->gemm_scope && R.rb->gemm_scope(1) < 0) goto done;
+            int frc = forward_loop(&R);
+            if (R.rb->gemm_scope) R.rb->gemm_scope(0);
+            if (frc < 0) goto done;
         }
         /* hn / cn: the last step's rows of out / cb, copied through the backend (device memory) */
         int64_t tl = reverse ? 0 : T - 1, st[2] = {H, 1};

@@ -45,6 +45,10 @@ typedef struct mt_rnn_backend {
                     const void *dout, const void *dhr, void *dc, void *dg);
     /* db[j] = sum over r < rows of dg[r * G + j] (accumulated in double), j < G */
     int (*colsum)(mt_dtype dt, int64_t rows, int64_t G, const void *dg, void *db);
+    /* Optional: enter = 1 before the layer's GEMMs, 0 after them. The CUDA entry switches cuBLAS to
+     * the recurrent layers' TF32 setting (on by default, as PyTorch's cuDNN RNNs:
+     * torch.backends.cudnn.allow_tf32) and back to the matmul one. */
+    int (*gemm_scope)(int enter);
 } mt_rnn_backend;
 
 /* Indexed by mt_device_type; [MT_CPU] is filled statically (ops/rnn.c), the CUDA extension fills [MT_CUDA]. */

@@ -1,0 +1,25 @@
+"""minitorch.backends: the TF32 switches under torch.backends' names and defaults."""
+import pytest
+
+import minitorch as mt
+
+
+def test_defaults_and_setting():
+    assert mt.backends.cudnn.allow_tf32 is True  # the recurrent layers' GEMMs, like cuDNN's RNNs
+    assert mt.backends.cuda.matmul.allow_tf32 is False
+    assert mt.backends.cuda.matmul is mt.cuda.matmul
+    import minitorch.backends.cudnn as cudnn  # importable by name, as torch.backends.cudnn
+
+    assert cudnn is mt.backends.cudnn
+    cudnn.allow_tf32 = False
+    try:
+        assert mt.backends.cudnn.allow_tf32 is False
+    finally:
+        cudnn.allow_tf32 = True
+    assert mt.backends.cudnn.allow_tf32 is True
+
+
+def test_defaults_match_torch():
+    torch = pytest.importorskip("torch")
+    assert torch.backends.cudnn.allow_tf32 is mt.backends.cudnn.allow_tf32
+    assert torch.backends.cuda.matmul.allow_tf32 is mt.backends.cuda.matmul.allow_tf32
