@@ -1,5 +1,6 @@
-/* Fused recurrent layers of minitorch.nn (the op layer and the CPU kernels with their own backward, in
- * ops/rnn.c; a device port fills its mt_rnn_backends entry).
+/* Fused recurrent layers of minitorch.nn (the op layer with its own backward in ops/rnn.c, the CPU
+ * kernels and float32 AVX-512 time loops in ops/rnn_cpu.c; a device port fills its mt_rnn_backends
+ * entry).
  *
  * Ownership as everywhere in the core: tensor arguments are borrowed (h0, c0, b_ih, b_hh may be
  * NULL), results are new references; -1 / NULL with the core error set on failure. */
@@ -21,8 +22,10 @@
  * Autograd: one node (MkldnnRnnLayerBackward0, torch's CPU name) with outputs (out, hn, cn) and
  * inputs (x, h0, c0, w_ih, w_hh, b_ih, b_hh). Backward through time runs one fused
  * gate-gradient kernel and one GEMM (dgates_t @ w_hh) per step into buffers allocated once; then
- * dw_hh, dw_ih and dx are one GEMM each over all steps. Float32/float64; CPU tensors, and tensors of
- * devices whose mt_rnn_backends entry is filled (else NotImplementedError). */
+ * dw_hh, dw_ih and dx are one GEMM each over all steps. (Float32 on CPUs with AVX-512: the loops of
+ * ops/rnn_cpu.c, with the input projection and the weight gradients inside the steps.)
+ * Float32/float64; CPU tensors, and tensors of devices whose mt_rnn_backends entry is filled (else
+ * NotImplementedError). */
 int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, mt_tensor *w_hh, mt_tensor *b_ih,
                   mt_tensor *b_hh, bool reverse, mt_tensor **out, mt_tensor **hn, mt_tensor **cn);
 
