@@ -1,8 +1,9 @@
 """Tutorial LSTM text model: one training step (batch 128, seq 100, hidden 256; 1 and 2 layers) and
 generation of 1000 chars at batch 1 (argmax, sliding window of 100: 1000 full forward passes);
 the charrnn model's training step (embedding 64, 2 x LSTM 256, batch 64, seq 100, a prediction at
-every position, gradient clipping); minitorch vs PyTorch, with the steps' GFLOP/s against a
-measured 1024^3 SGEMM rate.
+every position, gradient clipping) and its way of generating (one step per character, the state
+carried, sampling); minitorch vs PyTorch, with the steps' GFLOP/s against a measured 1024^3 SGEMM
+rate.
 
     python bench/bench_lstm.py [--steps N] [--chars N] [--layers 1 2] [--no-torch]
 """
@@ -144,6 +145,23 @@ def bench_generate(lib, layers, chars):
     return time_fn(gen, 1, warm=0)
 
 
+def bench_generate_charrnn(lib, chars):
+    """the charrnn way: one LSTM step per character with the state carried, sampling at temperature 0.8"""
+    lib.manual_seed(0)
+    model = make_charrnn(lib)
+    model.eval()
+
+    def gen():
+        with lib.no_grad():
+            x, state = lib.tensor([[5]]), None
+            for _ in range(chars):
+                out, state = model.lstm(model.embedding(x), state)
+                probs = lib.softmax(model.linear(out[:, -1]) / 0.8, dim=-1)
+                x = lib.multinomial(probs, 1)
+
+    return time_fn(gen, 1, warm=1)
+
+
 def sgemm_rate():
     a = minitorch.randn(1024, 1024)
     b = minitorch.randn(1024, 1024)
@@ -178,6 +196,10 @@ def main():
         tt = bench_generate(torch, layers, args.chars) if use_torch else float("nan")
         print(f"{f'generate {args.chars} chars LSTM x{layers} (B1)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms "
               f"{tt / tm:7.2f}x")
+    tm = bench_generate_charrnn(minitorch, args.chars)
+    tt = bench_generate_charrnn(torch, args.chars) if use_torch else float("nan")
+    print(f"{f'generate {args.chars} chars charrnn (B1, state)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms "
+          f"{tt / tm:7.2f}x")
 
 
 if __name__ == "__main__":

@@ -441,3 +441,25 @@ def test_large_sgemm_matches_numpy():
     b = rng.standard_normal((257, 129)).astype(np.float32)
     got = (mt.tensor(a) @ mt.tensor(b)).numpy()
     np.testing.assert_allclose(got, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("dt", [mt.float32, mt.float64])
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("n", [1024, 1000, 4099])
+def test_vector_times_large_matrix(dt, transposed, n):
+    """a 1-row product with >= 2^18 matrix elements is split into column blocks across the threads
+    (mt_cpu_gemm): every block, including the ragged last one, against NumPy in float64"""
+    rng = np.random.default_rng(n)
+    k = 300
+    npdt = np.float32 if dt == mt.float32 else np.float64
+    x = rng.standard_normal((1, k)).astype(npdt)
+    w = rng.standard_normal((n, k) if transposed else (k, n)).astype(npdt)
+    b = mt.tensor(w).t() if transposed else mt.tensor(w)  # (k, n), strided when transposed
+    got = (mt.tensor(x) @ b).numpy()
+    want = x.astype(np.float64) @ (w.T if transposed else w).astype(np.float64)
+    assert got.shape == (1, n)
+    np.testing.assert_allclose(got, want, rtol=1e-4 if dt == mt.float32 else 1e-12, atol=1e-4)
+    y = rng.standard_normal((n,)).astype(npdt)
+    got_acc = mt.addmm(mt.tensor(y)[None], mt.tensor(x), b, beta=0.5, alpha=2.0).numpy()
+    np.testing.assert_allclose(got_acc, 0.5 * y[None] + 2.0 * want, rtol=1e-4 if dt == mt.float32 else 1e-12,
+                               atol=1e-3)

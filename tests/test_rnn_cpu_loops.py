@@ -41,7 +41,7 @@ def run(arrs, ws, dtype, reverse, batch_major=False):
 
 @pytest.fixture
 def cpu_loops():
-    prev = _C._lstm_cpu_loops(True)
+    prev = _C._lstm_cpu_loops(2)  # the AVX-512 loops even where they would not pay (small shapes)
     yield
     _C._lstm_cpu_loops(prev)
 
@@ -71,20 +71,23 @@ def test_cpu_loops_match_float64(cpu_loops, shape, reverse, state, bias, batch_m
 
 def test_cpu_loops_agree_with_generic_float32():
     """the same float32 problem through both loops: equal to rounding (different summation order)"""
+    assert _C._lstm_cpu_loops(1) == 1  # the default: the loops where they pay
     rng = np.random.default_rng(5)
     T, B, I, H = 9, 24, 2, 80
     arrs = [rng.standard_normal(sh).astype(np.float32) * 0.5 for sh in
             [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]
     ws = [rng.standard_normal(sh) for sh in [(T, B, H), (B, H), (B, H)]]
-    prev = _C._lstm_cpu_loops(False)
+    prev = _C._lstm_cpu_loops(0)
     try:
-        assert _C._lstm_cpu_loops(False) is False
+        assert _C._lstm_cpu_loops(0) == 0
         generic = run(arrs, ws, np.float32, False)
-        assert _C._lstm_cpu_loops(True) is False
+        assert _C._lstm_cpu_loops(2) == 0
         blocked = run(arrs, ws, np.float32, False)
-        assert _C._lstm_cpu_loops(True) is True
+        assert _C._lstm_cpu_loops(2) == 2
     finally:
         _C._lstm_cpu_loops(prev)
+    with pytest.raises(ValueError):
+        _C._lstm_cpu_loops(3)
     for g, b in zip(generic, blocked):
         np.testing.assert_allclose(b, g, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(g).max())))
 

@@ -128,6 +128,26 @@ int mt_cpu_gemm(mt_dtype dtype, int64_t batch, bool ta, bool tb, int64_t m, int6
                 ldc <= MT_BLASINT_MAX;
     if (blas) {
         enum CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+        int nt = mt_num_threads();
+        if (batch == 1 && m == 1 && n * k >= ((int64_t)1 << 18) && nt > 1 && n >= 64 * nt) {
+            /* a vector times a large matrix (an RNN step at batch 1): OpenBLAS runs it on one core,
+             * bound by that core's bandwidth; the column blocks in parallel stream twice as fast */
+#pragma omp parallel for num_threads(nt) schedule(static)
+            for (int ti = 0; ti < nt; ti++) {
+                int64_t n0 = n * ti / nt / 16 * 16, n1 = ti == nt - 1 ? n : n * (ti + 1) / nt / 16 * 16;
+                const char *pb = (const char *)b + (size_t)(tb ? n0 * ldb : n0) * es;
+                char *pc = (char *)c + (size_t)n0 * es;
+                if (dtype == MT_FLOAT32)
+                    MT_CBLAS(sgemm)(CblasRowMajor, opa, opb, 1, (mt_blasint)(n1 - n0), (mt_blasint)k, (float)alpha,
+                                    (const float *)a, (mt_blasint)lda, (const float *)pb, (mt_blasint)ldb,
+                                    (float)beta, (float *)pc, (mt_blasint)ldc);
+                else
+                    MT_CBLAS(dgemm)(CblasRowMajor, opa, opb, 1, (mt_blasint)(n1 - n0), (mt_blasint)k, alpha,
+                                    (const double *)a, (mt_blasint)lda, (const double *)pb, (mt_blasint)ldb, beta,
+                                    (double *)pc, (mt_blasint)ldc);
+            }
+            return 0;
+        }
         for (int64_t i = 0; i < batch; i++) {
             const char *pa = (const char *)a + (size_t)(i * stride_a) * es;
             const char *pb = (const char *)b + (size_t)(i * stride_b) * es;

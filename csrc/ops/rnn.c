@@ -176,7 +176,7 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     bool err = false;
     mt_tensor *dhn = grad_in(go[1], dt, &err), *dcn = grad_in(go[2], dt, &err), *dout = NULL;
     mt_device dev = x->storage->device;
-    bool cpu_loops = mt_lstm_cpu_loops_apply(dev.type, dt);
+    bool cpu_loops = mt_lstm_cpu_loops_apply(dev.type, dt, T, B);
     if (cpu_loops && go[0] && go[0]->dtype == dt && go[0]->ndim == 3 && go[0]->strides[2] == 1)
         dout = mt_incref(go[0]); /* the CPU loops take its strides */
     else
@@ -372,7 +372,7 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         R.c0 = (const char *)mt_data(c0c ? c0c : zc);
         R.bias = (const char *)mt_data(bias);
         R.w_hh = (const char *)mt_data(whh);
-        if (mt_lstm_cpu_loops_apply(dev.type, dt)) {
+        if (mt_lstm_cpu_loops_apply(dev.type, dt, T, B)) {
             if (mt_lstm_cpu_forward_loop(&R) < 0) goto done;
         } else {
             if (I == 0 && mt_fill_(gates, mt_sf(0)) < 0) goto done;

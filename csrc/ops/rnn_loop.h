@@ -41,13 +41,14 @@ typedef struct mt_lstm_loop {
 } mt_lstm_loop;
 
 /* The float32 CPU time loops with their own blocked AVX-512 GEMMs (ops/rnn_cpu.c), used when
- * mt_lstm_cpu_loops_apply says so (float32 CPU tensors, a CPU with AVX-512, not switched off by
- * mt_lstm_cpu_loops_enabled, which tests clear to check the generic loops). The forward one
+ * mt_lstm_cpu_loops_apply says so: float32 CPU tensors, a CPU with AVX-512, and enough steps x batch
+ * rows to pay for packing the weights (mt_lstm_cpu_loops_mode: 0 never, 1 that rule, 2 whenever the
+ * CPU can; tests set 0 and 2 to check both loops on small shapes). The forward one
  * computes the input projection itself; the backward one, with scratch of its own (R->dg unused),
  * also writes dx, dw_ih, dw_hh and db (the bias gradient, summed in double) where not NULL. */
-int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt);
+int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt, int64_t T, int64_t B);
 int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R);  /* 0, or -1 (out of memory) */
 int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R); /* 0, or -1 (out of memory) */
-extern int mt_lstm_cpu_loops_enabled;
+extern int mt_lstm_cpu_loops_mode;
 
 #endif

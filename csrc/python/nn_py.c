@@ -72,14 +72,18 @@ static PyObject *nn_pointwise_loss(PyObject *mod, PyObject *const *args, Py_ssiz
 /* ---- recurrent layers (ops/rnn.c) ---- */
 #include "../ops/rnn_loop.h"
 
-/* _lstm_cpu_loops(enabled: bool) -> the previous setting: whether float32 CPU LSTMs may use the
- * blocked AVX-512 time loops (tests switch them off to check the generic per-step BLAS loops) */
+/* _lstm_cpu_loops(mode: int) -> the previous mode of the float32 CPU LSTM's AVX-512 time loops:
+ * 0 never, 1 when they pay (the default), 2 whenever the CPU can (tests check both loops with 0 and 2) */
 static PyObject *nn_lstm_cpu_loops(PyObject *mod, PyObject *arg) {
-    int on = PyObject_IsTrue(arg);
-    if (on < 0) return NULL;
-    int prev = mt_lstm_cpu_loops_enabled;
-    mt_lstm_cpu_loops_enabled = on;
-    return PyBool_FromLong(prev);
+    long mode = PyLong_AsLong(arg);
+    if (mode == -1 && PyErr_Occurred()) return NULL;
+    if (mode < 0 || mode > 2) {
+        PyErr_SetString(PyExc_ValueError, "_lstm_cpu_loops: mode must be 0, 1 or 2");
+        return NULL;
+    }
+    int prev = mt_lstm_cpu_loops_mode;
+    mt_lstm_cpu_loops_mode = (int)mode;
+    return PyLong_FromLong(prev);
 }
 
 /* _lstm_layer(x, h0|None, c0|None, w_ih, w_hh, b_ih|None, b_hh|None, reverse: bool) -> (out, h_n, c_n) */
