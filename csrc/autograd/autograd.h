@@ -67,6 +67,10 @@ void mt_node_decref(mt_node *n);
 void mt_node_save(mt_node *n, int slot, const mt_tensor *t, bool is_output);
 /* Returns a borrowed saved tensor or NULL + error if freed / modified in place. */
 mt_tensor *mt_node_saved(mt_node *n, int slot);
+/* t itself when its storage is still at `version` (saved by a node with its own saved-tensor
+ * bookkeeping, e.g. the fused LSTM), else NULL with PyTorch's "modified by an inplace operation"
+ * error naming node n */
+mt_tensor *mt_saved_check(const mt_node *n, mt_tensor *t, uint64_t version);
 
 void mt_node_forget_retained(mt_node *n, mt_tensor *t);
 int mt_retain_grad(mt_tensor *t);

@@ -79,14 +79,18 @@ mt_tensor *mt_node_saved(mt_node *n, int slot) {
                         "they have already been freed). Saved intermediate values of the graph are freed when you "
                         "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
                         "through the graph a second time or if you need to access saved tensors after calling backward.");
-    if (t->storage->version != n->saved_version[slot])
+    return mt_saved_check(n, t, n->saved_version[slot]);
+}
+
+mt_tensor *mt_saved_check(const mt_node *n, mt_tensor *t, uint64_t version) {
+    if (t->storage->version != version)
         return mt_error(MT_ERR_RUNTIME,
                         "one of the variables needed for gradient computation has been modified by an inplace "
                         "operation: [torch.%s %s], which is output 0 of %s, is at version %llu; expected version %llu "
                         "instead. Hint: the backtrace further above can point at the operation that failed to compute "
                         "its gradient. The variable in question was changed in there or anywhere later. Good luck!",
                         type_str(t), mt_shape_str(t->shape, t->ndim), n->vt->name,
-                        (unsigned long long)t->storage->version, (unsigned long long)n->saved_version[slot]);
+                        (unsigned long long)t->storage->version, (unsigned long long)version);
     return t;
 }
 

@@ -112,6 +112,29 @@ static int scoped_backward(const mt_lstm_loop *R, mt_tensor *dx, mt_tensor *dw_i
     return rc;
 }
 
+/* The fields forward and backward share: shapes from x (T, B, I) and w_hh (4H, H), the device's
+ * tables, and the data of the tensors both loops read (h0 may be NULL, c0 not: zeros then) */
+static mt_lstm_loop loop_of(mt_tensor *x, mt_tensor *w_ih, mt_tensor *w_hh, mt_tensor *h0, mt_tensor *c0,
+                            mt_tensor *gates, mt_tensor *cbuf, mt_tensor *out, bool reverse, bool keep_c) {
+    mt_lstm_loop R = {0};
+    R.be = mt_backend_of(x);
+    R.rb = mt_rnn_backends[x->storage->device.type];
+    R.dtype = x->dtype;
+    R.es = mt_dtype_sizes[x->dtype];
+    R.T = x->shape[0]; R.B = x->shape[1]; R.I = x->shape[2]; R.H = w_hh->shape[1];
+    R.reverse = reverse;
+    R.x = (const char *)mt_data(x);
+    R.w_ih = (const char *)mt_data(w_ih);
+    R.w_hh = (const char *)mt_data(w_hh);
+    R.h0 = h0 ? (const char *)mt_data(h0) : NULL;
+    R.c0 = (const char *)mt_data(c0);
+    R.gates = (char *)mt_data(gates);
+    R.cbuf = (char *)mt_data(cbuf);
+    R.keep_c = keep_c;
+    R.out = (char *)mt_data(out);
+    return R;
+}
+
 /* ---------------- autograd node ---------------- */
 enum { SV_X, SV_H0, SV_C0, SV_WIH, SV_WHH, SV_OUT, SV_GATES, SV_C, SV_N };
 typedef struct {
@@ -122,22 +145,8 @@ typedef struct {
     mt_dtype dtype;
 } lstm_saved;
 
-static const char *lstm_type_str(const mt_tensor *t) {
-    return t->dtype == MT_FLOAT32 ? "FloatTensor" : "DoubleTensor";
-}
-
 static mt_tensor *lstm_get(mt_node *n, lstm_saved *S, int k) {
-    mt_tensor *t = S->t[k];
-    if (!t) return NULL;
-    if (t->storage->version != S->ver[k])
-        return mt_error(MT_ERR_RUNTIME,
-                        "one of the variables needed for gradient computation has been modified by an inplace "
-                        "operation: [torch.%s %s], which is output 0 of %s, is at version %llu; expected version %llu "
-                        "instead. Hint: the backtrace further above can point at the operation that failed to compute "
-                        "its gradient. The variable in question was changed in there or anywhere later. Good luck!",
-                        lstm_type_str(t), mt_shape_str(t->shape, t->ndim), n->vt->name,
-                        (unsigned long long)t->storage->version, (unsigned long long)S->ver[k]);
-    return t;
+    return S->t[k] ? mt_saved_check(n, S->t[k], S->ver[k]) : NULL;
 }
 
 static void lstm_release(mt_node *n) {
@@ -168,7 +177,6 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     if (!go[0] && !go[1] && !go[2]) return 0;
     int64_t T = S->T, B = S->B, I = S->I, H = S->H, G = 4 * H;
     mt_dtype dt = S->dtype;
-    size_t es = mt_dtype_sizes[dt];
     mt_tensor *x = lstm_get(n, S, SV_X), *h0 = lstm_get(n, S, SV_H0), *c0 = lstm_get(n, S, SV_C0);
     mt_tensor *w_ih = lstm_get(n, S, SV_WIH), *w_hh = lstm_get(n, S, SV_WHH), *out = lstm_get(n, S, SV_OUT);
     mt_tensor *gates = S->t[SV_GATES], *cb = S->t[SV_C];
@@ -203,22 +211,7 @@ static int lstm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
         mt_error(MT_ERR_MEMORY, "lstm: out of memory");
         goto done;
     }
-    mt_lstm_loop R = {0};
-    R.be = mt_backend_of(x);
-    R.rb = mt_rnn_backends[dev.type];
-    R.dtype = dt;
-    R.es = es;
-    R.T = T; R.B = B; R.I = I; R.H = H;
-    R.reverse = S->reverse;
-    R.x = (const char *)mt_data(x);
-    R.w_ih = (const char *)mt_data(w_ih);
-    R.gates = (char *)mt_data(gates);
-    R.cbuf = (char *)mt_data(cb);
-    R.keep_c = true;
-    R.out = (char *)mt_data(out);
-    R.h0 = h0 ? (const char *)mt_data(h0) : NULL;
-    R.c0 = (const char *)mt_data(c0 ? c0 : zeros_c);
-    R.w_hh = (const char *)mt_data(w_hh);
+    mt_lstm_loop R = loop_of(x, w_ih, w_hh, h0, c0 ? c0 : zeros_c, gates, cb, out, S->reverse, true);
     R.dout = dout ? (const char *)mt_data(dout) : NULL;
     R.dout_st[0] = dout ? dout->strides[0] : 0;
     R.dout_st[1] = dout ? dout->strides[1] : 0;
@@ -331,7 +324,6 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         return -1;
     }
     mt_dtype dt = x->dtype;
-    size_t es = mt_dtype_sizes[dt];
     bool need_grad = mt_any_requires_grad(7, all);
     int64_t tbg[3] = {T, B, G}, tbh[3] = {T, B, H}, bh[2] = {B, H}, cb_sh[3] = {need_grad ? T : 2, B, H};
     int64_t g1[1] = {G};
@@ -355,23 +347,8 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
         if (brc < 0) goto done;
     }
     if (T > 0 && B > 0) {
-        mt_lstm_loop R = {0};
-        R.be = mt_backend_of(x);
-        R.rb = rb;
-        R.dtype = dt;
-        R.es = es;
-        R.T = T; R.B = B; R.I = I; R.H = H;
-        R.reverse = reverse;
-        R.x = (const char *)mt_data(xc);
-        R.w_ih = (const char *)mt_data(wih);
-        R.gates = (char *)mt_data(gates);
-        R.cbuf = (char *)mt_data(cb);
-        R.keep_c = need_grad;
-        R.out = (char *)mt_data(out);
-        R.h0 = h0c ? (const char *)mt_data(h0c) : NULL;
-        R.c0 = (const char *)mt_data(c0c ? c0c : zc);
+        mt_lstm_loop R = loop_of(xc, wih, whh, h0c, c0c ? c0c : zc, gates, cb, out, reverse, need_grad);
         R.bias = (const char *)mt_data(bias);
-        R.w_hh = (const char *)mt_data(whh);
         if (mt_lstm_cpu_loops_apply(dev.type, dt, T, B)) {
             if (mt_lstm_cpu_forward_loop(&R) < 0) goto done;
         } else {
