@@ -606,3 +606,27 @@ def test_optimizer_repr_matches_torch():
     mps, tps = make_pair()
     for name, kw in [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01)), ("RMSprop", {}), ("Adagrad", {})]:
         assert repr(getattr(optim, name)(mps, **kw)) == repr(getattr(torch.optim, name)(tps, **kw))
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_setstate_turns_number_steps_into_tensors(name):
+    """a state whose 'step' entries are plain numbers (an older checkpoint) gets them back as tensors,
+    and the next step equals the one of an optimizer that never lost them"""
+    import minitorch as mt
+
+    results = []
+    for as_number in (False, True):
+        p = mt.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        opt = getattr(mt.optim, name)([p], lr=0.1)
+        for _ in range(2):
+            p.grad = mt.tensor([0.5, 0.25, -1.0])
+            opt.step()
+        if as_number:
+            st = opt.__getstate__()
+            st["state"][p]["step"] = 2.0
+            opt.__setstate__(st)
+            assert isinstance(opt.state[p]["step"], mt.Tensor) and float(opt.state[p]["step"]) == 2.0
+        p.grad = mt.tensor([0.5, 0.25, -1.0])
+        opt.step()
+        results.append(p.detach().numpy().copy())
+    np.testing.assert_array_equal(results[1], results[0])

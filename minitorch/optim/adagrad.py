@@ -1,8 +1,7 @@
 """Adagrad (torch.optim.Adagrad) with lr decay, weight decay, initial accumulator value and maximize."""
 from .. import _C
 from .._creation import full_like
-from .._tensor import Tensor
-from .optimizer import Optimizer, _as_float, _new_step
+from .optimizer import Optimizer, _as_float, _new_step, _require_nonneg, _steps_to_tensors
 
 __all__ = ["Adagrad"]
 
@@ -17,16 +16,11 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _require_nonneg(lr, "learning rate")
+        _require_nonneg(lr_decay, "lr_decay value")
+        _require_nonneg(weight_decay, "weight_decay value")
+        _require_nonneg(initial_accumulator_value, "initial_accumulator_value value")
+        _require_nonneg(eps, "epsilon value")
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,
@@ -53,11 +47,7 @@ class Adagrad(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("differentiable", False)
             group.setdefault("fused", None)
-        for s in self.state.values():
-            if "step" in s and not isinstance(s["step"], Tensor):
-                step = _new_step()
-                step.fill_(float(s["step"]))
-                s["step"] = step
+        _steps_to_tensors(self.state)
 
     def share_memory(self):
         """No-op: minitorch tensors are not shared across processes."""

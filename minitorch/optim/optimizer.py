@@ -45,6 +45,23 @@ def _as_float(v):
     return v if type(v) is float else float(v)
 
 
+def _require_nonneg(value, what):
+    """torch's argument check of Adam, RMSprop, Adagrad: ValueError "Invalid <what>: <value>" unless
+    0 <= value (NaN fails too)"""
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {what}: {value}")
+
+
+def _steps_to_tensors(state):
+    """Per-parameter states loaded with a plain-number 'step' (older checkpoints) get it as a
+    tensor, as torch's __setstate__ does"""
+    for s in state.values():
+        if "step" in s and not isinstance(s["step"], Tensor):
+            step = _new_step()
+            step.fill_(float(s["step"]))
+            s["step"] = step
+
+
 class Optimizer:
     """Base class for all optimizers.
 

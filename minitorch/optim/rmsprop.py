@@ -1,8 +1,7 @@
 """RMSprop (torch.optim.RMSprop) with momentum, centered, weight decay and maximize."""
 from .. import _C
 from .._creation import zeros_like
-from .._tensor import Tensor
-from .optimizer import Optimizer, _as_float, _new_step
+from .optimizer import Optimizer, _as_float, _new_step, _require_nonneg, _steps_to_tensors
 
 __all__ = ["RMSprop"]
 
@@ -19,16 +18,11 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _require_nonneg(lr, "learning rate")
+        _require_nonneg(eps, "epsilon value")
+        _require_nonneg(momentum, "momentum value")
+        _require_nonneg(weight_decay, "weight_decay value")
+        _require_nonneg(alpha, "alpha value")
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -53,12 +47,7 @@ class RMSprop(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("differentiable", False)
             group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    step = _new_step()
-                    step.fill_(float(p_state["step"]))
-                    p_state["step"] = step
+        _steps_to_tensors(self.state)
 
     def step(self, closure=None):
         """Performs a single optimization step; returns closure()'s loss when a closure is given."""
