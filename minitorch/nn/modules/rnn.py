@@ -15,6 +15,7 @@ from ..._creation import empty, zeros
 from .. import _functional_layers as F
 from .. import init
 from ..parameter import Parameter
+from .layers import _factory
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -22,15 +23,6 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 # devices with the fused LSTM layer kernels (csrc/ops/rnn.h mt_rnn_backends; cuda/rnn.cu)
 _FUSED_LSTM_DEVICES = ("cpu", "cuda")
-
-
-def _factory(device, dtype):
-    kw = {}
-    if device is not None:
-        kw["device"] = device
-    if dtype is not None:
-        kw["dtype"] = dtype
-    return kw
 
 
 def _cat(ts, dim):
