@@ -2,15 +2,20 @@
 import time
 
 
-def bench(fn, number, repeat):
-    """Best-of-`repeat` seconds per call over loops of `number` calls (after a warmup)."""
+def bench(fn, number, repeat, sync=None):
+    """Best-of-`repeat` seconds per call over loops of `number` calls (after a warmup); sync, when
+    given, waits for queued work (a GPU's) at the end of the warmup and of each loop."""
     for _ in range(max(1, number // 10)):
         fn()
+    if sync:
+        sync()
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
         for _ in range(number):
             fn()
+        if sync:
+            sync()
         best = min(best, (time.perf_counter() - t0) / number)
     return best
 

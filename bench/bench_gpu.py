@@ -14,12 +14,12 @@ ratio = PyTorch time / minitorch time (> 1: minitorch is faster).
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 import minitorch as mt
 import minitorch.cuda as mcuda
+from _bench import bench
 
 try:
     import torch
@@ -28,19 +28,6 @@ try:
 except Exception:  # noqa: BLE001
     torch = None
     HAVE_TORCH = False
-
-
-def timeit(fn, sync, number, repeat):
-    fn()
-    sync()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        sync()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
 
 
 def main():
@@ -58,27 +45,27 @@ def main():
     # 1. per-op overhead
     n_small = 2000 if args.quick else 20000
     x = mt.tensor([1.0, 2.0, 3.0]).to("cuda")
-    m = timeit(lambda: x + 2, msync, n_small, 5)
+    m = bench(lambda: x + 2, n_small, 5, msync)
     t = None
     if HAVE_TORCH:
         tx = torch.tensor([1.0, 2.0, 3.0], device="cuda")
-        t = timeit(lambda: tx + 2, tsync, n_small, 5)
+        t = bench(lambda: tx + 2, n_small, 5, tsync)
     rows.append(("x + 2, 3 elements (us/op)", m * 1e6, t * 1e6 if t else None, (t / m) if t else None))
 
     # 2. bandwidth: 256M floats
     n = (1 << 26) if args.quick else (1 << 28)
     a = mt.rand(n, device="cuda")
     b = mt.rand(n, device="cuda")
-    m = timeit(lambda: a + b, msync, 5, 3)
-    mc = timeit(lambda: a.clone(), msync, 5, 3)
+    m = bench(lambda: a + b, 5, 3, msync)
+    mc = bench(lambda: a.clone(), 5, 3, msync)
     gb_add = 3 * 4 * n / m / 1e9
     gb_cp = 2 * 4 * n / mc / 1e9
     t = tc = None
     if HAVE_TORCH:
         ta = torch.rand(n, device="cuda")
         tb = torch.rand(n, device="cuda")
-        t = timeit(lambda: ta + tb, tsync, 5, 3)
-        tc = timeit(lambda: ta.clone(), tsync, 5, 3)
+        t = bench(lambda: ta + tb, 5, 3, tsync)
+        tc = bench(lambda: ta.clone(), 5, 3, tsync)
         del ta, tb
         torch.cuda.empty_cache()
     rows.append((f"add {n >> 20}M floats (GB/s)", gb_add, 3 * 4 * n / t / 1e9 if t else None, (t / m) if t else None))
@@ -91,13 +78,13 @@ def main():
     k = 2048 if args.quick else 4096
     A = mt.rand(k, k, device="cuda")
     B = mt.rand(k, k, device="cuda")
-    m = timeit(lambda: A @ B, msync, 5, 3)
+    m = bench(lambda: A @ B, 5, 3, msync)
     t = None
     if HAVE_TORCH:
         torch.backends.cuda.matmul.allow_tf32 = False
         TA = torch.rand(k, k, device="cuda")
         TB = torch.rand(k, k, device="cuda")
-        t = timeit(lambda: TA @ TB, tsync, 5, 3)
+        t = bench(lambda: TA @ TB, 5, 3, tsync)
     fl = 2 * k ** 3
     rows.append((f"sgemm {k}^2 fp32 (TFLOP/s)", fl / m / 1e12, fl / t / 1e12 if t else None, (t / m) if t else None))
 
@@ -124,7 +111,7 @@ def main():
             loss_fn(model(x), y).backward()
             opt.step()
 
-        t = timeit(step, sync, 3 if args.quick else 10, 3)
+        t = bench(step, 3 if args.quick else 10, 3, sync)
         lib.backends.cudnn.allow_tf32 = True
         if lib is torch:
             torch.backends.cudnn.enabled = True
@@ -144,7 +131,7 @@ def main():
                     p.append(int(model(x).argmax()))
                     p = p[1:]
 
-        return timeit(gen, sync, 1, 2)
+        return bench(gen, 1, 2, sync)
 
     for layers in (1, 2):
         m = lstm_step(mt, layers, msync)
