@@ -460,12 +460,8 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
 #endif
         float *xpk = hpk + hch * B * NR;
         const int64_t uj0 = g0 * NR, uj1 = MIN(g1 * NR, H), nrow = uj1 - uj0; /* the own units */
-        for (int64_t u = g0; u < g1; u++) {
-            int64_t j0 = u * NR, w = MIN(NR, H - j0);
-            float *P = wpk + u * G * NR;
-            for (int64_t k = 0; k < G; k++)
-                for (int64_t n = 0; n < NR; n++) P[k * NR + n] = n < w ? w_hh[k * H + j0 + n] : 0.0f;
-        }
+        for (int64_t u = g0; u < g1; u++) /* the unit group's columns of w_hh, k-major */
+            pack_panels(w_hh + u * NR, H, G, MIN(NR, H - u * NR), wpk + u * G * NR);
         for (int64_t s = T - 1; s >= 0; s--) {
             int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
             const float *a = STEP(gates, t, G), *c = STEP(cbuf, t, H), *xt = STEP(x, t, I);
