@@ -123,15 +123,22 @@ def _weighted(errors, weight, red):
     return w.sum() / weight.sum()
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """Mean squared error (one fused C kernel, node MseLossBackward0)."""
-    _check_tensor("mse_loss", "input", input)
-    _check_tensor("mse_loss", "target", target)
+def _regression_args(name, input, target, size_average, reduce, reduction):
+    """mse_loss / l1_loss: the checks and warning, the reduction, input and target broadcast to one
+    shape; returns (input, target, reduction enum)"""
+    _check_tensor(name, "input", input)
+    _check_tensor(name, "target", target)
     _size_warning(input, target)
     red = _reduction_enum(size_average, reduce, reduction)
     if input.shape != target.shape:
         shape = _broadcast_shape(input.shape, target.shape)
         input, target = _expand_to(input, shape), _expand_to(target, shape)
+    return input, target, red
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error (one fused C kernel, node MseLossBackward0)."""
+    input, target, red = _regression_args("mse_loss", input, target, size_average, reduce, reduction)
     if weight is not None:
         if weight.size() != input.size():
             raise ValueError("Weights and input must have the same size.")
@@ -143,13 +150,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error, composed like PyTorch's (|input - target| then the reduction)."""
-    _check_tensor("l1_loss", "input", input)
-    _check_tensor("l1_loss", "target", target)
-    _size_warning(input, target)
-    red = _reduction_enum(size_average, reduce, reduction)
-    if input.shape != target.shape:
-        shape = _broadcast_shape(input.shape, target.shape)
-        input, target = _expand_to(input, shape), _expand_to(target, shape)
+    input, target, red = _regression_args("l1_loss", input, target, size_average, reduce, reduction)
     errors = (input - target).abs()
     if weight is not None:
         if weight.size() != input.size():
