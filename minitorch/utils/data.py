@@ -275,6 +275,20 @@ _np_str_obj_array_pattern = re.compile(r"[SaUO]")
 _collate_err = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 
 
+def _like_sequence(template, items):
+    """items as a sequence of template's type: a copy of a mutable one with its items replaced, else
+    type(template)(items); a plain list when the type cannot be built that way (as torch)"""
+    try:
+        if isinstance(template, collections.abc.MutableSequence):
+            clone = copy.copy(template)
+            for i, item in enumerate(items):
+                clone[i] = item
+            return clone
+        return type(template)(items)
+    except TypeError:
+        return items
+
+
 def default_convert(data):
     """Convert NumPy arrays (and NumPy scalars) inside `data` to tensors; the collate_fn when batching is off."""
     elem_type = type(data)
@@ -298,15 +312,7 @@ def default_convert(data):
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, d in enumerate(data):
-                    clone[i] = default_convert(d)
-                return clone
-            return elem_type([default_convert(d) for d in data])
-        except TypeError:
-            return [default_convert(d) for d in data]
+        return _like_sequence(data, [default_convert(d) for d in data])
     return data
 
 
@@ -350,15 +356,7 @@ def default_collate(batch):
         transposed = list(zip(*batch))
         if isinstance(elem, tuple):
             return [default_collate(samples) for samples in transposed]
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, samples in enumerate(transposed):
-                    clone[i] = default_collate(samples)
-                return clone
-            return elem_type([default_collate(samples) for samples in transposed])
-        except TypeError:
-            return [default_collate(samples) for samples in transposed]
+        return _like_sequence(elem, [default_collate(samples) for samples in transposed])
     raise TypeError(_collate_err.format(elem_type))
 
 
