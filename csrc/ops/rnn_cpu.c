@@ -394,17 +394,29 @@ MT_CLONES static void colsum_add(double *restrict db, const float *restrict dg, 
     }
 }
 
-/* CT (rows n < N of stride G, the gate columns [j0, j1)) += X^T @ dgates_t: row n of X^T at
- * X(n) = xs + (n / 32) * pstride + n % 32, its element k (batch row) at X(n) + k * sk; dgates rows
- * (stride G) are the tiles' vector operand, 16 KB per 32 columns, kept in L1 over all n. One
- * routine for dw_hh and dw_ih, few inputs or many (x_t then packed like h_{t-1}). */
-static void wgrad_acc(int64_t N, const float *xs, int64_t pstride, int64_t sk, int64_t B, const float *dg, int64_t G,
-                      int64_t j0, int64_t j1, float *CT) {
-    for (int64_t j = j0; j < j1; j += NR)
-        for (int64_t n0 = 0; n0 < N; n0 += MR) {
-            kseg sg = {B, xs + n0 / NR * pstride + n0 % NR, 1, sk, dg + j, G};
-            tile((int)MIN(MR, N - n0), MIN(NR, j1 - j), &sg, 1, CT + n0 * G + j, G, 1);
-        }
+/* C += X^T @ D for one panel C of N x 32 gate columns (the weight gradient's transpose, panel-major:
+ * a tile's 8 x 32 accumulators are 1 KB in a row, where rows of the whole (N, 4H) matrix would be
+ * 4 KB apart and share their L1 sets). D: B rows of 32 contiguous columns (a packed slice of
+ * dgates_t, 16 KB, kept in L1 over all n). Row n of X^T at X(n) = xs + (n / 32) * pstride + n % 32,
+ * its element k (batch row) at X(n) + k * sk: one routine for dw_hh and dw_ih, few inputs or many
+ * (x_t then packed like h_{t-1}). */
+static void wgrad_panel(int64_t N, const float *xs, int64_t pstride, int64_t sk, int64_t B, const float *D, int64_t w,
+                        float *C) {
+    for (int64_t n0 = 0; n0 < N; n0 += MR) {
+        kseg sg = {B, xs + n0 / NR * pstride + n0 % NR, 1, sk, D, NR};
+        tile((int)MIN(MR, N - n0), w, &sg, 1, C + n0 * NR, NR, 1);
+    }
+}
+
+/* the weight gradient from its panels: dw[g * N + n] = panel (q * ngroups + u) row n, column
+ * g - q * H - u * 32, for gate q = g / H and unit group u = (g % H) / 32 */
+static void unpanel_wgrad(const float *P, int64_t H, int64_t N, float *dw) {
+    const int64_t ngroups = (H + NR - 1) / NR;
+    for (int64_t g = 0; g < 4 * H; g++) {
+        int64_t q = g / H, u = g % H / NR;
+        const float *src = P + (q * ngroups + u) * N * NR + g % H % NR;
+        for (int64_t n = 0; n < N; n++) dw[g * N + n] = src[n * NR];
+    }
 }
 
 /* rows x cols of src (row stride ld) as ceil(cols / 32) panels of rows x 32, zero-padded */
@@ -419,14 +431,26 @@ static void pack_panels(const float *restrict src, int64_t ld, int64_t rows, int
     }
 }
 
+/* out[:, panel columns] = dgates_t (B x 4H, rows of stride G) @ a k-major panel of 4H x 32 weight
+ * columns (w of them real), k in chunks of KC so that the panel's chunk (32 KB) stays in L1 over
+ * all row blocks: dh_{t-1}'s units from w_hh, dx_t's inputs from w_ih */
+static void dgates_times_panel(int64_t B, int64_t G, const float *dg, const float *P, int64_t w, float *out,
+                               int64_t ldo) {
+    for (int64_t k0 = 0; k0 < G; k0 += KC)
+        for (int64_t b0 = 0; b0 < B; b0 += MR) {
+            kseg sg = {MIN(KC, G - k0), dg + b0 * G + k0, G, 1, P + k0 * NR, NR};
+            tile((int)MIN(MR, B - b0), w, &sg, 1, out + b0 * ldo, ldo, k0 > 0);
+        }
+}
+
 /* Backward, per step: (1) the gate gradients of the own units into dgates_t (a (2, B, 4H) ping-pong
  * buffer), the bias sums, and the own gate columns of dw_hh^T += h_{t-1}^T @ dgates_t and dw_ih^T +=
- * x_t^T @ dgates_t (wgrad_acc; transposed into dw_hh / dw_ih after the loop); barrier; (2)
- * dh_{t-1}[:, own units] = dgates_t @ w_hh[:, own units] from a k-major packed copy of those
- * columns, k in chunks so that a chunk stays in L1 over all row blocks, and dx_t for the own share
- * of the batch rows = dgates_t @ w_ih. Step (1)'s writes never meet another thread's step-(2)
- * reads: they go to the other half of the ping-pong buffer, or to the own columns of dh / dc, and
- * a thread reaches step (1) of s - 2 only after every thread has left step (2) of s. */
+ * x_t^T @ dgates_t (wgrad_panel, a packed 32-column slice of dgates_t at a time; into dw_hh / dw_ih
+ * after the loop); barrier; (2) dh_{t-1}[:, own units] = dgates_t @ w_hh[:, own units] and
+ * dx_t[:, own panels of 32 inputs] = dgates_t @ w_ih[:, those inputs] (dgates_times_panel, the
+ * weight columns packed k-major once per call). Step (1)'s writes never meet another thread's
+ * step-(2) reads: they go to the other half of the ping-pong buffer, or to the own columns of dh /
+ * dc, and a thread reaches step (1) of s - 2 only after every thread has left step (2) of s. */
 int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
     const int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H, ngroups = (H + NR - 1) / NR;
     const float *w_hh = (const float *)R->w_hh, *w_ih = (const float *)R->w_ih, *x = (const float *)R->x;
@@ -436,32 +460,36 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
     double *db = R->db;
     const bool few_inputs = I <= MR; /* x_t used as it is, else packed like h_{t-1} */
     int nt = loop_threads(ngroups, B * G * (2 * H + 2 * I));
-    /* scratch: dgates (2, B, 4H); w_hh's columns per unit group, k-major (4H x 32 each); dw_ih^T
-     * (I x 4H) for few inputs; per thread the panels of h_{t-1} and x_t */
+    /* scratch: dgates (2, B, 4H); w_hh's columns per unit group, k-major (4H x 32 each); the panels
+     * of dw_ih^T and dw_hh^T (wgrad_panel); per thread the panels of h_{t-1} and x_t and a slice of
+     * dgates_t */
     const int64_t hch = (H + NR - 1) / NR, xch = few_inputs ? 0 : (I + NR - 1) / NR;
-    size_t n_dg = (size_t)(2 * B * G), n_w = (size_t)(ngroups * G * NR);
-    size_t n_dwt = dw_ih ? (size_t)(I * G) : 0, n_dwht = dw_hh ? (size_t)(H * G) : 0;
-    size_t n_pk = (size_t)((hch + xch) * B * NR);
+    const int64_t xgroups = (I + NR - 1) / NR;
+    size_t n_dg = (size_t)(2 * B * G), n_w = (size_t)((ngroups + (dx ? xgroups : 0)) * G * NR);
+    size_t n_dwt = dw_ih ? (size_t)(I * 4 * ngroups * NR) : 0, n_dwht = dw_hh ? (size_t)(H * 4 * ngroups * NR) : 0;
+    size_t n_pk = (size_t)((hch + xch + 1) * B * NR);
     float *work = scratch(n_dg + n_w + n_dwt + n_dwht + (size_t)nt * n_pk);
     if (!work) return -1;
-    /* dw_ih^T (I, 4H) and dw_hh^T (H, 4H), transposed into dw_ih / dw_hh at the end */
-    float *dgbuf = work, *wpk = dgbuf + n_dg, *dwt = n_dwt ? wpk + n_w : NULL;
+    /* dw_ih^T and dw_hh^T as 4 x ngroups panels of I (resp. H) x 32, into dw_ih / dw_hh at the end */
+    float *dgbuf = work, *wpk = dgbuf + n_dg, *wxpk = wpk + ngroups * G * NR, *dwt = n_dwt ? wpk + n_w : NULL;
     float *dwht = n_dwht ? wpk + n_w + n_dwt : NULL, *pk0 = wpk + n_w + n_dwt + n_dwht;
     memset(wpk + n_w, 0, (n_dwt + n_dwht) * sizeof(float));
 #pragma omp parallel num_threads(nt)
     {
-        int64_t g0, g1, r0, r1;
+        int64_t g0, g1, v0, v1;
         my_share(ngroups, &g0, &g1);
-        my_share(B, &r0, &r1);
+        my_share(xgroups, &v0, &v1); /* the own column panels of dx */
 #ifdef _OPENMP
         float *hpk = pk0 + (size_t)omp_get_thread_num() * n_pk;
 #else
         float *hpk = pk0;
 #endif
-        float *xpk = hpk + hch * B * NR;
+        float *xpk = hpk + hch * B * NR, *dgp = xpk + xch * B * NR;
         const int64_t uj0 = g0 * NR, uj1 = MIN(g1 * NR, H), nrow = uj1 - uj0; /* the own units */
         for (int64_t u = g0; u < g1; u++) /* the unit group's columns of w_hh, k-major */
             pack_panels(w_hh + u * NR, H, G, MIN(NR, H - u * NR), wpk + u * G * NR);
+        for (int64_t v = v0; dx && v < v1; v++) /* and the dx panels' columns of w_ih */
+            pack_panels(w_ih + v * NR, I, G, MIN(NR, I - v * NR), wxpk + v * G * NR);
         for (int64_t s = T - 1; s >= 0; s--) {
             int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
             const float *a = STEP(gates, t, G), *c = STEP(cbuf, t, H), *xt = STEP(x, t, I);
@@ -479,36 +507,24 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
             }
             if (nrow > 0 && dw_hh && hp) pack_panels(hp, H, B, H, hpk);
             if (nrow > 0 && dw_ih && !few_inputs) pack_panels(xt, I, B, I, xpk);
-            for (int64_t q = 0; q < 4 && nrow > 0; q++) {
-                int64_t j0 = q * H + uj0; /* the own gate columns [j0, j0 + nrow) */
-                if (dwht && hp) wgrad_acc(H, hpk, B * NR, NR, B, dg, G, j0, j0 + nrow, dwht);
-                if (dwt && few_inputs) wgrad_acc(I, xt, 0, I, B, dg, G, j0, j0 + nrow, dwt);
-                else if (dwt) wgrad_acc(I, xpk, B * NR, NR, B, dg, G, j0, j0 + nrow, dwt);
-            }
+            for (int64_t q = 0; q < 4 && (dwht || dwt); q++)
+                for (int64_t u = g0; u < g1; u++) { /* the own gate columns, 32 at a time */
+                    int64_t j0 = q * H + u * NR, w = MIN(NR, H - u * NR), p = q * ngroups + u;
+                    for (int64_t b = 0; b < B; b++) memcpy(dgp + b * NR, dg + b * G + j0, (size_t)w * sizeof(float));
+                    if (dwht && hp) wgrad_panel(H, hpk, B * NR, NR, B, dgp, w, dwht + p * H * NR);
+                    if (dwt && few_inputs) wgrad_panel(I, xt, 0, I, B, dgp, w, dwt + p * I * NR);
+                    else if (dwt) wgrad_panel(I, xpk, B * NR, NR, B, dgp, w, dwt + p * I * NR);
+                }
 #pragma omp barrier
             if (s > 0 || R->need_dh0)
-                for (int64_t u = g0; u < g1; u++) {
-                    int64_t j0 = u * NR, w = MIN(NR, H - j0);
-                    for (int64_t k0 = 0; k0 < G; k0 += KC)
-                        for (int64_t b0 = 0; b0 < B; b0 += MR) {
-                            kseg sg = {MIN(KC, G - k0), dg + b0 * G + k0, G, 1, wpk + (u * G + k0) * NR, NR};
-                            tile((int)MIN(MR, B - b0), w, &sg, 1, dh + b0 * H + j0, H, k0 > 0);
-                        }
-                }
-            if (dx) {
-                float *dxt = STEP(dx, t, I);
-                for (int64_t b0 = r0; b0 < r1; b0 += MR)
-                    for (int64_t n0 = 0; n0 < I; n0 += NR) {
-                        kseg sg = {G, dg + b0 * G, G, 1, w_ih + n0, I};
-                        tile((int)MIN(MR, r1 - b0), MIN(NR, I - n0), &sg, 1, dxt + b0 * I + n0, I, 0);
-                    }
-            }
+                for (int64_t u = g0; u < g1; u++)
+                    dgates_times_panel(B, G, dg, wpk + u * G * NR, MIN(NR, H - u * NR), dh + u * NR, H);
+            for (int64_t v = v0; dx && v < v1; v++)
+                dgates_times_panel(B, G, dg, wxpk + v * G * NR, MIN(NR, I - v * NR), STEP(dx, t, I) + v * NR, I);
         }
     }
-    for (int64_t g = 0; dwt && g < G; g++)
-        for (int64_t i = 0; i < I; i++) dw_ih[g * I + i] = dwt[i * G + g];
-    for (int64_t g = 0; dwht && g < G; g++)
-        for (int64_t n = 0; n < H; n++) dw_hh[g * H + n] = dwht[n * G + g];
+    if (dwt) unpanel_wgrad(dwt, H, I, dw_ih);
+    if (dwht) unpanel_wgrad(dwht, H, H, dw_hh);
     free(work);
     return 0;
 }
