@@ -34,8 +34,11 @@ def test_rand_float32_and_stream_position(n):
     nb = (n + 3) // 4
     w = philox_blocks(1234, 0, nb).reshape(-1)[:n]
     np.testing.assert_array_equal(a, ((w >> np.uint64(8)).astype(np.float64) * 2.0 ** -24).astype(np.float32))
+    c = mt.rand(301).numpy()  # 16 blocks at a time (AVX-512) from an odd block number, then a tail
     w2 = philox_blocks(1234, nb, 2).reshape(-1)[:7]  # the next draw starts at the next whole block
     np.testing.assert_array_equal(b, ((w2 >> np.uint64(8)).astype(np.float64) * 2.0 ** -24).astype(np.float32))
+    w3 = philox_blocks(1234, nb + 2, 76).reshape(-1)[:301]
+    np.testing.assert_array_equal(c, ((w3 >> np.uint64(8)).astype(np.float64) * 2.0 ** -24).astype(np.float32))
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 100001])
