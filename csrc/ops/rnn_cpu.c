@@ -275,6 +275,77 @@ AVX512 static void tile(int mr, int64_t w, const kseg *sg, int nseg, float *C, i
     else tile_rows_masked(mr, sg, nseg, C, ldc, m0, m1, accumulate);
 }
 
+/* ---- the cell update in AVX-512 (the time loops' forward): as lstm_fwd_rows_f32, with the
+ * divisions as a reciprocal estimate and one Newton step (within 2 ulp): 5 divisions per cell cost
+ * more than the rest of the cell; vdivps issues once per 10 cycles, vrcp14ps every 2 ---- */
+AVX512 static inline __m512 rcp16(__m512 d) { /* 1 / d for normal d > 0 */
+    __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(1.0f)), r);
+}
+/* exp_neg_f32 (vecmath.h) on 16 lanes: x <= 0; below -87.33 gives 0, NaN stays NaN */
+AVX512 static inline __m512 exp_neg16(__m512 x) {
+    const __m512 magic = _mm512_set1_ps(12582912.f);
+    __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33f), _CMP_LT_OQ);
+    __m512 xs = _mm512_max_ps(_mm512_set1_ps(-87.33f), x); /* max_ps returns its second operand, x, for NaN */
+    __m512 t = _mm512_fmadd_ps(xs, _mm512_set1_ps(1.44269504088896341f), magic);
+    __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(magic));
+    __m512 n = _mm512_sub_ps(t, magic);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xs);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500E-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    __m512 sc = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(ni, _mm512_set1_epi32(127)), 23));
+    return _mm512_maskz_mul_ps((__mmask16)~under, p, sc);
+}
+AVX512 static inline __m512 sig16(__m512 x) {
+    __m512 e = exp_neg16(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
+    __m512 r = rcp16(_mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    return _mm512_mask_mul_ps(r, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), e, r);
+}
+AVX512 static inline __m512 tanh16(__m512 x) { /* tanh_f32's rational function */
+    __m512 xc = _mm512_min_ps(_mm512_set1_ps(7.90531110763549805f), _mm512_max_ps(_mm512_set1_ps(-7.90531110763549805f), x));
+    __m512 x2 = _mm512_mul_ps(xc, xc);
+    __m512 p = _mm512_set1_ps(-2.76076847742355e-16f);
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.00018790482477e-13f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-8.60467152213735e-11f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(5.12229709037114e-08f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(1.48572235717979e-05f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(6.37261928875436e-04f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(4.89352455891786e-03f));
+    p = _mm512_mul_ps(p, xc);
+    __m512 q = _mm512_set1_ps(1.19825839466702e-06f);
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(1.18534705686654e-04f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(2.26843463243900e-03f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(4.89352518554385e-03f));
+    return _mm512_mul_ps(p, rcp16(q));
+}
+AVX512 static void lstm_fwd_rows_avx512(int64_t b0, int64_t b1, int64_t j0, int64_t j1, int64_t H, float *g,
+                                        const float *bias, const float *cp, float *c, float *h) {
+    const int64_t G = 4 * H;
+    for (int64_t b = b0; b < b1; b++) {
+        float *gr = g + b * G, *cr = c + b * H, *hr = h + b * H;
+        const float *cpr = cp + b * H;
+        for (int64_t j = j0; j < j1; j += 16) {
+            __mmask16 m = (__mmask16)(j1 - j >= 16 ? 0xFFFF : (1u << (j1 - j)) - 1);
+#define PRE(q) _mm512_add_ps(_mm512_maskz_loadu_ps(m, gr + (q) * H + j), _mm512_maskz_loadu_ps(m, bias + (q) * H + j))
+            __m512 ig = sig16(PRE(0)), fg = sig16(PRE(1)), gg = tanh16(PRE(2)), og = sig16(PRE(3));
+#undef PRE
+            __m512 cv = _mm512_fmadd_ps(fg, _mm512_maskz_loadu_ps(m, cpr + j), _mm512_mul_ps(ig, gg));
+            _mm512_mask_storeu_ps(gr + j, m, ig);
+            _mm512_mask_storeu_ps(gr + H + j, m, fg);
+            _mm512_mask_storeu_ps(gr + 2 * H + j, m, gg);
+            _mm512_mask_storeu_ps(gr + 3 * H + j, m, og);
+            _mm512_mask_storeu_ps(cr + j, m, cv);
+            _mm512_mask_storeu_ps(hr + j, m, _mm512_mul_ps(og, tanh16(cv)));
+        }
+    }
+}
+
 static int have_avx512(void) {
     static int have = -1;
     if (have < 0) {
@@ -374,7 +445,7 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
                         kseg sg[2] = {{I, xt + b0 * I, I, 1, P, NR}, {H, hp ? hp + b0 * H : NULL, H, 1, P + I * NR, NR}};
                         tile(mr, w, sg, hp ? 2 : 1, g + b0 * G + q * H + j0, G, 0);
                     }
-                    lstm_fwd_rows_f32(b0, b0 + mr, j0, j0 + w, H, g, bias, cp, c, h);
+                    lstm_fwd_rows_avx512(b0, b0 + mr, j0, j0 + w, H, g, bias, cp, c, h);
                 }
             }
 #pragma omp barrier
@@ -384,13 +455,26 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
     return 0;
 }
 
-/* db[j] += the sum over rows r of dg[r * ld + j], j < n, in double (restrict: with
- * -fno-strict-aliasing GCC does not vectorise it otherwise, and it cost half the gate phase) */
-MT_CLONES static void colsum_add(double *restrict db, const float *restrict dg, int64_t ld, int64_t rows, int64_t n) {
-    for (int64_t r = 0; r < rows; r++) {
-        const float *restrict row = dg + r * ld;
-        _Pragma("omp simd")
-        for (int64_t j = 0; j < n; j++) db[j] += (double)row[j];
+/* D (B rows of 32) = the w <= 32 columns of dgates_t from column j0 (zero past w), and, if db is not
+ * NULL, db[k] += the sum of column k over the rows (summed in float32 per step, across steps in
+ * double) */
+AVX512 static void pack_dgates_slice(const float *dg, int64_t G, int64_t B, int64_t j0, int64_t w, float *D,
+                                     double *db) {
+    __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+    __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    for (int64_t b = 0; b < B; b++) {
+        __m512 v0 = _mm512_maskz_loadu_ps(m0, dg + b * G + j0), v1 = _mm512_maskz_loadu_ps(m1, dg + b * G + j0 + 16);
+        _mm512_storeu_ps(D + b * NR, v0);
+        _mm512_storeu_ps(D + b * NR + 16, v1);
+        s0 = _mm512_add_ps(s0, v0);
+        s1 = _mm512_add_ps(s1, v1);
+    }
+    if (db) {
+        float sum[NR];
+        _mm512_storeu_ps(sum, s0);
+        _mm512_storeu_ps(sum + 16, s1);
+        for (int64_t k = 0; k < w; k++) db[k] += (double)sum[k];
     }
 }
 
@@ -499,18 +583,13 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
             const float *dout = R->dout ? (const float *)R->dout + t * R->dout_st[0] : (const float *)R->zeros;
             const int64_t lddo = R->dout ? R->dout_st[1] : H;
             float *dg = dgbuf + (size_t)(s & 1) * (size_t)(B * G);
-            for (int64_t b0 = 0; b0 < B && nrow > 0; b0 += MR) {
-                int64_t b1 = MIN(b0 + MR, B);
-                lstm_bwd_rows_f32(b0, b1, uj0, uj1, H, a, c, cp, dout, lddo, dh, dc, dg);
-                if (db)
-                    for (int64_t q = 0; q < 4; q++) colsum_add(db + q * H + uj0, dg + b0 * G + q * H + uj0, G, b1 - b0, nrow);
-            }
+            if (nrow > 0) lstm_bwd_rows_f32(0, B, uj0, uj1, H, a, c, cp, dout, lddo, dh, dc, dg);
             if (nrow > 0 && dw_hh && hp) pack_panels(hp, H, B, H, hpk);
             if (nrow > 0 && dw_ih && !few_inputs) pack_panels(xt, I, B, I, xpk);
-            for (int64_t q = 0; q < 4 && (dwht || dwt); q++)
+            for (int64_t q = 0; q < 4 && (dwht || dwt || db); q++)
                 for (int64_t u = g0; u < g1; u++) { /* the own gate columns, 32 at a time */
                     int64_t j0 = q * H + u * NR, w = MIN(NR, H - u * NR), p = q * ngroups + u;
-                    for (int64_t b = 0; b < B; b++) memcpy(dgp + b * NR, dg + b * G + j0, (size_t)w * sizeof(float));
+                    pack_dgates_slice(dg, G, B, j0, w, dgp, db ? db + j0 : NULL);
                     if (dwht && hp) wgrad_panel(H, hpk, B * NR, NR, B, dgp, w, dwht + p * H * NR);
                     if (dwt && few_inputs) wgrad_panel(I, xt, 0, I, B, dgp, w, dwt + p * I * NR);
                     else if (dwt) wgrad_panel(I, xpk, B * NR, NR, B, dgp, w, dwt + p * I * NR);
