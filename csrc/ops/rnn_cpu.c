@@ -9,13 +9,14 @@
  *      computes all four gate columns (i, f, g, o) of its own units, so the cell update needs no
  *      other thread's results, and one barrier per step suffices (h_t, resp. dgates_t, is read by
  *      every thread in the next GEMM);
- *    - forward packs the thread's rows of w_hh once per call into k-major panels of 32 columns,
- *      which stay in the core's L2 for all T steps; backward reads w_hh's own column block directly
- *      (it is already k-major there);
+ *    - the weights are packed once per call into k-major panels of 32 columns (forward: the own
+ *      rows of w_ih and w_hh; backward: the own columns of w_hh and of w_ih for dx), which stay in
+ *      the core's L2 for all T steps; every tile's vector operand is such a contiguous panel (rows
+ *      4 KB apart would share their L1 sets);
  *    - register tiles of 8 batch rows x 32 columns (16 zmm accumulators); a single row (batch-1
  *      generation) splits the k loop four ways to hide the FMA latency;
- *    - the cell update (forward) and the gate gradient plus the bias-gradient sums (backward) run
- *      on each 8-row block right after its tiles, while they are in L1.
+ *    - the cell update (forward) runs on each 8-row block right after its tiles, while they are in
+ *      L1, in AVX-512 with reciprocal estimates instead of divisions.
  * Float32 uses branch-free exp / tanh approximations (a few ulp, vectorisable); float64 libm. */
 #include "rnn_loop.h"
 #include "../core/iter.h" /* mt_num_threads */
