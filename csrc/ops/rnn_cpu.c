@@ -325,22 +325,28 @@ AVX512 static inline __m512 tanh16(__m512 x) { /* tanh_f32's rational function *
     q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(4.89352518554385e-03f));
     return _mm512_mul_ps(p, rcp16(q));
 }
-AVX512 static void lstm_fwd_rows_avx512(int64_t b0, int64_t b1, int64_t j0, int64_t j1, int64_t H, float *g,
-                                        const float *bias, const float *cp, float *c, float *h) {
+AVX512 static inline void store16(float *p, __mmask16 m, __m512 v, int stream) {
+    if (stream && m == 0xFFFF) _mm512_stream_ps(p, v);
+    else _mm512_mask_storeu_ps(p, m, v);
+}
+AVX512 static void lstm_fwd_rows_avx512(int64_t b0, int64_t b1, int64_t j0, int64_t j1, int64_t H, const float *gs, float *g,
+                                        const float *bias, const float *cp, float *c, float *h, int stream) {
     const int64_t G = 4 * H;
     for (int64_t b = b0; b < b1; b++) {
-        float *gr = g + b * G, *cr = c + b * H, *hr = h + b * H;
-        const float *cpr = cp + b * H;
+        float *gr = g ? g + b * G : NULL, *cr = c + b * H, *hr = h + b * H;
+        const float *cpr = cp + b * H, *gsr = gs + (b - b0) * 4 * NR - j0;
         for (int64_t j = j0; j < j1; j += 16) {
             __mmask16 m = (__mmask16)(j1 - j >= 16 ? 0xFFFF : (1u << (j1 - j)) - 1);
-#define PRE(q) _mm512_add_ps(_mm512_maskz_loadu_ps(m, gr + (q) * H + j), _mm512_maskz_loadu_ps(m, bias + (q) * H + j))
+#define PRE(q) _mm512_add_ps(_mm512_maskz_loadu_ps(m, gsr + (q) * NR + j), _mm512_maskz_loadu_ps(m, bias + (q) * H + j))
             __m512 ig = sig16(PRE(0)), fg = sig16(PRE(1)), gg = tanh16(PRE(2)), og = sig16(PRE(3));
 #undef PRE
             __m512 cv = _mm512_fmadd_ps(fg, _mm512_maskz_loadu_ps(m, cpr + j), _mm512_mul_ps(ig, gg));
-            _mm512_mask_storeu_ps(gr + j, m, ig);
-            _mm512_mask_storeu_ps(gr + H + j, m, fg);
-            _mm512_mask_storeu_ps(gr + 2 * H + j, m, gg);
-            _mm512_mask_storeu_ps(gr + 3 * H + j, m, og);
+            if (g) {
+                store16(gr + j, m, ig, stream);
+                store16(gr + H + j, m, fg, stream);
+                store16(gr + 2 * H + j, m, gg, stream);
+                store16(gr + 3 * H + j, m, og, stream);
+            }
             _mm512_mask_storeu_ps(cr + j, m, cv);
             _mm512_mask_storeu_ps(hr + j, m, _mm512_mul_ps(og, tanh16(cv)));
         }
@@ -404,7 +410,10 @@ static void pack_transposed(const float *restrict src, int64_t ld, int64_t w, in
 }
 
 /* Forward: per step and 8-row block, the gate tiles of the own units are x_t @ w_ih^T + h_{t-1} @ w_hh^T
- * from zero (no separate input-projection pass over the (T, B, 4H) buffer), then the cell update. */
+ * from zero (no separate input-projection pass over the (T, B, 4H) buffer) into a 4 KB scratch that
+ * stays in L1, then the cell update writes the activations to the gates buffer with streaming
+ * stores (they are read only by the backward, long after: a cached store would first read each
+ * line of the 52 MB buffer from memory), and not at all without a backward to come. */
 int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
     const int64_t T = R->T, B = R->B, I = R->I, H = R->H, G = 4 * H, ngroups = (H + NR - 1) / NR;
     const int64_t KP = I + H; /* rows of a packed panel: w_ih^T then w_hh^T */
@@ -424,6 +433,8 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
                 pack_transposed(w_ih + (q * H + j0) * I, I, w, I, P);
                 pack_transposed(w_hh + (q * H + j0) * H, H, w, H, P + I * NR);
             }
+        float gs[MR * 4 * NR] __attribute__((aligned(64)));
+        const int stream = (uintptr_t)gates % 64 == 0 && H % 16 == 0;
         for (int64_t s = 0; s < T; s++) {
             int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
             float *g = STEP(gates, t, G), *h = STEP(out, t, H);
@@ -444,11 +455,12 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
                     for (int64_t q = 0; q < 4; q++) {
                         const float *P = packed + (u * 4 + q) * KP * NR;
                         kseg sg[2] = {{I, xt + b0 * I, I, 1, P, NR}, {H, hp ? hp + b0 * H : NULL, H, 1, P + I * NR, NR}};
-                        tile(mr, w, sg, hp ? 2 : 1, g + b0 * G + q * H + j0, G, 0);
+                        tile(mr, w, sg, hp ? 2 : 1, gs + q * NR, 4 * NR, 0);
                     }
-                    lstm_fwd_rows_avx512(b0, b0 + mr, j0, j0 + w, H, g, bias, cp, c, h);
+                    lstm_fwd_rows_avx512(b0, b0 + mr, j0, j0 + w, H, gs, R->keep_c ? g : NULL, bias, cp, c, h, stream);
                 }
             }
+            _mm_sfence();
 #pragma omp barrier
         }
     }

@@ -17,9 +17,10 @@ typedef struct mt_lstm_loop {
     const char *x;     /* (T, B, I) */
     const char *w_ih;  /* (4H, I) */
     /* forward */
-    char *gates;       /* (T, B, 4H): activations out (the generic loop first puts x @ w_ih^T there) */
+    char *gates;       /* (T, B, 4H): activations out (the generic loop first puts x @ w_ih^T there; the
+                        * AVX-512 loop writes them only with keep_c) */
     char *cbuf;        /* (T, B, H) with grad, else (2, B, H) ping-pong */
-    bool keep_c;
+    bool keep_c;       /* the backward will run: keep every step's c and gate activations */
     char *out;         /* (T, B, H) */
     const char *h0;    /* (B, H) or NULL (zeros) */
     const char *c0;    /* (B, H): c0 or zeros */
