@@ -69,6 +69,22 @@ def test_cpu_loops_match_float64(cpu_loops, shape, reverse, state, bias, batch_m
         np.testing.assert_allclose(g, r, rtol=0, atol=2e-5 * scale * np.sqrt(T), err_msg=f"result {k}")
 
 
+def test_cpu_loops_saturated_gates(cpu_loops):
+    """pre-activations far out in both tails (|x| up to ~200: exp underflows, tanh clamps), where the
+    AVX-512 cell's exp / reciprocal estimates must still give sigmoid 0 / 1 and tanh +-1"""
+    rng = np.random.default_rng(11)
+    T, B, I, H = 4, 9, 5, 48
+    arrs = [rng.standard_normal((T, B, I)) * 40, rng.standard_normal((B, H)), rng.standard_normal((B, H)) * 3,
+            rng.standard_normal((4 * H, I)), rng.standard_normal((4 * H, H)) * 2,
+            rng.standard_normal(4 * H) * 20, rng.standard_normal(4 * H)]
+    ws = [rng.standard_normal(sh) for sh in [(T, B, H), (B, H), (B, H)]]
+    got = run(arrs, ws, np.float32, False)
+    ref = run(arrs, ws, np.float64, False)
+    for k, (g, r) in enumerate(zip(got, ref)):
+        scale = max(1.0, float(np.abs(r).max()))
+        np.testing.assert_allclose(g, r, rtol=0, atol=2e-5 * scale * np.sqrt(T), err_msg=f"result {k}")
+
+
 def test_cpu_loops_agree_with_generic_float32():
     """the same float32 problem through both loops: equal to rounding (different summation order)"""
     assert _C._lstm_cpu_loops(1) == 1  # the default: the loops where they pay
