@@ -2,7 +2,8 @@
 generic per-step BLAS loops in float64 (an independent path: libm activations, OpenBLAS dgemm), for
 every output and gradient of the fused layer, over shapes that hit the tiles' edges: batch rows
 not a multiple of 8 and batch 1, hidden sizes not a multiple of 32, few (< 8) and many inputs,
-both directions, with and without initial states and biases, one and two threads' worth of work.
+both directions, with and without initial states and biases, one and two threads' worth of work,
+under 8 batch rows with many inputs (the input projection then runs first, for all steps).
 On a CPU without AVX-512 both sides take the generic loops and the test still checks them."""
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ SHAPES = [  # T, B, I, H
     (6, 1, 3, 256),
     (7, 32, 1, 128),
     (3, 17, 130, 96),
+    (5, 3, 20, 48),  # under 8 rows and over 8 inputs: the input projection of all steps first
+    (4, 1, 130, 70),
 ]
 
 
@@ -108,10 +111,12 @@ def test_cpu_loops_agree_with_generic_float32():
         np.testing.assert_allclose(b, g, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(g).max())))
 
 
-def test_cpu_loops_no_grad_and_nan(cpu_loops):
-    """no-grad forward (the ping-pong cell buffer) equals the recorded one; NaN input propagates"""
+@pytest.mark.parametrize("B, I", [(10, 3), (3, 20)])
+def test_cpu_loops_no_grad_and_nan(cpu_loops, B, I):
+    """no-grad forward (the ping-pong cell buffer, no activations stored) equals the recorded one;
+    NaN input propagates"""
     rng = np.random.default_rng(7)
-    T, B, I, H = 6, 10, 3, 40
+    T, H = 6, 40
     arrs = [rng.standard_normal(sh).astype(np.float32) for sh in
             [(T, B, I), (B, H), (B, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]
     _, rec = lstm_layer(arrs, np.float32, False, True)
@@ -119,7 +124,7 @@ def test_cpu_loops_no_grad_and_nan(cpu_loops):
         _, plain = lstm_layer(arrs, np.float32, False, False)
     for a, b in zip(rec, plain):
         np.testing.assert_array_equal(a.detach().numpy(), b.numpy())
-    arrs[0][2, 4, 1] = np.nan
+    arrs[0][2, B - 1, 1] = np.nan
     _, (o, h, c) = lstm_layer(arrs, np.float32, False, False)
     o = o.numpy()
-    assert np.isnan(o[2:, 4]).all() and not np.isnan(o[:2]).any() and not np.isnan(o[:, :4]).any()
+    assert np.isnan(o[2:, B - 1]).all() and not np.isnan(o[:2]).any() and not np.isnan(o[:, :B - 1]).any()

@@ -329,15 +329,20 @@ AVX512 static inline void store16(float *p, __mmask16 m, __m512 v, int stream) {
     if (stream && m == 0xFFFF) _mm512_stream_ps(p, v);
     else _mm512_mask_storeu_ps(p, m, v);
 }
-AVX512 static void lstm_fwd_rows_avx512(int64_t b0, int64_t b1, int64_t j0, int64_t j1, int64_t H, const float *gs, float *g,
-                                        const float *bias, const float *cp, float *c, float *h, int stream) {
+/* the gate tiles of rows [b0, b1) and units [j0, j1) come in gs (rows of 4 x 32: one 32-column
+ * block per gate), plus xp's (rows of 4H) where not NULL; the activations go to g where not NULL */
+AVX512 static void lstm_fwd_rows_avx512(int64_t b0, int64_t b1, int64_t j0, int64_t j1, int64_t H, const float *gs,
+                                        const float *xp, float *g, const float *bias, const float *cp, float *c,
+                                        float *h, int stream) {
     const int64_t G = 4 * H;
     for (int64_t b = b0; b < b1; b++) {
         float *gr = g ? g + b * G : NULL, *cr = c + b * H, *hr = h + b * H;
-        const float *cpr = cp + b * H, *gsr = gs + (b - b0) * 4 * NR - j0;
+        const float *cpr = cp + b * H, *gsr = gs + (b - b0) * 4 * NR - j0, *xpr = xp ? xp + b * G : NULL;
         for (int64_t j = j0; j < j1; j += 16) {
             __mmask16 m = (__mmask16)(j1 - j >= 16 ? 0xFFFF : (1u << (j1 - j)) - 1);
-#define PRE(q) _mm512_add_ps(_mm512_maskz_loadu_ps(m, gsr + (q) * NR + j), _mm512_maskz_loadu_ps(m, bias + (q) * H + j))
+#define PRE(q)                                                                                                       \
+    _mm512_add_ps(_mm512_add_ps(_mm512_maskz_loadu_ps(m, gsr + (q) * NR + j), _mm512_maskz_loadu_ps(m, bias + (q) * H + j)), \
+                  xpr ? _mm512_maskz_loadu_ps(m, xpr + (q) * H + j) : _mm512_setzero_ps())
             __m512 ig = sig16(PRE(0)), fg = sig16(PRE(1)), gg = tanh16(PRE(2)), og = sig16(PRE(3));
 #undef PRE
             __m512 cv = _mm512_fmadd_ps(fg, _mm512_maskz_loadu_ps(m, cpr + j), _mm512_mul_ps(ig, gg));
@@ -421,6 +426,7 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
     const float *x = (const float *)R->x;
     float *gates = (float *)R->gates, *cbuf = (float *)R->cbuf, *out = (float *)R->out;
     float *packed = scratch((size_t)(ngroups * 4 * KP * NR)); /* per unit group and gate a panel of KP x 32 */
+    const int xpre = B < MR && I > MR;
     if (!packed) return -1;
 #pragma omp parallel num_threads(loop_threads(ngroups, B * G * KP))
     {
@@ -433,6 +439,18 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
                 pack_transposed(w_ih + (q * H + j0) * I, I, w, I, P);
                 pack_transposed(w_hh + (q * H + j0) * H, H, w, H, P + I * NR);
             }
+        /* with fewer than 8 batch rows a step's tiles are bound by reading the weights from L2, so
+         * the input projection of all steps goes first, as one pass over w_ih, into the gates buffer
+         * (the own columns; the cell reads it there before it writes the activations over it) */
+        if (xpre)
+            for (int64_t u = g0; u < g1; u++)
+                for (int64_t q = 0; q < 4; q++) {
+                    const float *P = packed + (u * 4 + q) * KP * NR;
+                    for (int64_t r0 = 0; r0 < T * B; r0 += MR) {
+                        kseg sg = {I, x + r0 * I, I, 1, P, NR};
+                        tile((int)MIN(MR, T * B - r0), MIN(NR, H - u * NR), &sg, 1, gates + r0 * G + q * H + u * NR, G, 0);
+                    }
+                }
         float gs[MR * 4 * NR] __attribute__((aligned(64)));
         const int stream = (uintptr_t)gates % 64 == 0 && H % 16 == 0;
         for (int64_t s = 0; s < T; s++) {
@@ -455,9 +473,10 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
                     for (int64_t q = 0; q < 4; q++) {
                         const float *P = packed + (u * 4 + q) * KP * NR;
                         kseg sg[2] = {{I, xt + b0 * I, I, 1, P, NR}, {H, hp ? hp + b0 * H : NULL, H, 1, P + I * NR, NR}};
-                        tile(mr, w, sg, hp ? 2 : 1, gs + q * NR, 4 * NR, 0);
+                        tile(mr, w, xpre ? sg + 1 : sg, (hp ? 2 : 1) - xpre, gs + q * NR, 4 * NR, 0);
                     }
-                    lstm_fwd_rows_avx512(b0, b0 + mr, j0, j0 + w, H, gs, R->keep_c ? g : NULL, bias, cp, c, h, stream);
+                    lstm_fwd_rows_avx512(b0, b0 + mr, j0, j0 + w, H, gs, xpre ? g : NULL, R->keep_c ? g : NULL, bias, cp,
+                                         c, h, stream);
                 }
             }
             _mm_sfence();
