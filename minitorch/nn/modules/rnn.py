@@ -202,8 +202,9 @@ class RNNBase(Module):
             c = zeros((B, H), dtype=x.dtype, device=x.device)
         outs = [None] * T
         steps = range(T - 1, -1, -1) if reverse else range(T)
+        xps = xp.unbind(0)  # one node for all steps (xp[t] would each send back a zero-filled (T, B, G) gradient)
         for t in steps:
-            h, c = _cell(self.mode, xp[t], h, c, w_hh, b_hh)
+            h, c = _cell(self.mode, xps[t], h, c, w_hh, b_hh)
             outs[t] = h
         out = _stack(outs, 0) if T > 0 else x.new_zeros((0, B, H))
         return out, h, c
