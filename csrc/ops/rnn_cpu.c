@@ -28,6 +28,7 @@
 #include <omp.h>
 #endif
 
+#include "tiles_avx512.h"
 #include "vecmath.h" /* MT_CLONES, exp_neg_f32 */
 
 /* ---------------- float32 math ---------------- */
@@ -162,119 +163,8 @@ int mt_lstm_cpu_loops_mode = 1;
 #include <immintrin.h>
 #define AVX512 __attribute__((target("avx512f,fma")))
 
-enum { MR = 8, NR = 32, KC = 256 }; /* register tile: rows x columns (two zmm); k chunk */
+enum { MR = MT_TILE_MR, NR = MT_TILE_NR, KC = MT_TILE_KC };
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
-
-/* One stretch of a tile's k loop: C[i, n] += sum_{k < K} A[i * sa + k * sk] * Bm[k * ldb + n]. A tile
- * runs up to two (the forward's x_t @ w_ih^T and h_{t-1} @ w_hh^T into the same accumulators). */
-typedef struct {
-    int64_t K;
-    const float *A;
-    int64_t sa, sk;
-    const float *Bm;
-    int64_t ldb;
-} kseg;
-
-/* rows i < mr (2..8) of a tile of 32 columns (masks m0 / m1 keep columns < w of the two halves; Bm
- * past column w is never read). The 16 accumulators are named variables (GCC keeps an array of
- * them on the stack); rows past mr repeat row 0 and are not stored. */
-AVX512 static inline __attribute__((always_inline)) void tile_rows_impl(const int full, int mr, const kseg *sg,
-                                                                       int nseg, float *C, int64_t ldc, __mmask16 m0,
-                                                                       __mmask16 m1, int accumulate) {
-#define ACC_INIT(i)                                                                                                  \
-    __m512 x##i = accumulate && (i) < mr ? _mm512_maskz_loadu_ps(m0, C + (i) * ldc) : _mm512_setzero_ps();          \
-    __m512 y##i = accumulate && (i) < mr ? _mm512_maskz_loadu_ps(m1, C + (i) * ldc + 16) : _mm512_setzero_ps();
-    ACC_INIT(0) ACC_INIT(1) ACC_INIT(2) ACC_INIT(3) ACC_INIT(4) ACC_INIT(5) ACC_INIT(6) ACC_INIT(7)
-    for (int q = 0; q < nseg; q++) {
-        const int64_t K = sg[q].K, sk = sg[q].sk, ldb = sg[q].ldb;
-        const float *Bm = sg[q].Bm;
-#define ROW_PTR(i) const float *a##i = sg[q].A + ((i) < mr ? (i) * sg[q].sa : 0);
-        ROW_PTR(0) ROW_PTR(1) ROW_PTR(2) ROW_PTR(3) ROW_PTR(4) ROW_PTR(5) ROW_PTR(6) ROW_PTR(7)
-        for (int64_t k = 0; k < K; k++) {
-            const int64_t ko = k * sk;
-            __m512 b0 = full ? _mm512_loadu_ps(Bm + k * ldb) : _mm512_maskz_loadu_ps(m0, Bm + k * ldb);
-            __m512 b1 = full ? _mm512_loadu_ps(Bm + k * ldb + 16) : _mm512_maskz_loadu_ps(m1, Bm + k * ldb + 16);
-#define FMA_ROW(i)                                                                                                   \
-    {                                                                                                                \
-        __m512 av = _mm512_set1_ps(a##i[ko]);                                                                        \
-        x##i = _mm512_fmadd_ps(av, b0, x##i);                                                                        \
-        y##i = _mm512_fmadd_ps(av, b1, y##i);                                                                        \
-    }
-            FMA_ROW(0) FMA_ROW(1) FMA_ROW(2) FMA_ROW(3) FMA_ROW(4) FMA_ROW(5) FMA_ROW(6) FMA_ROW(7)
-        }
-    }
-#define STORE_ROW(i)                                                                                                 \
-    if ((i) < mr) {                                                                                                  \
-        _mm512_mask_storeu_ps(C + (i) * ldc, m0, x##i);                                                              \
-        _mm512_mask_storeu_ps(C + (i) * ldc + 16, m1, y##i);                                                         \
-    }
-    STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4) STORE_ROW(5) STORE_ROW(6) STORE_ROW(7)
-#undef ROW_PTR
-#undef ACC_INIT
-#undef FMA_ROW
-#undef STORE_ROW
-}
-/* two copies: whole 32-column tiles load without masks (with masks, GCC reloads the mask registers
- * from the stack at every k: a fifth slower) */
-AVX512 static void tile_rows_full(int mr, const kseg *sg, int nseg, float *C, int64_t ldc, int accumulate) {
-    tile_rows_impl(1, mr, sg, nseg, C, ldc, 0xFFFF, 0xFFFF, accumulate);
-}
-AVX512 static void tile_rows_masked(int mr, const kseg *sg, int nseg, float *C, int64_t ldc, __mmask16 m0,
-                                    __mmask16 m1, int accumulate) {
-    tile_rows_impl(0, mr, sg, nseg, C, ldc, m0, m1, accumulate);
-}
-
-/* one row: four partial sums over k (one FMA chain would wait on its latency at every k) */
-AVX512 static inline __attribute__((always_inline)) void tile_row1_impl(const int full, const kseg *sg, int nseg,
-                                                                       float *C, __mmask16 m0, __mmask16 m1,
-                                                                       int accumulate) {
-#define LOAD0(p) (full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m0, p))
-#define LOAD1(p) (full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m1, p))
-    __m512 s0[4], s1[4];
-    for (int u = 0; u < 4; u++) s0[u] = s1[u] = _mm512_setzero_ps();
-    for (int q = 0; q < nseg; q++) {
-        const int64_t K = sg[q].K, sk = sg[q].sk, ldb = sg[q].ldb;
-        const float *A = sg[q].A, *Bm = sg[q].Bm;
-        int64_t k = 0;
-        for (; k + 4 <= K; k += 4)
-            for (int u = 0; u < 4; u++) {
-                __m512 a = _mm512_set1_ps(A[(k + u) * sk]);
-                s0[u] = _mm512_fmadd_ps(a, LOAD0(Bm + (k + u) * ldb), s0[u]);
-                s1[u] = _mm512_fmadd_ps(a, LOAD1(Bm + (k + u) * ldb + 16), s1[u]);
-            }
-        for (; k < K; k++) {
-            __m512 a = _mm512_set1_ps(A[k * sk]);
-            s0[0] = _mm512_fmadd_ps(a, LOAD0(Bm + k * ldb), s0[0]);
-            s1[0] = _mm512_fmadd_ps(a, LOAD1(Bm + k * ldb + 16), s1[0]);
-        }
-    }
-    __m512 r0 = _mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), _mm512_add_ps(s0[2], s0[3]));
-    __m512 r1 = _mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), _mm512_add_ps(s1[2], s1[3]));
-    if (accumulate) {
-        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, C));
-        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, C + 16));
-    }
-    _mm512_mask_storeu_ps(C, m0, r0);
-    _mm512_mask_storeu_ps(C + 16, m1, r1);
-#undef LOAD0
-#undef LOAD1
-}
-AVX512 static void tile_row1_full(const kseg *sg, int nseg, float *C, int accumulate) {
-    tile_row1_impl(1, sg, nseg, C, 0xFFFF, 0xFFFF, accumulate);
-}
-AVX512 static void tile_row1_masked(const kseg *sg, int nseg, float *C, __mmask16 m0, __mmask16 m1, int accumulate) {
-    tile_row1_impl(0, sg, nseg, C, m0, m1, accumulate);
-}
-
-/* C (mr <= 8 rows of stride ldc, w <= 32 columns) = (accumulate ? C : 0) + the segments' products */
-AVX512 static void tile(int mr, int64_t w, const kseg *sg, int nseg, float *C, int64_t ldc, int accumulate) {
-    __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
-    __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
-    if (mr == 1 && w == NR) tile_row1_full(sg, nseg, C, accumulate);
-    else if (mr == 1) tile_row1_masked(sg, nseg, C, m0, m1, accumulate);
-    else if (w == NR) tile_rows_full(mr, sg, nseg, C, ldc, accumulate);
-    else tile_rows_masked(mr, sg, nseg, C, ldc, m0, m1, accumulate);
-}
 
 /* ---- the cell update in AVX-512 (the time loops' forward): as lstm_fwd_rows_f32, with the
  * divisions as a reciprocal estimate and one Newton step (within 2 ulp): 5 divisions per cell cost
@@ -358,15 +248,6 @@ AVX512 static void lstm_fwd_rows_avx512(int64_t b0, int64_t b1, int64_t j0, int6
     }
 }
 
-static int have_avx512(void) {
-    static int have = -1;
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-    }
-    return have;
-}
-
 /* n floats of scratch, 64-byte aligned (C11 aligned_alloc wants a multiple of the alignment) */
 static float *scratch(size_t n) {
     float *p = (float *)aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
@@ -378,7 +259,7 @@ int mt_lstm_cpu_loops_apply(mt_device_type dev, mt_dtype dt, int64_t T, int64_t 
     /* packing the weights costs about what 64 (step, batch row) pairs save over the generic loops
      * (measured: one step of a batch-1 charrnn layer 14 us generic, 96 us here) */
     if (mt_lstm_cpu_loops_mode == 0 || (mt_lstm_cpu_loops_mode == 1 && T * B < 64)) return 0;
-    return dev == MT_CPU && dt == MT_FLOAT32 && have_avx512();
+    return dev == MT_CPU && dt == MT_FLOAT32 && mt_have_avx512();
 }
 
 /* threads for a loop doing `work` multiply-adds per step: one per unit group at most, and one
@@ -403,17 +284,6 @@ static void my_share(int64_t n, int64_t *p0, int64_t *p1) {
 
 #define STEP(base, t, w) ((base) + (size_t)(t) * (size_t)R->B * (size_t)(w))
 
-/* P[k * 32 + n] = src[n * ld + k] for n < w (zero for w <= n < 32), k < K: a panel of the transposed
- * rows, in blocks of 16 k so that the 16 panel rows being written stay in L1 (a plain transpose
- * wrote a new cache line at every element: 0.4 ms for the 2 MB of a 256-input layer) */
-static void pack_transposed(const float *restrict src, int64_t ld, int64_t w, int64_t K, float *restrict P) {
-    for (int64_t k0 = 0; k0 < K; k0 += 16) {
-        int64_t k1 = MIN(k0 + 16, K);
-        for (int64_t n = 0; n < NR; n++)
-            for (int64_t k = k0; k < k1; k++) P[k * NR + n] = n < w ? src[n * ld + k] : 0.0f;
-    }
-}
-
 /* Forward: per step and 8-row block, the gate tiles of the own units are x_t @ w_ih^T + h_{t-1} @ w_hh^T
  * from zero (no separate input-projection pass over the (T, B, 4H) buffer) into a 4 KB scratch that
  * stays in L1, then the cell update writes the activations to the gates buffer with streaming
@@ -436,8 +306,8 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
             for (int64_t q = 0; q < 4; q++) {
                 float *P = packed + (u * 4 + q) * KP * NR;
                 int64_t j0 = u * NR, w = MIN(NR, H - j0);
-                pack_transposed(w_ih + (q * H + j0) * I, I, w, I, P);
-                pack_transposed(w_hh + (q * H + j0) * H, H, w, H, P + I * NR);
+                mt_pack_transposed(w_ih + (q * H + j0) * I, I, w, I, P);
+                mt_pack_transposed(w_hh + (q * H + j0) * H, H, w, H, P + I * NR);
             }
         /* with fewer than 8 batch rows a step's tiles are bound by reading the weights from L2, so
          * the input projection of all steps goes first, as one pass over w_ih, into the gates buffer
@@ -447,8 +317,8 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
                 for (int64_t q = 0; q < 4; q++) {
                     const float *P = packed + (u * 4 + q) * KP * NR;
                     for (int64_t r0 = 0; r0 < T * B; r0 += MR) {
-                        kseg sg = {I, x + r0 * I, I, 1, P, NR};
-                        tile((int)MIN(MR, T * B - r0), MIN(NR, H - u * NR), &sg, 1, gates + r0 * G + q * H + u * NR, G, 0);
+                        mt_kseg sg = {I, x + r0 * I, I, 1, P, NR};
+                        mt_tile((int)MIN(MR, T * B - r0), MIN(NR, H - u * NR), &sg, 1, gates + r0 * G + q * H + u * NR, G, 0);
                     }
                 }
         float gs[MR * 4 * NR] __attribute__((aligned(64)));
@@ -472,8 +342,8 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
                     int64_t j0 = u * NR, w = MIN(NR, H - j0);
                     for (int64_t q = 0; q < 4; q++) {
                         const float *P = packed + (u * 4 + q) * KP * NR;
-                        kseg sg[2] = {{I, xt + b0 * I, I, 1, P, NR}, {H, hp ? hp + b0 * H : NULL, H, 1, P + I * NR, NR}};
-                        tile(mr, w, xpre ? sg + 1 : sg, (hp ? 2 : 1) - xpre, gs + q * NR, 4 * NR, 0);
+                        mt_kseg sg[2] = {{I, xt + b0 * I, I, 1, P, NR}, {H, hp ? hp + b0 * H : NULL, H, 1, P + I * NR, NR}};
+                        mt_tile(mr, w, xpre ? sg + 1 : sg, (hp ? 2 : 1) - xpre, gs + q * NR, 4 * NR, 0);
                     }
                     lstm_fwd_rows_avx512(b0, b0 + mr, j0, j0 + w, H, gs, xpre ? g : NULL, R->keep_c ? g : NULL, bias, cp,
                                          c, h, stream);
@@ -519,8 +389,8 @@ AVX512 static void pack_dgates_slice(const float *dg, int64_t G, int64_t B, int6
 static void wgrad_panel(int64_t N, const float *xs, int64_t pstride, int64_t sk, int64_t B, const float *D, int64_t w,
                         float *C) {
     for (int64_t n0 = 0; n0 < N; n0 += MR) {
-        kseg sg = {B, xs + n0 / NR * pstride + n0 % NR, 1, sk, D, NR};
-        tile((int)MIN(MR, N - n0), w, &sg, 1, C + n0 * NR, NR, 1);
+        mt_kseg sg = {B, xs + n0 / NR * pstride + n0 % NR, 1, sk, D, NR};
+        mt_tile((int)MIN(MR, N - n0), w, &sg, 1, C + n0 * NR, NR, 1);
     }
 }
 
@@ -535,18 +405,6 @@ static void unpanel_wgrad(const float *P, int64_t H, int64_t N, float *dw) {
     }
 }
 
-/* rows x cols of src (row stride ld) as ceil(cols / 32) panels of rows x 32, zero-padded */
-static void pack_panels(const float *restrict src, int64_t ld, int64_t rows, int64_t cols, float *restrict dst) {
-    for (int64_t ch = 0; ch * NR < cols; ch++) {
-        int64_t w = MIN(NR, cols - ch * NR);
-        for (int64_t r = 0; r < rows; r++) {
-            float *restrict d = dst + (ch * rows + r) * NR;
-            memcpy(d, src + r * ld + ch * NR, (size_t)w * sizeof(float));
-            if (w < NR) memset(d + w, 0, (size_t)(NR - w) * sizeof(float));
-        }
-    }
-}
-
 /* out[:, panel columns] = dgates_t (B x 4H, rows of stride G) @ a k-major panel of 4H x 32 weight
  * columns (w of them real), k in chunks of KC so that the panel's chunk (32 KB) stays in L1 over
  * all row blocks: dh_{t-1}'s units from w_hh, dx_t's inputs from w_ih */
@@ -554,8 +412,8 @@ static void dgates_times_panel(int64_t B, int64_t G, const float *dg, const floa
                                int64_t ldo) {
     for (int64_t k0 = 0; k0 < G; k0 += KC)
         for (int64_t b0 = 0; b0 < B; b0 += MR) {
-            kseg sg = {MIN(KC, G - k0), dg + b0 * G + k0, G, 1, P + k0 * NR, NR};
-            tile((int)MIN(MR, B - b0), w, &sg, 1, out + b0 * ldo, ldo, k0 > 0);
+            mt_kseg sg = {MIN(KC, G - k0), dg + b0 * G + k0, G, 1, P + k0 * NR, NR};
+            mt_tile((int)MIN(MR, B - b0), w, &sg, 1, out + b0 * ldo, ldo, k0 > 0);
         }
 }
 
@@ -603,9 +461,9 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
         float *xpk = hpk + hch * B * NR, *dgp = xpk + xch * B * NR;
         const int64_t uj0 = g0 * NR, uj1 = MIN(g1 * NR, H), nrow = uj1 - uj0; /* the own units */
         for (int64_t u = g0; u < g1; u++) /* the unit group's columns of w_hh, k-major */
-            pack_panels(w_hh + u * NR, H, G, MIN(NR, H - u * NR), wpk + u * G * NR);
+            mt_pack_panels(w_hh + u * NR, H, G, MIN(NR, H - u * NR), wpk + u * G * NR);
         for (int64_t v = v0; dx && v < v1; v++) /* and the dx panels' columns of w_ih */
-            pack_panels(w_ih + v * NR, I, G, MIN(NR, I - v * NR), wxpk + v * G * NR);
+            mt_pack_panels(w_ih + v * NR, I, G, MIN(NR, I - v * NR), wxpk + v * G * NR);
         for (int64_t s = T - 1; s >= 0; s--) {
             int64_t t = R->reverse ? T - 1 - s : s, tp = R->reverse ? t + 1 : t - 1;
             const float *a = STEP(gates, t, G), *c = STEP(cbuf, t, H), *xt = STEP(x, t, I);
@@ -616,8 +474,8 @@ int mt_lstm_cpu_backward_loop(const mt_lstm_loop *R) {
             const int64_t lddo = R->dout ? R->dout_st[1] : H;
             float *dg = dgbuf + (size_t)(s & 1) * (size_t)(B * G);
             if (nrow > 0) lstm_bwd_rows_f32(0, B, uj0, uj1, H, a, c, cp, dout, lddo, dh, dc, dg);
-            if (nrow > 0 && dw_hh && hp) pack_panels(hp, H, B, H, hpk);
-            if (nrow > 0 && dw_ih && !few_inputs) pack_panels(xt, I, B, I, xpk);
+            if (nrow > 0 && dw_hh && hp) mt_pack_panels(hp, H, B, H, hpk);
+            if (nrow > 0 && dw_ih && !few_inputs) mt_pack_panels(xt, I, B, I, xpk);
             for (int64_t q = 0; q < 4 && (dwht || dwt || db); q++)
                 for (int64_t u = g0; u < g1; u++) { /* the own gate columns, 32 at a time */
                     int64_t j0 = q * H + u * NR, w = MIN(NR, H - u * NR), p = q * ngroups + u;
