@@ -443,6 +443,38 @@ def test_large_sgemm_matches_numpy():
     np.testing.assert_allclose(got, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (7, 17, 31), (9, 257, 33), (65, 600, 100), (64, 256, 768), (130, 70, 65)])
+@pytest.mark.parametrize("ta", [False, True])
+@pytest.mark.parametrize("tb", [False, True])
+def test_float32_tile_gemm_edges(m, k, n, ta, tb):
+    """float32 products up to 2^25 multiply-adds run on the AVX-512 tiles (mt_sgemm_tiles): rows not a
+    multiple of 8, columns not a multiple of 32, k over the 256-chunk, both operands transposed or not
+    and with padded rows; addmm with beta 1 (accumulating on the tiles) and 0.5 (BLAS); NaN propagates"""
+    rng = np.random.default_rng(m * 7 + k * 3 + n + 2 * ta + tb)
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    pad_a = np.zeros((a.shape[0], a.shape[1] + 5), np.float32)  # rows longer than the matrix
+    pad_a[:, :a.shape[1]] = a
+    ta_ = mt.tensor(pad_a)[:, :a.shape[1]]
+    tb_ = mt.tensor(b)
+    A = ta_.t() if ta else ta_
+    B = tb_.t() if tb else tb_
+    a64 = (a.T if ta else a).astype(np.float64)
+    b64 = (b.T if tb else b).astype(np.float64)
+    want = a64 @ b64
+    tol = 2e-6 * np.sqrt(k) * max(1.0, float(np.abs(want).max()))
+    np.testing.assert_allclose((A @ B).numpy(), want, rtol=0, atol=tol)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    np.testing.assert_allclose(mt.addmm(mt.tensor(c), A, B).numpy(), c + want, rtol=0, atol=tol)
+    np.testing.assert_allclose(mt.addmm(mt.tensor(c), A, B, beta=0.5).numpy(), 0.5 * c + want, rtol=0, atol=tol)
+    a_nan = a.copy()
+    a_nan[0, 0] = np.nan
+    ta_n = mt.tensor(a_nan)
+    got = ((ta_n.t() if ta else ta_n) @ B).numpy()
+    bad = np.isnan(got)  # op(A) row 0 holds the NaN either way
+    assert bad[0].all() and not bad[1:].any()
+
+
 @pytest.mark.parametrize("dt", [mt.float32, mt.float64])
 @pytest.mark.parametrize("transposed", [False, True])
 @pytest.mark.parametrize("n", [1024, 1000, 4099])
