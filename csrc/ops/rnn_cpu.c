@@ -13,8 +13,8 @@
  *      rows of w_ih and w_hh; backward: the own columns of w_hh and of w_ih for dx), which stay in
  *      the core's L2 for all T steps; every tile's vector operand is such a contiguous panel (rows
  *      4 KB apart would share their L1 sets);
- *    - register tiles of 8 batch rows x 32 columns (16 zmm accumulators); a single row (batch-1
- *      generation) splits the k loop four ways to hide the FMA latency;
+ *    - register tiles of 8 batch rows x 32 columns (16 zmm accumulators, ops/tiles_avx512.c); a
+ *      single row (batch-1 generation) splits the k loop four ways to hide the FMA latency;
  *    - the cell update (forward) runs on each 8-row block right after its tiles, while they are in
  *      L1, in AVX-512 with reciprocal estimates instead of divisions.
  * Float32 uses branch-free exp / tanh approximations (a few ulp, vectorisable); float64 libm. */
