@@ -2,8 +2,8 @@
 generation of 1000 chars at batch 1 (argmax, sliding window of 100: 1000 full forward passes);
 the charrnn model's training step (embedding 64, 2 x LSTM 256, batch 64, seq 100, a prediction at
 every position, gradient clipping) and its way of generating (one step per character, the state
-carried, sampling); minitorch vs PyTorch, with the steps' GFLOP/s against a measured 1024^3 SGEMM
-rate.
+carried, sampling); a bare GRU and RNN layer's forward + backward; minitorch vs PyTorch, with the
+steps' GFLOP/s against a measured 1024^3 SGEMM rate.
 
     python bench/bench_lstm.py [--steps N] [--chars N] [--layers 1 2] [--no-torch]
 """
@@ -162,6 +162,19 @@ def bench_generate_charrnn(lib, chars):
     return time_fn(gen, 1, warm=1)
 
 
+def bench_layer(lib, mode, steps, batch=64, inp=64):
+    """one forward + backward of a bare GRU / RNN layer (B64 T100 I64 H256): minitorch composes them
+    from per-step ops (only the LSTM has fused kernels)"""
+    lib.manual_seed(0)
+    layer = getattr(lib.nn, mode)(inp, HID, batch_first=True)
+    x = lib.randn(batch, SEQ, inp, requires_grad=True)
+
+    def step():
+        layer(x)[0].sum().backward()
+
+    return time_fn(step, steps)
+
+
 def sgemm_rate():
     a = minitorch.randn(1024, 1024)
     b = minitorch.randn(1024, 1024)
@@ -191,6 +204,10 @@ def main():
     gf = charrnn_flops() / tm / 1e9
     print(f"{'train step charrnn (B64 T100 E64 2x256)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms "
           f"{tt / tm:7.2f}x {gf:8.1f} {100 * gf / rate:7.1f}%")
+    for mode in ("GRU", "RNN"):
+        tm = bench_layer(minitorch, mode, args.steps)
+        tt = bench_layer(torch, mode, args.steps) if use_torch else float("nan")
+        print(f"{f'{mode} layer fwd+bwd (B64 T100 I64 H256)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms {tt / tm:7.2f}x")
     for layers in args.layers:
         tm = bench_generate(minitorch, layers, args.chars)
         tt = bench_generate(torch, layers, args.chars) if use_torch else float("nan")
