@@ -66,7 +66,7 @@ def charrnn_flops(batch=64):
     return 3 * f
 
 
-def bench_charrnn(lib, steps, batch=64):
+def charrnn_step(lib, batch=64):
     lib.manual_seed(0)
     model = make_charrnn(lib)
     model.train()
@@ -83,7 +83,7 @@ def bench_charrnn(lib, steps, batch=64):
         lib.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
 
-    return time_fn(step, steps)
+    return step
 
 
 def step_flops(layers):
@@ -107,7 +107,7 @@ def time_fn(fn, n, warm=2):
     return float(np.min(ts))  # min: the machine is shared, contention only adds time
 
 
-def bench_train(lib, layers, steps):
+def train_step(lib, layers):
     lib.manual_seed(0)
     model = make_model(lib, layers)
     model.train()
@@ -123,7 +123,7 @@ def bench_train(lib, layers, steps):
         loss.backward()
         opt.step()
 
-    return time_fn(step, steps)
+    return step
 
 
 def bench_generate(lib, layers, chars):
@@ -162,7 +162,7 @@ def bench_generate_charrnn(lib, chars):
     return time_fn(gen, 1, warm=1)
 
 
-def bench_layer(lib, mode, steps, batch=64, inp=64):
+def layer_step(lib, mode, batch=64, inp=64):
     """one forward + backward of a bare GRU / RNN layer (B64 T100 I64 H256): minitorch composes them
     from per-step ops (only the LSTM has fused kernels)"""
     lib.manual_seed(0)
@@ -172,7 +172,28 @@ def bench_layer(lib, mode, steps, batch=64, inp=64):
     def step():
         layer(x)[0].sum().backward()
 
-    return time_fn(step, steps)
+    return step
+
+
+def time_pair(make, steps, use_torch, warm=2):
+    """min time of minitorch's and PyTorch's step, the two run alternately so that a busy spell of
+    the (shared) machine slows both rather than skewing the ratio"""
+    fm = make(minitorch)
+    ft = make(torch) if use_torch else None
+    for _ in range(warm):
+        fm()
+        if ft:
+            ft()
+    tm, tt = [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fm()
+        tm.append(time.perf_counter() - t0)
+        if ft:
+            t0 = time.perf_counter()
+            ft()
+            tt.append(time.perf_counter() - t0)
+    return min(tm), (min(tt) if tt else float("nan"))
 
 
 def sgemm_rate():
@@ -184,7 +205,7 @@ def sgemm_rate():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--chars", type=int, default=1000)
     ap.add_argument("--layers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--no-torch", action="store_true")
@@ -194,19 +215,16 @@ def main():
     print(f"SGEMM 1024^3 (minitorch/OpenBLAS): {rate:.1f} GFLOP/s, threads {minitorch.get_num_threads()}")
     print(f"{'workload':40s} {'minitorch':>12s} {'torch':>12s} {'speedup':>8s} {'GFLOP/s':>8s} {'% sgemm':>8s}")
     for layers in args.layers:
-        tm = bench_train(minitorch, layers, args.steps)
-        tt = bench_train(torch, layers, args.steps) if use_torch else float("nan")
+        tm, tt = time_pair(lambda lib: train_step(lib, layers), args.steps, use_torch)
         gf = step_flops(layers) / tm / 1e9
         print(f"{f'train step LSTM x{layers} (B128 T100 H256)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms "
               f"{tt / tm:7.2f}x {gf:8.1f} {100 * gf / rate:7.1f}%")
-    tm = bench_charrnn(minitorch, args.steps)
-    tt = bench_charrnn(torch, args.steps) if use_torch else float("nan")
+    tm, tt = time_pair(charrnn_step, args.steps, use_torch)
     gf = charrnn_flops() / tm / 1e9
     print(f"{'train step charrnn (B64 T100 E64 2x256)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms "
           f"{tt / tm:7.2f}x {gf:8.1f} {100 * gf / rate:7.1f}%")
     for mode in ("GRU", "RNN"):
-        tm = bench_layer(minitorch, mode, args.steps)
-        tt = bench_layer(torch, mode, args.steps) if use_torch else float("nan")
+        tm, tt = time_pair(lambda lib: layer_step(lib, mode), args.steps, use_torch)
         print(f"{f'{mode} layer fwd+bwd (B64 T100 I64 H256)':40s} {tm * 1e3:10.1f}ms {tt * 1e3:10.1f}ms {tt / tm:7.2f}x")
     for layers in args.layers:
         tm = bench_generate(minitorch, layers, args.chars)
