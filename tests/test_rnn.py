@@ -223,6 +223,30 @@ def test_init_range():
         assert a.std() > bound / 3, n
 
 
+def test_gru_cell_op_values_gradcheck_and_errors():
+    """the fused GRU step (_C._gru_cell, after the GEMMs): values against the formulas in float64
+    NumPy, gradients of all three inputs by central differences, float32 close to float64, errors"""
+    from minitorch import _C
+    from minitorch.autograd import gradcheck
+    rng = np.random.default_rng(3)
+    B, H = 3, 5
+    xp, hh, h = (rng.standard_normal(s) * 2 for s in [(B, 3 * H), (B, 3 * H), (B, H)])
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    r, z = sig(xp[:, :H] + hh[:, :H]), sig(xp[:, H:2 * H] + hh[:, H:2 * H])
+    n = np.tanh(xp[:, 2 * H:] + r * hh[:, 2 * H:])
+    want = n + z * (h - n)
+    np.testing.assert_allclose(_C._gru_cell(mt.tensor(xp), mt.tensor(hh), mt.tensor(h)).numpy(), want, rtol=1e-12)
+    got32 = _C._gru_cell(*(mt.tensor(a.astype(np.float32)) for a in (xp, hh, h))).numpy()
+    np.testing.assert_allclose(got32, want, rtol=0, atol=2e-6)
+    ts = [mt.tensor(a, requires_grad=True) for a in (xp, hh, h)]
+    assert _C._gru_cell(*ts).grad_fn.name() == "GruCellBackward0"
+    assert gradcheck(lambda a, b, c: _C._gru_cell(a, b, c), ts)
+    with pytest.raises(RuntimeError, match="gru_cell"):
+        _C._gru_cell(mt.tensor(xp), mt.tensor(hh), mt.tensor(h[:, :4]))
+    with pytest.raises(RuntimeError, match="gru_cell"):
+        _C._gru_cell(mt.tensor(xp), mt.tensor(hh.astype(np.float32)), mt.tensor(h))
+
+
 def test_gradcheck_fused_layer_float64():
     from minitorch import _C
     rng = np.random.default_rng(0)

@@ -29,6 +29,11 @@
 int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, mt_tensor *w_hh, mt_tensor *b_ih,
                   mt_tensor *b_hh, bool reverse, mt_tensor **out, mt_tensor **hn, mt_tensor **cn);
 
+/* One GRU step's pointwise part (ops/gru_cell.c): h' from the input projection xp = x @ w_ih^T + b_ih
+ * (B, 3H), the recurrent one hh = h @ w_hh^T + b_hh (B, 3H) and h (B, H), gate order (r, z, n);
+ * one autograd node (GruCellBackward0). Float32/float64 CPU tensors. New ref, or NULL + error. */
+mt_tensor *mt_gru_cell(mt_tensor *xp, mt_tensor *hh, mt_tensor *h);
+
 /* ---- per-device kernels ----
  * The op layer (allocation, GEMMs through mt_backend_of(x)->gemm, autograd) is device-neutral; the
  * elementwise parts of the layer run through the entry of the tensors' device. Kernel contract: all

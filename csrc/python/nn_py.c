@@ -118,7 +118,21 @@ static PyObject *nn_lstm_layer(PyObject *mod, PyObject *const *args, Py_ssize_t 
     return tup;
 }
 
+/* _gru_cell(xp, hh, h) -> h': the GRU step after its GEMMs (mt_gru_cell) */
+static PyObject *nn_gru_cell(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) { PyErr_SetString(PyExc_TypeError, "_gru_cell() takes 3 arguments"); return NULL; }
+    for (int k = 0; k < 3; k++)
+        if (!PyTensor_Check(args[k])) {
+            PyErr_Format(PyExc_TypeError, "_gru_cell(): argument %d must be Tensor, not %s", k + 1,
+                         Py_TYPE(args[k])->tp_name);
+            return NULL;
+        }
+    mt_tensor *r = mt_gru_cell(T(args[0]), T(args[1]), T(args[2]));
+    return r ? mt_py_wrap(r) : mt_py_raise();
+}
+
 PyMethodDef mt_nn_functions[] = {
+    {"_gru_cell", (PyCFunction)(void (*)(void))nn_gru_cell, METH_FASTCALL, NULL},
     {"_pointwise_loss", (PyCFunction)(void (*)(void))nn_pointwise_loss, METH_FASTCALL, NULL},
     {"_cross_entropy", (PyCFunction)(void (*)(void))nn_cross_entropy, METH_FASTCALL, NULL},
     {"_nll_loss", (PyCFunction)(void (*)(void))nn_nll_loss, METH_FASTCALL, NULL},
