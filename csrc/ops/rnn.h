@@ -33,6 +33,12 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
  * (B, 3H), the recurrent one hh = h @ w_hh^T + b_hh (B, 3H) and h (B, H), gate order (r, z, n);
  * one autograd node (GruCellBackward0). Float32/float64 CPU tensors. New ref, or NULL + error. */
 mt_tensor *mt_gru_cell(mt_tensor *xp, mt_tensor *hh, mt_tensor *h);
+/* its two halves without autograd, for the GRU layer's own backward through time: h' and the
+ * activations act = [r z n hn] (B, 4H); the gradients from dL/dh' (those asked for, else NULL).
+ * 0, or -1 + error. */
+int mt_gru_cell_forward(mt_tensor *xp, mt_tensor *hh, mt_tensor *h, mt_tensor **out, mt_tensor **act);
+int mt_gru_cell_backward(mt_tensor *g, mt_tensor *act, mt_tensor *h, bool need_dxp, bool need_dhh, bool need_dh,
+                         mt_tensor **dxp, mt_tensor **dhh, mt_tensor **dh);
 
 /* ---- per-device kernels ----
  * The op layer (allocation, GEMMs through mt_backend_of(x)->gemm, autograd) is device-neutral; the

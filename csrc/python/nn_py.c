@@ -131,8 +131,48 @@ static PyObject *nn_gru_cell(PyObject *mod, PyObject *const *args, Py_ssize_t na
     return r ? mt_py_wrap(r) : mt_py_raise();
 }
 
+/* a tuple of n new tensor refs (NULL -> None); on failure all are released */
+static PyObject *tensor_tuple(int n, mt_tensor **ts) {
+    PyObject *tup = PyTuple_New(n);
+    for (int k = 0; k < n; k++) {
+        PyObject *o = NULL;
+        if (!ts[k]) o = (Py_INCREF(Py_None), Py_None);
+        else if (tup) o = mt_py_wrap(ts[k]);
+        else mt_decref(ts[k]);
+        if (!o) { Py_CLEAR(tup); continue; }
+        PyTuple_SET_ITEM(tup, k, o);
+    }
+    return tup;
+}
+
+/* _gru_cell_forward(xp, hh, h) -> (h', act) without autograd (the GRU layer's own time loop) */
+static PyObject *nn_gru_cell_forward(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) { PyErr_SetString(PyExc_TypeError, "_gru_cell_forward() takes 3 arguments"); return NULL; }
+    for (int k = 0; k < 3; k++)
+        if (!PyTensor_Check(args[k])) { PyErr_SetString(PyExc_TypeError, "_gru_cell_forward(): expected Tensors"); return NULL; }
+    mt_tensor *r[2];
+    if (mt_gru_cell_forward(T(args[0]), T(args[1]), T(args[2]), &r[0], &r[1]) < 0) return mt_py_raise();
+    return tensor_tuple(2, r);
+}
+
+/* _gru_cell_backward(g, act, h, need_dxp, need_dhh, need_dh) -> (dxp, dhh, dh), None where not asked */
+static PyObject *nn_gru_cell_backward(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) { PyErr_SetString(PyExc_TypeError, "_gru_cell_backward() takes 6 arguments"); return NULL; }
+    for (int k = 0; k < 3; k++)
+        if (!PyTensor_Check(args[k])) { PyErr_SetString(PyExc_TypeError, "_gru_cell_backward(): expected Tensors"); return NULL; }
+    int need[3];
+    for (int k = 0; k < 3; k++)
+        if ((need[k] = PyObject_IsTrue(args[3 + k])) < 0) return NULL;
+    mt_tensor *r[3];
+    if (mt_gru_cell_backward(T(args[0]), T(args[1]), T(args[2]), need[0], need[1], need[2], &r[0], &r[1], &r[2]) < 0)
+        return mt_py_raise();
+    return tensor_tuple(3, r);
+}
+
 PyMethodDef mt_nn_functions[] = {
     {"_gru_cell", (PyCFunction)(void (*)(void))nn_gru_cell, METH_FASTCALL, NULL},
+    {"_gru_cell_forward", (PyCFunction)(void (*)(void))nn_gru_cell_forward, METH_FASTCALL, NULL},
+    {"_gru_cell_backward", (PyCFunction)(void (*)(void))nn_gru_cell_backward, METH_FASTCALL, NULL},
     {"_pointwise_loss", (PyCFunction)(void (*)(void))nn_pointwise_loss, METH_FASTCALL, NULL},
     {"_cross_entropy", (PyCFunction)(void (*)(void))nn_cross_entropy, METH_FASTCALL, NULL},
     {"_nll_loss", (PyCFunction)(void (*)(void))nn_nll_loss, METH_FASTCALL, NULL},

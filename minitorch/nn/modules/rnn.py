@@ -12,6 +12,7 @@ import warnings
 
 from ... import _C
 from ..._creation import empty, zeros
+from ...autograd.function import Function
 from .. import _functional_layers as F
 from .. import init
 from ..parameter import Parameter
@@ -196,6 +197,10 @@ class RNNBase(Module):
         xp = x.matmul(w_ih.t())
         if b_ih is not None:
             xp = xp + b_ih
+        if self.mode == "GRU" and x.device.type == "cpu" and T > 0:
+            h0 = h if h is not None else zeros((B, H), dtype=x.dtype, device=x.device)
+            out, hn = _GRULayer.apply(xp, h0, w_hh, b_hh, reverse)
+            return out, hn, None
         if h is None:
             h = zeros((B, H), dtype=x.dtype, device=x.device)
         if self.mode == "LSTM" and c is None:
@@ -226,6 +231,50 @@ class RNNBase(Module):
         if not batched:
             out = out.squeeze(batch_dim)
         return out
+
+
+class _GRULayer(Function):
+    """A GRU layer's time loop on CPU after its input projection xp = x @ w_ih^T + b_ih (T, B, 3H): per
+    step one GEMM and the fused cell (_C._gru_cell_forward), no autograd inside; backward through
+    time with the cell's gradient kernel and one GEMM per step, then w_hh's gradient as one GEMM over
+    all steps instead of a hundred accumulated ones."""
+
+    @staticmethod
+    def forward(ctx, xp, h0, w_hh, b_hh, reverse):
+        T = xp.shape[0]
+        w_t = w_hh.t()
+        outs, acts = [None] * T, [None] * T
+        h = h0
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            hh = h.matmul(w_t) if b_hh is None else b_hh.addmm(h, w_t)
+            h, acts[t] = _C._gru_cell_forward(xp[t], hh, h)
+            outs[t] = h
+        out = _stack(outs, 0)
+        ctx.save_for_backward(h0, w_hh, out)
+        ctx.acts = acts  # internal: never handed out, so no version to check
+        ctx.reverse = reverse
+        return out, h
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn):
+        h0, w_hh, out = ctx.saved_tensors
+        need_xp, need_h0, need_w, need_b = ctx.needs_input_grad[:4]
+        T, reverse, acts = out.shape[0], ctx.reverse, ctx.acts
+        dxps, dhhs = [None] * T, [None] * T
+        dh = g_hn
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+            first = t == (T - 1 if reverse else 0)  # the step that read h0
+            hprev = h0 if first else out[t + 1 if reverse else t - 1]
+            dxps[t], dhhs[t], dh_cell = _C._gru_cell_backward(g_out[t] + dh, acts[t], hprev, need_xp, True, True)
+            dh = dh_cell.addmm(dhhs[t], w_hh) if (need_h0 or not first) else None
+        dhh = _stack(dhhs, 0).reshape(-1, dhhs[0].shape[1])
+        dw = db = None
+        if need_w:
+            hprev_all = _cat([out[1:], h0[None]], 0) if reverse else _cat([h0[None], out[:-1]], 0)
+            dw = dhh.t().matmul(hprev_all.reshape(-1, h0.shape[1]))
+        if need_b:
+            db = dhh.sum(0)
+        return (_stack(dxps, 0) if need_xp else None), (dh if need_h0 else None), dw, db, None
 
 
 def _cell(mode, xp_t, h, c, w_hh, b_hh):
