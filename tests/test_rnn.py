@@ -247,13 +247,16 @@ def test_gru_cell_op_values_gradcheck_and_errors():
         _C._gru_cell(mt.tensor(xp), mt.tensor(hh.astype(np.float32)), mt.tensor(h))
 
 
-def test_gru_layer_own_backward_float64_and_saved_state():
-    """the CPU GRU layer's own backward through time (_GRULayer): every gradient by central
-    differences in float64 (two layers, both directions, with h0); an in-place change of the output
-    before backward is reported; a second backward without retain_graph is refused"""
+@pytest.mark.parametrize("kind", ["GRU", "RNN_tanh", "RNN_relu"])
+def test_gru_rnn_layer_own_backward_float64_and_saved_state(kind):
+    """the CPU GRU / RNN layers' own backward through time (_GRULayer, _RNNLayer): every gradient by
+    central differences in float64 (two layers, both directions, with h0); an in-place change of the
+    output before backward is reported; a second backward without retain_graph is refused"""
     from minitorch.autograd import gradcheck
     mt.manual_seed(0)
-    gru = mnn.GRU(3, 4, num_layers=2, bidirectional=True).double()
+    make = {"GRU": mnn.GRU, "RNN_tanh": mnn.RNN,
+            "RNN_relu": lambda *a, **k: mnn.RNN(*a, nonlinearity="relu", **k)}[kind]
+    gru = make(3, 4, num_layers=2, bidirectional=True).double()
     x = mt.randn(5, 2, 3, dtype=mt.float64, requires_grad=True)
     h0 = mt.randn(4, 2, 4, dtype=mt.float64, requires_grad=True)
 
@@ -267,7 +270,7 @@ def test_gru_layer_own_backward_float64_and_saved_state():
     for name in ("weight_hh_l0", "bias_hh_l1_reverse", "weight_ih_l1"):  # a few entries of each
         p = getattr(gru, name)
         flat = p.detach().reshape(-1)
-        for i in (0, 5, flat.shape[0] - 1):
+        for i in (0, flat.shape[0] // 2, flat.shape[0] - 1):
             with mt.no_grad():
                 v = float(flat[i])
                 flat[i] = v + eps
@@ -276,11 +279,11 @@ def test_gru_layer_own_backward_float64_and_saved_state():
                 down = float(f(x, h0))
                 flat[i] = v
             assert abs((up - down) / (2 * eps) - float(p.grad.reshape(-1)[i])) < 1e-6, (name, i)
-    out, hn = mnn.GRU(3, 4)(mt.randn(5, 2, 3, requires_grad=True))
+    out, hn = make(3, 4)(mt.randn(5, 2, 3, requires_grad=True))
     out.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
-    out, hn = mnn.GRU(3, 4)(mt.randn(5, 2, 3, requires_grad=True))
+    out, hn = make(3, 4)(mt.randn(5, 2, 3, requires_grad=True))
     hn.sum().backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         hn.sum().backward()

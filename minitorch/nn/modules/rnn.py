@@ -197,9 +197,12 @@ class RNNBase(Module):
         xp = x.matmul(w_ih.t())
         if b_ih is not None:
             xp = xp + b_ih
-        if self.mode == "GRU" and x.device.type == "cpu" and T > 0:
+        if self.mode != "LSTM" and x.device.type == "cpu" and T > 0:
             h0 = h if h is not None else zeros((B, H), dtype=x.dtype, device=x.device)
-            out, hn = _GRULayer.apply(xp, h0, w_hh, b_hh, reverse)
+            if self.mode == "GRU":
+                out, hn = _GRULayer.apply(xp, h0, w_hh, b_hh, reverse)
+            else:
+                out, hn = _RNNLayer.apply(xp if b_hh is None else xp + b_hh, h0, w_hh, self.mode == "RNN_RELU", reverse)
             return out, hn, None
         if h is None:
             h = zeros((B, H), dtype=x.dtype, device=x.device)
@@ -275,6 +278,46 @@ class _GRULayer(Function):
         if need_b:
             db = dhh.sum(0)
         return (_stack(dxps, 0) if need_xp else None), (dh if need_h0 else None), dw, db, None
+
+
+class _RNNLayer(Function):
+    """A tanh / ReLU RNN layer's time loop on CPU after its input projection with both biases,
+    xp = x @ w_ih^T + b_ih + b_hh (T, B, H): per step one addmm and the nonlinearity, no autograd
+    inside; backward through time with one GEMM per step, w_hh's gradient as one GEMM at the end."""
+
+    @staticmethod
+    def forward(ctx, xp, h0, w_hh, relu, reverse):
+        T = xp.shape[0]
+        w_t = w_hh.t()
+        outs = [None] * T
+        h = h0
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            pre = xp[t].addmm(h, w_t)
+            h = pre.relu() if relu else pre.tanh()
+            outs[t] = h
+        out = _stack(outs, 0)
+        ctx.save_for_backward(h0, w_hh, out)
+        ctx.relu, ctx.reverse = relu, reverse
+        return out, h
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn):
+        h0, w_hh, out = ctx.saved_tensors
+        need_h0, need_w = ctx.needs_input_grad[1:3]
+        T, reverse = out.shape[0], ctx.reverse
+        slope = (out > 0).to(out.dtype) if ctx.relu else 1 - out * out  # d h_t / d pre_t, all steps at once
+        dpres = [None] * T
+        dh = g_hn
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+            dpres[t] = (g_out[t] + dh) * slope[t]
+            first = t == (T - 1 if reverse else 0)
+            dh = dpres[t].matmul(w_hh) if (need_h0 or not first) else None
+        dpre = _stack(dpres, 0)
+        dw = None
+        if need_w:
+            hprev_all = _cat([out[1:], h0[None]], 0) if reverse else _cat([h0[None], out[:-1]], 0)
+            dw = dpre.reshape(-1, out.shape[2]).t().matmul(hprev_all.reshape(-1, out.shape[2]))
+        return dpre, (dh if need_h0 else None), dw, None, None
 
 
 def _cell(mode, xp_t, h, c, w_hh, b_hh):
