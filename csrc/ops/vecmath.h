@@ -10,24 +10,6 @@
 #define MT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MT_CLONES
-/* float32 tanh and sigmoid without libm calls, so that their loops vectorise (glibc's tanhf took
- * ~25 ns an element); Tensor.tanh / sigmoid and the GRU cell use them. tanh: Cephes' tanhf, an odd
- * polynomial below 0.625, above it (1 - e) / (1 + e) with e = exp(-2|x|); sigmoid from
- * e = exp(-|x|). Both within 3 ulp (tests/test_core_elementwise.py); below -87.3 sigmoid gives 0
- * where libm would give a subnormal. */
-static inline float tanh_vec_f32(float x) {
-    float ax = fabsf(x), z = x * x;
-    float p = (((-5.70498872745E-3f * z + 2.06390887954E-2f) * z - 5.37397155531E-2f) * z + 1.33314422036E-1f) * z -
-              3.33332819422E-1f;
-    float e = exp_neg_f32(-2.0f * ax);
-    /* on |x|, the sign put back last: tanh(-0) is -0; NaN takes the second branch and stays NaN */
-    return copysignf(ax < 0.625f ? p * z * ax + ax : (1.0f - e) / (1.0f + e), x);
-}
-static inline float sigmoid_vec_f32(float x) {
-    float e = exp_neg_f32(-fabsf(x)), r = 1.0f / (1.0f + e);
-    return x >= 0.0f ? r : e * r;
-}
-
 #endif
 
 /* exp(x) for x <= 0 (the max-shifted inputs of softmax and logsumexp): Cephes' polynomial after a
