@@ -251,7 +251,8 @@ def test_gru_cell_op_values_gradcheck_and_errors():
 def test_gru_rnn_layer_own_backward_float64_and_saved_state(kind):
     """the CPU GRU / RNN layers' own backward through time (_GRULayer, _RNNLayer): every gradient by
     central differences in float64 (two layers, both directions, with h0); an in-place change of the
-    output before backward is reported; a second backward without retain_graph is refused"""
+    output before backward is reported; outputs used without backward are freed; a second backward
+    without retain_graph is refused"""
     from minitorch.autograd import gradcheck
     mt.manual_seed(0)
     make = {"GRU": mnn.GRU, "RNN_tanh": mnn.RNN,
@@ -283,6 +284,13 @@ def test_gru_rnn_layer_own_backward_float64_and_saved_state(kind):
     out.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+    import gc
+    import weakref
+    out, hn = make(3, 4)(mt.randn(5, 2, 3, requires_grad=True))  # used without backward: freed
+    refs = [weakref.ref(out), weakref.ref(hn)]
+    del out, hn
+    gc.collect()
+    assert all(r() is None for r in refs)
     out, hn = make(3, 4)(mt.randn(5, 2, 3, requires_grad=True))
     hn.sum().backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):

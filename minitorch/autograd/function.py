@@ -72,10 +72,16 @@ class Function(metaclass=_FunctionMeta):
             fixed.append(o)
         outs = tuple(fixed)
         if _C.is_grad_enabled() and any(ctx.needs_input_grad):
+            # the outputs' metadata, not the outputs: the node holds this closure, and a reference
+            # back to its own outputs would be a cycle through C that Python's collector cannot see
+            metas = tuple((tuple(o.shape), o.dtype, o.device) if isinstance(o, _C.TensorBase) else None
+                          for o in outs)
+
             def run_backward(ctx_, *grads):
                 if ctx_.materialize_grads:
-                    from .._creation import zeros_like
-                    grads = tuple(g if g is not None else zeros_like(o) for g, o in zip(grads, outs))
+                    from .._creation import zeros
+                    grads = tuple(g if g is not None or m is None else zeros(m[0], dtype=m[1], device=m[2])
+                                  for g, m in zip(grads, metas))
                 r = cls.backward(ctx_, *grads)
                 return r if isinstance(r, tuple) else (r,)
             _C._function_record(ctx, cls._backward_name, run_backward, tuple(args), outs)
