@@ -443,13 +443,15 @@ def test_large_sgemm_matches_numpy():
     np.testing.assert_allclose(got, a.astype(np.float64) @ b.astype(np.float64), rtol=1e-3, atol=1e-3)
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (7, 17, 31), (9, 257, 33), (65, 600, 100), (64, 256, 768), (130, 70, 65)])
+@pytest.mark.parametrize("m,k,n", [(1, 1, 16), (7, 17, 31), (9, 257, 33), (65, 600, 100), (64, 256, 768), (130, 70, 65),
+                                   (16, 5000, 16), (3, 40, 5)])
 @pytest.mark.parametrize("ta", [False, True])
 @pytest.mark.parametrize("tb", [False, True])
 def test_float32_tile_gemm_edges(m, k, n, ta, tb):
-    """float32 products up to 2^25 multiply-adds run on the AVX-512 tiles (mt_sgemm_tiles): rows not a
-    multiple of 8, columns not a multiple of 32, k over the 256-chunk, both operands transposed or not
-    and with padded rows; addmm with beta 1 (accumulating on the tiles) and 0.5 (BLAS); NaN propagates"""
+    """float32 products up to 2^25 multiply-adds with 16 or more columns run on the AVX-512 tiles
+    (mt_sgemm_tiles; fewer columns go to BLAS): rows not a multiple of 8, columns not a multiple of
+    32, k over the 256-chunk (packed a chunk at a time), both operands transposed or not and with
+    padded rows; addmm with beta 1 (accumulating on the tiles) and 0.5 (BLAS); NaN propagates"""
     rng = np.random.default_rng(m * 7 + k * 3 + n + 2 * ta + tb)
     a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
     b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)

@@ -125,8 +125,9 @@ int mt_cpu_gemm(mt_dtype dtype, int64_t batch, bool ta, bool tb, int64_t m, int6
     bool beta0 = beta == 0.0;
     /* float32 products of up to 2^25 multiply-adds run on the AVX-512 tiles of the LSTM loops:
      * OpenBLAS takes them at half its large-matrix rate (64 x 256 @ 256 x 768: 126 GFLOP/s here, the
-     * tiles ~270); a vector times a large matrix keeps its split over the cores below */
-    if (dtype == MT_FLOAT32 && k > 0 && alpha == 1.0 && (beta0 || beta == 1.0) &&
+     * tiles ~270); a vector times a large matrix keeps its split over the cores below, and fewer
+     * than 16 columns (a matrix times a vector) go to BLAS: a tile would compute 32 */
+    if (dtype == MT_FLOAT32 && k > 0 && n >= 16 && alpha == 1.0 && (beta0 || beta == 1.0) &&
         (double)m * (double)n * (double)k <= (double)((int64_t)1 << 25) && !(m == 1 && n * k >= ((int64_t)1 << 18)) &&
         mt_have_avx512()) {
         int nt = (double)m * (double)n * (double)k >= 131072.0 ? mt_num_threads() : 1;

@@ -172,9 +172,9 @@ void mt_pack_panels(const float *restrict src, int64_t ld, int64_t rows, int64_t
     }
 }
 
-/* The GEMM: work items are (32-column panel of C, share of its rows); an item packs its columns of
- * op(B) k-major into its thread's scratch (k x 32) and runs the row blocks over k in chunks of KC,
- * so that the chunk of the panel (32 KB) stays in L1 across the row blocks. */
+/* The GEMM: work items are (32-column panel of C, share of its rows); for each chunk of KC k an item
+ * packs its columns of op(B) k-major into its thread's scratch (KC x 32, 32 KB: it stays in L1) and
+ * runs the row blocks over it, accumulating into C after the first chunk. */
 int mt_sgemm_tiles(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *A, int64_t lda, const float *B,
                    int64_t ldb, bool accumulate, float *C, int64_t ldc, int nthreads) {
     const int64_t npanels = (n + NR - 1) / NR, nblocks = (m + MR - 1) / MR;
@@ -182,7 +182,7 @@ int mt_sgemm_tiles(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const floa
     if (rparts > nblocks) rparts = nblocks;
     const int64_t items = npanels * rparts;
     if (nthreads > items) nthreads = (int)items;
-    const size_t panel = (size_t)k * NR;
+    const size_t panel = (size_t)MIN(k, KC) * NR;
     float *scratch = aligned_alloc(64, ((size_t)nthreads * panel * sizeof(float) + 63) / 64 * 64);
     if (!scratch) {
         mt_error(MT_ERR_MEMORY, "gemm: out of memory");
@@ -197,14 +197,15 @@ int mt_sgemm_tiles(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const floa
 #endif
         const int64_t j0 = it / rparts * NR, w = MIN(NR, n - j0), rp = it % rparts;
         const int64_t i0 = nblocks * rp / rparts * MR, i1 = MIN(m, nblocks * (rp + 1) / rparts * MR);
-        if (tb) mt_pack_transposed(B + j0 * ldb, ldb, w, k, P);
-        else mt_pack_panels(B + j0, ldb, k, w, P);
-        for (int64_t k0 = 0; k0 < k; k0 += KC)
+        for (int64_t k0 = 0; k0 < k; k0 += KC) {
+            const int64_t kc = MIN(KC, k - k0);
+            if (tb) mt_pack_transposed(B + j0 * ldb + k0, ldb, w, kc, P);
+            else mt_pack_panels(B + k0 * ldb + j0, ldb, kc, w, P);
             for (int64_t i = i0; i < i1; i += MR) {
-                mt_kseg sg = {MIN(KC, k - k0), A + (ta ? k0 * lda + i : i * lda + k0), ta ? 1 : lda, ta ? lda : 1,
-                              P + k0 * NR, NR};
+                mt_kseg sg = {kc, A + (ta ? k0 * lda + i : i * lda + k0), ta ? 1 : lda, ta ? lda : 1, P, NR};
                 mt_tile((int)MIN(MR, i1 - i), w, &sg, 1, C + i * ldc + j0, ldc, accumulate || k0 > 0);
             }
+        }
     }
     free(scratch);
     return 0;
