@@ -135,10 +135,8 @@ static PyObject *nn_gru_cell(PyObject *mod, PyObject *const *args, Py_ssize_t na
 static PyObject *tensor_tuple(int n, mt_tensor **ts) {
     PyObject *tup = PyTuple_New(n);
     for (int k = 0; k < n; k++) {
-        PyObject *o = NULL;
-        if (!ts[k]) o = (Py_INCREF(Py_None), Py_None);
-        else if (tup) o = mt_py_wrap(ts[k]);
-        else mt_decref(ts[k]);
+        if (!tup) { mt_decref(ts[k]); continue; } /* after a failure: release the rest */
+        PyObject *o = ts[k] ? mt_py_wrap(ts[k]) : (Py_INCREF(Py_None), Py_None); /* mt_py_wrap steals */
         if (!o) { Py_CLEAR(tup); continue; }
         PyTuple_SET_ITEM(tup, k, o);
     }
