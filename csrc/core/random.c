@@ -6,6 +6,7 @@
  * philox.h, so out[i] is bit-identical to mt_philox_elem_*(seed, start, i).
  */
 #include "random.h"
+#include "cpu_features.h"
 
 #include <stddef.h>
 
@@ -59,15 +60,6 @@ static void uniform_f32_blocks(uint64_t seed, uint64_t start, float *out, int64_
 #include <immintrin.h>
 #define MT_AVX512 __attribute__((target("avx512f")))
 #define MT_PHILOX_LANES 16
-
-static int cpu_has_avx512f(void) {
-    static int have = -1;
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx512f");
-    }
-    return have;
-}
 
 /* the low and high words of the 32 x 32-bit products a[i] * m, 16 lanes (mul_epu32 multiplies the
  * even lanes; the odd ones are shifted down for a second one) */
@@ -161,7 +153,7 @@ uint64_t mt_fill_uniform_f32(mt_generator *g, float *out, int64_t n, double low,
     int64_t done = 0; /* blocks written by the 16-lane path */
 #if defined(__GNUC__) && defined(__x86_64__)
     /* 16 blocks at a time where the low counter words of a group do not wrap */
-    if (cpu_has_avx512f() && (uint64_t)(uint32_t)start + (uint64_t)nb <= ((uint64_t)1 << 32)) {
+    if (mt_have_avx512() && (uint64_t)(uint32_t)start + (uint64_t)nb <= ((uint64_t)1 << 32)) {
         const int64_t ng = (n / 4) / MT_PHILOX_LANES; /* groups of whole blocks */
         MT_OMP_FOR
         for (int64_t c = 0; c < (ng + 63) / 64; ++c)

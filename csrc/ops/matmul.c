@@ -19,6 +19,7 @@
 #include "../core/iter.h"
 #include "../autograd/autograd.h"
 #include "tiles_avx512.h"
+#include "../core/cpu_features.h"
 
 #include <math.h>
 #include <stdio.h>

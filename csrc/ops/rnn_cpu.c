@@ -29,6 +29,7 @@
 #endif
 
 #include "tiles_avx512.h"
+#include "../core/cpu_features.h"
 #include "vecmath.h" /* MT_CLONES, exp_neg_f32 */
 
 /* ---------------- float32 math ---------------- */

@@ -16,15 +16,6 @@
 enum { MR = MT_TILE_MR, NR = MT_TILE_NR, KC = MT_TILE_KC };
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
-int mt_have_avx512(void) {
-    static int have = -1;
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-    }
-    return have;
-}
-
 /* rows i < mr (2..8) of a tile of 32 columns (masks m0 / m1 keep columns < w of the two halves; Bm
  * past column w is never read). The 16 accumulators are named variables (GCC keeps an array of
  * them on the stack); rows past mr repeat row 0 and are not stored. */
@@ -211,7 +202,6 @@ int mt_sgemm_tiles(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const floa
     return 0;
 }
 #else
-int mt_have_avx512(void) { return 0; }
 void mt_tile(int mr, int64_t w, const mt_kseg *sg, int nseg, float *C, int64_t ldc, int accumulate) {
     (void)mr; (void)w; (void)sg; (void)nseg; (void)C; (void)ldc; (void)accumulate;
 }

@@ -1,7 +1,7 @@
 /* Float32 register tiles for x86-64 CPUs with AVX-512, and the packing of their vector operand:
  * shared by the CPU LSTM time loops (ops/rnn_cpu.c) and the small-matrix path of the CPU GEMM
- * (ops/matmul.c). Call them only where mt_have_avx512() says so; on other compilers and CPUs it
- * says 0 and the rest are stubs. */
+ * (ops/matmul.c). Call them only where mt_have_avx512() (core/cpu_features.h) says so; on other compilers
+ * they are stubs. */
 #ifndef MT_TILES_AVX512_H
 #define MT_TILES_AVX512_H
 
@@ -20,7 +20,6 @@ typedef struct {
     int64_t ldb;
 } mt_kseg;
 
-int mt_have_avx512(void); /* AVX-512F and FMA */
 /* C (mr <= 8 rows of stride ldc, w <= 32 columns) = (accumulate ? C : 0) + the segments' products;
  * Bm past column w is never read */
 void mt_tile(int mr, int64_t w, const mt_kseg *sg, int nseg, float *C, int64_t ldc, int accumulate);
