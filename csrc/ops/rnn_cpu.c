@@ -316,11 +316,8 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
         if (xpre)
             for (int64_t u = g0; u < g1; u++)
                 for (int64_t q = 0; q < 4; q++) {
-                    const float *P = packed + (u * 4 + q) * KP * NR;
-                    for (int64_t r0 = 0; r0 < T * B; r0 += MR) {
-                        mt_kseg sg = {I, x + r0 * I, I, 1, P, NR};
-                        mt_tile((int)MIN(MR, T * B - r0), MIN(NR, H - u * NR), &sg, 1, gates + r0 * G + q * H + u * NR, G, 0);
-                    }
+                    mt_tile_rows(T * B, I, x, I, 1, packed + (u * 4 + q) * KP * NR, MIN(NR, H - u * NR),
+                                 gates + q * H + u * NR, G, 0);
                 }
         float gs[MR * 4 * NR] __attribute__((aligned(64)));
         const int stream = (uintptr_t)gates % 64 == 0 && H % 16 == 0;
@@ -363,8 +360,8 @@ int mt_lstm_cpu_forward_loop(const mt_lstm_loop *R) {
  * double) */
 AVX512 static void pack_dgates_slice(const float *dg, int64_t G, int64_t B, int64_t j0, int64_t w, float *D,
                                      double *db) {
-    __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
-    __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
+    uint16_t m0, m1;
+    mt_tile_masks(w, &m0, &m1);
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
     for (int64_t b = 0; b < B; b++) {
         __m512 v0 = _mm512_maskz_loadu_ps(m0, dg + b * G + j0), v1 = _mm512_maskz_loadu_ps(m1, dg + b * G + j0 + 16);
@@ -412,10 +409,7 @@ static void unpanel_wgrad(const float *P, int64_t H, int64_t N, float *dw) {
 static void dgates_times_panel(int64_t B, int64_t G, const float *dg, const float *P, int64_t w, float *out,
                                int64_t ldo) {
     for (int64_t k0 = 0; k0 < G; k0 += KC)
-        for (int64_t b0 = 0; b0 < B; b0 += MR) {
-            mt_kseg sg = {MIN(KC, G - k0), dg + b0 * G + k0, G, 1, P + k0 * NR, NR};
-            mt_tile((int)MIN(MR, B - b0), w, &sg, 1, out + b0 * ldo, ldo, k0 > 0);
-        }
+        mt_tile_rows(B, MIN(KC, G - k0), dg + k0, G, 1, P + k0 * NR, w, out, ldo, k0 > 0);
 }
 
 /* Backward, per step: (1) the gate gradients of the own units into dgates_t (a (2, B, 4H) ping-pong

@@ -108,12 +108,20 @@ AVX512 static void tile_row1_masked(const mt_kseg *sg, int nseg, float *C, __mma
 }
 
 AVX512 void mt_tile(int mr, int64_t w, const mt_kseg *sg, int nseg, float *C, int64_t ldc, int accumulate) {
-    __mmask16 m0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
-    __mmask16 m1 = (__mmask16)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
+    uint16_t m0, m1;
+    mt_tile_masks(w, &m0, &m1);
     if (mr == 1 && w == NR) tile_row1_full(sg, nseg, C, accumulate);
     else if (mr == 1) tile_row1_masked(sg, nseg, C, m0, m1, accumulate);
     else if (w == NR) tile_rows_full(mr, sg, nseg, C, ldc, accumulate);
     else tile_rows_masked(mr, sg, nseg, C, ldc, m0, m1, accumulate);
+}
+
+void mt_tile_rows(int64_t m, int64_t K, const float *A, int64_t sa, int64_t sk, const float *P, int64_t w, float *C,
+                  int64_t ldc, int accumulate) {
+    for (int64_t i = 0; i < m; i += MR) {
+        mt_kseg sg = {K, A + i * sa, sa, sk, P, NR};
+        mt_tile((int)MIN(MR, m - i), w, &sg, 1, C + i * ldc, ldc, accumulate);
+    }
 }
 
 /* P[k * 32 + n] = src[n * ld + k] for n < w (zero for w <= n < 32), k < K: a panel of the transposed
@@ -192,10 +200,8 @@ int mt_sgemm_tiles(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const floa
             const int64_t kc = MIN(KC, k - k0);
             if (tb) mt_pack_transposed(B + j0 * ldb + k0, ldb, w, kc, P);
             else mt_pack_panels(B + k0 * ldb + j0, ldb, kc, w, P);
-            for (int64_t i = i0; i < i1; i += MR) {
-                mt_kseg sg = {kc, A + (ta ? k0 * lda + i : i * lda + k0), ta ? 1 : lda, ta ? lda : 1, P, NR};
-                mt_tile((int)MIN(MR, i1 - i), w, &sg, 1, C + i * ldc + j0, ldc, accumulate || k0 > 0);
-            }
+            mt_tile_rows(i1 - i0, kc, A + (ta ? k0 * lda + i0 : i0 * lda + k0), ta ? 1 : lda, ta ? lda : 1, P, w,
+                         C + i0 * ldc + j0, ldc, accumulate || k0 > 0);
         }
     }
     free(scratch);
@@ -210,6 +216,10 @@ void mt_pack_transposed(const float *src, int64_t ld, int64_t w, int64_t K, floa
 }
 void mt_pack_panels(const float *src, int64_t ld, int64_t rows, int64_t cols, float *dst) {
     (void)src; (void)ld; (void)rows; (void)cols; (void)dst;
+}
+void mt_tile_rows(int64_t m, int64_t K, const float *A, int64_t sa, int64_t sk, const float *P, int64_t w, float *C,
+                  int64_t ldc, int accumulate) {
+    (void)m; (void)K; (void)A; (void)sa; (void)sk; (void)P; (void)w; (void)C; (void)ldc; (void)accumulate;
 }
 int mt_sgemm_tiles(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *A, int64_t lda, const float *B,
                    int64_t ldb, bool accumulate, float *C, int64_t ldc, int nthreads) {

@@ -23,6 +23,15 @@ typedef struct {
 /* C (mr <= 8 rows of stride ldc, w <= 32 columns) = (accumulate ? C : 0) + the segments' products;
  * Bm past column w is never read */
 void mt_tile(int mr, int64_t w, const mt_kseg *sg, int nseg, float *C, int64_t ldc, int accumulate);
+/* rows [0, m) of C (stride ldc, w <= 32 columns) = (accumulate ? C : 0) + A @ P in tiles of 8 rows:
+ * A's row i, element k at A[i * sa + k * sk], P a k-major panel (K x 32) */
+void mt_tile_rows(int64_t m, int64_t K, const float *A, int64_t sa, int64_t sk, const float *P, int64_t w, float *C,
+                  int64_t ldc, int accumulate);
+/* the lane masks of columns [0, w) (w <= 32) over a tile's two halves of 16 */
+static inline void mt_tile_masks(int64_t w, uint16_t *m0, uint16_t *m1) {
+    *m0 = (uint16_t)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+    *m1 = (uint16_t)(w >= 32 ? 0xFFFF : w > 16 ? (1u << (w - 16)) - 1 : 0);
+}
 /* P[k * 32 + n] = src[n * ld + k] for n < w (zero for w <= n < 32), k < K */
 void mt_pack_transposed(const float *src, int64_t ld, int64_t w, int64_t K, float *P);
 /* rows x cols of src (row stride ld) as ceil(cols / 32) panels of rows x 32, zero-padded */
