@@ -33,10 +33,7 @@
 #include "vecmath.h" /* MT_CLONES, exp_neg_f32 */
 
 /* ---------------- float32 math ---------------- */
-static inline float sig_f32(float x) {
-    float e = exp_neg_f32(-fabsf(x)), r = 1.0f / (1.0f + e);
-    return x >= 0.0f ? r : e * r;
-}
+static inline float sig_f32(float x) { return sigmoid_vec_f32(x); } /* vecmath.h */
 /* tanh as a 13/6 rational function on [-7.905, 7.905] (Eigen's; <= 4e-7 relative error) */
 static inline float tanh_f32(float x) {
     float xc = x < -7.90531110763549805f ? -7.90531110763549805f : (x > 7.90531110763549805f ? 7.90531110763549805f : x);
