@@ -560,16 +560,18 @@ class _BadSquare(mt.autograd.Function):
 
 
 def test_custom_function_output_freed_without_backward():
-    """a Function's node keeps no reference to its outputs (a cycle through the C node that Python's
-    collector cannot break): an output used without backward is freed with its last reference"""
+    """a Function's node keeps no reference to its outputs, not even one the Function saved (a cycle
+    through the C node that Python's collector cannot break): an output used without backward is
+    freed with its last reference"""
     import gc
     import weakref
     x = mt.randn(4, requires_grad=True)
-    y = _BadSquare.apply(x)
-    ref = weakref.ref(y)
-    del y
-    gc.collect()
-    assert ref() is None
+    for apply in (_BadSquare.apply, lambda x: _MyExp.apply(x, 2.0)):  # _MyExp saves its output
+        y = apply(x)
+        ref = weakref.ref(y)
+        del y
+        gc.collect()
+        assert ref() is None
     y = _BadSquare.apply(x)  # and gradients for unused outputs still come as zeros
     y.sum().backward()
     close(x.grad, x.detach().numpy())

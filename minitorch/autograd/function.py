@@ -64,6 +64,10 @@ class Function(metaclass=_FunctionMeta):
             out = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(out, tuple)
         outs = (out,) if single else out
+        # saved outputs are kept detached (same storage and version): the output holds the node, the
+        # node this ctx, and a ctx holding the output would close a cycle through C that Python's
+        # collector cannot see
+        ctx._saved = tuple(t.detach() if t is not None and any(t is o for o in outs) else t for t in ctx._saved)
         # outputs that are inputs returned as-is get a fresh alias so their history is not overwritten
         fixed = []
         for o in outs:
@@ -72,8 +76,7 @@ class Function(metaclass=_FunctionMeta):
             fixed.append(o)
         outs = tuple(fixed)
         if _C.is_grad_enabled() and any(ctx.needs_input_grad):
-            # the outputs' metadata, not the outputs: the node holds this closure, and a reference
-            # back to its own outputs would be a cycle through C that Python's collector cannot see
+            # the outputs' metadata, not the outputs, for the same reason: the node holds this closure
             metas = tuple((tuple(o.shape), o.dtype, o.device) if isinstance(o, _C.TensorBase) else None
                           for o in outs)
 

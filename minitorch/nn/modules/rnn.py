@@ -253,7 +253,7 @@ class _GRULayer(Function):
             h, acts[t] = _C._gru_cell_forward(xp[t], hh, h)
             outs[t] = h
         out = _stack(outs, 0)
-        ctx.save_for_backward(h0, w_hh, out.detach())  # detached: no cycle out -> node -> ctx -> out
+        ctx.save_for_backward(h0, w_hh, out)
         ctx.acts = acts  # internal: never handed out, so no version to check
         ctx.reverse = reverse
         return out, h
@@ -296,7 +296,7 @@ class _RNNLayer(Function):
             h = pre.relu() if relu else pre.tanh()
             outs[t] = h
         out = _stack(outs, 0)
-        ctx.save_for_backward(h0, w_hh, out.detach())  # detached: no cycle out -> node -> ctx -> out
+        ctx.save_for_backward(h0, w_hh, out)
         ctx.relu, ctx.reverse = relu, reverse
         return out, h
 
