@@ -209,7 +209,7 @@ class RNNBase(Module):
         if self.mode == "LSTM" and c is None:
             c = zeros((B, H), dtype=x.dtype, device=x.device)
         outs = [None] * T
-        steps = range(T - 1, -1, -1) if reverse else range(T)
+        steps = _time_steps(T, reverse)
         xps = xp.unbind(0)  # one node for all steps (xp[t] would each send back a zero-filled (T, B, G) gradient)
         for t in steps:
             h, c = _cell(self.mode, xps[t], h, c, w_hh, b_hh)
@@ -236,6 +236,22 @@ class RNNBase(Module):
         return out
 
 
+def _time_steps(T, reverse):
+    """a layer's steps in the order its forward runs them (its backward runs them reversed)"""
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _prev_states(out, h0, reverse):
+    """h_{t-1} of every step t, (T, B, H): h0 at the layer's first step"""
+    return _cat([out[1:], h0[None]], 0) if reverse else _cat([h0[None], out[:-1]], 0)
+
+
+def _recurrent_weight_grad(d, prev):
+    """w_hh's gradient as one GEMM over all steps: d (T, B, G) the gradients of the recurrent
+    pre-activations, prev (T, B, H) the states they were computed from"""
+    return d.reshape(-1, d.shape[2]).t().matmul(prev.reshape(-1, prev.shape[2]))
+
+
 class _GRULayer(Function):
     """A GRU layer's time loop on CPU after its input projection xp = x @ w_ih^T + b_ih (T, B, 3H): per
     step one GEMM and the fused cell (_C._gru_cell_forward), no autograd inside; backward through
@@ -248,7 +264,7 @@ class _GRULayer(Function):
         w_t = w_hh.t()
         outs, acts = [None] * T, [None] * T
         h = h0
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        for t in _time_steps(T, reverse):
             hh = h.matmul(w_t) if b_hh is None else b_hh.addmm(h, w_t)
             h, acts[t] = _C._gru_cell_forward(xp[t], hh, h)
             outs[t] = h
@@ -262,21 +278,16 @@ class _GRULayer(Function):
     def backward(ctx, g_out, g_hn):
         h0, w_hh, out = ctx.saved_tensors
         need_xp, need_h0, need_w, need_b = ctx.needs_input_grad[:4]
-        T, reverse, acts = out.shape[0], ctx.reverse, ctx.acts
+        T, steps, acts = out.shape[0], _time_steps(out.shape[0], ctx.reverse), ctx.acts
+        prev = _prev_states(out, h0, ctx.reverse)
         dxps, dhhs = [None] * T, [None] * T
         dh = g_hn
-        for t in (range(T) if reverse else range(T - 1, -1, -1)):
-            first = t == (T - 1 if reverse else 0)  # the step that read h0
-            hprev = h0 if first else out[t + 1 if reverse else t - 1]
-            dxps[t], dhhs[t], dh_cell = _C._gru_cell_backward(g_out[t] + dh, acts[t], hprev, need_xp, True, True)
-            dh = dh_cell.addmm(dhhs[t], w_hh) if (need_h0 or not first) else None
-        dhh = _stack(dhhs, 0).reshape(-1, dhhs[0].shape[1])
-        dw = db = None
-        if need_w:
-            hprev_all = _cat([out[1:], h0[None]], 0) if reverse else _cat([h0[None], out[:-1]], 0)
-            dw = dhh.t().matmul(hprev_all.reshape(-1, h0.shape[1]))
-        if need_b:
-            db = dhh.sum(0)
+        for t in reversed(steps):
+            dxps[t], dhhs[t], dh_cell = _C._gru_cell_backward(g_out[t] + dh, acts[t], prev[t], need_xp, True, True)
+            dh = dh_cell.addmm(dhhs[t], w_hh) if (need_h0 or t != steps[0]) else None
+        dhh = _stack(dhhs, 0)
+        dw = _recurrent_weight_grad(dhh, prev) if need_w else None
+        db = dhh.sum((0, 1)) if need_b else None
         return (_stack(dxps, 0) if need_xp else None), (dh if need_h0 else None), dw, db, None
 
 
@@ -291,7 +302,7 @@ class _RNNLayer(Function):
         w_t = w_hh.t()
         outs = [None] * T
         h = h0
-        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        for t in _time_steps(T, reverse):
             pre = xp[t].addmm(h, w_t)
             h = pre.relu() if relu else pre.tanh()
             outs[t] = h
@@ -304,19 +315,15 @@ class _RNNLayer(Function):
     def backward(ctx, g_out, g_hn):
         h0, w_hh, out = ctx.saved_tensors
         need_h0, need_w = ctx.needs_input_grad[1:3]
-        T, reverse = out.shape[0], ctx.reverse
+        T, steps = out.shape[0], _time_steps(out.shape[0], ctx.reverse)
         slope = (out > 0).to(out.dtype) if ctx.relu else 1 - out * out  # d h_t / d pre_t, all steps at once
         dpres = [None] * T
         dh = g_hn
-        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+        for t in reversed(steps):
             dpres[t] = (g_out[t] + dh) * slope[t]
-            first = t == (T - 1 if reverse else 0)
-            dh = dpres[t].matmul(w_hh) if (need_h0 or not first) else None
+            dh = dpres[t].matmul(w_hh) if (need_h0 or t != steps[0]) else None
         dpre = _stack(dpres, 0)
-        dw = None
-        if need_w:
-            hprev_all = _cat([out[1:], h0[None]], 0) if reverse else _cat([h0[None], out[:-1]], 0)
-            dw = dpre.reshape(-1, out.shape[2]).t().matmul(hprev_all.reshape(-1, out.shape[2]))
+        dw = _recurrent_weight_grad(dpre, _prev_states(out, h0, ctx.reverse)) if need_w else None
         return dpre, (dh if need_h0 else None), dw, None, None
 
 
