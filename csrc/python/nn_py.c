@@ -118,15 +118,24 @@ static PyObject *nn_lstm_layer(PyObject *mod, PyObject *const *args, Py_ssize_t 
     return tup;
 }
 
+/* 0 when there are nargs_want arguments and the first ntensors are Tensors, else -1 with a TypeError */
+static int check_args(const char *fn, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t nargs_want, int ntensors) {
+    if (nargs != nargs_want) {
+        PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments", fn, nargs_want);
+        return -1;
+    }
+    for (int k = 0; k < ntensors; k++)
+        if (!PyTensor_Check(args[k])) {
+            PyErr_Format(PyExc_TypeError, "%s(): argument %d must be Tensor, not %s", fn, k + 1,
+                         Py_TYPE(args[k])->tp_name);
+            return -1;
+        }
+    return 0;
+}
+
 /* _gru_cell(xp, hh, h) -> h': the GRU step after its GEMMs (mt_gru_cell) */
 static PyObject *nn_gru_cell(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) { PyErr_SetString(PyExc_TypeError, "_gru_cell() takes 3 arguments"); return NULL; }
-    for (int k = 0; k < 3; k++)
-        if (!PyTensor_Check(args[k])) {
-            PyErr_Format(PyExc_TypeError, "_gru_cell(): argument %d must be Tensor, not %s", k + 1,
-                         Py_TYPE(args[k])->tp_name);
-            return NULL;
-        }
+    if (check_args("_gru_cell", args, nargs, 3, 3) < 0) return NULL;
     mt_tensor *r = mt_gru_cell(T(args[0]), T(args[1]), T(args[2]));
     return r ? mt_py_wrap(r) : mt_py_raise();
 }
@@ -145,9 +154,7 @@ static PyObject *tensor_tuple(int n, mt_tensor **ts) {
 
 /* _gru_cell_forward(xp, hh, h) -> (h', act) without autograd (the GRU layer's own time loop) */
 static PyObject *nn_gru_cell_forward(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 3) { PyErr_SetString(PyExc_TypeError, "_gru_cell_forward() takes 3 arguments"); return NULL; }
-    for (int k = 0; k < 3; k++)
-        if (!PyTensor_Check(args[k])) { PyErr_SetString(PyExc_TypeError, "_gru_cell_forward(): expected Tensors"); return NULL; }
+    if (check_args("_gru_cell_forward", args, nargs, 3, 3) < 0) return NULL;
     mt_tensor *r[2];
     if (mt_gru_cell_forward(T(args[0]), T(args[1]), T(args[2]), &r[0], &r[1]) < 0) return mt_py_raise();
     return tensor_tuple(2, r);
@@ -155,9 +162,7 @@ static PyObject *nn_gru_cell_forward(PyObject *mod, PyObject *const *args, Py_ss
 
 /* _gru_cell_backward(g, act, h, need_dxp, need_dhh, need_dh) -> (dxp, dhh, dh), None where not asked */
 static PyObject *nn_gru_cell_backward(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 6) { PyErr_SetString(PyExc_TypeError, "_gru_cell_backward() takes 6 arguments"); return NULL; }
-    for (int k = 0; k < 3; k++)
-        if (!PyTensor_Check(args[k])) { PyErr_SetString(PyExc_TypeError, "_gru_cell_backward(): expected Tensors"); return NULL; }
+    if (check_args("_gru_cell_backward", args, nargs, 6, 3) < 0) return NULL;
     int need[3];
     for (int k = 0; k < 3; k++)
         if ((need[k] = PyObject_IsTrue(args[3 + k])) < 0) return NULL;
