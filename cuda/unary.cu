@@ -1,8 +1,9 @@
-/* Unary elementwise kernels (MT_UNARY_OPS of ops/ops.h), semantics of ops/elementwise_cpu.c:
- * float-only ops (exp, log, ...) for float32/float64, "arith" ops (neg, abs, relu, sign, clamp)
- * also for int32/int64, predicates (logical_not, isnan, isinf, isfinite) for every dtype with a
- * bool output. Other combinations raise like the CPU ("..._cuda" not implemented). */
+/* Unary elementwise kernels (declared in ops/elementwise_ops.h), semantics of ops/elementwise_cpu.c.
+ * The dtypes each op runs on come from its declared kind (MT_K_*); an op without a branch in
+ * UnF does not compile (the static_assert at the end of the chain). Other dtype combinations
+ * raise like the CPU ("..._cuda" not implemented). */
 #include "ew.cuh"
+#include "ops/special_math.h"
 
 #include <math.h>
 
@@ -21,14 +22,20 @@ HD bool isinf_(T x) {
     else return false;
 }
 
-struct clamp_prm {
-    double p[4]; /* has_lo, lo, has_hi, hi */
+struct op_prm {
+    double p[4]; /* the op's parameters: clamp {has_lo, lo, has_hi, hi}, logit {has_eps, eps}, nan_to_num */
+};
+
+template <int OP>
+struct always_false {
+    static constexpr bool value = false;
 };
 
 template <int OP, typename T>
 struct UnF {
-    clamp_prm c;
+    op_prm c;
     HD auto operator()(T x) const {
+        constexpr double PI = 3.14159265358979323846;
         if constexpr (OP == MT_U_NEG) return (T)(-x);
         else if constexpr (OP == MT_U_ABS) return (T)(x < 0 ? -x : x);
         else if constexpr (OP == MT_U_EXP) return (T)exp(x);
@@ -42,7 +49,7 @@ struct UnF {
         else if constexpr (OP == MT_U_TANH) return (T)tanh(x);
         else if constexpr (OP == MT_U_SIGMOID) return (T)((T)1 / ((T)1 + exp(-x)));
         else if constexpr (OP == MT_U_RELU) return (T)((isnan_(x) || x > 0) ? x : (T)0);
-        else if constexpr (OP == MT_U_SIGN) return (T)(isnan_(x) ? (T)0 : (T)((x > 0) - (x < 0)));
+        else if constexpr (OP == MT_U_SIGN || OP == MT_U_SGN) return (T)(isnan_(x) ? (T)0 : (T)((x > 0) - (x < 0)));
         else if constexpr (OP == MT_U_FLOOR) return (T)floor(x);
         else if constexpr (OP == MT_U_CEIL) return (T)ceil(x);
         else if constexpr (OP == MT_U_ROUND) return (T)rint(x);
@@ -53,51 +60,84 @@ struct UnF {
         else if constexpr (OP == MT_U_ISNAN) return (bool)isnan_(x);
         else if constexpr (OP == MT_U_ISINF) return (bool)isinf_(x);
         else if constexpr (OP == MT_U_ISFINITE) return (bool)!(isnan_(x) || isinf_(x));
-        else /* CLAMP; NaN stays NaN: both comparisons are false */
+        else if constexpr (OP == MT_U_CLAMP) /* NaN stays NaN: both comparisons are false */
             return (T)((c.p[0] != 0 && x < (T)c.p[1]) ? (T)c.p[1] : ((c.p[2] != 0 && x > (T)c.p[3]) ? (T)c.p[3] : x));
+        else if constexpr (OP == MT_U_TAN) return (T)tan(x);
+        else if constexpr (OP == MT_U_ATAN) return (T)atan(x);
+        else if constexpr (OP == MT_U_ASIN) return (T)asin(x);
+        else if constexpr (OP == MT_U_ACOS) return (T)acos(x);
+        else if constexpr (OP == MT_U_SINH) return (T)sinh(x);
+        else if constexpr (OP == MT_U_COSH) return (T)cosh(x);
+        else if constexpr (OP == MT_U_ASINH) return (T)asinh(x);
+        else if constexpr (OP == MT_U_ACOSH) return (T)acosh(x);
+        else if constexpr (OP == MT_U_ATANH) return (T)atanh(x);
+        else if constexpr (OP == MT_U_LOG2) return (T)log2(x);
+        else if constexpr (OP == MT_U_LOG10) return (T)log10(x);
+        else if constexpr (OP == MT_U_EXP2) return (T)exp2(x);
+        else if constexpr (OP == MT_U_FRAC) return (T)(x - trunc(x));
+        else if constexpr (OP == MT_U_SQUARE) return (T)(x * x);
+        else if constexpr (OP == MT_U_ERFINV) return (T)erfinv(x);
+        else if constexpr (OP == MT_U_ERFC) return (T)erfc(x);
+        else if constexpr (OP == MT_U_LGAMMA) return (T)lgamma(x);
+        else if constexpr (OP == MT_U_DIGAMMA) return (T)mt_digamma((double)x);
+        else if constexpr (OP == MT_U_TRIGAMMA) return (T)mt_trigamma((double)x);
+        else if constexpr (OP == MT_U_SINC) return (T)(x == 0 ? (T)1 : (T)(sin((T)PI * x) / ((T)PI * x)));
+        else if constexpr (OP == MT_U_LOGIT) {
+            T z = x;
+            if (c.p[0] != 0) z = x < (T)c.p[1] ? (T)c.p[1] : x > (T)(1 - c.p[1]) ? (T)(1 - c.p[1]) : x;
+            return (T)log(z / ((T)1 - z));
+        } else if constexpr (OP == MT_U_NAN_TO_NUM)
+            return (T)(isnan_(x) ? (T)c.p[0] : x == (T)INFINITY ? (T)c.p[1] : x == -(T)INFINITY ? (T)c.p[2] : x);
+        else if constexpr (OP == MT_U_BITWISE_NOT) {
+            if constexpr (std::is_same<T, bool>::value) return (bool)!x;
+            else return (T)~x;
+        } else static_assert(always_false<OP>::value, "a declared unary op has no CUDA expression in UnF");
     }
 };
 
-enum { K_FLOAT, K_ARITH, K_PRED };
-constexpr int kind_of(int op) {
-    return (op == MT_U_NEG || op == MT_U_ABS || op == MT_U_RELU || op == MT_U_SIGN || op == MT_U_CLAMP) ? K_ARITH
-           : (op == MT_U_LOGICAL_NOT || op == MT_U_ISNAN || op == MT_U_ISINF || op == MT_U_ISFINITE) ? K_PRED
-                                                                                                     : K_FLOAT;
+/* the dtypes each kind runs on, as the CPU loop tables (elementwise_cpu.c) */
+#define KIND_OF(ID, name, kind, ...) MT_K_##kind,
+constexpr int unary_kinds[MT_NUM_UNARY] = {MT_UNARY_OPS(KIND_OF)};
+#undef KIND_OF
+constexpr bool runs_on_float(int k) { return k != MT_K_INTEGER; }
+constexpr bool runs_on_int(int k) {
+    return k == MT_K_SAME || k == MT_K_SAMEB || k == MT_K_SIGN || k == MT_K_PRED || k == MT_K_INTEGER;
 }
+constexpr bool runs_on_bool(int k) { return k == MT_K_PRED || k == MT_K_INTEGER; }
 
 template <int OP, typename T>
-int launch(mt_tensor *out, const mt_tensor *a, const clamp_prm &c) {
+int launch(mt_tensor *out, const mt_tensor *a, const op_prm &c) {
     UnF<OP, T> f;
     f.c = c;
     return cu_launch_unary<T>(f, out, a);
 }
 
 template <int OP>
-int run(mt_tensor *out, const mt_tensor *a, const clamp_prm &c, const char *name) {
-    constexpr int K = kind_of(OP);
+int run(mt_tensor *out, const mt_tensor *a, const op_prm &c, const char *name) {
+    constexpr int K = unary_kinds[OP];
     switch (a->dtype) {
-    case MT_FLOAT32: return launch<OP, float>(out, a, c);
-    case MT_FLOAT64: return launch<OP, double>(out, a, c);
-    case MT_INT32: if constexpr (K != K_FLOAT) return launch<OP, int32_t>(out, a, c); break;
-    case MT_INT64: if constexpr (K != K_FLOAT) return launch<OP, int64_t>(out, a, c); break;
-    case MT_BOOL: if constexpr (K == K_PRED) return launch<OP, bool>(out, a, c); break;
+    case MT_FLOAT32: if constexpr (runs_on_float(K)) return launch<OP, float>(out, a, c); break;
+    case MT_FLOAT64: if constexpr (runs_on_float(K)) return launch<OP, double>(out, a, c); break;
+    case MT_INT32: if constexpr (runs_on_int(K)) return launch<OP, int32_t>(out, a, c); break;
+    case MT_INT64: if constexpr (runs_on_int(K)) return launch<OP, int64_t>(out, a, c); break;
+    case MT_BOOL: if constexpr (runs_on_bool(K)) return launch<OP, bool>(out, a, c); break;
     default: break;
     }
-    cu_api->error(MT_ERR_RUNTIME, "\"%s_cuda\" not implemented for '%s'", name, cu_api->dtype_names[a->dtype]);
+    cu_api->error(MT_ERR_NOTIMPL, "\"%s_cuda\" not implemented for '%s'", name, cu_api->dtype_names[a->dtype]);
     return -1;
 }
 
 } // namespace
 
 int cu_unary(int op, mt_tensor *out, const mt_tensor *a, const double *params) {
-    clamp_prm c = {{0, 0, 0, 0}};
-    if (op == MT_U_CLAMP && params)
-        for (int i = 0; i < 4; i++) c.p[i] = params[i];
+    op_prm c = {{0, 0, 0, 0}};
+    if (params) /* clamp, logit and nan_to_num carry parameters; the others pass NULL */
+        for (int i = 0; i < (op == MT_U_LOGIT ? 2 : op == MT_U_NAN_TO_NUM ? 3 : 4); i++) c.p[i] = params[i];
     switch (op) {
-#define X(ID, name, node) \
+#define CASE_U(ID, name, ...) \
     case MT_U_##ID: return run<MT_U_##ID>(out, a, c, #name);
-        MT_UNARY_OPS(X)
-#undef X
+        MT_UNARY_OPS(CASE_U)
+#undef CASE_U
     default: cu_api->error(MT_ERR_RUNTIME, "cuda unary: unknown op %d", op); return -1;
     }
 }

@@ -26,22 +26,30 @@ double = float64
 long = int64
 int = int32
 
-# Functions that are the Tensor methods of the same name: minitorch.exp(x) is x.exp().
-_METHOD_FUNCTIONS = """
-neg abs exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu sign floor ceil round trunc reciprocal logical_not
-isnan isinf isfinite clamp clip add sub mul div true_divide floor_divide remainder pow maximum minimum eq ne lt le gt ge
-logical_and logical_or logical_xor numel clone detach reshape flatten unsqueeze squeeze permute transpose t narrow select
+# Functions that are the Tensor methods of the same name: minitorch.exp(x) is x.exp(). The
+# elementwise ops come from their declarations (csrc/ops/elementwise_ops.h, as _C._ops); the
+# rest are listed here.
+_METHOD_FUNCTIONS = [op["name"] for op in _C._ops if "F" in op["variants"]] + """
+clip true_divide numel clone detach reshape flatten unsqueeze squeeze permute transpose t narrow select
 sum mean prod max min amax amin argmax argmin var std logsumexp all any norm softmax log_softmax matmul mm bmm dot outer addmm
-index_select gather scatter scatter_add masked_fill split chunk unbind flip sort argsort topk nonzero square
-subtract multiply divide negative greater less greater_equal less_equal not_equal swapaxes swapdims is_floating_point erf
+index_select gather scatter scatter_add masked_fill split chunk unbind flip sort argsort topk nonzero float_power
+subtract multiply divide greater less greater_equal less_equal not_equal swapaxes swapdims is_floating_point
 """.split()
+# PyTorch's other names for the same ops (functions and methods, with their in-place forms)
+_ALIASES = {
+    "absolute": "abs", "negative": "neg", "arccos": "acos", "arcsin": "asin", "arctan": "atan", "arctan2": "atan2",
+    "arccosh": "acosh", "arcsinh": "asinh", "arctanh": "atanh", "fix": "trunc",
+}
 _g = globals()
+for _name, _target in _ALIASES.items():
+    setattr(Tensor, _name, getattr(Tensor, _target))
+    if hasattr(Tensor, _target + "_"):
+        setattr(Tensor, _name + "_", getattr(Tensor, _target + "_"))
+    _METHOD_FUNCTIONS.append(_name)
 for _name in _METHOD_FUNCTIONS:
-    if _name in ("negative",):
-        _g[_name] = Tensor.neg
-    elif hasattr(Tensor, _name):
+    if hasattr(Tensor, _name):
         _g[_name] = getattr(Tensor, _name)
-del _g, _name
+del _g, _name, _target
 
 
 def is_tensor(obj):

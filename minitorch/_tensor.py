@@ -228,8 +228,18 @@ class Tensor(_C.TensorBase):
             return tuple(tensor(i, dtype=int64).to(self.device) for i in nz)
         return tensor(np.stack(nz, axis=1) if nz else np.zeros((1, 0), dtype=np.int64), dtype=int64).to(self.device)
 
-    def square(self):
-        return self * self
+    def float_power(self, exponent):
+        """self ** exponent in float64 (PyTorch's float_power)."""
+        if isinstance(exponent, _C.TensorBase):
+            exponent = exponent.double()
+        return self.double().pow(exponent)
+
+    def float_power_(self, exponent):
+        if self.dtype != float64:
+            names = {bool_: "Bool", int32: "Int", int64: "Long", float32: "Float"}
+            raise RuntimeError(f"the base given to float_power_ has dtype {names[self.dtype]} but the operation's "
+                               "result requires dtype Double")
+        return self.pow_(exponent.double() if isinstance(exponent, _C.TensorBase) else exponent)
 
     def abs_(self):
         return _C.TensorBase.abs_(self)

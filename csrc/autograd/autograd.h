@@ -39,6 +39,7 @@ struct mt_node {
     mt_tensor *saved[MT_NODE_MAX_SAVED];
     uint64_t saved_version[MT_NODE_MAX_SAVED];
     mt_scalar scalar;
+    double fargs[4];        /* float parameters of the op (clamp bounds, logit's eps, ...) */
     int64_t iargs[2 * MT_MAX_DIMS + 4];
     int n_iargs;
     mt_dtype in_dtype;      /* dtype of input 0, to cast gradients back */

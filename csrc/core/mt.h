@@ -42,7 +42,7 @@ void mt_err_clear(void);
 typedef struct { mt_dtype dtype; /* MT_BOOL, MT_INT64 or MT_FLOAT64 */ double f; int64_t i; } mt_scalar;
 static inline mt_scalar mt_sf(double v) { mt_scalar s = {MT_FLOAT64, v, (int64_t)v}; return s; }
 static inline mt_scalar mt_si(int64_t v) { mt_scalar s = {MT_INT64, (double)v, v}; return s; }
-static inline mt_scalar mt_sb(bool v) { mt_scalar s = {MT_BOOL, v, v}; return s; }
+static inline mt_scalar mt_sb(bool v) { mt_scalar s = {MT_BOOL, v ? 1.0 : 0.0, (int64_t)v}; return s; }
 
 /* ---- storage: a refcounted buffer on one device ---- */
 typedef struct mt_storage {

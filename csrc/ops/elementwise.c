@@ -1,5 +1,6 @@
-/* Elementwise ops: dtype rules, broadcasting, in-place forms and derivatives.
- * The kernels live in the device backends (elementwise_cpu.c for the CPU). */
+/* Elementwise ops: dtype rules, broadcasting, in-place forms and derivatives, all driven by the
+ * declarations in elementwise_ops.h. The kernels live in the device backends (elementwise_cpu.c
+ * for the CPU, cuda/unary.cu and cuda/binary.cu). */
 #include "ops.h"
 #include "../core/iter.h"
 #include "../autograd/autograd.h"
@@ -9,136 +10,198 @@
 
 #define P mt_pool
 
-#define X(ID, name, node) #name,
-const char *const mt_unary_names[MT_NUM_UNARY] = {MT_UNARY_OPS(X)};
-const char *const mt_binary_names[MT_NUM_BINARY] = {MT_BINARY_OPS(X)};
-#undef X
+/* ---- the derivative language of elementwise_ops.h: every step is pooled (freed once the node's
+   backward returns) and NULL propagates, so a failed step fails the whole expression ---- */
+#define U_(OP, t) P(mt_unary(MT_U_##OP, t))
+#define B_(OP, p, q) P(mt_binary(MT_B_##OP, p, q))
+#define BS_(OP, p, s) P(mt_binary_s(MT_B_##OP, p, mt_sf(s), false))
+#define MUL(p, q) B_(MUL, p, q)
+#define DIV(p, q) B_(DIV, p, q)
+#define ADD(p, q) B_(ADD, p, q)
+#define SUB(p, q) B_(SUB, p, q)
+#define MULS(p, s) BS_(MUL, p, s)
+#define ADDS(p, s) BS_(ADD, p, s)
+#define RSUBS(s, p) P(mt_binary_s(MT_B_SUB, p, mt_sf(s), true))
+#define NEG(p) P(mt_neg(p))
+#define WHERE(c, p, q) P(mt_where(c, p, q))
+#define OR(p, q) B_(LOGICAL_OR, p, q)
+#define AND(p, q) B_(LOGICAL_AND, p, q)
+#define ZEROS P(mt_full_like(g, 0.0))
+#define IDENT g
+#define NOT_IMPL not_implemented(n)
+
+static mt_tensor *not_implemented(const mt_node *n) {
+    int op = (int)n->iargs[0];
+    const char *name = n->iargs[5] ? mt_binary_decls[op].name : mt_unary_decls[op].name;
+    return mt_error(MT_ERR_RUNTIME, "derivative for aten::%s is not implemented", name);
+}
+static mt_tensor *zero_where(mt_tensor *mask, mt_tensor *t) { return WHERE(mask, P(mt_full_like(t, 0.0)), t); }
+
+/* helpers the declarations name: each returns a pooled tensor */
+static mt_tensor *clamp_mask(mt_tensor *x, const double *prm) {
+    mt_tensor *mask = prm[0] != 0 ? BS_(GE, x, prm[1]) : NULL;
+    if (prm[2] != 0) {
+        mt_tensor *hi = BS_(LE, x, prm[3]);
+        mask = mask ? AND(mask, hi) : hi;
+    }
+    return mask;
+}
+static mt_tensor *sinc_grad(mt_tensor *x) { /* (cos(pi x) - sinc(x)) / x, 0 at x == 0 */
+    mt_tensor *r = DIV(SUB(U_(COS, MULS(x, 3.141592653589793)), U_(SINC, x)), x);
+    return zero_where(BS_(EQ, x, 0.0), r);
+}
+static mt_tensor *logit_grad(mt_tensor *g, mt_tensor *x, const double *prm) {
+    mt_tensor *r = DIV(g, MUL(x, RSUBS(1.0, x)));
+    double lo = prm[0] != 0 ? prm[1] : 0.0, hi = prm[0] != 0 ? 1.0 - prm[1] : 1.0;
+    mt_tensor *outside = OR(BS_(LT, x, lo), BS_(GT, x, hi));
+    if (prm[0] != 0) return zero_where(outside, r);
+    return WHERE(outside, P(mt_full_like(r, NAN)), r); /* no eps: NaN outside [0, 1], as torch */
+}
+static mt_tensor *pow_grad_base(mt_tensor *g, mt_tensor *a, mt_tensor *b) { /* b a^(b-1), 0 where b == 0 */
+    mt_tensor *r = MUL(g, MUL(b, B_(POW, a, BS_(SUB, b, 1.0))));
+    return zero_where(BS_(EQ, b, 0.0), r);
+}
+static mt_tensor *pow_grad_exponent(mt_tensor *g, mt_tensor *a, mt_tensor *b, mt_tensor *y) {
+    /* a^b log(a), 0 where a == 0 and b >= 0 */
+    mt_tensor *r = MUL(y, U_(LOG, a));
+    return MUL(g, zero_where(AND(BS_(EQ, a, 0.0), BS_(GE, b, 0.0)), r));
+}
+static mt_tensor *maxmin_weight(mt_tensor *a, mt_tensor *b, int win_op) { /* 1 where a wins, 1/2 at ties */
+    return ADD(P(mt_binary(win_op, a, b)), MULS(B_(EQ, a, b), 0.5));
+}
+static mt_tensor *copysign_ratio(mt_tensor *a, mt_tensor *y) { return zero_where(BS_(EQ, a, 0.0), DIV(y, a)); }
+static mt_tensor *xlogy_grad_self(mt_tensor *g, mt_tensor *a, mt_tensor *b) {
+    return zero_where(AND(BS_(EQ, a, 0.0), BS_(LE, b, 0.0)), B_(XLOGY, g, b));
+}
+
+/* ---- the declarations as data ---- */
+#define DECL_U(ID, name, kind, saves, var, node, deriv) \
+    {#name, node, NULL, NULL, #deriv, MT_K_##kind, MT_V_##var, MT_S_##saves},
+const mt_ew_decl mt_unary_decls[MT_NUM_UNARY] = {MT_UNARY_OPS(DECL_U)};
+#define DECL_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) \
+    {#name, node, node_s, node_sf, "a: " #da "; b: " #db, MT_K_##kind, MT_V_##var, (da_uses) | (db_uses) << 4},
+const mt_ew_decl mt_binary_decls[MT_NUM_BINARY] = {MT_BINARY_OPS(DECL_B)};
+#undef DECL_U
+#undef DECL_B
+
+bool mt_ew_has_derivative(const mt_ew_decl *d) { return d->node && !strstr(d->derivative, "NOT_IMPL"); }
 
 static int category(mt_dtype d) { return d == MT_BOOL ? 0 : mt_is_integral(d) ? 1 : 2; }
 
+/* PyTorch's wording for a kernel that a dtype does not have */
+static void *not_impl_dtype(const char *name, const mt_tensor *t, mt_dtype d) {
+    return mt_error(MT_ERR_NOTIMPL, "\"%s_%s\" not implemented for '%s'", name,
+                    t->storage->device.type == MT_CPU ? "cpu" : "cuda", mt_type_name(d));
+}
+
 /* ====================== unary ====================== */
-enum { U_FLOAT, U_SAME, U_PRED, U_ROUNDING };
-static int unary_kind(int op) {
-    switch (op) {
-    case MT_U_NEG: case MT_U_ABS: case MT_U_RELU: case MT_U_SIGN: case MT_U_CLAMP: return U_SAME;
-    case MT_U_FLOOR: case MT_U_CEIL: case MT_U_ROUND: case MT_U_TRUNC: return U_ROUNDING;
-    case MT_U_LOGICAL_NOT: case MT_U_ISNAN: case MT_U_ISINF: case MT_U_ISFINITE: return U_PRED;
-    default: return U_FLOAT;
-    }
-}
-/* which tensor the derivative needs: 0 none, 1 input, 2 output */
-static int unary_saves(int op) {
-    switch (op) {
-    case MT_U_EXP: case MT_U_EXPM1: case MT_U_SQRT: case MT_U_RSQRT: case MT_U_TANH: case MT_U_SIGMOID:
-    case MT_U_RELU: case MT_U_RECIPROCAL: return 2;
-    case MT_U_NEG: case MT_U_SIGN: case MT_U_FLOOR: case MT_U_CEIL: case MT_U_ROUND: case MT_U_TRUNC: return 0;
-    default: return 1;
-    }
-}
-
-static mt_tensor *zeros_like_grad(mt_tensor *g) { return mt_full_like(g, 0.0); }
-
 static int unary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     mt_tensor *g = go[0], *r = NULL;
-    int op = (int)n->iargs[0];
-    mt_tensor *x = n->n_saved ? mt_node_saved(n, 0) : NULL; /* input or output, per unary_saves */
+    const double *prm = n->fargs;
+    mt_tensor *x = n->n_saved ? mt_node_saved(n, 0) : NULL; /* input or output, per the declaration */
     if (n->n_saved && !x) return -1;
-    switch (op) {
-    case MT_U_NEG: r = mt_neg(g); break;
-    case MT_U_ABS: r = mt_mul(g, P(mt_unary(MT_U_SIGN, x))); break;
-    case MT_U_EXP: r = mt_mul(g, x); break;
-    case MT_U_LOG: r = mt_div(g, x); break;
-    case MT_U_LOG1P: r = mt_div(g, P(mt_adds(x, 1.0))); break;
-    case MT_U_EXPM1: r = mt_mul(g, P(mt_adds(x, 1.0))); break;
-    case MT_U_SQRT: r = mt_div(g, P(mt_muls(x, 2.0))); break;
-    case MT_U_RSQRT: r = mt_mul(g, P(mt_muls(P(mt_mul(x, P(mt_mul(x, x)))), -0.5))); break;
-    case MT_U_SIN: r = mt_mul(g, P(mt_unary(MT_U_COS, x))); break;
-    case MT_U_COS: r = mt_mul(g, P(mt_neg(P(mt_unary(MT_U_SIN, x))))); break;
-    case MT_U_TANH: r = mt_mul(g, P(mt_binary_s(MT_B_SUB, P(mt_mul(x, x)), mt_sf(1.0), true))); break;
-    case MT_U_SIGMOID: r = mt_mul(g, P(mt_mul(x, P(mt_binary_s(MT_B_SUB, x, mt_sf(1.0), true))))); break;
-    case MT_U_RELU: r = mt_mul(g, P(mt_binary_s(MT_B_GT, x, mt_sf(0.0), false))); break;
-    case MT_U_RECIPROCAL: r = mt_mul(g, P(mt_neg(P(mt_mul(x, x))))); break;
-    case MT_U_ERF: /* 2/sqrt(pi) * exp(-x^2) */
-        r = mt_mul(g, P(mt_muls(P(mt_unary(MT_U_EXP, P(mt_neg(P(mt_mul(x, x)))))), 1.1283791670955126))); break;
-    case MT_U_CLAMP: {
-        /* gradient passes where lo <= x <= hi (params stored as doubles in node->scalar/iargs) */
-        mt_tensor *mask = NULL;
-        double lo, hi;
-        memcpy(&lo, &n->iargs[2], sizeof lo);
-        memcpy(&hi, &n->iargs[4], sizeof hi);
-        if (n->iargs[1]) mask = P(mt_binary_s(MT_B_GE, x, mt_sf(lo), false));
-        if (n->iargs[3]) {
-            mt_tensor *m2 = P(mt_binary_s(MT_B_LE, x, mt_sf(hi), false));
-            mask = mask ? P(mt_binary(MT_B_LOGICAL_AND, mask, m2)) : m2;
-        }
-        r = mask ? mt_mul(g, mask) : mt_incref(g);
-        break;
+    (void)prm;
+    switch ((int)n->iargs[0]) {
+#define CASE_U(ID, name, kind, saves, var, node, deriv) case MT_U_##ID: r = deriv; break;
+        MT_UNARY_OPS(CASE_U)
+#undef CASE_U
+    default: mt_error(MT_ERR_RUNTIME, "unary backward: unknown op %d", (int)n->iargs[0]); return -1;
     }
-    default: r = zeros_like_grad(g); break;
-    }
-    gi[0] = r;
+    gi[0] = mt_incref(r);
     return r ? 0 : -1;
 }
 
 static mt_node_vt unary_vts[MT_NUM_UNARY] = {
-#define X(ID, name, node) {node, unary_backward, NULL},
-    MT_UNARY_OPS(X)
-#undef X
+#define VT_U(ID, name, kind, saves, var, node, deriv) {node, unary_backward, NULL},
+    MT_UNARY_OPS(VT_U)
+#undef VT_U
 };
 
-static mt_tensor *unary_impl(int op, mt_tensor *a, const double *params, mt_tensor *out_inplace) {
-    if (!a) return NULL;
-    int kind = unary_kind(op);
-    mt_dtype ct = a->dtype, od;
-    if (kind == U_FLOAT && !mt_is_floating(ct)) ct = MT_FLOAT32;
-    if (a->dtype == MT_BOOL && (kind == U_SAME || kind == U_ROUNDING) && op != MT_U_SIGN) {
-        if (op == MT_U_NEG)
-            return mt_error(MT_ERR_RUNTIME, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
-                                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
-        return mt_error(MT_ERR_RUNTIME, "\"%s_cpu\" not implemented for 'Bool'", mt_unary_names[op]);
+static void unary_record(int op, mt_tensor *a, mt_tensor *out, const double *prm, int nprm) {
+    if (!unary_vts[op].name) return;
+    mt_node *n = mt_autograd_record(&unary_vts[op], out, 1, &a);
+    if (!n) return;
+    n->iargs[0] = op;
+    for (int i = 0; i < nprm && i < 4; i++) n->fargs[i] = prm[i];
+    int sv = mt_unary_decls[op].saves;
+    if (sv != MT_S_NONE) mt_node_save(n, 0, sv == MT_S_IN ? a : out, sv == MT_S_OUT);
+}
+
+/* The compute dtype of a unary op on dtype d (-1 with the error set); *identity: the op is the
+   identity on d (rounding an integer, nan_to_num of an integer, sign of a bool). */
+static int unary_compute_dtype(int op, const mt_tensor *a, bool *identity) {
+    const mt_ew_decl *dc = &mt_unary_decls[op];
+    mt_dtype d = a->dtype;
+    bool fl = mt_is_floating(d);
+    *identity = false;
+    switch (dc->kind) {
+    case MT_K_FLOAT: return fl ? (int)d : MT_FLOAT32;
+    case MT_K_FLOATONLY: if (!fl) break; return d;
+    case MT_K_SAMEB: return d == MT_BOOL ? MT_INT64 : (int)d;
+    case MT_K_SAME:
+        if (d == MT_BOOL && op == MT_U_NEG) {
+            mt_error(MT_ERR_RUNTIME, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                                     "to invert a mask, use the `~` or `logical_not()` operator instead.");
+            return -1;
+        }
+        if (d == MT_BOOL) break;
+        return d;
+    case MT_K_ROUND: if (d == MT_BOOL) break; *identity = !fl; return d;
+    case MT_K_IDINT: *identity = !fl; return d;
+    case MT_K_SIGN: *identity = d == MT_BOOL; return d;
+    case MT_K_PRED: return d;
+    case MT_K_INTEGER: if (fl) break; return d;
+    default: break;
     }
-    od = kind == U_PRED ? MT_BOOL : ct;
-    if (out_inplace && od != out_inplace->dtype && category(od) > category(out_inplace->dtype))
+    not_impl_dtype(dc->name, a, d);
+    return -1;
+}
+
+static mt_tensor *unary_impl(int op, mt_tensor *a, const double *prm, int nprm, mt_tensor *self) {
+    if (!a) return NULL;
+    bool identity;
+    int cti = unary_compute_dtype(op, a, &identity);
+    if (cti < 0) return NULL;
+    mt_dtype ct = (mt_dtype)cti, od = mt_unary_decls[op].kind == MT_K_PRED ? MT_BOOL : ct;
+    if (self && od != self->dtype && category(od) > category(self->dtype))
         return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s", mt_type_name(od),
-                        mt_type_name(out_inplace->dtype));
+                        mt_type_name(self->dtype));
     mt_tensor *in = mt_cast(a, ct);
     if (!in) return NULL;
     mt_tensor *out;
-    if ((kind == U_ROUNDING && mt_is_integral(ct)) || (op == MT_U_SIGN && ct == MT_BOOL)) { /* sign(bool) is the identity */
+    if (identity) {
         out = mt_empty_like(in);
         if (out && mt_copy_into(out, in) < 0) { mt_decref(out); out = NULL; }
     } else {
         out = mt_empty(in->shape, in->ndim, od, in->storage->device);
-        if (out && mt_backend_of(in)->unary(op, out, in, params) < 0) { mt_decref(out); out = NULL; }
+        if (out && mt_backend_of(in)->unary(op, out, in, prm) < 0) { mt_decref(out); out = NULL; }
     }
     mt_decref(in);
     if (!out) return NULL;
-    if (unary_vts[op].name) {
-        mt_node *n = mt_autograd_record(&unary_vts[op], out, 1, &a);
-        if (n) {
-            n->iargs[0] = op;
-            int sv = unary_saves(op);
-            if (sv) mt_node_save(n, 0, sv == 1 ? a : out, sv == 2);
-        }
-    }
+    unary_record(op, a, out, prm, nprm);
     return out;
 }
 
-mt_tensor *mt_unary(int op, mt_tensor *a) { return unary_impl(op, a, NULL, NULL); }
+mt_tensor *mt_unary(int op, mt_tensor *a) { return unary_impl(op, a, NULL, 0, NULL); }
 
-mt_tensor *mt_unary_(int op, mt_tensor *a) {
+static mt_tensor *unary_inplace(int op, mt_tensor *a, const double *prm, int nprm) {
     if (!a) return NULL;
     if (mt_check_inplace(a) < 0) return NULL;
-    int kind = unary_kind(op);
-    bool same_dtype = kind != U_PRED && !(kind == U_FLOAT && !mt_is_floating(a->dtype));
-    if (same_dtype && !mt_inplace_needs_history(a, NULL) && !(kind == U_ROUNDING && !mt_is_floating(a->dtype)) &&
-        a->dtype != MT_BOOL) {
+    bool identity;
+    int ct = unary_compute_dtype(op, a, &identity);
+    if (ct < 0) return NULL;
+    if (ct == (int)a->dtype && !identity && mt_unary_decls[op].kind != MT_K_PRED && !mt_inplace_needs_history(a, NULL)) {
         /* the kernel reads and writes each element in place */
-        if (mt_backend_of(a)->unary(op, a, a, NULL) < 0) return NULL;
+        if (mt_backend_of(a)->unary(op, a, a, prm) < 0) return NULL;
         mt_bump_version(a);
         return mt_incref(a);
     }
-    return mt_commit_inplace(a, unary_impl(op, a, NULL, a));
+    return mt_commit_inplace(a, unary_impl(op, a, prm, nprm, a));
+}
+mt_tensor *mt_unary_(int op, mt_tensor *a) { return unary_inplace(op, a, NULL, 0); }
+
+mt_tensor *mt_unary_p(int op, mt_tensor *a, const double *prm, int nprm, bool inplace) {
+    return inplace ? unary_inplace(op, a, prm, nprm) : unary_impl(op, a, prm, nprm, NULL);
 }
 
 mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool inplace) {
@@ -148,174 +211,188 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
     mt_dtype rt = a->dtype;
     if (lo) rt = mt_result_type2(a, NULL, NULL, lo) > rt ? mt_result_type2(a, NULL, NULL, lo) : rt;
     if (hi) rt = mt_result_type2(a, NULL, NULL, hi) > rt ? mt_result_type2(a, NULL, NULL, hi) : rt;
-    if (rt == MT_BOOL) return mt_error(MT_ERR_RUNTIME, "\"clamp_cpu\" not implemented for 'Bool'");
+    if (rt == MT_BOOL) return not_impl_dtype("clamp", a, MT_BOOL);
     double params[4] = {lo != NULL, lo ? lo->f : 0, hi != NULL, hi ? hi->f : 0};
     if (mt_is_integral(rt)) {
         params[1] = lo ? (double)lo->i : 0;
         params[3] = hi ? (double)hi->i : 0;
     }
-    mt_tensor *in = mt_cast(a, rt);
-    if (!in) return NULL;
-    mt_tensor *out;
     if (inplace) {
-        if (mt_check_inplace(a) < 0) { mt_decref(in); return NULL; }
-        if (rt != a->dtype) {
-            mt_decref(in);
+        if (mt_check_inplace(a) < 0) return NULL;
+        if (rt != a->dtype)
             return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s", mt_type_name(rt),
                             mt_type_name(a->dtype));
-        }
     }
-    out = mt_empty_like(in);
+    mt_tensor *in = mt_cast(a, rt);
+    if (!in) return NULL;
+    mt_tensor *out = mt_empty_like(in);
     if (out && mt_backend_of(in)->unary(MT_U_CLAMP, out, in, params) < 0) { mt_decref(out); out = NULL; }
     mt_decref(in);
     if (!out) return NULL;
-    mt_node *n = mt_autograd_record(&unary_vts[MT_U_CLAMP], out, 1, &a);
-    if (n) {
-        n->iargs[0] = MT_U_CLAMP;
-        n->iargs[1] = lo != NULL;
-        n->iargs[3] = hi != NULL;
-        memcpy(&n->iargs[2], &params[1], sizeof(double));
-        memcpy(&n->iargs[4], &params[3], sizeof(double));
-        mt_node_save(n, 0, a, false);
-    }
+    unary_record(MT_U_CLAMP, a, out, params, 4);
     if (inplace) return mt_commit_inplace(a, out);
     return out;
 }
 
-/* ====================== binary ====================== */
-enum { B_ARITH, B_DIV, B_PRED };
-static int binary_kind(int op) {
-    if (op == MT_B_DIV) return B_DIV;
-    if (op >= MT_B_EQ) return B_PRED;
-    return B_ARITH;
+/* clamp(a, lo, hi) with tensor bounds = minimum(maximum(a, lo), hi) in the promoted dtype, with
+   torch's gradient: a where lo <= a <= hi, lo where a < lo (and not above hi), hi where a > hi */
+static mt_tensor *grad_like(mt_tensor *raw, const mt_tensor *like) { /* raw summed to like's shape and dtype */
+    mt_tensor *s = raw ? mt_sum_to(raw, like->shape, like->ndim) : NULL;
+    if (s && s->dtype != like->dtype) { mt_tensor *c = mt_cast(s, like->dtype); mt_decref(s); s = c; }
+    return s;
 }
-static bool binary_differentiable(int op) { return mt_binary_names[op] && binary_kind(op) != B_PRED && op != MT_B_FLOOR_DIVIDE; }
+static int clamp_t_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    bool has_lo = n->iargs[1], has_hi = n->iargs[2];
+    mt_tensor *g = go[0], *a = mt_node_saved(n, 0), *lo = NULL, *hi = NULL;
+    if (!a || (has_lo && !(lo = mt_node_saved(n, 1))) || (has_hi && !(hi = mt_node_saved(n, 2)))) return -1;
+    mt_tensor *below = lo ? B_(LT, a, lo) : NULL, *above = hi ? B_(GT, a, hi) : NULL;
+    mt_tensor *zero = P(mt_full(NULL, 0, mt_sf(0.0), g->dtype, g->storage->device));
+    mt_tensor *outside = below && above ? OR(below, above) : below ? below : above;
+    mt_tensor *parts[3] = {WHERE(outside, zero, g), NULL, NULL}, *likes[3] = {a, lo, hi};
+    if (lo) parts[1] = WHERE(above ? AND(below, P(mt_unary(MT_U_LOGICAL_NOT, above))) : below, g, zero);
+    if (hi) parts[2] = WHERE(above, g, zero);
+    for (int j = 0, k = 0; j < 3; j++) {
+        if (!likes[j]) continue;
+        if (mt_node_needs(n, k) && !(gi[k] = grad_like(parts[j], likes[j]))) return -1;
+        k++;
+    }
+    return 0;
+}
+static const mt_node_vt clamp_t_vt = {"ClampBackward0", clamp_t_backward, NULL};
 
-/* flags in iargs[1]: bit0 = scalar operand, bit1 = scalar first */
+mt_tensor *mt_clamp_t(mt_tensor *a, mt_tensor *lo, mt_tensor *hi, bool inplace) {
+    if (!a) return NULL;
+    if (!lo && !hi) return mt_error(MT_ERR_RUNTIME, "torch.clamp: At least one of 'min' or 'max' must not be None");
+    if ((lo && mt_check_same_device(a, lo) < 0) || (hi && mt_check_same_device(a, hi) < 0)) return NULL;
+    mt_dtype rt = lo ? mt_result_type2(a, NULL, lo, NULL) : a->dtype;
+    if (hi) rt = mt_promote_types(rt, mt_result_type2(a, NULL, hi, NULL));
+    if (rt == MT_BOOL) return not_impl_dtype("clamp", a, MT_BOOL);
+    if (inplace) {
+        if (mt_check_inplace(a) < 0) return NULL;
+        if (rt != a->dtype && category(rt) > category(a->dtype))
+            return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s", mt_type_name(rt),
+                            mt_type_name(a->dtype));
+    }
+    int mark = mt_pool_mark();
+    mt_tensor *r = mt_cast(a, rt);
+    bool grad_was = mt_grad_enabled;
+    mt_grad_enabled = false; /* one ClampBackward0 node below, not the maximum / minimum nodes */
+    if (r && lo) { mt_tensor *m = mt_binary(MT_B_MAXIMUM, r, P(mt_cast(lo, rt))); mt_decref(r); r = m; }
+    if (r && hi) { mt_tensor *m = mt_binary(MT_B_MINIMUM, r, P(mt_cast(hi, rt))); mt_decref(r); r = m; }
+    mt_grad_enabled = grad_was;
+    mt_pool_drain(mark);
+    if (!r) return NULL;
+    mt_tensor *ins[3] = {a, lo ? lo : hi, lo ? hi : NULL};
+    mt_node *n = mt_autograd_record(&clamp_t_vt, r, 1 + (lo != NULL) + (hi != NULL), ins);
+    if (n) {
+        n->iargs[1] = lo != NULL;
+        n->iargs[2] = hi != NULL;
+        mt_node_save(n, 0, a, false);
+        if (lo) mt_node_save(n, 1, lo, false);
+        if (hi) mt_node_save(n, 2, hi, false);
+    }
+    return inplace ? mt_commit_inplace(a, r) : r;
+}
+
+/* ====================== binary ====================== */
+/* iargs: [0] op, [1] flags (bit0 scalar operand, bit1 scalar first), [2] saved-slot mask (slot 0 a,
+   1 b, 2 the output), [3] compute dtype, [5] 1 (binary; not_implemented reads it) */
 static int binary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     int op = (int)n->iargs[0];
     bool scalar = n->iargs[1] & 1, sfirst = n->iargs[1] & 2;
-    mt_tensor *g = go[0];
-    mt_tensor *a = NULL, *b = NULL, *ga = NULL, *gb = NULL;
-    double s = n->scalar.f;
-    for (int k = 0; k < n->n_saved; k++)
-        if (!mt_node_saved(n, k)) return -1;
-    if (n->n_saved > 0) a = n->saved[0];
-    if (n->n_saved > 1) b = n->saved[1];
-    bool need_a = mt_node_needs(n, 0), need_b = !scalar && mt_node_needs(n, 1);
-    if (scalar) {
-        switch (op) {
-        case MT_B_ADD: ga = mt_incref(g); break;
-        case MT_B_SUB: ga = sfirst ? mt_neg(g) : mt_incref(g); break;
-        case MT_B_MUL: ga = mt_muls(g, s); break;
-        case MT_B_DIV: /* a / s, or s / a with a saved: -g * s / a^2 */
-            ga = sfirst ? mt_div(P(mt_muls(g, -s)), P(mt_mul(a, a))) : mt_muls(g, 1.0 / s);
-            break;
-        case MT_B_POW:
-            if (sfirst && s == 0.0) { /* 0 ** a: 0 where a >= 0 (as PyTorch masks it), out * log(0) elsewhere */
-                mt_tensor *lg = P(mt_muls(a, log(s)));
-                mt_tensor *pos = P(mt_binary_s(MT_B_EQ, a, mt_sf(1.0), false)); /* out == 1 <=> a == 0 */
-                mt_tensor *zero = P(mt_binary_s(MT_B_EQ, a, mt_sf(0.0), false)); /* out == 0 <=> a > 0 */
-                mt_tensor *mask = P(mt_binary(MT_B_LOGICAL_OR, pos, zero));
-                ga = mt_mul(g, P(mt_where(mask, P(mt_full_like(lg, 0.0)), lg)));
-            } else if (sfirst) { /* s ** a: g * out * log(s); a holds the output */
-                ga = mt_mul(g, P(mt_muls(a, log(s))));
-            } else if (s == 0.0) {
-                ga = zeros_like_grad(g);
-            } else { /* a ** s: g * s * a^(s-1) */
-                ga = mt_mul(g, P(mt_muls(P(mt_binary_s(MT_B_POW, a, mt_sf(s - 1.0), false)), s)));
-            }
-            break;
-        case MT_B_REMAINDER: ga = sfirst ? mt_mul(g, P(mt_neg(P(mt_binary_s(MT_B_FLOOR_DIVIDE, a, n->scalar, true)))))
-                                         : mt_incref(g);
-            break;
-        default: ga = zeros_like_grad(g); break;
-        }
-        gi[0] = ga ? mt_node_grad_for(n, 0, ga) : NULL;
-        return gi[0] ? 0 : -1;
+    mt_tensor *g = go[0], *a = NULL, *b = NULL, *y = NULL, *ga = NULL, *gb = NULL;
+    mt_tensor **slot[3] = {&a, &b, &y};
+    for (int k = 0; k < 3; k++)
+        if ((n->iargs[2] >> k) & 1 && !(*slot[k] = mt_node_saved(n, k))) return -1;
+    if (scalar) { /* the scalar operand as a 0-d tensor of the compute dtype */
+        mt_tensor *s = P(mt_full(NULL, 0, n->scalar, (mt_dtype)n->iargs[3], g->storage->device));
+        if (!s) return -1;
+        if (sfirst) a = s;
+        else b = s;
     }
+    bool need_a = scalar ? !sfirst && mt_node_needs(n, 0) : mt_node_needs(n, 0);
+    bool need_b = scalar ? sfirst && mt_node_needs(n, 0) : mt_node_needs(n, 1);
     switch (op) {
-    case MT_B_ADD:
-        if (need_a) ga = mt_incref(g);
-        if (need_b) gb = mt_incref(g);
-        break;
-    case MT_B_SUB:
-        if (need_a) ga = mt_incref(g);
-        if (need_b) gb = mt_neg(g);
-        break;
-    case MT_B_MUL:
-        if (need_a) ga = mt_mul(g, b);
-        if (need_b) gb = mt_mul(g, a);
-        break;
-    case MT_B_DIV:
-        if (need_a) ga = mt_div(g, b);
-        if (need_b) gb = mt_neg(P(mt_div(P(mt_div(P(mt_mul(g, a)), b)), b)));
-        break;
-    case MT_B_POW: {
-        /* a holds the base, b the exponent; d/da = b * a^(b-1), d/db = a^b * log(a) (0 where a == 0 and b >= 0) */
-        if (need_a) ga = mt_mul(g, P(mt_mul(b, P(mt_binary(MT_B_POW, a, P(mt_binary_s(MT_B_SUB, b, mt_sf(1), false)))))));
-        if (need_b) {
-            mt_tensor *y = P(mt_binary(MT_B_POW, a, b));
-            mt_tensor *lg = P(mt_unary(MT_U_LOG, a));
-            mt_tensor *prod = P(mt_mul(y, lg));
-            mt_tensor *zero = P(mt_binary(MT_B_LOGICAL_AND, P(mt_binary_s(MT_B_EQ, a, mt_sf(0), false)),
-                                                P(mt_binary_s(MT_B_GE, b, mt_sf(0), false))));
-            gb = mt_mul(g, P(mt_where(zero, P(mt_full_like(prod, 0.0)), prod)));
-        }
-        break;
-    }
-    case MT_B_MAXIMUM: case MT_B_MINIMUM: {
-        /* ties split the gradient in half, as PyTorch does */
-        mt_tensor *win = P(mt_binary(op == MT_B_MAXIMUM ? MT_B_GT : MT_B_LT, a, b));
-        mt_tensor *tie = P(mt_muls(P(mt_to_dtype(P(mt_binary(MT_B_EQ, a, b)), g->dtype)), 0.5));
-        mt_tensor *wa = P(mt_add(P(mt_to_dtype(win, g->dtype)), tie));
-        if (need_a) ga = mt_mul(g, wa);
-        if (need_b) gb = mt_mul(g, P(mt_binary_s(MT_B_SUB, wa, mt_sf(1.0), true)));
-        break;
-    }
-    case MT_B_REMAINDER:
-        if (need_a) ga = mt_incref(g);
-        if (need_b) gb = mt_mul(g, P(mt_neg(P(mt_binary(MT_B_FLOOR_DIVIDE, a, b)))));
-        break;
+#define CASE_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) \
+    case MT_B_##ID: if (need_a) ga = da; if (need_b) gb = db; break;
+        MT_BINARY_OPS(CASE_B)
+#undef CASE_B
     default: break;
     }
-    if ((need_a && !ga) || (need_b && !gb)) { mt_decref(ga); mt_decref(gb); return -1; }
-    gi[0] = ga ? mt_node_grad_for(n, 0, ga) : NULL;
-    gi[1] = gb ? mt_node_grad_for(n, 1, gb) : NULL;
+    if ((need_a && !ga) || (need_b && !gb)) {
+        if (mt_err_kind() == MT_ERR_NONE)
+            mt_error(MT_ERR_RUNTIME, "derivative of %s reads an operand its declaration does not save",
+                     mt_binary_decls[op].name);
+        return -1;
+    }
+    if (scalar) {
+        gi[0] = mt_node_grad_for(n, 0, mt_incref(sfirst ? gb : ga));
+        return gi[0] ? 0 : -1;
+    }
+    gi[0] = ga ? mt_node_grad_for(n, 0, mt_incref(ga)) : NULL;
+    gi[1] = gb ? mt_node_grad_for(n, 1, mt_incref(gb)) : NULL;
     if ((ga && !gi[0]) || (gb && !gi[1])) return -1;
     return 0;
 }
 
-static mt_node_vt binary_vts[MT_NUM_BINARY] = {
-#define X(ID, name, node) {node, binary_backward, NULL},
-    MT_BINARY_OPS(X)
-#undef X
-};
-static const mt_node_vt pow_scalar_vt = {"PowBackward0", binary_backward, NULL};
-static const mt_node_vt rpow_vt = {"PowBackward2", binary_backward, NULL};
-static const mt_node_vt rsub_vt = {"RsubBackward1", binary_backward, NULL};
-static const mt_node_vt rdiv_vt = {"MulBackward0", binary_backward, NULL}; /* torch: s / x = x.reciprocal() * s */
-static const mt_node_vt remainder_tensor_vt = {"RemainderBackward1", binary_backward, NULL}; /* remainder.Tensor */
+/* one node type per operand form; a form without its own torch name uses the tensor-tensor one */
+#define VT_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) {node, binary_backward, NULL},
+static const mt_node_vt binary_vts[MT_NUM_BINARY] = {MT_BINARY_OPS(VT_B)};
+#undef VT_B
+#define VT_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) \
+    {(node_s) ? (node_s) : (node), binary_backward, NULL},
+static const mt_node_vt binary_vts_s[MT_NUM_BINARY] = {MT_BINARY_OPS(VT_B)};
+#undef VT_B
+#define VT_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) \
+    {(node_sf) ? (node_sf) : (node), binary_backward, NULL},
+static const mt_node_vt binary_vts_sf[MT_NUM_BINARY] = {MT_BINARY_OPS(VT_B)};
+#undef VT_B
 
+/* The compute dtype of a binary op (-1 with the error set). */
+static int binary_compute_dtype(int op, const mt_tensor *a, const mt_tensor *b, const mt_scalar *s) {
+    const mt_ew_decl *dc = &mt_binary_decls[op];
+    mt_dtype ct = b ? mt_result_type2(a, NULL, b, NULL) : mt_result_type2(a, NULL, NULL, s);
+    bool fl = mt_is_floating(ct);
+    if (op == MT_B_SUB && ct == MT_BOOL) {
+        mt_error(MT_ERR_RUNTIME, "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                                 "Use the `^` or `logical_xor()` operator instead.");
+        return -1;
+    }
+    if (op == MT_B_SUB && (a->dtype == MT_BOOL || (b && b->dtype == MT_BOOL) || (!b && s->dtype == MT_BOOL))) {
+        mt_error(MT_ERR_RUNTIME, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                                 "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+        return -1;
+    }
+    switch (dc->kind) {
+    case MT_K_ARITH:
+        if (ct == MT_BOOL && (op == MT_B_FLOOR_DIVIDE || op == MT_B_REMAINDER || op == MT_B_FMOD || (op == MT_B_POW && b)))
+            break; /* (a bool tensor to a bool scalar power is defined, as in torch) */
+        return ct;
+    case MT_K_PRED: return ct;
+    case MT_K_FLOAT: return fl ? (int)ct : MT_FLOAT32;
+    case MT_K_FLOATONLY: if (!fl) break; return ct;
+    case MT_K_INTEGER: if (fl) break; return ct;
+    case MT_K_INTONLY: if (fl || ct == MT_BOOL) break; return ct;
+    case MT_K_SAMEDT:
+        if (b && a->dtype != b->dtype) {
+            mt_error(MT_ERR_RUNTIME, "%s is not yet implemented for tensors with different dtypes.", dc->name);
+            return -1;
+        }
+        return ct;
+    default: break;
+    }
+    not_impl_dtype(dc->name, a, ct);
+    return -1;
+}
 
 /* Shared by the out-of-place and in-place forms. b == NULL: scalar operand s. */
 static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scalar *s, bool sfirst, mt_tensor *self) {
     if (!a) return NULL;
     if (mt_check_same_device(a, b) < 0) return NULL;
-    int kind = binary_kind(op);
-    mt_dtype ct = b ? mt_result_type2(a, NULL, b, NULL) : mt_result_type2(a, NULL, NULL, s);
-    if (kind == B_DIV && !mt_is_floating(ct)) ct = MT_FLOAT32;
-    if (op == MT_B_SUB && ct == MT_BOOL)
-        return mt_error(MT_ERR_RUNTIME, "Subtraction, the `-` operator, with two bool tensors is not supported. "
-                                        "Use the `^` or `logical_xor()` operator instead.");
-    if (op == MT_B_SUB && (a->dtype == MT_BOOL || (b && b->dtype == MT_BOOL) || (!b && s->dtype == MT_BOOL)))
-        return mt_error(MT_ERR_RUNTIME, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
-                                        "trying to invert a mask, use the `~` or `logical_not()` operator instead.");
-    if (ct == MT_BOOL) {
-        if (op == MT_B_FLOOR_DIVIDE || op == MT_B_REMAINDER || op == MT_B_POW)
-            return mt_error(MT_ERR_RUNTIME, "\"%s_cpu\" not implemented for 'Bool'", mt_binary_names[op]);
-    }
-    mt_dtype od = kind == B_PRED ? MT_BOOL : ct;
+    const mt_ew_decl *dc = &mt_binary_decls[op];
+    int cti = binary_compute_dtype(op, a, b, s);
+    if (cti < 0) return NULL;
+    mt_dtype ct = (mt_dtype)cti, od = dc->kind == MT_K_PRED ? MT_BOOL : ct;
     int64_t shape[MT_MAX_DIMS];
     int nd;
     if (b) {
@@ -335,16 +412,16 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
     mt_scalar sv = {MT_FLOAT64, 0, 0};
     if (!b) {
         sv = *s;
-        if (!mt_is_floating(ct)) sv.i = s->dtype == MT_FLOAT64 ? (int64_t)s->f : s->i;
-        else sv.f = s->dtype == MT_FLOAT64 ? s->f : (double)s->i;
+        if (!mt_is_floating(ct)) { sv.i = s->dtype == MT_FLOAT64 ? (int64_t)s->f : s->i; sv.dtype = MT_INT64; }
+        else { sv.f = s->dtype == MT_FLOAT64 ? s->f : (double)s->i; sv.dtype = MT_FLOAT64; }
         if (op == MT_B_POW && mt_is_integral(ct) && !sfirst && sv.i < 0)
             return mt_error(MT_ERR_RUNTIME, "Integers to negative integer powers are not allowed.");
     }
-    bool grad = mt_grad_enabled && binary_differentiable(op) && (a->requires_grad || (b && b->requires_grad));
-    /* fast path: in place into self when no history is needed and the operands' dtype already matches */
+    bool grad = mt_grad_enabled && dc->node && (a->requires_grad || (b && b->requires_grad));
     mt_tensor *ca = mt_cast(a, ct), *cb = b ? mt_cast(b, ct) : NULL;
     if (!ca || (b && !cb)) { mt_decref(ca); mt_decref(cb); return NULL; }
     mt_tensor *out;
+    /* fast path: in place into self when no history is needed and the operands' dtype already matches */
     bool direct = self && !grad && !mt_inplace_needs_history(self, b) && od == self->dtype &&
                   !(cb && cb->storage == self->storage && cb != self && !(cb->offset == self->offset &&
                     !memcmp(cb->strides, self->strides, sizeof(int64_t) * self->ndim)));
@@ -356,35 +433,25 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
     if (!out) return NULL;
     if (direct) { mt_bump_version(self); return out; }
     if (grad) {
-        const mt_node_vt *vt = &binary_vts[op];
-        if (!b && op == MT_B_POW) vt = sfirst ? &rpow_vt : &pow_scalar_vt;
-        if (!b && op == MT_B_SUB && sfirst) vt = &rsub_vt;
-        if (b && op == MT_B_REMAINDER) vt = &remainder_tensor_vt;
-        if (!b && op == MT_B_DIV && sfirst) vt = &rdiv_vt;
+        const mt_node_vt *vt = b ? &binary_vts[op] : sfirst ? &binary_vts_sf[op] : &binary_vts_s[op];
         mt_tensor *ins[2] = {a, b};
         mt_node *n = mt_autograd_record(vt, out, b ? 2 : 1, ins);
         if (n) {
             n->iargs[0] = op;
             n->iargs[1] = (b ? 0 : 1) | (sfirst ? 2 : 0);
+            n->iargs[3] = ct;
+            n->iargs[5] = 1;
             n->scalar = sv;
             mt_node_set_meta(n, 0, a);
             if (b) mt_node_set_meta(n, 1, b);
-            bool save_a = false, save_b = false;
-            switch (op) {
-            case MT_B_MUL: save_a = b && b->requires_grad; save_b = b && a->requires_grad; break;
-            case MT_B_DIV: save_a = (b && b->requires_grad) || (!b && sfirst); save_b = b != NULL; break;
-            case MT_B_POW: save_a = true; save_b = b != NULL; break;
-            case MT_B_MAXIMUM: case MT_B_MINIMUM: save_a = save_b = true; break;
-            case MT_B_REMAINDER: save_a = (b && b->requires_grad) || (!b && sfirst); save_b = b && b->requires_grad; break;
-            default: break;
-            }
-            if (!b && op == MT_B_POW && sfirst) {
-                mt_node_save(n, 0, out, true); /* s ** a saves the output */
-            } else {
-                /* slot 0 is a, slot 1 is b; unused slots get a's placeholder so indices stay fixed */
-                if (save_a || save_b) mt_node_save(n, 0, a, false);
-                if (save_b) mt_node_save(n, 1, b, false);
-            }
+            /* the operands in the derivative's positions: a op b (a scalar one is NULL here) */
+            mt_tensor *pa = b || !sfirst ? a : NULL, *pb = b ? b : sfirst ? a : NULL;
+            int uses = ((pa && pa->requires_grad) ? dc->saves & 0xf : 0) | ((pb && pb->requires_grad) ? dc->saves >> 4 : 0);
+            int mask = 0;
+            if ((uses & U_A) && pa) { mt_node_save(n, 0, pa, false); mask |= 1; }
+            if ((uses & U_B) && pb) { mt_node_save(n, 1, pb, false); mask |= 2; }
+            if (uses & U_Y) { mt_node_save(n, 2, out, true); mask |= 4; }
+            n->iargs[2] = mask;
         }
     }
     if (self) return mt_commit_inplace(self, out);

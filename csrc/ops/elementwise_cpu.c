@@ -1,9 +1,12 @@
-/* CPU kernels for the unary and binary elementwise ops (tables in ops.h).
+/* CPU kernels for the unary and binary elementwise ops (declared in elementwise_ops.h).
  * One inner loop per (op, compute dtype); the loop has a contiguous fast path
- * the compiler vectorises and a generic strided path. */
+ * the compiler vectorises and a generic strided path. The kernel tables are built from the
+ * declarations, so an op without its loops here does not compile. */
+#define _GNU_SOURCE /* lgamma_r: glibc's lgamma writes the global signgam from every thread */
 #include "ops.h"
 #include "../core/iter.h"
 #include "vecmath.h" /* MT_CLONES, exp_neg_f32 */
+#include "special_math.h"
 
 #include <math.h>
 
@@ -52,12 +55,12 @@ IFDIV(int32_t, fdiv_i32)
 IFDIV(int64_t, fdiv_i64)
 static inline bool fdiv_b(bool a, bool b, ew_ctx *c) { if (!b) c->err = EW_ERR_ZERODIV; return a; }
 static inline bool fdiv_b_mod(bool a, bool b, ew_ctx *c) { if (!b) c->err = EW_ERR_ZERODIV; (void)a; return 0; }
-static inline float fmod_f32(float a, float b, ew_ctx *c) {
+static inline float pyrem_f32(float a, float b, ew_ctx *c) {
     (void)c; float r = fmodf(a, b);
     if (r != 0 && ((r < 0) != (b < 0))) r += b;
     return r;
 }
-static inline double fmod_f64(double a, double b, ew_ctx *c) {
+static inline double pyrem_f64(double a, double b, ew_ctx *c) {
     (void)c; double r = fmod(a, b);
     if (r != 0 && ((r < 0) != (b < 0))) r += b;
     return r;
@@ -80,11 +83,42 @@ static inline bool ipow_b(bool b, bool e, ew_ctx *c) { (void)c; return e ? b : 1
 
 #define FLOORDIV(x, y) _Generic((x), float: fdiv_f32(x, y), double: fdiv_f64(x, y), \
     int32_t: fdiv_i32(x, y, c), int64_t: fdiv_i64(x, y, c), bool: fdiv_b(x, y, c))
-#define REMAINDER(x, y) _Generic((x), float: fmod_f32(x, y, c), double: fmod_f64(x, y, c), \
+#define REMAINDER(x, y) _Generic((x), float: pyrem_f32(x, y, c), double: pyrem_f64(x, y, c), \
     int32_t: fdiv_i32_mod(x, y, c), int64_t: fdiv_i64_mod(x, y, c), bool: fdiv_b_mod(x, y, c))
 #define POWER(x, y) _Generic((x), float: powf(x, y), double: pow(x, y), \
     int32_t: ipow_i32(x, y, c), int64_t: ipow_i64(x, y, c), bool: ipow_b(x, y, c))
 #define ISNAN(x) ((x) != (x))
+/* fmod: C's remainder with the sign of the dividend; integer division by zero raises */
+#define IFMOD(T, NAME) \
+    static inline T NAME(T a, T b, ew_ctx *c) { if (b == 0) { c->err = EW_ERR_ZERODIV; return 0; } return b == -1 ? 0 : a % b; }
+IFMOD(int32_t, ifmod_i32)
+IFMOD(int64_t, ifmod_i64)
+#define FMOD(x, y) _Generic((x), float: fmodf(x, y), double: fmod(x, y), int32_t: ifmod_i32(x, y, c), \
+    int64_t: ifmod_i64(x, y, c), bool: fdiv_b_mod(x, y, c))
+/* log(exp(a) + exp(b)) without overflow; equal infinities stay themselves */
+static inline float lae_f32(float a, float b) {
+    if (isinf(a) && a == b) return a;
+    float m = a > b ? a : b;
+    return m + log1pf(expf(-fabsf(a - b)));
+}
+static inline double lae_f64(double a, double b) {
+    if (isinf(a) && a == b) return a;
+    double m = a > b ? a : b;
+    return m + log1p(exp(-fabs(a - b)));
+}
+static inline float lae2_f32(float a, float b) {
+    if (isinf(a) && a == b) return a;
+    float m = a > b ? a : b;
+    return m + log1pf(exp2f(-fabsf(a - b))) / 0.6931471805599453f;
+}
+static inline double lae2_f64(double a, double b) {
+    if (isinf(a) && a == b) return a;
+    double m = a > b ? a : b;
+    return m + log1p(exp2(-fabs(a - b))) / 0.6931471805599453;
+}
+/* shifts as torch: a count outside [0, bits) gives 0 (left) or the sign fill (right) */
+#define SHL(x, y) (((y) < 0 || (y) >= (int64_t)(8 * sizeof(x))) ? 0 : (__typeof__(x))((uint64_t)(x) << (y)))
+#define SHR(x, y) (((y) < 0 || (y) >= (int64_t)(8 * sizeof(x))) ? ((x) < 0 ? -1 : 0) : (x) >> (y))
 
 /* ---------------- binary loops ---------------- */
 #define BINARY_LOOP(NAME, T, OT, EXPR)                                                             \
@@ -114,6 +148,18 @@ static inline bool ipow_b(bool b, bool e, ew_ctx *c) { (void)c; return e ? b : 1
     BINARY_LOOP(OPNAME##_i64, int64_t, int64_t, EXPR)         \
     BINARY_LOOP(OPNAME##_f32, float, float, EXPR)             \
     BINARY_LOOP(OPNAME##_f64, double, double, EXPR)
+/* float-only (the op layer promotes integers, or rejects them) */
+#define BFLOAT(OPNAME, EF, ED)                                \
+    BINARY_LOOP(OPNAME##_f32, float, float, EF)               \
+    BINARY_LOOP(OPNAME##_f64, double, double, ED)
+/* integer and bool / integer only */
+#define BINTEGER(OPNAME, EXPR)                                \
+    BINARY_LOOP(OPNAME##_b, bool, bool, EXPR)                 \
+    BINARY_LOOP(OPNAME##_i32, int32_t, int32_t, EXPR)         \
+    BINARY_LOOP(OPNAME##_i64, int64_t, int64_t, EXPR)
+#define BINTONLY(OPNAME, EXPR)                                \
+    BINARY_LOOP(OPNAME##_i32, int32_t, int32_t, EXPR)         \
+    BINARY_LOOP(OPNAME##_i64, int64_t, int64_t, EXPR)
 /* predicates: bool output */
 #define PRED(OPNAME, EXPR)                                    \
     BINARY_LOOP(OPNAME##_b, bool, bool, EXPR)                 \
@@ -125,7 +171,7 @@ static inline bool ipow_b(bool b, bool e, ew_ctx *c) { (void)c; return e ? b : 1
 ARITH(add, x + y)
 ARITH(sub, x - y)
 ARITH(mul, x * y)
-ARITH(div, x / (y))
+BFLOAT(div, x / y, x / y)
 ARITH(floor_divide, FLOORDIV(x, y))
 ARITH(remainder, REMAINDER(x, y))
 ARITH(pow, POWER(x, y))
@@ -140,14 +186,35 @@ PRED(ge, x >= y)
 PRED(logical_and, (x != 0) && (y != 0))
 PRED(logical_or, (x != 0) || (y != 0))
 PRED(logical_xor, (x != 0) != (y != 0))
+ARITH(fmod, FMOD(x, y))
+ARITH(heaviside, x == 0 ? y : (x > 0))
+BFLOAT(atan2, atan2f(x, y), atan2(x, y))
+BFLOAT(hypot, hypotf(x, y), hypot(x, y))
+BFLOAT(copysign, copysignf(x, y), copysign(x, y))
+BFLOAT(nextafter, nextafterf(x, y), nextafter(x, y))
+BFLOAT(logaddexp, lae_f32(x, y), lae_f64(x, y))
+BFLOAT(logaddexp2, lae2_f32(x, y), lae2_f64(x, y))
+BFLOAT(xlogy, ISNAN(y) ? y : x == 0 ? 0 : x * logf(y), ISNAN(y) ? y : x == 0 ? 0 : x * log(y))
+BINTEGER(bitwise_and, x & y)
+BINTEGER(bitwise_or, x | y)
+BINTEGER(bitwise_xor, x ^ y)
+BINTONLY(bitwise_left_shift, SHL(x, y))
+BINTONLY(bitwise_right_shift, SHR(x, y))
 
-/* bool division is never dispatched (it promotes to float), but the table wants an entry */
-#define BROW(name) {name##_b, name##_i32, name##_i64, name##_f32, name##_f64},
-static const mt_loop_fn binary_loops[MT_NUM_BINARY][MT_NUM_DTYPES] = {
-#define X(ID, name, node) BROW(name)
-    MT_BINARY_OPS(X)
-#undef X
-};
+/* binary_loops[op][dtype], by the op's kind; NULL = the op layer never dispatches that dtype */
+#define BROW_ALL(name) {name##_b, name##_i32, name##_i64, name##_f32, name##_f64}
+#define BROW_ARITH BROW_ALL
+#define BROW_PRED BROW_ALL
+#define BROW_SAMEDT BROW_ALL
+#define BROW_FLOAT(name) {NULL, NULL, NULL, name##_f32, name##_f64}
+#define BROW_FLOATONLY BROW_FLOAT
+#define BROW_INTEGER(name) {name##_b, name##_i32, name##_i64, NULL, NULL}
+#define BROW_INTONLY(name) {NULL, name##_i32, name##_i64, NULL, NULL}
+/* bool division is never dispatched (it promotes to float): div has float loops only */
+#define BLOOPS(ID, name, kind, ...) [MT_B_##ID] = BROW_##kind(name),
+static const mt_loop_fn binary_loops[MT_NUM_BINARY][MT_NUM_DTYPES] = {MT_BINARY_OPS(BLOOPS)};
+#undef BLOOPS
+_Static_assert(sizeof binary_loops / sizeof binary_loops[0] == MT_NUM_BINARY, "one loop row per binary op");
 
 static int report(ew_ctx *c) {
     if (c->err == EW_ERR_ZERODIV) { mt_error(MT_ERR_ZERODIV, "ZeroDivisionError"); return -1; }
@@ -170,8 +237,13 @@ int mt_cpu_binary(int op, mt_tensor *out, const mt_tensor *a, const mt_tensor *b
     void *ptrs[3] = {NULL, NULL, &u};
     if (!b && scalar_first) { ops[1] = NULL; ops[2] = (mt_tensor *)a; ptrs[1] = &u; ptrs[2] = NULL; }
     if (mt_iter_init(&it, 3, ops, ptrs) < 0) return -1;
+    mt_loop_fn fn = binary_loops[op][ct];
+    if (!fn) { /* the op layer checks dtypes first; this is the backstop, never a fall-through */
+        mt_error(MT_ERR_NOTIMPL, "\"%s_cpu\" not implemented for '%s'", mt_binary_decls[op].name, mt_type_name(ct));
+        return -1;
+    }
     ew_ctx c = {NULL, 0};
-    mt_iter_run(&it, binary_loops[op][ct], &c, 1 << 15);
+    mt_iter_run(&it, fn, &c, 1 << 15);
     return report(&c);
 }
 
@@ -235,6 +307,39 @@ UFLOAT(round, nearbyintf(x), nearbyint(x))
 UFLOAT(trunc, truncf(x), trunc(x))
 UFLOAT(reciprocal, 1.0f / x, 1.0 / x)
 UFLOAT(erf, erff(x), erf(x))
+UFLOAT(tan, tanf(x), tan(x))
+UFLOAT(atan, atanf(x), atan(x))
+UFLOAT(asin, asinf(x), asin(x))
+UFLOAT(acos, acosf(x), acos(x))
+UFLOAT(sinh, sinhf(x), sinh(x))
+UFLOAT(cosh, coshf(x), cosh(x))
+UFLOAT(asinh, asinhf(x), asinh(x))
+UFLOAT(acosh, acoshf(x), acosh(x))
+UFLOAT(atanh, atanhf(x), atanh(x))
+UFLOAT(log2, log2f(x), log2(x))
+UFLOAT(log10, log10f(x), log10(x))
+UFLOAT(exp2, exp2f(x), exp2(x))
+UALL(sgn, ISNAN(x) ? 0 : (x > 0) - (x < 0))
+UFLOAT(frac, x - truncf(x), x - trunc(x))
+UALL(square, x * x)
+UFLOAT(erfinv, (float)mt_erfinv(x), mt_erfinv(x))
+UFLOAT(erfc, erfcf(x), erfc(x))
+static inline float lgamma_r_f32(float x) { int s; return lgammaf_r(x, &s); }
+static inline double lgamma_r_f64(double x) { int s; return lgamma_r(x, &s); }
+UFLOAT(lgamma, lgamma_r_f32(x), lgamma_r_f64(x))
+UFLOAT(digamma, (float)mt_digamma(x), mt_digamma(x))
+UFLOAT(_trigamma, (float)mt_trigamma(x), mt_trigamma(x))
+/* sin(pi x) / (pi x), 1 at 0 */
+UFLOAT(sinc, x == 0 ? 1.0f : sinf(3.14159265358979323846f * x) / (3.14159265358979323846f * x),
+       x == 0 ? 1.0 : sin(3.14159265358979323846 * x) / (3.14159265358979323846 * x))
+/* params {has_eps, eps}: log(z / (1 - z)), z = x clamped to [eps, 1 - eps] */
+#define LOGIT_Z(T, x) (prm && prm[0] != 0 ? ((x) < (T)prm[1] ? (T)prm[1] : (x) > (T)(1 - prm[1]) ? (T)(1 - prm[1]) : (x)) : (x))
+UFLOAT(logit, logf(LOGIT_Z(float, x) / (1 - LOGIT_Z(float, x))), log(LOGIT_Z(double, x) / (1 - LOGIT_Z(double, x))))
+/* params {nan, posinf, neginf} */
+#define NAN_TO_NUM(T, x) (!prm ? (x) : ISNAN(x) ? (T)prm[0] : (x) == (T)INFINITY ? (T)prm[1] : (x) == -(T)INFINITY ? (T)prm[2] : (x))
+UFLOAT(nan_to_num, NAN_TO_NUM(float, x), NAN_TO_NUM(double, x))
+UNARY_LOOP(bitwise_not_b, bool, bool, !x)
+UINT(bitwise_not, ~x)
 UPRED(logical_not, !(x != 0))
 UPRED(isnan, ISNAN(x))
 UPRED(isinf, (x == INFINITY || x == -INFINITY))
@@ -246,20 +351,26 @@ UNARY_LOOP(clamp_f64, double, double, CLAMP_E(double))
 UNARY_LOOP(clamp_i32, int32_t, int32_t, CLAMP_E(int32_t))
 UNARY_LOOP(clamp_i64, int64_t, int64_t, CLAMP_E(int64_t))
 
-/* unary_loops[op][dtype]; NULL = not defined for that dtype (the op layer promotes first) */
-#define UF(name) {NULL, NULL, NULL, name##_f32, name##_f64},
-#define UA(name) {NULL, name##_i32, name##_i64, name##_f32, name##_f64},
-#define UP(name) {name##_b, name##_i32, name##_i64, name##_f32, name##_f64},
-static const mt_loop_fn unary_loops[MT_NUM_UNARY][MT_NUM_DTYPES] = {
-    UA(neg) UA(abs) UF(exp) UF(log) UF(log1p) UF(expm1) UF(sqrt) UF(rsqrt) UF(sin) UF(cos) UF(tanh) UF(sigmoid)
-    UA(relu) UA(sign) UF(floor) UF(ceil) UF(round) UF(trunc) UF(reciprocal) UP(logical_not) UP(isnan) UP(isinf)
-    UP(isfinite) UA(clamp) UF(erf)
-};
+/* unary_loops[op][dtype], by the op's kind; NULL = not defined for that dtype (the op layer
+   promotes first, or takes the identity) */
+#define UROW_FLOAT(name) {NULL, NULL, NULL, name##_f32, name##_f64}
+#define UROW_FLOATONLY UROW_FLOAT
+#define UROW_ROUND UROW_FLOAT
+#define UROW_IDINT UROW_FLOAT
+#define UROW_SAME(name) {NULL, name##_i32, name##_i64, name##_f32, name##_f64}
+#define UROW_SAMEB UROW_SAME
+#define UROW_SIGN UROW_SAME
+#define UROW_PRED(name) {name##_b, name##_i32, name##_i64, name##_f32, name##_f64}
+#define UROW_INTEGER(name) {name##_b, name##_i32, name##_i64, NULL, NULL}
+#define ULOOPS(ID, name, kind, ...) [MT_U_##ID] = UROW_##kind(name),
+static const mt_loop_fn unary_loops[MT_NUM_UNARY][MT_NUM_DTYPES] = {MT_UNARY_OPS(ULOOPS)};
+#undef ULOOPS
+_Static_assert(sizeof unary_loops / sizeof unary_loops[0] == MT_NUM_UNARY, "one loop row per unary op");
 
 int mt_cpu_unary(int op, mt_tensor *out, const mt_tensor *a, const double *params) {
     mt_loop_fn fn = unary_loops[op][a->dtype];
     if (!fn) {
-        mt_error(MT_ERR_RUNTIME, "\"%s_cpu\" not implemented for '%s'", mt_unary_names[op], mt_type_name(a->dtype));
+        mt_error(MT_ERR_NOTIMPL, "\"%s_cpu\" not implemented for '%s'", mt_unary_decls[op].name, mt_type_name(a->dtype));
         return -1;
     }
     mt_iter it;

@@ -7,39 +7,34 @@
 #include "../core/mt.h"
 #include "../core/backend.h"
 
-/* ---- elementwise op tables: id, python name, autograd node name ---- */
-#define MT_UNARY_OPS(X)                                                                                     \
-    X(NEG, neg, "NegBackward0") X(ABS, abs, "AbsBackward0") X(EXP, exp, "ExpBackward0")                     \
-    X(LOG, log, "LogBackward0") X(LOG1P, log1p, "Log1PBackward0") X(EXPM1, expm1, "Expm1Backward0")         \
-    X(SQRT, sqrt, "SqrtBackward0") X(RSQRT, rsqrt, "RsqrtBackward0") X(SIN, sin, "SinBackward0")            \
-    X(COS, cos, "CosBackward0") X(TANH, tanh, "TanhBackward0") X(SIGMOID, sigmoid, "SigmoidBackward0")      \
-    X(RELU, relu, "ReluBackward0") X(SIGN, sign, "SignBackward0") X(FLOOR, floor, "FloorBackward0")         \
-    X(CEIL, ceil, "CeilBackward0") X(ROUND, round, "RoundBackward0") X(TRUNC, trunc, "TruncBackward0")      \
-    X(RECIPROCAL, reciprocal, "ReciprocalBackward0") X(LOGICAL_NOT, logical_not, NULL)                      \
-    X(ISNAN, isnan, NULL) X(ISINF, isinf, NULL) X(ISFINITE, isfinite, NULL)                                 \
-    X(CLAMP, clamp, "ClampBackward1") X(ERF, erf, "ErfBackward0")
+/* ---- elementwise op ids, from the declarations in elementwise_ops.h ---- */
+#include "elementwise_ops.h"
+#define MT_ENUM_U(ID, name, ...) MT_U_##ID,
+#define MT_ENUM_B(ID, name, ...) MT_B_##ID,
+enum { MT_UNARY_OPS(MT_ENUM_U) MT_NUM_UNARY };
+enum { MT_BINARY_OPS(MT_ENUM_B) MT_NUM_BINARY };
+#undef MT_ENUM_U
+#undef MT_ENUM_B
 
-#define MT_BINARY_OPS(X)                                                                                    \
-    X(ADD, add, "AddBackward0") X(SUB, sub, "SubBackward0") X(MUL, mul, "MulBackward0")                     \
-    X(DIV, div, "DivBackward0") X(FLOOR_DIVIDE, floor_divide, NULL) X(REMAINDER, remainder, "RemainderBackward0") \
-    X(POW, pow, "PowBackward1") X(MAXIMUM, maximum, "MaximumBackward0") X(MINIMUM, minimum, "MinimumBackward0") \
-    X(EQ, eq, NULL) X(NE, ne, NULL) X(LT, lt, NULL) X(LE, le, NULL) X(GT, gt, NULL) X(GE, ge, NULL)          \
-    X(LOGICAL_AND, logical_and, NULL) X(LOGICAL_OR, logical_or, NULL) X(LOGICAL_XOR, logical_xor, NULL)
-
-#define X(ID, name, node) MT_U_##ID,
-enum { MT_UNARY_OPS(X) MT_NUM_UNARY };
-#undef X
-#define X(ID, name, node) MT_B_##ID,
-enum { MT_BINARY_OPS(X) MT_NUM_BINARY };
-#undef X
-
-extern const char *const mt_unary_names[MT_NUM_UNARY];
-extern const char *const mt_binary_names[MT_NUM_BINARY];
+/* per-op facts of the declarations (elementwise.c), for the bindings and the manifest */
+typedef struct mt_ew_decl {
+    const char *name, *node, *node_scalar, *node_scalar_first;
+    const char *derivative;    /* the derivative column, as written */
+    int kind, variants, saves; /* saves: MT_S_* (unary) or (DA_USES | DB_USES << 4) (binary) */
+} mt_ew_decl;
+/* false: not differentiable, or backward raises "derivative for aten::<op> is not implemented" */
+bool mt_ew_has_derivative(const mt_ew_decl *d);
+extern const mt_ew_decl mt_unary_decls[MT_NUM_UNARY];
+extern const mt_ew_decl mt_binary_decls[MT_NUM_BINARY];
 
 /* ---- elementwise ---- */
 mt_tensor *mt_unary(int op, mt_tensor *a);
 mt_tensor *mt_unary_(int op, mt_tensor *a);                 /* in place; returns new ref to a */
 mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool inplace);
+/* clamp with tensor bounds (either may be NULL): broadcast and type-promoted, ClampBackward0 */
+mt_tensor *mt_clamp_t(mt_tensor *a, mt_tensor *lo, mt_tensor *hi, bool inplace);
+/* unary ops with parameters (logit, nan_to_num): prm as the declaration describes */
+mt_tensor *mt_unary_p(int op, mt_tensor *a, const double *prm, int nprm, bool inplace);
 mt_tensor *mt_binary(int op, mt_tensor *a, mt_tensor *b);
 mt_tensor *mt_binary_s(int op, mt_tensor *a, mt_scalar s, bool scalar_first);
 /* In place: self op= other (other tensor or scalar when other == NULL). Returns new ref to self. */

@@ -13,16 +13,22 @@ PyObject *mt_py_item(PyObject *self, PyObject *unused);
 
 #define KW (PyCFunction)(void (*)(void))
 
-/* the X-macros below also generate forms that the table replaces by richer ones (add with alpha, ...) */
-#pragma GCC diagnostic ignored "-Wunused-function"
 #define SELF T(self)
 
-/* ---------------- unary ---------------- */
-#define X(ID, name, node)                                                                                    \
+/* ---------------- elementwise, generated from the declarations (ops/elementwise_ops.h) ----------------
+ * Each declared op gets a method and an in-place method here; the variants column decides which
+ * of them the Tensor type exposes (mt_py_build_methods), and ops marked C have hand-written
+ * bindings in the table below (extra arguments). */
+typedef struct { const char *name, *name_; PyCFunction fn, fn_; } ew_binding;
+
+#define MU(ID, name, ...)                                                                                   \
     static PyObject *mu_##name(PyObject *self, PyObject *u) { (void)u; return mt_py_wrap(mt_unary(MT_U_##ID, SELF)); } \
     static PyObject *mu_##name##_(PyObject *self, PyObject *u) { (void)u; return mt_py_wrap(mt_unary_(MT_U_##ID, SELF)); }
-MT_UNARY_OPS(X)
-#undef X
+MT_UNARY_OPS(MU)
+#undef MU
+#define MU(ID, name, ...) {#name, #name "_", mu_##name, mu_##name##_},
+static const ew_binding unary_bindings[MT_NUM_UNARY] = {MT_UNARY_OPS(MU)};
+#undef MU
 
 static int opt_scalar(PyObject *o, mt_scalar *s, mt_scalar **p) {
     if (!o || o == Py_None) { *p = NULL; return 0; }
@@ -41,6 +47,15 @@ static PyObject *clamp_impl(PyObject *self, PyObject *args, PyObject *kw, bool i
     static char *kws[] = {"min", "max", NULL};
     PyObject *lo = NULL, *hi = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO", kws, &lo, &hi)) return NULL;
+    if (lo == Py_None) lo = NULL;
+    if (hi == Py_None) hi = NULL;
+    if ((lo && PyTensor_Check(lo)) || (hi && PyTensor_Check(hi))) { /* tensor bounds: broadcast, promoted */
+        if ((lo && !PyTensor_Check(lo)) || (hi && !PyTensor_Check(hi))) {
+            PyErr_SetString(PyExc_TypeError, "clamp(): min and max must both be Tensors or both be numbers");
+            return NULL;
+        }
+        return mt_py_wrap(mt_clamp_t(SELF, lo ? T(lo) : NULL, hi ? T(hi) : NULL, inplace));
+    }
     mt_scalar slo, shi, *plo, *phi;
     if (opt_scalar(lo, &slo, &plo) < 0 || opt_scalar(hi, &shi, &phi) < 0) return NULL;
     return mt_py_wrap(mt_clamp(SELF, plo, phi, inplace));
@@ -48,12 +63,42 @@ static PyObject *clamp_impl(PyObject *self, PyObject *args, PyObject *kw, bool i
 static PyObject *m_clamp(PyObject *self, PyObject *args, PyObject *kw) { return clamp_impl(self, args, kw, false); }
 static PyObject *m_clamp_(PyObject *self, PyObject *args, PyObject *kw) { return clamp_impl(self, args, kw, true); }
 
+static PyObject *logit_impl(PyObject *self, PyObject *args, PyObject *kw, bool inplace) {
+    static char *kws[] = {"eps", NULL};
+    PyObject *eps = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kws, &eps)) return NULL;
+    double prm[2] = {eps != Py_None, 0};
+    if (eps != Py_None && (prm[1] = PyFloat_AsDouble(eps)) == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_unary_p(MT_U_LOGIT, SELF, prm, 2, inplace));
+}
+static PyObject *m_logit(PyObject *s, PyObject *a, PyObject *k) { return logit_impl(s, a, k, false); }
+static PyObject *m_logit_(PyObject *s, PyObject *a, PyObject *k) { return logit_impl(s, a, k, true); }
+
+static PyObject *nan_to_num_impl(PyObject *self, PyObject *args, PyObject *kw, bool inplace) {
+    static char *kws[] = {"nan", "posinf", "neginf", NULL};
+    PyObject *o[3] = {Py_None, Py_None, Py_None};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOO", kws, &o[0], &o[1], &o[2])) return NULL;
+    /* the defaults: 0, and the largest / lowest finite value of the tensor's dtype */
+    double big = SELF->dtype == MT_FLOAT32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
+    double prm[3] = {0.0, big, -big};
+    for (int i = 0; i < 3; i++)
+        if (o[i] != Py_None && (prm[i] = PyFloat_AsDouble(o[i])) == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_unary_p(MT_U_NAN_TO_NUM, SELF, prm, 3, inplace));
+}
+static PyObject *m_nan_to_num(PyObject *s, PyObject *a, PyObject *k) { return nan_to_num_impl(s, a, k, false); }
+static PyObject *m_nan_to_num_(PyObject *s, PyObject *a, PyObject *k) { return nan_to_num_impl(s, a, k, true); }
+
 /* ---------------- binary ---------------- */
 static PyObject *binary_any(int op, PyObject *self, PyObject *other, bool inplace) {
     if (PyTensor_Check(other)) return mt_py_wrap(inplace ? mt_binary_(op, SELF, T(other), NULL) : mt_binary(op, SELF, T(other)));
     mt_scalar s;
+    if (!(mt_binary_decls[op].variants & MT_V_S)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument 'other' (position 1) must be Tensor, not %s", mt_binary_decls[op].name,
+                     Py_TYPE(other)->tp_name);
+        return NULL;
+    }
     if (!mt_py_is_scalar(other)) {
-        PyErr_Format(PyExc_TypeError, "%s(): argument 'other' must be Tensor or Number, not %s", mt_binary_names[op],
+        PyErr_Format(PyExc_TypeError, "%s(): argument 'other' must be Tensor or Number, not %s", mt_binary_decls[op].name,
                      Py_TYPE(other)->tp_name);
         return NULL;
     }
@@ -110,11 +155,14 @@ static PyObject *div_impl(PyObject *self, PyObject *args, PyObject *kw, bool inp
 static PyObject *m_div(PyObject *s, PyObject *a, PyObject *k) { return div_impl(s, a, k, false); }
 static PyObject *m_div_(PyObject *s, PyObject *a, PyObject *k) { return div_impl(s, a, k, true); }
 
-#define X(ID, name, node)                                                                                   \
+#define MB(ID, name, ...)                                                                                   \
     static PyObject *mb_##name(PyObject *self, PyObject *o) { return binary_any(MT_B_##ID, self, o, false); } \
     static PyObject *mb_##name##_(PyObject *self, PyObject *o) { return binary_any(MT_B_##ID, self, o, true); }
-MT_BINARY_OPS(X)
-#undef X
+MT_BINARY_OPS(MB)
+#undef MB
+#define MB(ID, name, ...) {#name, #name "_", mb_##name, mb_##name##_},
+static const ew_binding binary_bindings[MT_NUM_BINARY] = {MT_BINARY_OPS(MB)};
+#undef MB
 
 static PyObject *m_rsub(PyObject *self, PyObject *o) {
     mt_scalar s;
@@ -755,24 +803,18 @@ static PyObject *m_backward(PyObject *self, PyObject *args, PyObject *kw) {
     Py_RETURN_NONE;
 }
 
-#define U(name) {#name, mu_##name, METH_NOARGS, NULL}, {#name "_", mu_##name##_, METH_NOARGS, NULL},
-#define B(name) {#name, mb_##name, METH_O, NULL}, {#name "_", mb_##name##_, METH_O, NULL},
 #define V(name) {#name, KW m_##name, METH_VARARGS | METH_KEYWORDS, NULL},
 #define A(name) {#name, m_##name, METH_VARARGS, NULL},
 #define N(name) {#name, m_##name, METH_NOARGS, NULL},
 #define O(name) {#name, m_##name, METH_O, NULL},
 
-PyMethodDef mt_tensor_methods[] = {
-    U(neg) U(abs) U(exp) U(log) U(log1p) U(expm1) U(sqrt) U(rsqrt) U(sin) U(cos) U(tanh) U(sigmoid) U(relu) U(sign)
-    U(floor) U(ceil) U(round) U(trunc) U(reciprocal) U(logical_not) U(erf)
-    {"isnan", mu_isnan, METH_NOARGS, NULL}, {"isinf", mu_isinf, METH_NOARGS, NULL}, {"isfinite", mu_isfinite, METH_NOARGS, NULL},
-    V(clamp) V(clamp_)
+/* the hand-written methods; mt_py_build_methods adds the declared elementwise ops */
+static PyMethodDef hand_methods[] = {
+    V(clamp) V(clamp_) V(logit) V(logit_) V(nan_to_num) V(nan_to_num_)
     {"clip", KW m_clamp, METH_VARARGS | METH_KEYWORDS, NULL}, {"clip_", KW m_clamp_, METH_VARARGS | METH_KEYWORDS, NULL},
     V(add) V(add_) V(sub) V(sub_) V(div) V(div_)
     {"subtract", KW m_sub, METH_VARARGS | METH_KEYWORDS, NULL}, {"divide", KW m_div, METH_VARARGS | METH_KEYWORDS, NULL},
     {"true_divide", KW m_div, METH_VARARGS | METH_KEYWORDS, NULL},
-    B(mul) B(floor_divide) B(remainder) B(pow) B(maximum) B(minimum) B(eq) B(ne) B(lt) B(le) B(gt) B(ge)
-    B(logical_and) B(logical_or) B(logical_xor)
     {"multiply", mb_mul, METH_O, NULL}, {"greater", mb_gt, METH_O, NULL}, {"less", mb_lt, METH_O, NULL},
     {"greater_equal", mb_ge, METH_O, NULL}, {"less_equal", mb_le, METH_O, NULL}, {"not_equal", mb_ne, METH_O, NULL},
     O(rsub) A(where)
@@ -792,3 +834,49 @@ PyMethodDef mt_tensor_methods[] = {
     V(backward)
     {NULL, NULL, 0, NULL},
 };
+
+PyMethodDef *mt_py_build_methods(void) {
+    int n_hand = 0, n = 0;
+    while (hand_methods[n_hand].ml_name) n_hand++;
+    PyMethodDef *t = PyMem_Calloc((size_t)(2 * (MT_NUM_UNARY + MT_NUM_BINARY) + n_hand + 1), sizeof *t);
+    if (!t) return (PyMethodDef *)PyErr_NoMemory();
+    for (int k = 0; k < MT_NUM_UNARY + MT_NUM_BINARY; k++) {
+        bool un = k < MT_NUM_UNARY;
+        const mt_ew_decl *d = un ? &mt_unary_decls[k] : &mt_binary_decls[k - MT_NUM_UNARY];
+        const ew_binding *b = un ? &unary_bindings[k] : &binary_bindings[k - MT_NUM_UNARY];
+        if (d->variants & MT_V_C) continue; /* bound by hand */
+        int flags = un ? METH_NOARGS : METH_O;
+        if (d->variants & MT_V_M) t[n++] = (PyMethodDef){b->name, b->fn, flags, NULL};
+        if (d->variants & MT_V_I) t[n++] = (PyMethodDef){b->name_, b->fn_, flags, NULL};
+    }
+    memcpy(t + n, hand_methods, sizeof *t * (size_t)(n_hand + 1));
+    return t; /* lives as long as the type */
+}
+
+/* minitorch._C._ops: the declarations, for minitorch/__init__.py (the function list) and the tests */
+PyObject *mt_py_op_manifest(void) {
+    static const char *const kinds[] = MT_K_NAMES;
+    PyObject *list = PyList_New(0);
+    for (int k = 0; list && k < MT_NUM_UNARY + MT_NUM_BINARY; k++) {
+        bool un = k < MT_NUM_UNARY;
+        const mt_ew_decl *d = un ? &mt_unary_decls[k] : &mt_binary_decls[k - MT_NUM_UNARY];
+        char var[8];
+        int nv = 0;
+        if (d->variants & MT_V_F) var[nv++] = 'F';
+        if (d->variants & MT_V_M) var[nv++] = 'M';
+        if (d->variants & MT_V_I) var[nv++] = 'I';
+        if (d->variants & MT_V_S) var[nv++] = 'S';
+        if (d->variants & MT_V_C) var[nv++] = 'C';
+        var[nv] = 0;
+        PyObject *e = Py_BuildValue("{s:s,s:i,s:s,s:z,s:z,s:z,s:s,s:s,s:O}", "name", d->name, "arity", un ? 1 : 2,
+                                    "kind", kinds[d->kind], "node", d->node, "node_scalar", d->node_scalar,
+                                    "node_scalar_first", d->node_scalar_first, "variants", var, "derivative",
+                                    d->derivative, "differentiable", mt_ew_has_derivative(d) ? Py_True : Py_False);
+        if (!e || PyList_Append(list, e) < 0) { Py_XDECREF(e); Py_CLEAR(list); }
+        else Py_DECREF(e);
+    }
+    if (!list) return NULL;
+    PyObject *t = PyList_AsTuple(list);
+    Py_DECREF(list);
+    return t;
+}

@@ -469,6 +469,10 @@ PyMODINIT_FUNC PyInit__C(void) {
     if (PyType_Ready(&PyNode_Type) < 0) return NULL;
     Py_INCREF(&PyNode_Type);
     PyModule_AddObject(m, "Node", (PyObject *)&PyNode_Type);
+    {
+        PyObject *ops = mt_py_op_manifest(); /* the op declarations, for __init__.py and the tests */
+        if (!ops || PyModule_AddObject(m, "_ops", ops) < 0) { Py_XDECREF(ops); return NULL; }
+    }
     { extern PyObject *mt_py_core_api(void); PyModule_AddObject(m, "_core_api", mt_py_core_api()); } /* core API capsule for the CUDA extension (csrc/python/core_api.c) */
     return m;
 }

@@ -47,7 +47,8 @@ PyObject *mt_py_node(mt_node *n); /* new wrapper or None */
 const char *mt_node_name(const mt_node *n);
 
 /* ---- pieces defined in other binding files ---- */
-extern PyMethodDef mt_tensor_methods[];
+PyMethodDef *mt_py_build_methods(void); /* methods.c: declared ops + hand-written methods */
+PyObject *mt_py_op_manifest(void);      /* methods.c: minitorch._C._ops */
 extern PyMethodDef mt_module_functions[];
 int mt_py_init_autograd(PyObject *m);
 PyObject *mt_py_getitem(PyObject *self, PyObject *index);

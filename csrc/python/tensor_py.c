@@ -295,33 +295,12 @@ BINOP(mul, MT_B_MUL)
 BINOP(div, MT_B_DIV)
 BINOP(floordiv, MT_B_FLOOR_DIVIDE)
 BINOP(mod, MT_B_REMAINDER)
-BINOP(and, MT_B_LOGICAL_AND)
-BINOP(or, MT_B_LOGICAL_OR)
-BINOP(xor, MT_B_LOGICAL_XOR)
-
-static int check_bitwise(PyObject *a, PyObject *b) {
-    /* &, |, ^ are bitwise in PyTorch; minitorch supports them on bool tensors */
-    PyObject *t = PyTensor_Check(a) ? a : b;
-    PyObject *o = t == a ? b : a;
-    if (T(t)->dtype != MT_BOOL || (PyTensor_Check(o) && T(o)->dtype != MT_BOOL) || (!PyTensor_Check(o) && !PyBool_Check(o))) {
-        PyErr_SetString(PyExc_NotImplementedError, "minitorch supports &, | and ^ on bool tensors only");
-        return -1;
-    }
-    return 0;
-}
-#define BITOP(name)                                                                                    \
-    static PyObject *nb_b##name(PyObject *a, PyObject *b) {                                            \
-        if (!PyTensor_Check(a) && !PyTensor_Check(b)) Py_RETURN_NOTIMPLEMENTED;                        \
-        if (check_bitwise(a, b) < 0) return NULL;                                                      \
-        return nb_##name(a, b);                                                                        \
-    }                                                                                                  \
-    static PyObject *nb_bi##name(PyObject *a, PyObject *b) {                                           \
-        if (check_bitwise(a, b) < 0) return NULL;                                                      \
-        return nb_i##name(a, b);                                                                       \
-    }
-BITOP(and)
-BITOP(or)
-BITOP(xor)
+/* &, |, ^, <<, >> are bitwise, as in PyTorch (on bool tensors &, |, ^ are the logical ops) */
+BINOP(and, MT_B_BITWISE_AND)
+BINOP(or, MT_B_BITWISE_OR)
+BINOP(xor, MT_B_BITWISE_XOR)
+BINOP(lshift, MT_B_LSHIFT)
+BINOP(rshift, MT_B_RSHIFT)
 
 static PyObject *nb_pow(PyObject *a, PyObject *b, PyObject *mod) {
     (void)mod;
@@ -335,11 +314,11 @@ static PyObject *nb_neg(PyObject *a) { return mt_py_wrap(mt_unary(MT_U_NEG, T(a)
 static PyObject *nb_pos(PyObject *a) { Py_INCREF(a); return a; }
 static PyObject *nb_abs(PyObject *a) { return mt_py_wrap(mt_unary(MT_U_ABS, T(a))); }
 static PyObject *nb_invert(PyObject *a) {
-    if (T(a)->dtype != MT_BOOL) {
-        PyErr_SetString(PyExc_NotImplementedError, "minitorch supports ~ on bool tensors only");
+    if (mt_is_floating(T(a)->dtype)) {
+        PyErr_SetString(PyExc_TypeError, "~ (operator.invert) is only implemented on integer and Boolean-type tensors");
         return NULL;
     }
-    return mt_py_wrap(mt_unary(MT_U_LOGICAL_NOT, T(a)));
+    return mt_py_wrap(mt_unary(MT_U_BITWISE_NOT, T(a)));
 }
 static PyObject *nb_matmul(PyObject *a, PyObject *b) {
     if (!PyTensor_Check(a) || !PyTensor_Check(b)) Py_RETURN_NOTIMPLEMENTED;
@@ -417,10 +396,11 @@ PyObject *mt_py_item(PyObject *self, PyObject *unused) {
 static PyNumberMethods tensor_as_number = {
     .nb_add = nb_add, .nb_subtract = nb_sub, .nb_multiply = nb_mul, .nb_remainder = nb_mod,
     .nb_power = nb_pow, .nb_negative = nb_neg, .nb_positive = nb_pos, .nb_absolute = nb_abs,
-    .nb_bool = nb_bool, .nb_invert = nb_invert, .nb_and = nb_band, .nb_xor = nb_bxor, .nb_or = nb_bor,
+    .nb_bool = nb_bool, .nb_invert = nb_invert, .nb_and = nb_and, .nb_xor = nb_xor, .nb_or = nb_or,
+    .nb_lshift = nb_lshift, .nb_rshift = nb_rshift, .nb_inplace_lshift = nb_ilshift, .nb_inplace_rshift = nb_irshift,
     .nb_int = nb_int, .nb_float = nb_float, .nb_inplace_add = nb_iadd, .nb_inplace_subtract = nb_isub,
     .nb_inplace_multiply = nb_imul, .nb_inplace_remainder = nb_imod, .nb_inplace_power = nb_ipow,
-    .nb_inplace_and = nb_biand, .nb_inplace_xor = nb_bixor, .nb_inplace_or = nb_bior,
+    .nb_inplace_and = nb_iand, .nb_inplace_xor = nb_ixor, .nb_inplace_or = nb_ior,
     .nb_floor_divide = nb_floordiv, .nb_true_divide = nb_div, .nb_inplace_floor_divide = nb_ifloordiv,
     .nb_inplace_true_divide = nb_idiv, .nb_index = nb_index, .nb_matrix_multiply = nb_matmul,
 };
@@ -574,7 +554,7 @@ PyTypeObject PyTensorBase_Type = {
 
 int mt_py_init_tensor_type(PyObject *m) {
     /* the method table is assembled in methods.c; class methods are appended here */
-    PyTensorBase_Type.tp_methods = mt_tensor_methods;
+    if (!(PyTensorBase_Type.tp_methods = mt_py_build_methods())) return -1;
     if (PyType_Ready(&PyTensorBase_Type) < 0) return -1;
     for (PyMethodDef *d = tensor_class_methods; d->ml_name; d++) {
         PyObject *f = PyDescr_NewClassMethod(&PyTensorBase_Type, d);
