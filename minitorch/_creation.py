@@ -256,13 +256,13 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False, out=None, layou
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, out=None, layout=None):
     t = _factory(size, None, dtype, device, False, "rand")
-    t.uniform_(0.0, 1.0)
+    t.uniform_(0.0, 1.0, generator=generator)
     return t.requires_grad_() if requires_grad else t
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, out=None, layout=None):
     t = _factory(size, None, dtype, device, False, "randn")
-    t.normal_(0.0, 1.0)
+    t.normal_(0.0, 1.0, generator=generator)
     return t.requires_grad_() if requires_grad else t
 
 
@@ -276,14 +276,14 @@ def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=Fa
     if not high > low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     t = _factory((tuple(size),), None, int64, device, False, "randint")
-    t._randint_(int(low), int(high))
+    t._randint_(int(low), int(high), generator)
     if dtype is not None and dtype is not int64:
         t = t.to(dtype)
     return t
 
 
 def randperm(n, dtype=None, device=None, requires_grad=False, generator=None, out=None):
-    t = _C._randperm(int(n))
+    t = _C._randperm(int(n), generator)
     if dtype is not None and dtype is not int64:
         t = t.to(dtype)
     return t.to(device) if device is not None else t
@@ -294,10 +294,10 @@ def normal(mean, std, size=None, generator=None, dtype=None, device=None):
         m = mean if isinstance(mean, _C.TensorBase) else None
         s = std if isinstance(std, _C.TensorBase) else None
         like = m if m is not None else s
-        z = randn(*like.shape, dtype=like.dtype, device=like.device)
+        z = randn(*like.shape, dtype=like.dtype, device=like.device, generator=generator)
         return z * std + mean
     t = _factory((tuple(size),), None, dtype, device, False, "normal")
-    return t.normal_(float(mean), float(std))
+    return t.normal_(float(mean), float(std), generator=generator)
 
 
 def multinomial(input, num_samples, replacement=False, generator=None):
@@ -347,7 +347,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):
                                    ("< 0)" if not v >= 0 else "= infinity or NaN)"))
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     if not replacement or num_samples == 1:
-        u = rand(rows, n_cat, dtype=float64).numpy()
+        u = rand(rows, n_cat, dtype=float64, generator=generator).numpy()
         with np.errstate(divide="ignore"):
             key = p / -np.log(u)  # u == 0 gives an infinite waiting time: key 0
         if num_samples == 1:
@@ -363,7 +363,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):
         cs = np.cumsum(p, axis=1)
         cdf = cs / cs[:, -1:]                      # the last entry of every row is exactly 1.0
         offs = np.arange(rows, dtype=np.float64)[:, None]
-        u = rand(rows, num_samples, dtype=float64).numpy()
+        u = rand(rows, num_samples, dtype=float64, generator=generator).numpy()
         out = np.searchsorted((cdf + offs).ravel(), (u + offs).ravel(), side="right").reshape(rows, num_samples)
         out -= np.arange(rows)[:, None] * n_cat
         # rounding of u + row may reach the row's end; fall back to its last category of positive weight

@@ -246,7 +246,7 @@ class Tensor(_C.TensorBase):
 
     def multinomial(self, num_samples, replacement=False, generator=None):
         from ._creation import multinomial
-        return multinomial(self, num_samples, replacement)
+        return multinomial(self, num_samples, replacement, generator=generator)
 
     @property
     def is_cpu(self):

@@ -126,26 +126,9 @@ def test_random_split_reproducible():
     assert a == b
 
 
-class _FakeGenerator:
-    """A generator holding a minitorch RNG state, as a future minitorch.Generator would."""
-
-    def __init__(self):
-        self.state = (0, 0)
-
-    def manual_seed(self, seed):
-        self.state = (int(seed), 0)
-        return self
-
-    def get_state(self):
-        return self.state
-
-    def set_state(self, s):
-        self.state = s
-
-
 def test_random_split_generator():
     ds = ListDataset(list(range(20)))
-    g1, g2 = _FakeGenerator().manual_seed(7), _FakeGenerator().manual_seed(7)
+    g1, g2 = mt.Generator().manual_seed(7), mt.Generator().manual_seed(7)
     a = [p.indices for p in random_split(ds, [5, 15], generator=g1)]
     mt.randn(10)  # global RNG use in between does not matter
     b = [p.indices for p in random_split(ds, [5, 15], generator=g2)]
@@ -316,9 +299,9 @@ def test_shuffle_fast_and_slow_paths_agree():
 
 def test_shuffle_with_generator():
     ds = TensorDataset(mt.arange(30))
-    a = _epoch(DataLoader(ds, batch_size=4, shuffle=True, generator=_FakeGenerator().manual_seed(5)))
+    a = _epoch(DataLoader(ds, batch_size=4, shuffle=True, generator=mt.Generator().manual_seed(5)))
     mt.randn(7)
-    b = _epoch(DataLoader(ds, batch_size=4, shuffle=True, generator=_FakeGenerator().manual_seed(5)))
+    b = _epoch(DataLoader(ds, batch_size=4, shuffle=True, generator=mt.Generator().manual_seed(5)))
     assert a == b and sorted(a) == list(range(30))
 
 

@@ -118,6 +118,8 @@ mt_tensor *mt_index_add_zeros(mt_tensor *g, int64_t dim, mt_tensor *index, int64
 
 /* ---- random (ops/random.c) ---- */
 enum { MT_RAND_UNIFORM, MT_RAND_NORMAL, MT_RAND_INT };
-int mt_random_(mt_tensor *t, int kind, double a, double b);
+/* gen: the generator to draw from, NULL for the device's default one */
+struct mt_generator;
+int mt_random_(mt_tensor *t, int kind, double a, double b, struct mt_generator *gen);
 
 #endif

@@ -26,7 +26,7 @@ int mt_cpu_random(mt_tensor *out, int kind, double a, double b, uint64_t seed, u
     }
 }
 
-int mt_random_(mt_tensor *t, int kind, double a, double b) {
+int mt_random_(mt_tensor *t, int kind, double a, double b, mt_generator *gen) {
     if (!t) return -1;
     if (kind == MT_RAND_INT ? !(b > a) : (kind == MT_RAND_UNIFORM && !(a <= b))) {
         if (kind == MT_RAND_INT)
@@ -48,7 +48,7 @@ int mt_random_(mt_tensor *t, int kind, double a, double b) {
     int64_t n = mt_numel(t);
     if (n == 0) return 0;
     mt_dtype gen_dtype = kind == MT_RAND_INT ? MT_INT64 : t->dtype;
-    mt_generator *g = mt_default_generator(t->storage->device.type);
+    mt_generator *g = gen ? gen : mt_default_generator(t->storage->device.type);
     uint64_t blocks = (gen_dtype == MT_FLOAT32) ? mt_philox_blocks_f32(n) : mt_philox_blocks_f64(n);
     uint64_t off = g->offset;
     g->offset += blocks;

@@ -1,6 +1,7 @@
 /* Tensor methods. Most take the tensor as self; minitorch/__init__.py re-exports
  * many of them as functions (minitorch.exp(x) is TensorBase.exp). */
 #include "py.h"
+#include "../core/random.h"
 
 #define NO_IMPORT_ARRAY
 #define PY_ARRAY_UNIQUE_SYMBOL MT_ARRAY_API
@@ -358,9 +359,12 @@ static PyObject *m_copy_(PyObject *self, PyObject *args, PyObject *kw) {
     mt_decref(s);
     return r;
 }
-static PyObject *random_fill(PyObject *self, int kind, double a, double b) {
+static PyObject *random_fill(PyObject *self, int kind, double a, double b, PyObject *gen) {
+    int err;
+    mt_generator *g = mt_py_generator(gen, SELF->storage->device, &err);
+    if (err) return NULL;
     if (mt_check_inplace(SELF) < 0) return mt_py_raise();
-    if (mt_random_(SELF, kind, a, b) < 0) return mt_py_raise();
+    if (mt_random_(SELF, kind, a, b, g) < 0) return mt_py_raise();
     Py_INCREF(self);
     return self;
 }
@@ -369,19 +373,20 @@ static PyObject *m_normal_(PyObject *self, PyObject *args, PyObject *kw) {
     double mean = 0, std = 1;
     PyObject *gen = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|ddO", kws, &mean, &std, &gen)) return NULL;
-    return random_fill(self, MT_RAND_NORMAL, mean, std);
+    return random_fill(self, MT_RAND_NORMAL, mean, std, gen);
 }
 static PyObject *m_uniform_(PyObject *self, PyObject *args, PyObject *kw) {
     static char *kws[] = {"from", "to", "generator", NULL};
     double lo = 0, hi = 1;
     PyObject *gen = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|ddO", kws, &lo, &hi, &gen)) return NULL;
-    return random_fill(self, MT_RAND_UNIFORM, lo, hi);
+    return random_fill(self, MT_RAND_UNIFORM, lo, hi, gen);
 }
 static PyObject *m__randint_(PyObject *self, PyObject *args) {
     long long lo, hi;
-    if (!PyArg_ParseTuple(args, "LL", &lo, &hi)) return NULL;
-    return random_fill(self, MT_RAND_INT, (double)lo, (double)hi);
+    PyObject *gen = NULL;
+    if (!PyArg_ParseTuple(args, "LL|O", &lo, &hi, &gen)) return NULL;
+    return random_fill(self, MT_RAND_INT, (double)lo, (double)hi, gen);
 }
 
 /* ---------------- shape ---------------- */

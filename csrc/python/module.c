@@ -131,14 +131,110 @@ static PyObject *f_full(PyObject *mod, PyObject *args) {
     return mt_py_wrap(t);
 }
 
+/* ---------------- minitorch.Generator: a (seed, offset) Philox stream of its own ---------------- */
+typedef struct {
+    PyObject_HEAD
+    mt_generator gen;
+    int device_type;
+} PyGenerator;
+static PyTypeObject PyGenerator_Type;
+
+static PyObject *gen_new(PyTypeObject *tp, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"device", NULL};
+    PyObject *dev = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kws, &dev)) return NULL;
+    mt_device d = mt_cpu();
+    if (dev && dev != Py_None && mt_py_device(dev, &d) < 0) return NULL;
+    PyGenerator *g = (PyGenerator *)tp->tp_alloc(tp, 0);
+    if (!g) return NULL;
+    g->device_type = d.type;
+    mt_manual_seed(&g->gen, MT_DEFAULT_SEED);
+    return (PyObject *)g;
+}
+static PyObject *gen_manual_seed(PyObject *self, PyObject *arg) {
+    unsigned long long s = PyLong_AsUnsignedLongLongMask(arg);
+    if (PyErr_Occurred()) return NULL;
+    mt_manual_seed(&((PyGenerator *)self)->gen, s);
+    Py_INCREF(self);
+    return self;
+}
+static PyObject *gen_seed(PyObject *self, PyObject *u) {
+    (void)u;
+    PyObject *os_random = PyImport_ImportModule("random");
+    PyObject *v = os_random ? PyObject_CallMethod(os_random, "getrandbits", "i", 63) : NULL;
+    Py_XDECREF(os_random);
+    if (!v) return NULL;
+    PyObject *r = gen_manual_seed(self, v);
+    Py_XDECREF(r);
+    if (!r) { Py_DECREF(v); return NULL; }
+    return v;
+}
+static PyObject *gen_initial_seed(PyObject *self, PyObject *u) {
+    (void)u;
+    return PyLong_FromUnsignedLongLong(((PyGenerator *)self)->gen.seed);
+}
+static PyObject *gen_get_state(PyObject *self, PyObject *u) {
+    (void)u;
+    mt_generator *g = &((PyGenerator *)self)->gen;
+    return Py_BuildValue("(KK)", (unsigned long long)g->seed, (unsigned long long)g->offset);
+}
+static PyObject *gen_set_state(PyObject *self, PyObject *state) {
+    unsigned long long seed, off;
+    if (!PyArg_ParseTuple(state, "KK", &seed, &off)) return NULL;
+    ((PyGenerator *)self)->gen = (mt_generator){seed, off};
+    Py_INCREF(self);
+    return self;
+}
+static PyObject *gen_device(PyObject *self, void *c) {
+    (void)c;
+    return mt_py_device_obj((mt_device){((PyGenerator *)self)->device_type, 0});
+}
+static PyMethodDef gen_methods[] = {
+    {"manual_seed", gen_manual_seed, METH_O, NULL}, {"seed", gen_seed, METH_NOARGS, NULL},
+    {"initial_seed", gen_initial_seed, METH_NOARGS, NULL}, {"get_state", gen_get_state, METH_NOARGS, NULL},
+    {"set_state", gen_set_state, METH_O, NULL}, {NULL, NULL, 0, NULL},
+};
+static PyGetSetDef gen_getset[] = {{"device", gen_device, NULL, NULL, NULL}, {NULL, NULL, NULL, NULL, NULL}};
+static PyTypeObject PyGenerator_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "minitorch._C.Generator",
+    .tp_basicsize = sizeof(PyGenerator),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = gen_new,
+    .tp_methods = gen_methods,
+    .tp_getset = gen_getset,
+};
+
+mt_generator *mt_py_generator(PyObject *o, mt_device dev, int *err) {
+    *err = 0;
+    if (!o || o == Py_None) return NULL;
+    if (!PyObject_TypeCheck(o, &PyGenerator_Type)) {
+        PyErr_Format(PyExc_TypeError, "generator must be a minitorch.Generator, not %s", Py_TYPE(o)->tp_name);
+        *err = -1;
+        return NULL;
+    }
+    PyGenerator *g = (PyGenerator *)o;
+    if (g->device_type != (int)dev.type) {
+        PyErr_Format(PyExc_RuntimeError, "Expected a '%s' device type for generator but found '%s'",
+                     dev.type == MT_CPU ? "cpu" : "cuda", g->device_type == MT_CPU ? "cpu" : "cuda");
+        *err = -1;
+        return NULL;
+    }
+    return &g->gen;
+}
+
 static PyObject *f_randperm(PyObject *mod, PyObject *args) {
     (void)mod;
     long long n;
-    if (!PyArg_ParseTuple(args, "L", &n)) return NULL;
+    PyObject *gen = NULL;
+    if (!PyArg_ParseTuple(args, "L|O", &n, &gen)) return NULL;
     if (n < 0) { PyErr_Format(PyExc_RuntimeError, "randperm is only implemented for non-negative n, got %lld", n); return NULL; }
+    int err;
+    mt_generator *g = mt_py_generator(gen, mt_cpu(), &err);
+    if (err) return NULL;
     mt_tensor *t = mt_empty((int64_t[]){n}, 1, MT_INT64, mt_cpu());
     if (!t) return mt_py_raise();
-    mt_randperm_i64(mt_default_generator(MT_CPU), mt_data(t), n);
+    mt_randperm_i64(g ? g : mt_default_generator(MT_CPU), mt_data(t), n);
     return mt_py_wrap(t);
 }
 
@@ -467,6 +563,9 @@ PyMODINIT_FUNC PyInit__C(void) {
     extern PyMethodDef mt_nn_functions[], mt_optim_functions[];
     if (PyModule_AddFunctions(m, mt_nn_functions) < 0 || PyModule_AddFunctions(m, mt_optim_functions) < 0) return NULL;
     if (PyType_Ready(&PyNode_Type) < 0) return NULL;
+    if (PyType_Ready(&PyGenerator_Type) < 0) return NULL;
+    Py_INCREF(&PyGenerator_Type);
+    PyModule_AddObject(m, "Generator", (PyObject *)&PyGenerator_Type);
     Py_INCREF(&PyNode_Type);
     PyModule_AddObject(m, "Node", (PyObject *)&PyNode_Type);
     {

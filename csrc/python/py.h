@@ -35,6 +35,9 @@ int mt_py_dtype(PyObject *o, mt_dtype *d);               /* minitorch dtype obje
 PyObject *mt_py_dtype_obj(mt_dtype d);                   /* borrowed */
 int mt_py_device(PyObject *o, mt_device *d);             /* str, device, int or None (-> CPU) */
 PyObject *mt_py_device_obj(mt_device d);                 /* new ref */
+/* the mt_generator of a minitorch.Generator for a tensor on dev; NULL for None (the default one).
+   *err = -1 with a TypeError / RuntimeError set for anything else or another device type. */
+struct mt_generator *mt_py_generator(PyObject *o, mt_device dev, int *err);
 /* Ints from an int, a sequence of ints, or varargs (args[start:]); returns count or -1. */
 int mt_py_int_list(PyObject *o, int64_t *out, int max, const char *what);
 int mt_py_shape_args(PyObject *args, int start, int64_t *out, const char *what);

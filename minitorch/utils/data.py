@@ -30,27 +30,8 @@ def _is_tensor(x):
 
 
 def _randperm(n, generator=None):
-    """randperm(n) drawn from `generator` (None: the global RNG that minitorch.manual_seed seeds).
-
-    A generator exposing get_state()/set_state() with minitorch's RNG state (a (seed, offset) pair) is used by
-    swapping its state into the global RNG for the draw; anything else is handed to minitorch.randperm."""
-    if generator is not None:
-        get_state, set_state = getattr(generator, "get_state", None), getattr(generator, "set_state", None)
-        if callable(get_state) and callable(set_state):
-            saved = _mt.get_rng_state()
-            try:
-                try:
-                    _mt.set_rng_state(get_state())
-                except (TypeError, ValueError, RuntimeError):
-                    pass  # not a minitorch-compatible state: fall through to randperm(generator=)
-                else:
-                    perm = _mt.randperm(n)
-                    set_state(_mt.get_rng_state())
-                    return perm
-            finally:
-                _mt.set_rng_state(saved)
-        return _mt.randperm(n, generator=generator)
-    return _mt.randperm(n)
+    """randperm(n) drawn from `generator` (a minitorch.Generator; None: the global RNG)."""
+    return _mt.randperm(n, generator=generator)
 
 
 # --------------------------------------------------------------------------------------------- datasets
