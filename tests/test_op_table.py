@@ -270,3 +270,135 @@ def test_broadcast_and_scalar_gradients(name):
         assert gradcheck(lambda t: getattr(mt, name)(t, s), (x,)), name
         tout = getattr(torch, name)(torch.tensor(a, requires_grad=True), s)
         assert getattr(mt, name)(x, s).grad_fn.name() == type(tout.grad_fn).__name__, name
+
+
+# ---- missing means an error, never a default ----
+
+def test_a_failed_node_allocation_raises_instead_of_dropping_the_gradient():
+    x = mt.ones(3, requires_grad=True)
+    mt._C._fail_node_allocs(1)
+    try:
+        with pytest.raises(RuntimeError, match="out of memory.*MulBackward0"):
+            x * 2
+    finally:
+        mt._C._fail_node_allocs(0)
+    (x * 2).sum().backward()  # and the next op is unaffected
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_not_implemented_derivative_names_the_op():
+    torch = pytest.importorskip("torch")
+    a, b = np.array([-1.0, 0.0, 2.0]), np.array([0.5, 0.5, 0.5])
+    x, tx = mt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="derivative for aten::heaviside is not implemented"):
+        torch.heaviside(tx, torch.tensor(b)).sum().backward()
+    with pytest.raises(RuntimeError, match="derivative for aten::heaviside is not implemented"):
+        mt.heaviside(x, mt.tensor(b)).sum().backward()
+    # digamma's derivative is the internal trigamma, whose own derivative is not written yet
+    y = mt.tensor([1.5], requires_grad=True, dtype=mt.float64)
+    (g,) = mt.autograd.grad(mt.digamma(y), (y,))
+    want = torch.polygamma(1, torch.tensor([1.5], dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(g.numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(g.numpy(), [np.pi ** 2 / 2 - 4], rtol=1e-9)  # polygamma(1, 3/2), exactly
+
+
+def test_missing_dtype_kernels_raise_not_implemented_like_torch():
+    torch = pytest.importorskip("torch")
+    for f in (lambda lib: lib.tensor([1.5]).bitwise_not(), lambda lib: lib.tensor([1.5]) << 1,
+              lambda lib: lib.hypot(lib.tensor([1]), lib.tensor([2])), lambda lib: lib.tensor([True]).frac(),
+              lambda lib: lib.tensor([3]).frac(), lambda lib: lib.tensor([True]).abs()):
+        with pytest.raises(NotImplementedError):
+            f(torch)
+        with pytest.raises(NotImplementedError):
+            f(mt)
+
+
+def test_bitwise_operators_match_torch():
+    torch = pytest.importorskip("torch")
+    a, b = np.array([3, 5, -8, 0]), np.array([6, 1, 3, 7])
+    for expr in ("x & y", "x | y", "x ^ y", "~x", "x << 2", "x >> 1", "x & 6", "2 << y", "x & True"):
+        got = eval(expr, {"x": mt.tensor(a), "y": mt.tensor(b)})
+        want = eval(expr, {"x": torch.tensor(a), "y": torch.tensor(b)})
+        np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=expr)
+        assert str(got.dtype) == str(want.dtype), expr
+    m = mt.tensor([True, False])
+    assert (~m).tolist() == [False, True] and (m & mt.tensor([True, True])).dtype == mt.bool
+    with pytest.raises(TypeError, match="invert"):
+        ~mt.tensor([1.0])
+    x = mt.tensor(a)
+    x <<= 1
+    x |= 1
+    np.testing.assert_array_equal(x.numpy(), (a << 1) | 1)
+
+
+def test_argument_errors_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = [lambda lib: lib.tensor([1.0]).stride("a"), lambda lib: lib.tensor([1.0]).size("a"),
+             lambda lib: lib.tensor([1.0]).add(1, alpha=2 ** 70),
+             lambda lib: lib.tensor([1, 2]).add(lib.tensor([1, 2]), alpha=2.5),
+             lambda lib: lib.atan2(lib.tensor([1.0]), 2.0), lambda lib: lib.heaviside(lib.tensor([1]), lib.tensor([1.0]))]
+    for f in cases:
+        try:
+            f(torch)
+        except Exception as e:  # noqa: BLE001 - torch's exception type is the expectation
+            with pytest.raises(type(e)):
+                f(mt)
+        else:
+            raise AssertionError("torch accepted a case meant to fail")
+    np.testing.assert_allclose(mt.tensor([1.0, 2]).add_(mt.tensor([1, 2]), alpha=2.5).numpy(), [3.5, 7.0])
+
+
+def test_clamp_with_tensor_bounds_matches_torch():
+    torch = pytest.importorskip("torch")
+    r = np.random.default_rng(3)
+    a, lo, hi = r.normal(size=(3, 4)), r.normal(size=(4,)) - 0.5, r.normal(size=(3, 1)) + 0.5
+    lo[0] = a[0, 0]  # a tie: the gradient goes to the input, as torch
+    for kw in ({"min": True, "max": True}, {"min": True}, {"max": True}):
+        ins = [a] + ([lo] if "min" in kw else []) + ([hi] if "max" in kw else [])
+        xs = [mt.tensor(v, requires_grad=True) for v in ins]
+        txs = [torch.tensor(v, requires_grad=True) for v in ins]
+
+        def call(lib, ts, kw=kw):
+            k = {}
+            if "min" in kw:
+                k["min"] = ts[1]
+            if "max" in kw:
+                k["max"] = ts[-1]
+            return lib.clamp(ts[0], **k)
+        out, tout = call(mt, xs), call(torch, txs)
+        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy())
+        assert out.grad_fn.name() == type(tout.grad_fn).__name__
+        g = r.normal(size=tout.shape)
+        out.backward(mt.tensor(g))
+        tout.backward(torch.tensor(g))
+        for x, tx in zip(xs, txs):
+            np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), err_msg=str(kw))
+    # promotion: an integer tensor with float bounds is float; in place keeps the dtype
+    out = mt.clamp(mt.tensor([1, 5, 9]), mt.tensor([2.0]))
+    assert out.dtype == mt.float32 and out.tolist() == [2.0, 5.0, 9.0]
+    x = mt.tensor([1.0, 5.0, 9.0])
+    assert x.clamp_(mt.tensor([2.0]), mt.tensor([8.0])) is x and x.tolist() == [2.0, 5.0, 8.0]
+    with pytest.raises(TypeError):
+        mt.clamp(mt.tensor([1.0]), mt.tensor([0.0]), 2.0)
+
+
+def test_float_power_matches_torch():
+    torch = pytest.importorskip("torch")
+    for a, b in (([2, 3], [-1, 2]), ([1.5, 2.0], 2), ([2, 4], 0.5)):
+        tb = torch.tensor(b) if isinstance(b, list) else b
+        mb = mt.tensor(b) if isinstance(b, list) else b
+        want = torch.float_power(torch.tensor(a), tb)
+        got = mt.float_power(mt.tensor(a), mb)
+        assert got.dtype == mt.float64
+        np.testing.assert_allclose(got.numpy(), want.numpy())
+    with pytest.raises(RuntimeError, match="float_power_"):
+        mt.tensor([2]).float_power_(2)
+
+
+def test_aliases_are_the_same_ops():
+    x = mt.tensor([0.3, -0.6])
+    for alias, name in (("arctan", "atan"), ("arcsin", "asin"), ("absolute", "abs"), ("fix", "trunc"),
+                        ("negative", "neg"), ("arctan2", "atan2")):
+        args = (x, x) if name == "atan2" else (x,)
+        np.testing.assert_array_equal(getattr(mt, alias)(*args).numpy(), getattr(mt, name)(*args).numpy())
+        assert hasattr(mt.Tensor, alias)

@@ -79,7 +79,11 @@ int mt_retain_grad(mt_tensor *t);
 /* True when an op on these inputs must record a node (grad mode on and one requires grad). */
 bool mt_any_requires_grad(int n, mt_tensor *const *ts);
 /* Creates the node for `out` = op(inputs...) if needed: sets edges, out->grad_fn, requires_grad.
-   Returns the node (borrowed; owned by out) or NULL if no grad is needed. */
+   Returns the node (borrowed; owned by out) or NULL if no grad is needed. When the node cannot be
+   allocated it returns NULL too, with the error set and mt_autograd_record_failed raised: the
+   Python boundary turns that into the exception (ops need not check). */
+extern bool mt_autograd_record_failed;
+extern int mt_debug_fail_node_allocs; /* test hook: fail the next k node allocations */
 mt_node *mt_autograd_record(const mt_node_vt *vt, mt_tensor *out, int n_in, mt_tensor *const *inputs);
 /* Multi-output version: outs[k] gets output_nr k. */
 mt_node *mt_autograd_record_n(const mt_node_vt *vt, int n_out, mt_tensor **outs, int n_in, mt_tensor *const *inputs);

@@ -10,7 +10,14 @@
 static uint64_t next_seq;
 static uint64_t epoch;
 
+int mt_debug_fail_node_allocs;
+bool mt_autograd_record_failed;
+
 mt_node *mt_node_new(const mt_node_vt *vt, int n_next, int n_outputs) {
+    if (mt_debug_fail_node_allocs > 0) { /* test hook: minitorch._C._fail_node_allocs(k) */
+        mt_debug_fail_node_allocs--;
+        return mt_error(MT_ERR_MEMORY, "out of memory (allocating the autograd node %s)", vt->name);
+    }
     mt_node *n = calloc(1, sizeof *n);
     if (!n) return mt_error(MT_ERR_MEMORY, "out of memory");
     n->refcount = 1;
@@ -178,7 +185,12 @@ void mt_node_set_edges(mt_node *n, int n_in, mt_tensor *const *inputs) {
 mt_node *mt_autograd_record_n(const mt_node_vt *vt, int n_out, mt_tensor **outs, int n_in, mt_tensor *const *inputs) {
     if (!mt_any_requires_grad(n_in, inputs)) return NULL;
     mt_node *n = mt_node_new(vt, n_in, n_out);
-    if (!n) { mt_err_clear(); return NULL; }
+    if (!n) {
+        /* the op's output exists but has no history: the error stays set and the Python boundary
+           (mt_py_wrap) raises it instead of returning a tensor that silently has no gradient */
+        mt_autograd_record_failed = true;
+        return NULL;
+    }
     mt_node_set_edges(n, n_in, inputs);
     for (int k = 0; k < n_out; k++) {
         if (!outs[k]) continue;

@@ -235,7 +235,8 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
 }
 
 /* clamp(a, lo, hi) with tensor bounds = minimum(maximum(a, lo), hi) in the promoted dtype, with
-   torch's gradient: a where lo <= a <= hi, lo where a < lo (and not above hi), hi where a > hi */
+   torch's gradient (clamp_backward_min_max): a where lo <= a <= hi; lo where a < lo and lo < hi;
+   hi where a > hi or hi < lo (with one bound: a where inside it, the bound where outside) */
 static mt_tensor *grad_like(mt_tensor *raw, const mt_tensor *like) { /* raw summed to like's shape and dtype */
     mt_tensor *s = raw ? mt_sum_to(raw, like->shape, like->ndim) : NULL;
     if (s && s->dtype != like->dtype) { mt_tensor *c = mt_cast(s, like->dtype); mt_decref(s); s = c; }
@@ -245,12 +246,11 @@ static int clamp_t_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     bool has_lo = n->iargs[1], has_hi = n->iargs[2];
     mt_tensor *g = go[0], *a = mt_node_saved(n, 0), *lo = NULL, *hi = NULL;
     if (!a || (has_lo && !(lo = mt_node_saved(n, 1))) || (has_hi && !(hi = mt_node_saved(n, 2)))) return -1;
-    mt_tensor *below = lo ? B_(LT, a, lo) : NULL, *above = hi ? B_(GT, a, hi) : NULL;
     mt_tensor *zero = P(mt_full(NULL, 0, mt_sf(0.0), g->dtype, g->storage->device));
-    mt_tensor *outside = below && above ? OR(below, above) : below ? below : above;
-    mt_tensor *parts[3] = {WHERE(outside, zero, g), NULL, NULL}, *likes[3] = {a, lo, hi};
-    if (lo) parts[1] = WHERE(above ? AND(below, P(mt_unary(MT_U_LOGICAL_NOT, above))) : below, g, zero);
-    if (hi) parts[2] = WHERE(above, g, zero);
+    mt_tensor *inside = lo && hi ? AND(B_(GE, a, lo), B_(LE, a, hi)) : lo ? B_(GE, a, lo) : B_(LE, a, hi);
+    mt_tensor *parts[3] = {WHERE(inside, g, zero), NULL, NULL}, *likes[3] = {a, lo, hi};
+    if (lo) parts[1] = WHERE(hi ? AND(B_(LT, a, lo), B_(LT, lo, hi)) : B_(LT, a, lo), g, zero);
+    if (hi) parts[2] = WHERE(lo ? OR(B_(GT, a, hi), B_(LT, hi, lo)) : B_(GT, a, hi), g, zero);
     for (int j = 0, k = 0; j < 3; j++) {
         if (!likes[j]) continue;
         if (mt_node_needs(n, k) && !(gi[k] = grad_like(parts[j], likes[j]))) return -1;

@@ -112,7 +112,19 @@ static PyObject *addsub(int op, PyObject *self, PyObject *args, PyObject *kw, bo
     static char *kws[] = {"other", "alpha", NULL};
     PyObject *other, *alpha = NULL;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O", kws, &other, &alpha)) return NULL;
-    if (!alpha || (PyLong_Check(alpha) && PyLong_AsLong(alpha) == 1)) return binary_any(op, self, other, inplace);
+    if (alpha && PyLong_Check(alpha)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(alpha, &overflow);
+        if (overflow) { PyErr_SetString(PyExc_OverflowError, "int too big to convert"); return NULL; }
+        if (v == -1 && PyErr_Occurred()) return NULL;
+        if (v == 1) alpha = NULL;
+    }
+    if (!alpha) return binary_any(op, self, other, inplace);
+    if (PyFloat_Check(alpha) && !mt_is_floating(SELF->dtype) &&
+        (PyTensor_Check(other) ? !mt_is_floating(T(other)->dtype) : !PyFloat_Check(other))) {
+        PyErr_SetString(PyExc_RuntimeError, "For integral input tensors, argument alpha must not be a floating point number.");
+        return NULL;
+    }
     mt_scalar a;
     if (mt_py_scalar(alpha, &a) < 0) return NULL;
     mt_tensor *o = mt_py_as_tensor(other, SELF);
@@ -183,13 +195,23 @@ static PyObject *m_where(PyObject *self, PyObject *args) {
 }
 
 /* ---------------- conversion / info ---------------- */
+/* a dim argument: an int (or an object with __index__), else torch's TypeError */
+static int dim_arg(const char *fn, PyObject *o, long long *d) {
+    if (PyBool_Check(o) || !PyIndex_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument 'dim' (position 1) must be int, not %s", fn, Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    *d = PyLong_AsLongLong(o);
+    return *d == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
 static PyObject *m_size(PyObject *self, PyObject *args, PyObject *kw) {
     static char *kws[] = {"dim", NULL};
     PyObject *dim = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kws, &dim)) return NULL;
     if (dim == Py_None) return mt_py_size(SELF->shape, SELF->ndim);
-    long long d = PyLong_AsLongLong(dim);
-    if (d == -1 && PyErr_Occurred()) return NULL;
+    long long d;
+    if (dim_arg("size", dim, &d) < 0) return NULL;
     int w = mt_wrap_dim(d, SELF->ndim);
     if (w < 0) return mt_py_raise();
     return PyLong_FromLongLong(SELF->ndim ? SELF->shape[w] : 1);
@@ -202,7 +224,9 @@ static PyObject *m_stride(PyObject *self, PyObject *args) {
         for (int i = 0; i < SELF->ndim; i++) PyTuple_SET_ITEM(t, i, PyLong_FromLongLong(SELF->strides[i]));
         return t;
     }
-    int w = mt_wrap_dim(PyLong_AsLongLong(dim), SELF->ndim);
+    long long d;
+    if (dim_arg("stride", dim, &d) < 0) return NULL;
+    int w = mt_wrap_dim(d, SELF->ndim);
     if (w < 0) return mt_py_raise();
     return PyLong_FromLongLong(SELF->ndim ? SELF->strides[w] : 1);
 }

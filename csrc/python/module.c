@@ -238,6 +238,15 @@ static PyObject *f_randperm(PyObject *mod, PyObject *args) {
     return mt_py_wrap(t);
 }
 
+/* test hook: the next k autograd node allocations fail as if out of memory */
+static PyObject *f_fail_node_allocs(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    long k = PyLong_AsLong(arg);
+    if (k == -1 && PyErr_Occurred()) return NULL;
+    mt_debug_fail_node_allocs = (int)k;
+    Py_RETURN_NONE;
+}
+
 static PyObject *f_manual_seed(PyObject *mod, PyObject *arg) {
     (void)mod;
     unsigned long long s = PyLong_AsUnsignedLongLongMask(arg);
@@ -535,6 +544,7 @@ PyMethodDef mt_module_functions[] = {
     {"_from_numpy", f_from_numpy, METH_VARARGS, NULL},
     {"_full", f_full, METH_VARARGS, NULL},
     {"_randperm", f_randperm, METH_VARARGS, NULL},
+    {"_fail_node_allocs", f_fail_node_allocs, METH_O, NULL},
     {"manual_seed", f_manual_seed, METH_O, NULL},
     {"initial_seed", f_initial_seed, METH_NOARGS, NULL},
     {"get_rng_state", f_get_rng_state, METH_NOARGS, NULL},

@@ -33,6 +33,11 @@ int mt_py_raise_int(void) { mt_py_raise(); return -1; }
 
 /* ---------------- wrapping ---------------- */
 PyObject *mt_py_wrap(mt_tensor *t) {
+    if (mt_autograd_record_failed) { /* the op ran but its autograd node could not be made */
+        mt_autograd_record_failed = false;
+        mt_decref(t);
+        return mt_py_raise();
+    }
     if (!t) return mt_py_raise();
     if (t->pyobj) {
         PyObject *o = t->pyobj;
