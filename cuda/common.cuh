@@ -37,7 +37,7 @@ int cu_fail(cudaError_t e, const char *what, const char *file, int line);
 /* after a <<<...>>> launch */
 #define CU_CHECK_LAUNCH() CU_CHECK(cudaGetLastError())
 
-/* caching allocator (allocator.cu): stream-ordered on cu_stream */
+/* caching allocator (runtime.cu): stream-ordered on cu_stream */
 void *cu_alloc(int64_t nbytes, mt_device dev);
 void cu_free(void *p, mt_device dev);
 

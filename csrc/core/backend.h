@@ -11,7 +11,7 @@
 
 #include "mt.h"
 
-/* elementwise op ids (the order of the X-macro tables in ops/elementwise.h) */
+/* reduce kernels: the rows of the input (op ids are MT_RED_* of ops/ops.h) */
 typedef struct mt_reduce_args {
     int op;                 /* MT_RED_* */
     int64_t outer, inner;   /* the input viewed as [outer, inner], reducing over inner, contiguous */
