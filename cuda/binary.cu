@@ -82,11 +82,6 @@ __host__ __device__ __forceinline__ bool isnan_(T x) {
     else return false;
 }
 
-template <int OP>
-struct always_false {
-    static constexpr bool value = false;
-};
-
 template <typename T>
 __host__ __device__ __forceinline__ T logaddexp_(T a, T b, bool base2) {
     if (isinf(a) && a == b) return a;
@@ -140,20 +135,13 @@ struct BinF {
         else if constexpr (OP == MT_B_BITWISE_XOR) return (T)(x ^ y);
         else if constexpr (OP == MT_B_LSHIFT) return shift_<T>(x, y, true);
         else if constexpr (OP == MT_B_RSHIFT) return shift_<T>(x, y, false);
-        else static_assert(always_false<OP>::value, "a declared binary op has no CUDA expression in BinF");
+        else static_assert(cu_always_false<OP>::value, "a declared binary op has no CUDA expression in BinF");
     }
 };
 
-/* the dtypes each kind is compiled for, as the CPU loop tables (elementwise_cpu.c) */
 #define KIND_OF(ID, name, kind, ...) MT_K_##kind,
 constexpr int binary_kinds[MT_NUM_BINARY] = {MT_BINARY_OPS(KIND_OF)};
 #undef KIND_OF
-constexpr bool runs_on(int k, mt_dtype d) {
-    return (k == MT_K_FLOAT || k == MT_K_FLOATONLY) ? (d == MT_FLOAT32 || d == MT_FLOAT64)
-           : k == MT_K_INTEGER                      ? (d == MT_BOOL || d == MT_INT32 || d == MT_INT64)
-           : k == MT_K_INTONLY                      ? (d == MT_INT32 || d == MT_INT64)
-                                                    : true;
-}
 
 template <typename T>
 T scalar_as(const mt_scalar *s) {
@@ -177,11 +165,11 @@ template <int OP>
 int run(mt_tensor *out, const mt_tensor *a, const mt_tensor *b, const mt_scalar *s, bool scalar_first, const char *name) {
     constexpr int K = binary_kinds[OP];
     switch (a->dtype) {
-    case MT_BOOL: if constexpr (runs_on(K, MT_BOOL)) return launch<OP, bool>(out, a, b, s, scalar_first); break;
-    case MT_INT32: if constexpr (runs_on(K, MT_INT32)) return launch<OP, int32_t>(out, a, b, s, scalar_first); break;
-    case MT_INT64: if constexpr (runs_on(K, MT_INT64)) return launch<OP, int64_t>(out, a, b, s, scalar_first); break;
-    case MT_FLOAT32: if constexpr (runs_on(K, MT_FLOAT32)) return launch<OP, float>(out, a, b, s, scalar_first); break;
-    case MT_FLOAT64: if constexpr (runs_on(K, MT_FLOAT64)) return launch<OP, double>(out, a, b, s, scalar_first); break;
+    case MT_BOOL: if constexpr (cu_kind_runs_on(K, MT_BOOL)) return launch<OP, bool>(out, a, b, s, scalar_first); break;
+    case MT_INT32: if constexpr (cu_kind_runs_on(K, MT_INT32)) return launch<OP, int32_t>(out, a, b, s, scalar_first); break;
+    case MT_INT64: if constexpr (cu_kind_runs_on(K, MT_INT64)) return launch<OP, int64_t>(out, a, b, s, scalar_first); break;
+    case MT_FLOAT32: if constexpr (cu_kind_runs_on(K, MT_FLOAT32)) return launch<OP, float>(out, a, b, s, scalar_first); break;
+    case MT_FLOAT64: if constexpr (cu_kind_runs_on(K, MT_FLOAT64)) return launch<OP, double>(out, a, b, s, scalar_first); break;
     default: break;
     }
     cu_api->error(MT_ERR_NOTIMPL, "\"%s_cuda\" not implemented for '%s'", name, cu_api->dtype_names[a->dtype]);

@@ -137,4 +137,22 @@ int cu_launch_unary(F f, mt_tensor *out, const mt_tensor *a) {
     return 0;
 }
 
+/* ---------------- the declarations' dtype kinds (ops/elementwise_ops.h) ----------------
+ * Which dtypes the kernel of an op of kind k is compiled for, as the CPU loop tables
+ * (ops/elementwise_cpu.c): the op layer has promoted or rejected the others already. */
+constexpr bool cu_kind_runs_on(int k, mt_dtype d) {
+    switch (d) {
+    case MT_FLOAT32: case MT_FLOAT64: return k != MT_K_INTEGER && k != MT_K_INTONLY;
+    case MT_INT32: case MT_INT64: return k != MT_K_FLOAT && k != MT_K_FLOATONLY && k != MT_K_ROUND && k != MT_K_IDINT;
+    case MT_BOOL: return k == MT_K_PRED || k == MT_K_INTEGER || k == MT_K_ARITH || k == MT_K_SAMEDT;
+    default: return false;
+    }
+}
+
+/* the last branch of a functor's if-constexpr chain: a declared op without a CUDA expression */
+template <int OP>
+struct cu_always_false {
+    static constexpr bool value = false;
+};
+
 #endif

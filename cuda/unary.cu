@@ -26,11 +26,6 @@ struct op_prm {
     double p[4]; /* the op's parameters: clamp {has_lo, lo, has_hi, hi}, logit {has_eps, eps}, nan_to_num */
 };
 
-template <int OP>
-struct always_false {
-    static constexpr bool value = false;
-};
-
 template <int OP, typename T>
 struct UnF {
     op_prm c;
@@ -91,19 +86,13 @@ struct UnF {
         else if constexpr (OP == MT_U_BITWISE_NOT) {
             if constexpr (std::is_same<T, bool>::value) return (bool)!x;
             else return (T)~x;
-        } else static_assert(always_false<OP>::value, "a declared unary op has no CUDA expression in UnF");
+        } else static_assert(cu_always_false<OP>::value, "a declared unary op has no CUDA expression in UnF");
     }
 };
 
-/* the dtypes each kind runs on, as the CPU loop tables (elementwise_cpu.c) */
 #define KIND_OF(ID, name, kind, ...) MT_K_##kind,
 constexpr int unary_kinds[MT_NUM_UNARY] = {MT_UNARY_OPS(KIND_OF)};
 #undef KIND_OF
-constexpr bool runs_on_float(int k) { return k != MT_K_INTEGER; }
-constexpr bool runs_on_int(int k) {
-    return k == MT_K_SAME || k == MT_K_SAMEB || k == MT_K_SIGN || k == MT_K_PRED || k == MT_K_INTEGER;
-}
-constexpr bool runs_on_bool(int k) { return k == MT_K_PRED || k == MT_K_INTEGER; }
 
 template <int OP, typename T>
 int launch(mt_tensor *out, const mt_tensor *a, const op_prm &c) {
@@ -116,11 +105,11 @@ template <int OP>
 int run(mt_tensor *out, const mt_tensor *a, const op_prm &c, const char *name) {
     constexpr int K = unary_kinds[OP];
     switch (a->dtype) {
-    case MT_FLOAT32: if constexpr (runs_on_float(K)) return launch<OP, float>(out, a, c); break;
-    case MT_FLOAT64: if constexpr (runs_on_float(K)) return launch<OP, double>(out, a, c); break;
-    case MT_INT32: if constexpr (runs_on_int(K)) return launch<OP, int32_t>(out, a, c); break;
-    case MT_INT64: if constexpr (runs_on_int(K)) return launch<OP, int64_t>(out, a, c); break;
-    case MT_BOOL: if constexpr (runs_on_bool(K)) return launch<OP, bool>(out, a, c); break;
+    case MT_FLOAT32: if constexpr (cu_kind_runs_on(K, MT_FLOAT32)) return launch<OP, float>(out, a, c); break;
+    case MT_FLOAT64: if constexpr (cu_kind_runs_on(K, MT_FLOAT64)) return launch<OP, double>(out, a, c); break;
+    case MT_INT32: if constexpr (cu_kind_runs_on(K, MT_INT32)) return launch<OP, int32_t>(out, a, c); break;
+    case MT_INT64: if constexpr (cu_kind_runs_on(K, MT_INT64)) return launch<OP, int64_t>(out, a, c); break;
+    case MT_BOOL: if constexpr (cu_kind_runs_on(K, MT_BOOL)) return launch<OP, bool>(out, a, c); break;
     default: break;
     }
     cu_api->error(MT_ERR_NOTIMPL, "\"%s_cuda\" not implemented for '%s'", name, cu_api->dtype_names[a->dtype]);

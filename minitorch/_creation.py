@@ -6,7 +6,7 @@ import numpy as np
 
 from . import _C
 from ._tensor import Tensor
-from ._types import bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
+from ._types import SCALAR_TYPE_NAMES, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
 
 _NP_TO_DTYPE = {np.dtype(np.bool_): bool_, np.dtype(np.int32): int32, np.dtype(np.int64): int64,
                 np.dtype(np.float32): float32, np.dtype(np.float64): float64}
@@ -311,8 +311,8 @@ def multinomial(input, num_samples, replacement=False, generator=None):
     if input.dim() not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.dtype.is_floating_point:
-        names = {int64: "Long", int32: "Int", bool_: "Bool"}
-        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {names.get(input.dtype, input.dtype)}")
+        raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
+                           f"{SCALAR_TYPE_NAMES[input.dtype]}")
     num_samples = int(num_samples)
     if num_samples <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import _C, _tensor_str
-from ._types import ALL_DTYPES, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
+from ._types import ALL_DTYPES, SCALAR_TYPE_NAMES, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
 
 
 class Tensor(_C.TensorBase):
@@ -236,8 +236,7 @@ class Tensor(_C.TensorBase):
 
     def float_power_(self, exponent):
         if self.dtype != float64:
-            names = {bool_: "Bool", int32: "Int", int64: "Long", float32: "Float"}
-            raise RuntimeError(f"the base given to float_power_ has dtype {names[self.dtype]} but the operation's "
+            raise RuntimeError(f"the base given to float_power_ has dtype {SCALAR_TYPE_NAMES[self.dtype]} but the operation's "
                                "result requires dtype Double")
         return self.pow_(exponent.double() if isinstance(exponent, _C.TensorBase) else exponent)
 

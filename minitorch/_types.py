@@ -33,6 +33,8 @@ float64 = dtype("float64", 8, True, True, "float64")
 ALL_DTYPES = (bool_, int32, int64, float32, float64)  # the order of mt_dtype in csrc/core/mt.h
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NAME["bool"] = bool_
+# PyTorch's scalar-type names, as its error messages print them ("has dtype Long")
+SCALAR_TYPE_NAMES = {bool_: "Bool", int32: "Int", int64: "Long", float32: "Float", float64: "Double"}
 
 
 def _dtype_by_name(name):

@@ -30,9 +30,10 @@
 #define IDENT g
 #define NOT_IMPL not_implemented(n)
 
+static int binary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi);
 static mt_tensor *not_implemented(const mt_node *n) {
     int op = (int)n->iargs[0];
-    const char *name = n->iargs[5] ? mt_binary_decls[op].name : mt_unary_decls[op].name;
+    const char *name = n->vt->backward == binary_backward ? mt_binary_decls[op].name : mt_unary_decls[op].name;
     return mt_error(MT_ERR_RUNTIME, "derivative for aten::%s is not implemented", name);
 }
 static mt_tensor *zero_where(mt_tensor *mask, mt_tensor *t) { return WHERE(mask, P(mt_full_like(t, 0.0)), t); }
@@ -296,7 +297,7 @@ mt_tensor *mt_clamp_t(mt_tensor *a, mt_tensor *lo, mt_tensor *hi, bool inplace) 
 
 /* ====================== binary ====================== */
 /* iargs: [0] op, [1] flags (bit0 scalar operand, bit1 scalar first), [2] saved-slot mask (slot 0 a,
-   1 b, 2 the output), [3] compute dtype, [5] 1 (binary; not_implemented reads it) */
+   1 b, 2 the output), [3] compute dtype */
 static int binary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     int op = (int)n->iargs[0];
     bool scalar = n->iargs[1] & 1, sfirst = n->iargs[1] & 2;
@@ -440,7 +441,6 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
             n->iargs[0] = op;
             n->iargs[1] = (b ? 0 : 1) | (sfirst ? 2 : 0);
             n->iargs[3] = ct;
-            n->iargs[5] = 1;
             n->scalar = sv;
             mt_node_set_meta(n, 0, a);
             if (b) mt_node_set_meta(n, 1, b);

@@ -864,14 +864,18 @@ static PyMethodDef hand_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* the declared elementwise ops, unary then binary, as one sequence of N_EW */
+#define N_EW (MT_NUM_UNARY + MT_NUM_BINARY)
+static const mt_ew_decl *ew_decl(int k) { return k < MT_NUM_UNARY ? &mt_unary_decls[k] : &mt_binary_decls[k - MT_NUM_UNARY]; }
+
 PyMethodDef *mt_py_build_methods(void) {
     int n_hand = 0, n = 0;
     while (hand_methods[n_hand].ml_name) n_hand++;
-    PyMethodDef *t = PyMem_Calloc((size_t)(2 * (MT_NUM_UNARY + MT_NUM_BINARY) + n_hand + 1), sizeof *t);
+    PyMethodDef *t = PyMem_Calloc((size_t)(2 * N_EW + n_hand + 1), sizeof *t);
     if (!t) return (PyMethodDef *)PyErr_NoMemory();
-    for (int k = 0; k < MT_NUM_UNARY + MT_NUM_BINARY; k++) {
+    for (int k = 0; k < N_EW; k++) {
         bool un = k < MT_NUM_UNARY;
-        const mt_ew_decl *d = un ? &mt_unary_decls[k] : &mt_binary_decls[k - MT_NUM_UNARY];
+        const mt_ew_decl *d = ew_decl(k);
         const ew_binding *b = un ? &unary_bindings[k] : &binary_bindings[k - MT_NUM_UNARY];
         if (d->variants & MT_V_C) continue; /* bound by hand */
         int flags = un ? METH_NOARGS : METH_O;
@@ -886,9 +890,9 @@ PyMethodDef *mt_py_build_methods(void) {
 PyObject *mt_py_op_manifest(void) {
     static const char *const kinds[] = MT_K_NAMES;
     PyObject *list = PyList_New(0);
-    for (int k = 0; list && k < MT_NUM_UNARY + MT_NUM_BINARY; k++) {
+    for (int k = 0; list && k < N_EW; k++) {
         bool un = k < MT_NUM_UNARY;
-        const mt_ew_decl *d = un ? &mt_unary_decls[k] : &mt_binary_decls[k - MT_NUM_UNARY];
+        const mt_ew_decl *d = ew_decl(k);
         char var[8];
         int nv = 0;
         if (d->variants & MT_V_F) var[nv++] = 'F';

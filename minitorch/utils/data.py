@@ -29,11 +29,6 @@ def _is_tensor(x):
     return isinstance(x, _C.TensorBase)
 
 
-def _randperm(n, generator=None):
-    """randperm(n) drawn from `generator` (a minitorch.Generator; None: the global RNG)."""
-    return _mt.randperm(n, generator=generator)
-
-
 # --------------------------------------------------------------------------------------------- datasets
 
 class Dataset:
@@ -143,7 +138,7 @@ def random_split(dataset, lengths, generator=None):
                 warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.")
     if sum(lengths) != len(dataset):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    indices = _randperm(sum(lengths), generator).tolist()
+    indices = _mt.randperm(sum(lengths), generator=generator).tolist()
     return [Subset(dataset, indices[offset - length:offset])
             for offset, length in zip(itertools.accumulate(lengths), lengths)]
 
@@ -196,10 +191,10 @@ class RandomSampler(Sampler):
         if self.replacement:
             return _mt.randint(0, n, (self.num_samples,), dtype=_mt.int64, generator=self.generator)
         if self.num_samples == n:
-            return _randperm(n, self.generator)
-        parts = [_randperm(n, self.generator) for _ in range(self.num_samples // n)]
+            return _mt.randperm(n, generator=self.generator)
+        parts = [_mt.randperm(n, generator=self.generator) for _ in range(self.num_samples // n)]
         if self.num_samples % n:
-            parts.append(_randperm(n, self.generator)[:self.num_samples % n])
+            parts.append(_mt.randperm(n, generator=self.generator)[:self.num_samples % n])
         return _mt.cat(parts)
 
     def __iter__(self):
@@ -217,7 +212,7 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        for i in _randperm(len(self.indices), self.generator).tolist():
+        for i in _mt.randperm(len(self.indices), generator=self.generator).tolist():
             yield self.indices[i]
 
     def __len__(self):
