@@ -6,6 +6,7 @@ Writes go through NumPy's identical semantics on the CPU tensor's memory."""
 import numpy as np
 
 from . import _C
+from ._types import SCALAR_TYPE_NAMES
 
 
 def _as_index_tensors(view, pairs):
@@ -45,6 +46,20 @@ def _as_index_tensors(view, pairs):
     return dims, idxs
 
 
+def _zero_dim_masks(view, pairs):
+    """A 0-d bool index adds a dim of size 1 that it keeps (True) or empties (False), as in PyTorch."""
+    out, shift = [], 0
+    for dim, obj in pairs:
+        dim += shift
+        if isinstance(obj, _C.TensorBase) and obj.dtype.name == "bool" and obj.dim() == 0:
+            from ._creation import tensor
+            view = view.unsqueeze(dim)
+            obj = tensor([0] if bool(obj) else [], dtype=_int64()).to(view.device)
+            shift += 1
+        out.append((dim, obj))
+    return view, out
+
+
 def _int64():
     from ._types import int64
 
@@ -52,6 +67,7 @@ def _int64():
 
 
 def advanced_getitem(view, pairs):
+    view, pairs = _zero_dim_masks(view, pairs)
     dims, idxs = _as_index_tensors(view, pairs)
     shapes = [tuple(i.shape) for i in idxs]
     bshape = tuple(np.broadcast_shapes(*shapes)) if shapes else ()
@@ -86,6 +102,8 @@ def advanced_setitem(view, pairs, value):
         raise NotImplementedError("minitorch: advanced-index assignment is supported on CPU tensors only")
     if view.requires_grad and _C.is_grad_enabled():
         raise NotImplementedError("minitorch: advanced-index assignment into a tensor that requires grad")
+    orig_pairs = pairs
+    view, pairs = _zero_dim_masks(view, pairs)
     dims, idxs = _as_index_tensors(view, pairs)
     arr = view.detach().numpy()
     key = [slice(None)] * view.dim()
@@ -94,6 +112,12 @@ def advanced_setitem(view, pairs, value):
         key[d] = i.numpy()
     # NumPy needs advanced entries in one block to keep PyTorch's placement; they are, as given
     if isinstance(value, _C.TensorBase):
+        # PyTorch's index_put_ needs equal dtypes, except a one-element value under a single
+        # bool mask, which it sends to masked_fill_ (and that converts)
+        one_mask = len(orig_pairs) == 1 and isinstance(orig_pairs[0][1], _C.TensorBase) and orig_pairs[0][1].dtype.name == "bool"
+        if value.dtype != view.dtype and not (one_mask and value.numel() == 1):
+            raise RuntimeError("Index put requires the source and destination dtypes match, got "
+                               f"{SCALAR_TYPE_NAMES[view.dtype]} for the destination and {SCALAR_TYPE_NAMES[value.dtype]} for the source.")
         value = value.detach().cpu().numpy()
     arr[tuple(key)] = value
     return None

@@ -271,9 +271,9 @@ def test_setitem():
     m = want > 10
     x[mt.tensor(m)] = 0.0
     want[m] = 0.0
-    x[[3, 0], [0, 0]] = mt.tensor([-3.0, -4.0])
+    x[[3, 0], [0, 0]] = mt.tensor([-3.0, -4.0], dtype=mt.float64)
     want[[3, 0], [0, 0]] = [-3.0, -4.0]
-    x[mt.tensor([2])] = mt.tensor([5.0])  # broadcast
+    x[mt.tensor([2])] = mt.tensor([5.0], dtype=mt.float64)  # broadcast
     want[[2]] = 5.0
     x[..., 3] = 1
     want[..., 3] = 1

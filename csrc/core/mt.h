@@ -40,9 +40,16 @@ void mt_err_clear(void);
 
 /* ---- Python-style scalars (a wrapped number never upcasts a tensor's category) ---- */
 typedef struct { mt_dtype dtype; /* MT_BOOL, MT_INT64 or MT_FLOAT64 */ double f; int64_t i; } mt_scalar;
-static inline mt_scalar mt_sf(double v) { mt_scalar s = {MT_FLOAT64, v, (int64_t)v}; return s; }
+/* .i of a float scalar is its truncation where that fits, else INT64_MIN (never C's undefined cast) */
+static inline mt_scalar mt_sf(double v) {
+    mt_scalar s = {MT_FLOAT64, v, v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? (int64_t)v : INT64_MIN};
+    return s;
+}
 static inline mt_scalar mt_si(int64_t v) { mt_scalar s = {MT_INT64, (double)v, v}; return s; }
 static inline mt_scalar mt_sb(bool v) { mt_scalar s = {MT_BOOL, v ? 1.0 : 0.0, (int64_t)v}; return s; }
+/* v as a value of dtype d (PyTorch's checked scalar conversion): -1 with "value cannot be
+ * converted to type int without overflow" when it does not fit (NaN and inf never fit an integer). */
+int mt_scalar_to(mt_scalar v, mt_dtype d, mt_scalar *out);
 
 /* ---- storage: a refcounted buffer on one device ---- */
 typedef struct mt_storage {
@@ -113,6 +120,14 @@ static inline void *mt_data(const mt_tensor *t) {
     return (char *)t->storage->data + t->offset * (int64_t)mt_dtype_sizes[t->dtype];
 }
 bool mt_is_contiguous(const mt_tensor *t);
+/* Some permutation of t's dims is contiguous (PyTorch's is_non_overlapping_and_dense). */
+bool mt_is_non_overlapping_and_dense(const mt_tensor *t);
+/* A dim of stride 0 and size > 1: a write would hit one element more than once. */
+bool mt_has_internal_overlap(const mt_tensor *t);
+/* How the memory of a and b relates (PyTorch's get_overlap_status). TOO_HARD: same storage,
+ * intersecting byte ranges, and one of them is not dense, so the exact answer is not cheap. */
+typedef enum { MT_OVERLAP_NO, MT_OVERLAP_FULL, MT_OVERLAP_PARTIAL, MT_OVERLAP_TOO_HARD } mt_overlap;
+mt_overlap mt_overlap_status(const mt_tensor *a, const mt_tensor *b);
 void mt_contiguous_strides(const int64_t *shape, int ndim, int64_t *strides);
 void mt_device_str(mt_device d, char *buf, size_t n); /* "cpu", "cuda:0" */
 /* 0, or -1 with PyTorch's "Expected all tensors to be on the same device" error; b may be NULL */
@@ -132,7 +147,16 @@ mt_tensor *mt_pool(mt_tensor *t);        /* registers t; returns it */
 int mt_pool_mark(void);
 void mt_pool_drain(int mark);
 
-/* ---- grad mode ---- */
-extern bool mt_grad_enabled;
+/* ---- per-thread state ----
+ * Every core call runs with the GIL held, so two Python threads never run core code at
+ * once; but a thread can lose the GIL between core calls (or inside backward, when a
+ * Python hook or autograd.Function runs). State that must survive such a switch is
+ * per thread: grad mode, the error slot and the autorelease pool, as in PyTorch. */
+#ifdef __cplusplus
+#define MT_THREAD_LOCAL thread_local
+#else
+#define MT_THREAD_LOCAL _Thread_local
+#endif
+extern MT_THREAD_LOCAL bool mt_grad_enabled;
 
 #endif

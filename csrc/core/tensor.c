@@ -4,6 +4,8 @@
 #include "backend.h"
 #include "../autograd/autograd.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +15,12 @@
 const char *const mt_dtype_names[MT_NUM_DTYPES] = {"bool", "int32", "int64", "float32", "float64"};
 const size_t mt_dtype_sizes[MT_NUM_DTYPES] = {1, 4, 8, 4, 8};
 
-bool mt_grad_enabled = true;
+MT_THREAD_LOCAL bool mt_grad_enabled = true;
 mt_backend *mt_backends[MT_NUM_DEVICE_TYPES];
 
 /* ---------------- errors ---------------- */
-static mt_errkind err_kind;
-static char err_msg[1024];
+static MT_THREAD_LOCAL mt_errkind err_kind;
+static MT_THREAD_LOCAL char err_msg[1024];
 
 void *mt_error(mt_errkind kind, const char *fmt, ...) {
     va_list ap;
@@ -187,6 +189,50 @@ bool mt_is_contiguous(const mt_tensor *t) {
     return true;
 }
 
+bool mt_is_non_overlapping_and_dense(const mt_tensor *t) {
+    if (t->ndim == 1) return t->shape[0] < 2 || t->strides[0] == 1;
+    int perm[MT_MAX_DIMS], n = 0;
+    for (int i = t->ndim - 1; i >= 0; i--) /* dims of size < 2 constrain nothing */
+        if (t->shape[i] >= 2) perm[n++] = i;
+    for (int i = 1; i < n; i++) /* insertion sort by stride; stable, so ties keep the later dim inner */
+        for (int j = i; j > 0 && t->strides[perm[j]] < t->strides[perm[j - 1]]; j--) {
+            int tmp = perm[j]; perm[j] = perm[j - 1]; perm[j - 1] = tmp;
+        }
+    int64_t want = 1;
+    for (int i = 0; i < n; i++) {
+        if (t->strides[perm[i]] != want) return false;
+        want *= t->shape[perm[i]];
+    }
+    return true;
+}
+
+bool mt_has_internal_overlap(const mt_tensor *t) {
+    for (int i = 0; i < t->ndim; i++)
+        if (t->strides[i] == 0 && t->shape[i] > 1) return mt_numel(t) > 0;
+    return false;
+}
+
+mt_overlap mt_overlap_status(const mt_tensor *a, const mt_tensor *b) {
+    if (a == b) return MT_OVERLAP_FULL;
+    if (a->storage != b->storage) return MT_OVERLAP_NO;
+    int64_t na = mt_numel(a), nb = mt_numel(b);
+    if (na == 0 || nb == 0) return MT_OVERLAP_NO;
+    /* the byte range each one touches: [lo, hi) */
+    int64_t ra[2] = {a->offset, a->offset + 1}, rb[2] = {b->offset, b->offset + 1};
+    for (int i = 0; i < a->ndim; i++) ra[a->strides[i] < 0 ? 0 : 1] += (a->shape[i] - 1) * a->strides[i];
+    for (int i = 0; i < b->ndim; i++) rb[b->strides[i] < 0 ? 0 : 1] += (b->shape[i] - 1) * b->strides[i];
+    int64_t isz = (int64_t)mt_dtype_sizes[a->dtype], jsz = (int64_t)mt_dtype_sizes[b->dtype];
+    int64_t alo = ra[0] * isz, ahi = ra[1] * isz, blo = rb[0] * jsz, bhi = rb[1] * jsz;
+    if (alo >= bhi || blo >= ahi) return MT_OVERLAP_NO;
+    if (!mt_is_non_overlapping_and_dense(a) || !mt_is_non_overlapping_and_dense(b)) return MT_OVERLAP_TOO_HARD;
+    if (alo == blo && ahi == bhi) {
+        bool same = a->ndim == b->ndim && a->dtype == b->dtype;
+        for (int i = 0; same && i < a->ndim; i++) same = a->strides[i] == b->strides[i] || a->shape[i] < 2;
+        return same ? MT_OVERLAP_FULL : MT_OVERLAP_PARTIAL;
+    }
+    return MT_OVERLAP_PARTIAL;
+}
+
 static int check_shape(const int64_t *shape, int ndim, int64_t *numel) {
     if (ndim > MT_MAX_DIMS) {
         mt_error(MT_ERR_RUNTIME, "minitorch supports at most %d dimensions, got %d", MT_MAX_DIMS, ndim);
@@ -230,7 +276,41 @@ mt_tensor *mt_empty_like(const mt_tensor *t) {
     return mt_empty(t->shape, t->ndim, t->dtype, t->storage->device);
 }
 
+/* ---------------- scalars ---------------- */
+int mt_scalar_to(mt_scalar v, mt_dtype dt, mt_scalar *out) {
+    static const char *const names[] = {"bool", "int", "int64_t", "float", "double"};
+    double f = v.dtype == MT_FLOAT64 ? v.f : (double)v.i;
+    switch (dt) {
+    case MT_BOOL: *out = mt_sb(v.dtype == MT_FLOAT64 ? v.f != 0.0 : v.i != 0); return 0;
+    case MT_INT32:
+    case MT_INT64: {
+        int64_t i;
+        if (v.dtype == MT_FLOAT64) {
+            /* the value truncated toward zero must fit (NaN and inf never do) */
+            bool ok = dt == MT_INT32 ? (f > -2147483649.0 && f < 2147483648.0)
+                                     : (f >= -9223372036854775808.0 && f < 9223372036854775808.0);
+            if (!ok) goto overflow;
+            i = (int64_t)f;
+        } else {
+            i = v.i;
+            if (dt == MT_INT32 && (i < INT32_MIN || i > INT32_MAX)) goto overflow;
+        }
+        *out = mt_si(i);
+        return 0;
+    }
+    case MT_FLOAT32:
+        if (isfinite(f) && fabs(f) > (double)FLT_MAX) goto overflow;
+        *out = mt_sf(f);
+        return 0;
+    default: *out = mt_sf(f); return 0;
+    }
+overflow:
+    mt_error(MT_ERR_RUNTIME, "value cannot be converted to type %s without overflow", names[dt]);
+    return -1;
+}
+
 mt_tensor *mt_full(const int64_t *shape, int ndim, mt_scalar v, mt_dtype dtype, mt_device device) {
+    if (mt_scalar_to(v, dtype, &v) < 0) return NULL;
     mt_tensor *t = mt_empty(shape, ndim, dtype, device);
     if (t && mt_fill_(t, v) < 0) { mt_decref(t); return NULL; }
     return t;
@@ -374,8 +454,9 @@ mt_dtype mt_result_type2(const mt_tensor *a, const mt_scalar *sa, const mt_tenso
 }
 
 /* ---------------- autorelease pool ---------------- */
-static mt_tensor **pool;
-static int pool_len, pool_cap;
+/* Per thread; the buffer is freed when the pool empties, so an exiting thread leaks nothing. */
+static MT_THREAD_LOCAL mt_tensor **pool;
+static MT_THREAD_LOCAL int pool_len, pool_cap;
 
 mt_tensor *mt_pool(mt_tensor *t) {
     if (!t) return NULL;
@@ -392,4 +473,5 @@ mt_tensor *mt_pool(mt_tensor *t) {
 int mt_pool_mark(void) { return pool_len; }
 void mt_pool_drain(int mark) {
     while (pool_len > mark) mt_decref(pool[--pool_len]);
+    if (pool_len == 0) { free(pool); pool = NULL; pool_cap = 0; }
 }

@@ -171,7 +171,7 @@ void mt_bump_version(mt_tensor *t) { t->storage->version++; }
 
 mt_tensor *mt_fill_inplace(mt_tensor *t, mt_scalar v) {
     if (!t) return NULL;
-    if (mt_check_inplace(t) < 0) return NULL;
+    if (mt_check_inplace_leaf(t) < 0 || mt_scalar_to(v, t->dtype, &v) < 0) return NULL;
     if (mt_inplace_needs_history(t, NULL))
         return mt_commit_inplace(t, mt_full(t->shape, t->ndim, v, t->dtype, t->storage->device));
     if (mt_fill_(t, v) < 0) return NULL;
@@ -187,6 +187,13 @@ mt_tensor *mt_copy_(mt_tensor *dst, mt_tensor *src) {
         return mt_error(MT_ERR_RUNTIME, "The size of tensor a (%lld) must match the size of tensor b (%lld) at non-singleton dimension %d",
                         (long long)(dst->ndim ? dst->shape[dst->ndim - 1] : 1),
                         (long long)(src->ndim ? src->shape[src->ndim - 1] : 1), dst->ndim ? dst->ndim - 1 : 0);
+    if (mt_check_no_partial_overlap(dst, src) < 0) return NULL;
+    if (mt_overlap_status(dst, src) == MT_OVERLAP_TOO_HARD) {
+        /* read all of src before writing any of dst, as a copy means */
+        mt_tensor *tmp = mt_clone(src), *r = tmp ? mt_copy_(dst, tmp) : NULL;
+        mt_decref(tmp);
+        return r;
+    }
     if (mt_inplace_needs_history(dst, src)) {
         /* src broadcast and converted to dst's dtype and device, with history (Expand/ToCopy nodes) */
         mt_tensor *e = mt_expand(src, dst->shape, dst->ndim);

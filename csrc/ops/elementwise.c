@@ -213,11 +213,14 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
     if (lo) rt = mt_result_type2(a, NULL, NULL, lo) > rt ? mt_result_type2(a, NULL, NULL, lo) : rt;
     if (hi) rt = mt_result_type2(a, NULL, NULL, hi) > rt ? mt_result_type2(a, NULL, NULL, hi) : rt;
     if (rt == MT_BOOL) return not_impl_dtype("clamp", a, MT_BOOL);
-    double params[4] = {lo != NULL, lo ? lo->f : 0, hi != NULL, hi ? hi->f : 0};
-    if (mt_is_integral(rt)) {
-        params[1] = lo ? (double)lo->i : 0;
-        params[3] = hi ? (double)hi->i : 0;
-    }
+    mt_scalar vlo, vhi; /* the bounds in the result dtype: an integer bound must fit it */
+    if ((lo && mt_scalar_to(*lo, rt, &vlo) < 0) || (hi && mt_scalar_to(*hi, rt, &vhi) < 0)) return NULL;
+    double params[4] = {lo != NULL, lo ? (mt_is_integral(rt) ? (double)vlo.i : vlo.f) : 0,
+                        hi != NULL, hi ? (mt_is_integral(rt) ? (double)vhi.i : vhi.f) : 0};
+    /* min(max(x, lo), hi): with lo > hi every value becomes hi (the node keeps the bounds as given,
+       so the gradient is zero everywhere, as PyTorch's) */
+    double kparams[4] = {params[0], params[1], params[2], params[3]};
+    if (lo && hi && params[1] > params[3]) kparams[1] = params[3];
     if (inplace) {
         if (mt_check_inplace(a) < 0) return NULL;
         if (rt != a->dtype)
@@ -227,7 +230,7 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
     mt_tensor *in = mt_cast(a, rt);
     if (!in) return NULL;
     mt_tensor *out = mt_empty_like(in);
-    if (out && mt_backend_of(in)->unary(MT_U_CLAMP, out, in, params) < 0) { mt_decref(out); out = NULL; }
+    if (out && mt_backend_of(in)->unary(MT_U_CLAMP, out, in, kparams) < 0) { mt_decref(out); out = NULL; }
     mt_decref(in);
     if (!out) return NULL;
     unary_record(MT_U_CLAMP, a, out, params, 4);
@@ -269,7 +272,8 @@ mt_tensor *mt_clamp_t(mt_tensor *a, mt_tensor *lo, mt_tensor *hi, bool inplace) 
     if (hi) rt = mt_promote_types(rt, mt_result_type2(a, NULL, hi, NULL));
     if (rt == MT_BOOL) return not_impl_dtype("clamp", a, MT_BOOL);
     if (inplace) {
-        if (mt_check_inplace(a) < 0) return NULL;
+        if (mt_check_inplace(a) < 0 || mt_check_no_partial_overlap(a, lo) < 0 || mt_check_no_partial_overlap(a, hi) < 0)
+            return NULL;
         if (rt != a->dtype && category(rt) > category(a->dtype))
             return mt_error(MT_ERR_RUNTIME, "result type %s can't be cast to the desired output type %s", mt_type_name(rt),
                             mt_type_name(a->dtype));
@@ -467,7 +471,7 @@ mt_tensor *mt_binary_s(int op, mt_tensor *a, mt_scalar s, bool scalar_first) {
 }
 mt_tensor *mt_binary_(int op, mt_tensor *self, mt_tensor *other, const mt_scalar *s) {
     if (!self || (!other && !s)) return NULL;
-    if (mt_check_inplace(self) < 0) return NULL;
+    if (mt_check_inplace(self) < 0 || mt_check_no_partial_overlap(self, other) < 0) return NULL;
     return binary_impl(op, self, other, s, false, self);
 }
 

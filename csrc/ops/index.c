@@ -264,38 +264,6 @@ static mt_tensor *index_i64(mt_tensor *index) {
 }
 
 /* v converted to dtype as PyTorch's checked scalar conversion does (-1 + error on overflow). */
-static int convert_scalar(mt_scalar v, mt_dtype dt, mt_scalar *out) {
-    static const char *const names[] = {"bool", "int", "int64_t", "float", "double"};
-    double f = v.dtype == MT_FLOAT64 ? v.f : (double)v.i;
-    switch (dt) {
-    case MT_BOOL: *out = mt_sb(v.dtype == MT_FLOAT64 ? v.f != 0.0 : v.i != 0); return 0;
-    case MT_INT32:
-    case MT_INT64: {
-        int64_t i;
-        if (v.dtype == MT_FLOAT64) {
-            /* the value truncated toward zero must fit (NaN and inf never do) */
-            bool ok = dt == MT_INT32 ? (f > -2147483649.0 && f < 2147483648.0)
-                                     : (f >= -9223372036854775808.0 && f < 9223372036854775808.0);
-            if (!ok) goto overflow;
-            i = (int64_t)f;
-        } else {
-            i = v.i;
-            if (dt == MT_INT32 && (i < INT32_MIN || i > INT32_MAX)) goto overflow;
-        }
-        *out = mt_si(i);
-        return 0;
-    }
-    case MT_FLOAT32:
-        if (isfinite(f) && fabs(f) > (double)FLT_MAX) goto overflow;
-        *out = mt_sf(f);
-        return 0;
-    default: *out = mt_sf(f); return 0;
-    }
-overflow:
-    mt_error(MT_ERR_RUNTIME, "value cannot be converted to type %s without overflow", names[dt]);
-    return -1;
-}
-
 /* A contiguous copy of t (no autograd). */
 static mt_tensor *fresh_copy(const mt_tensor *t) {
     mt_tensor *out = mt_empty_like(t);
@@ -510,7 +478,8 @@ mt_tensor *mt_scatter(mt_tensor *a, int64_t dim, mt_tensor *index, mt_tensor *sr
     if (!is_index_dtype(index->dtype)) return mt_error(MT_ERR_RUNTIME, "scatter(): Expected dtype int32/int64 for index");
     if (src && src->dtype != a->dtype)
         return mt_error(MT_ERR_RUNTIME, "scatter(): Expected self.dtype to be equal to src.dtype");
-    if (inplace && mt_check_inplace(a) < 0) return NULL;
+    if (inplace && (mt_check_inplace(a) < 0 || mt_check_no_overlap(a, index) < 0 || mt_check_no_overlap(a, src) < 0))
+        return NULL;
     int64_t ni = mt_numel(index);
     if (ni > 0) {
         int nd = a->ndim ? a->ndim : 1, ind = index->ndim ? index->ndim : 1;
@@ -542,7 +511,7 @@ mt_tensor *mt_scatter(mt_tensor *a, int64_t dim, mt_tensor *index, mt_tensor *sr
         srck = mt_incref(src);
     } else {
         mt_scalar sv;
-        if (convert_scalar(*value, a->dtype, &sv) < 0) return NULL;
+        if (mt_scalar_to(*value, a->dtype, &sv) < 0) return NULL;
         mt_tensor *s0 = mt_full(NULL, 0, sv, a->dtype, a->storage->device);
         int64_t zs[MT_MAX_DIMS] = {0};
         srck = s0 ? mt_alias(s0, index->shape, zs, index->ndim, s0->offset) : NULL;
@@ -605,13 +574,14 @@ mt_tensor *mt_masked_fill(mt_tensor *a, mt_tensor *mask, mt_scalar v, bool inpla
                 : mt_broadcast_shapes(mask->shape, mask->ndim, a->shape, a->ndim, shape, &nd) < 0)
         return NULL;
     if (inplace) {
-        if (mt_check_inplace(a) < 0) return NULL;
+        /* PyTorch allows masked_fill_ into an expanded tensor (deprecated, not an error) */
+        if (mt_check_inplace_leaf(a) < 0) return NULL;
         if (nd != a->ndim || memcmp(shape, a->shape, sizeof(int64_t) * nd))
             return mt_error(MT_ERR_RUNTIME, "output with shape %s doesn't match the broadcast shape %s",
                             mt_shape_str(a->shape, a->ndim), mt_shape_str(shape, nd));
     }
     mt_scalar sv;
-    if (convert_scalar(v, a->dtype, &sv) < 0) return NULL;
+    if (mt_scalar_to(v, a->dtype, &sv) < 0) return NULL;
     mt_tensor *fill = mt_full(NULL, 0, sv, a->dtype, a->storage->device);
     if (!fill) return NULL;
     bool grad = mt_any_requires_grad(1, &a);

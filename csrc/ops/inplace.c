@@ -12,6 +12,29 @@
 #include <string.h>
 
 int mt_check_inplace(mt_tensor *t) {
+    if (mt_has_internal_overlap(t)) {
+        mt_error(MT_ERR_RUNTIME, "unsupported operation: more than one element of the written-to tensor refers to a "
+                                 "single memory location. Please clone() the tensor before performing the operation.");
+        return -1;
+    }
+    return mt_check_inplace_leaf(t);
+}
+
+static int overlap_error(void) {
+    mt_error(MT_ERR_RUNTIME, "unsupported operation: some elements of the input tensor and the written-to tensor refer "
+                             "to a single memory location. Please clone() the tensor before performing the operation.");
+    return -1;
+}
+int mt_check_no_partial_overlap(const mt_tensor *dst, const mt_tensor *src) {
+    return src && mt_overlap_status(dst, src) == MT_OVERLAP_PARTIAL ? overlap_error() : 0;
+}
+int mt_check_no_overlap(const mt_tensor *dst, const mt_tensor *src) {
+    if (!src) return 0;
+    mt_overlap o = mt_overlap_status(dst, src);
+    return o == MT_OVERLAP_PARTIAL || o == MT_OVERLAP_FULL ? overlap_error() : 0;
+}
+
+int mt_check_inplace_leaf(mt_tensor *t) {
     if (!mt_grad_enabled) return 0;
     if (t->requires_grad && !t->grad_fn && !t->base) {
         mt_error(MT_ERR_RUNTIME, "a leaf Variable that requires grad is being used in an in-place operation.");

@@ -57,7 +57,15 @@ mt_tensor *mt_to_device_raw(mt_tensor *a, mt_device dev, mt_dtype dtype); /* no 
 mt_tensor *mt_contiguous_ag(mt_tensor *a);                  /* with autograd (CloneBackward0 when copied) */
 mt_tensor *mt_copy_(mt_tensor *dst, mt_tensor *src);        /* in place, broadcasting, autograd */
 mt_tensor *mt_fill_inplace(mt_tensor *t, mt_scalar v);      /* fill_/zero_ with version bump + checks */
-int mt_check_inplace(mt_tensor *t);                         /* leaf-requires-grad checks (ops/inplace.c) */
+/* Checks before an in-place write into t (ops/inplace.c): no internal overlap, and the
+ * leaf-requires-grad rules. mt_check_inplace_leaf is the second half alone (fill_ allows
+ * writing into an expanded tensor, as PyTorch's does). */
+int mt_check_inplace(mt_tensor *t);
+int mt_check_inplace_leaf(mt_tensor *t);
+/* PyTorch's checks that src may be read while dst is written: _partial allows src to be dst
+ * itself (an elementwise op reads each element before writing it); the other raises then too. */
+int mt_check_no_partial_overlap(const mt_tensor *dst, const mt_tensor *src);
+int mt_check_no_overlap(const mt_tensor *dst, const mt_tensor *src);
 /* Commits an in-place op computed out of place into res (consumed): copies into self and moves the
    history onto self, or rebases self's base (CopySlices) when self is a view. New ref to self. */
 mt_tensor *mt_commit_inplace(mt_tensor *self, mt_tensor *res);

@@ -27,7 +27,7 @@ int mt_cpu_random(mt_tensor *out, int kind, double a, double b, uint64_t seed, u
 }
 
 int mt_random_(mt_tensor *t, int kind, double a, double b, mt_generator *gen) {
-    if (!t) return -1;
+    if (!t || mt_check_inplace(t) < 0) return -1;
     if (kind == MT_RAND_INT ? !(b > a) : (kind == MT_RAND_UNIFORM && !(a <= b))) {
         if (kind == MT_RAND_INT)
             mt_error(MT_ERR_RUNTIME, "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld",

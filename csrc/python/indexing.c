@@ -130,11 +130,17 @@ PyObject *mt_py_getitem(PyObject *self, PyObject *index) {
 
 int mt_py_setitem(PyObject *self, PyObject *index, PyObject *value) {
     if (!value) { PyErr_SetString(PyExc_TypeError, "Tensor does not support item deletion"); return -1; }
-    if (mt_check_inplace(T(self)) < 0) return mt_py_raise_int();
+    if (mt_check_inplace_leaf(T(self)) < 0) return mt_py_raise_int();
     PyObject *adv = NULL;
     mt_tensor *v = apply_basic(T(self), index, &adv);
     if (!v) return -1;
     if (adv) {
+        /* index_put_: the value may not overlap the target (an expanded target is allowed, as in PyTorch) */
+        if (PyTensor_Check(value) && mt_check_no_overlap(v, T(value)) < 0) {
+            Py_DECREF(adv);
+            mt_decref(v);
+            return mt_py_raise_int();
+        }
         PyObject *pv = mt_py_wrap(v);
         if (!pv) { Py_DECREF(adv); return -1; }
         PyObject *args = PyTuple_Pack(3, pv, adv, value);
@@ -153,7 +159,8 @@ int mt_py_setitem(PyObject *self, PyObject *index, PyObject *value) {
     else if (mt_py_is_scalar(value)) {
         mt_scalar s;
         if (mt_py_scalar(value, &s) < 0) { mt_decref(v); return -1; }
-        r = mt_fill_inplace(v, s);
+        /* x[i] = 5 is a copy in PyTorch: it refuses an expanded target, which fill_ allows */
+        r = mt_check_inplace(v) < 0 ? NULL : mt_fill_inplace(v, s);
     } else {
         mt_tensor *src = mt_py_as_tensor(value, v);
         if (!src) { mt_decref(v); return -1; }

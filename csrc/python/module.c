@@ -326,16 +326,31 @@ static PyObject *cat_stack(PyObject *args, PyObject *kw, bool stack) {
 static PyObject *f_cat(PyObject *m, PyObject *a, PyObject *k) { (void)m; return cat_stack(a, k, false); }
 static PyObject *f_stack(PyObject *m, PyObject *a, PyObject *k) { (void)m; return cat_stack(a, k, true); }
 
+/* where(cond, a, b): a Python number operand is a wrapped number in the result type, as in
+ * PyTorch (where(c, int32 tensor, 7) is int32; 2**40 there does not fit and raises) */
 static PyObject *f_where(PyObject *mod, PyObject *args) {
     (void)mod;
     PyObject *c, *a, *b;
     if (!PyArg_ParseTuple(args, "OOO", &c, &a, &b)) return NULL;
     if (!PyTensor_Check(c)) { PyErr_SetString(PyExc_TypeError, "where(): argument 'condition' must be Tensor"); return NULL; }
-    const mt_tensor *like = PyTensor_Check(a) ? T(a) : PyTensor_Check(b) ? T(b) : NULL;
-    mt_tensor *ta = mt_py_as_tensor(a, like), *tb = ta ? mt_py_as_tensor(b, like) : NULL;
-    PyObject *r = tb ? mt_py_wrap(mt_where(T(c), ta, tb)) : NULL;
-    mt_decref(ta);
-    mt_decref(tb);
+    PyObject *ops[2] = {a, b};
+    mt_tensor *ts[2] = {NULL, NULL};
+    mt_scalar ss[2];
+    for (int k = 0; k < 2; k++) {
+        if (mt_py_is_scalar(ops[k])) {
+            if (mt_py_scalar(ops[k], &ss[k]) < 0) return NULL;
+        } else if (!(ts[k] = mt_py_as_tensor(ops[k], NULL))) {
+            mt_decref(ts[0]);
+            return NULL;
+        }
+    }
+    mt_dtype rt = mt_result_type2(ts[0], &ss[0], ts[1], &ss[1]);
+    mt_device dev = ts[0] ? ts[0]->storage->device : ts[1] ? ts[1]->storage->device : T(c)->storage->device;
+    for (int k = 0; k < 2; k++)
+        if (!ts[k] && !(ts[k] = mt_full(NULL, 0, ss[k], rt, dev))) { mt_decref(ts[0]); return mt_py_raise(); }
+    PyObject *r = mt_py_wrap(mt_where(T(c), ts[0], ts[1]));
+    mt_decref(ts[0]);
+    mt_decref(ts[1]);
     return r;
 }
 

@@ -19,9 +19,14 @@ class _GradMode:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self._fresh():  # one mode object per call: calls may nest or run in threads
                 return fn(*args, **kwargs)
         return wrapper
+
+    def _fresh(self):
+        mode = object.__new__(type(self))
+        mode._target = self._target
+        return mode
 
 
 class no_grad(_GradMode):

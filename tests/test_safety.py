@@ -1,0 +1,237 @@
+"""No silent wrong results: each class of input where minitorch once returned garbage now gives
+PyTorch's value or PyTorch's exception (type and message). Every case runs the same code on
+both libraries and compares."""
+import numpy as np
+import pytest
+
+import minitorch
+
+torch = pytest.importorskip("torch")
+
+
+def outcome(lib, fn):
+    """('ok', value) or ('raise', exception class name, first line of the message)."""
+    try:
+        r = fn(lib)
+    except Exception as e:  # compared with what torch raised
+        return ("raise", type(e).__name__, str(e).split("\n")[0])
+    if isinstance(r, (lib.Tensor,)):
+        # repr of the values, so NaN compares equal to NaN
+        return ("ok", str(r.dtype).split(".")[-1], list(r.shape), repr(r.detach().cpu().tolist()))
+    return ("ok", r)
+
+
+def same(fn):
+    want, got = outcome(torch, fn), outcome(minitorch, fn)
+    assert got == want
+
+
+# ---- in-place writes into a tensor with internal overlap (a stride-0 dim) ----
+def _expanded(t):
+    return t.zeros(1).expand(3)
+
+
+INTERNAL_OVERLAP = {
+    "add_": lambda t: t.tensor([[1., 2.]]).expand(3, 2).add_(1),
+    "exp_": lambda t: t.tensor([0.]).expand(4).exp_(),
+    "iadd": lambda t: _iadd(t.tensor([[1., 2.]]).expand(3, 2)),
+    "copy_": lambda t: _expanded(t).copy_(t.tensor([1., 2., 3.])),
+    "clamp_": lambda t: _expanded(t).clamp_(1, 2),
+    "clamp_tensor": lambda t: _expanded(t).clamp_(min=t.ones(3)),
+    "scatter_add_": lambda t: _expanded(t).scatter_add_(0, t.tensor([0, 1]), t.ones(2)),
+    "scatter_": lambda t: _expanded(t).scatter_(0, t.tensor([0, 1]), 5.0),
+    "setitem_scalar": lambda t: _setitem(t.zeros(1, 1).expand(3, 2), (slice(None), 0), 5),
+    "setitem_tensor": lambda t: _setitem(t.zeros(1, 1).expand(3, 2), (slice(None), 0), t.ones(3)),
+    "uniform_": lambda t: _expanded(t).uniform_(),
+    "normal_": lambda t: _expanded(t).normal_(),
+    "sigmoid_": lambda t: _expanded(t).sigmoid_(),
+    "mul_tensor": lambda t: _expanded(t).mul_(t.ones(3)),
+}
+
+
+def _iadd(x):
+    x += 1
+    return x
+
+
+def _setitem(x, k, v):
+    x[k] = v
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(INTERNAL_OVERLAP))
+def test_internal_overlap_write_raises(name):
+    same(INTERNAL_OVERLAP[name])
+
+
+ALLOWED_ON_EXPANDED = {
+    # PyTorch accepts these on expanded tensors: fill_ writes the one element, a view without
+    # a stride-0 dim is fine, an empty tensor writes nothing
+    "fill_": lambda t: _base_after(t, lambda x: x.expand(3).fill_(2)),
+    "zero_": lambda t: _base_after(t, lambda x: x.expand(3).zero_()),
+    "row_of_expanded": lambda t: _setitem(t.zeros(1, 3).expand(2, 3), 0, 1),
+    "element_of_expanded": lambda t: _setitem(t.zeros(1, 3).expand(2, 3), (0, 0), 1),
+    "empty_expanded": lambda t: t.zeros(0, 1).expand(0, 3).add_(1),
+    "index_put_": lambda t: _setitem(t.zeros(1, 3).expand(2, 3), (0, t.tensor([0, 2])), 1.0),
+    "masked_fill_": lambda t: t.zeros(1, 3).expand(2, 3).masked_fill_(t.tensor([True, False, True]), 1.),
+}
+
+
+def _base_after(t, op):
+    x = t.tensor([5.])
+    op(x)
+    return x
+
+
+@pytest.mark.parametrize("name", sorted(ALLOWED_ON_EXPANDED))
+def test_writes_pytorch_allows_on_expanded(name):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that masked_fill_ on expanded tensors is deprecated
+        same(ALLOWED_ON_EXPANDED[name])
+
+
+# ---- reading a source that overlaps the destination ----
+def _sq(t):
+    return t.arange(9.).view(3, 3)
+
+
+def _self_op(make, op):
+    def fn(t):
+        a = make(t)
+        op(a)
+        return a
+    return fn
+
+
+OVERLAPPING_SOURCES = {
+    # partial overlap: PyTorch raises
+    "copy_transposed_self": _self_op(_sq, lambda a: a.copy_(a.t())),
+    "setitem_transposed_self": _self_op(_sq, lambda a: a.__setitem__(slice(None), a.t())),
+    "copy_shifted": _self_op(lambda t: t.arange(6.), lambda a: a[1:].copy_(a[:-1])),
+    "setitem_rows_shifted": _self_op(_sq, lambda a: a.__setitem__(slice(1, None), a[:-1])),
+    "add_transposed_self": _self_op(_sq, lambda a: a.add_(a.t())),
+    "iadd_shifted": _self_op(lambda t: t.arange(6.), lambda a: a[1:].__iadd__(a[:-1])),
+    "mul_row_broadcast": _self_op(_sq, lambda a: a.mul_(a[0])),
+    "clamp_tensor_partial": _self_op(lambda t: t.arange(4.), lambda a: a[1:].clamp_(a[:-1])),
+    "clamp_tensor_transposed": _self_op(_sq, lambda a: a.clamp_(min=a.t())),
+    # full overlap: scatter_ and index_put_ raise, elementwise and copy_ are fine
+    "scatter_src_self": _self_op(_sq, lambda a: a.scatter_(0, a.long() % 3, a)),
+    "scatter_add_src_self": _self_op(_sq, lambda a: a.scatter_add_(0, a.long() * 0, a)),
+    "scatter_index_self": lambda t: _self_op(lambda t: t.zeros(3, dtype=t.int64),
+                                             lambda a: a.scatter_(0, a, t.ones(3, dtype=t.int64)))(t),
+    "index_put_value_alias": lambda t: _self_op(_sq, lambda a: a.__setitem__(t.tensor([0, 1]), a[1:]))(t),
+    "add_self": _self_op(_sq, lambda a: a.add_(a)),
+    "copy_self": _self_op(_sq, lambda a: a.copy_(a)),
+    "mul_disjoint_rows": _self_op(_sq, lambda a: a[1].mul_(a[0])),
+    # overlap PyTorch cannot classify cheaply (not dense): a copy reads all of src first
+    "copy_strided_shift": _self_op(_sq, lambda a: a[:, :2].copy_(a[:, 1:])),
+    "setitem_strided_shift": _self_op(_sq, lambda a: a.__setitem__((slice(None), slice(0, 2)), a[:, 1:])),
+    "copy_interleaved": _self_op(lambda t: t.arange(6.), lambda a: a[::2].copy_(a[1::2])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OVERLAPPING_SOURCES))
+def test_overlapping_source(name):
+    same(OVERLAPPING_SOURCES[name])
+
+
+def test_strided_overlapping_copy_keeps_autograd():
+    x = minitorch.arange(9.).view(3, 3).requires_grad_()
+    tx = torch.arange(9.).view(3, 3).requires_grad_()
+    outs = []
+    for t, v in ((minitorch, x), (torch, tx)):
+        a = v * 1
+        a[:, :2] = a[:, 1:]
+        (a * t.arange(9.).view(3, 3)).sum().backward()
+        outs.append((a.detach().numpy().tolist(), v.grad.numpy().tolist()))
+    assert outs[0] == outs[1]
+
+
+# ---- a Python number converted to a tensor's dtype must fit it ----
+CONVERSIONS = [(dt, v) for dt in ("int32", "int64", "float32", "float64", "bool")
+               for v in (1e10, 1e30, 1e300, float("nan"), float("inf"), -float("inf"), 2 ** 40, 2 ** 62, -2 ** 63,
+                         3.7, -1e19, 2 ** 31 - 1, -2 ** 31)]
+
+
+@pytest.mark.parametrize("dt,v", CONVERSIONS)
+def test_scalar_conversion_overflow(dt, v):
+    same(lambda t: t.full((2,), v, dtype=getattr(t, dt)))
+    same(lambda t: t.zeros(2, dtype=getattr(t, dt)).fill_(v))
+    same(lambda t: _setitem(t.zeros(2, dtype=getattr(t, dt)), slice(None), v))
+    same(lambda t: _setitem(t.zeros(2, dtype=getattr(t, dt)), 0, v))
+
+
+@pytest.mark.parametrize("v", [2 ** 40, -2 ** 40, 2 ** 31, 7])
+def test_integer_bounds_and_where_scalars_must_fit(v):
+    same(lambda t: t.tensor([1, 2], dtype=t.int32).clamp(max=v))
+    same(lambda t: t.tensor([1, 2], dtype=t.int32).clamp(min=-abs(v)))
+    same(lambda t: t.where(t.tensor([True, False]), t.tensor([1, 2], dtype=t.int32), v))
+    same(lambda t: t.where(t.tensor([True, False]), v, t.tensor(3, dtype=t.int32)))
+
+
+@pytest.mark.parametrize("a,b", [(0, 7), (0, 2.5), (2.5, 7), (True, 7), (True, False)])
+def test_where_result_type_with_python_numbers(a, b):
+    c = lambda t: t.tensor([True, False])  # noqa: E731
+    for make in (lambda t, x: x, lambda t, x: t.tensor(x, dtype=t.int32) if isinstance(x, int) and
+                 not isinstance(x, bool) else x, lambda t, x: t.tensor([x, x])):
+        same(lambda t: t.where(c(t), make(t, a), b))
+        same(lambda t: t.where(c(t), a, make(t, b)))
+
+
+# ---- clamp with min > max: every value becomes max, and the gradient is zero ----
+@pytest.mark.parametrize("dt", ["float32", "int64"])
+def test_clamp_min_above_max(dt):
+    same(lambda t: t.clamp(t.tensor([1, 5, 9], dtype=getattr(t, dt)), min=6, max=4))
+    same(lambda t: t.tensor([1, 5, 9], dtype=getattr(t, dt)).clamp_(6, 4))
+    same(lambda t: t.clamp(t.tensor([1, 5, 9], dtype=getattr(t, dt)), min=t.tensor(6, dtype=getattr(t, dt)),
+                           max=t.tensor(4, dtype=getattr(t, dt))))
+
+
+def test_clamp_min_above_max_gradient_and_clip_grad_value():
+    grads = []
+    for t in (minitorch, torch):
+        x = t.tensor([1., 4., 5., 6., 9.], requires_grad=True)
+        x.clamp(min=6, max=4).sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1]
+    clipped = []
+    for t in (minitorch, torch):
+        p = t.nn.Parameter(t.zeros(3))
+        p.grad = t.tensor([-5., 0.5, 5.])
+        t.nn.utils.clip_grad_value_([p], 1.0)
+        clipped.append(p.grad.tolist())
+    assert clipped[0] == clipped[1] == [-1.0, 0.5, 1.0]
+
+
+# ---- indexing ----
+@pytest.mark.parametrize("flag", [True, False])
+def test_zero_dim_bool_index(flag):
+    same(lambda t: t.arange(6.).view(2, 3)[t.tensor(flag)])
+    same(lambda t: t.arange(6.).view(2, 3)[:, t.tensor(flag)])
+    same(lambda t: t.arange(6.).view(2, 3)[t.tensor(flag), 1])
+
+    def setit(t):
+        x = t.arange(6.).view(2, 3)
+        x[t.tensor(flag)] = -1.0
+        return x
+    same(setit)
+
+
+@pytest.mark.parametrize("case", ["long_into_float", "double_into_float", "long_0d", "mask_many",
+                                  "mask_one_element", "mask_0d", "same_dtype"])
+def test_index_put_dtype_rules(case):
+    def fn(t):
+        y = t.zeros(3)
+        idx = t.tensor([0, 1])
+        mask = t.tensor([True, False, True])
+        k, v = {"long_into_float": (idx, t.tensor([1, 2])),
+                "double_into_float": (idx, t.tensor([1., 2.], dtype=t.float64)),
+                "long_0d": (idx, t.tensor(1)),
+                "mask_many": (mask, t.tensor([1, 2])),
+                "mask_one_element": (mask, t.tensor([5], dtype=t.float64)),
+                "mask_0d": (mask, t.tensor(2)),
+                "same_dtype": (idx, t.tensor([1., 2.]))}[case]
+        y[k] = v
+        return y
+    same(fn)
