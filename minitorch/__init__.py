@@ -7,7 +7,7 @@ from . import _blas
 _blas.load()
 
 from . import _C  # noqa: E402
-from ._C import Generator, cat, get_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
+from ._C import Generator, cat, default_generator, get_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
 from ._types import Size, device, dtype  # noqa: E402,F401
 from ._types import bool_ as bool  # noqa: E402,F401  (shadows the builtin inside this module only, like torch.bool)
 from ._types import float32, float64, int32, int64  # noqa: E402,F401

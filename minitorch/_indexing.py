@@ -119,5 +119,9 @@ def advanced_setitem(view, pairs, value):
             raise RuntimeError("Index put requires the source and destination dtypes match, got "
                                f"{SCALAR_TYPE_NAMES[view.dtype]} for the destination and {SCALAR_TYPE_NAMES[value.dtype]} for the source.")
         value = value.detach().cpu().numpy()
-    arr[tuple(key)] = value
+    try:
+        arr[tuple(key)] = value
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(value))} cannot be broadcast to "
+                           f"indexing result of shape {list(arr[tuple(key)].shape)}") from None
     return None

@@ -103,7 +103,13 @@ class Tensor(_C.TensorBase):
             n = names[self.dtype]
             return n.replace("torch.", "torch.cuda.") if self.is_cuda else n
         if isinstance(dtype, str):
-            dtype = {v: k for k, v in names.items()}[dtype]
+            by_name = {v: k for k, v in names.items()}
+            if dtype in by_name:
+                return self._to(by_name[dtype], "cpu")
+            cuda = dtype.replace("torch.cuda.", "torch.", 1)
+            if dtype.startswith("torch.cuda.") and cuda in by_name:
+                return self._to(by_name[cuda], "cuda")
+            raise ValueError(f"invalid type: '{dtype}'")
         return self._to(dtype)
 
     def type_as(self, other):
@@ -156,6 +162,12 @@ class Tensor(_C.TensorBase):
     def flip(self, *dims):
         from ._creation import arange
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        seen = set()
+        for d in dims:
+            w = d + self.dim() if d < 0 else d
+            if w in seen:
+                raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+            seen.add(w)
         out = self
         for d in dims:
             n = out.size(d)
@@ -168,6 +180,8 @@ class Tensor(_C.TensorBase):
         from . import return_types
         from ._creation import tensor
         k = int(k)
+        if self.dtype.name == "bool":
+            raise RuntimeError("topk does not support bool dtypes on CPU")
         if self.dim() == 0:
             if k not in (0, 1):
                 raise RuntimeError("selected index k out of range")

@@ -235,3 +235,72 @@ def test_index_put_dtype_rules(case):
         y[k] = v
         return y
     same(fn)
+
+
+# ---- accepted where PyTorch raises, and exception types ----
+REJECTED = {
+    "flip_repeated_dim": lambda t: t.ones(2, 2).flip((1, 1)),
+    "flip_repeated_negative_dim": lambda t: t.ones(2, 2).flip(0, -2),
+    "squeeze_repeated_dim": lambda t: t.ones(1, 2).squeeze((0, 0)),
+    "squeeze_repeated_negative_dim": lambda t: t.ones(1, 2).squeeze((0, -2)),
+    "size_of_0d": lambda t: t.tensor(1.).size(0),
+    "size_minus1_of_0d": lambda t: t.tensor(1.).size(-1),
+    "stride_of_0d": lambda t: t.tensor(1.).stride(0),
+    "flatten_out_of_range_0d": lambda t: t.tensor(1.).flatten(1, 0),
+    "flatten_0d_ok": lambda t: t.tensor(1.).flatten(0, -1),
+    "flatten_start_after_end": lambda t: t.ones(2, 3).flatten(1, 0),
+    "topk_bool": lambda t: t.tensor([True, False]).topk(1),
+    "norm_default_p_three_dims": lambda t: t.ones(2, 2, 2).norm(dim=(0, 1, 2)),
+    "norm_fro_three_dims": lambda t: t.ones(2, 2, 2).norm(p="fro", dim=(0, 1, 2)),
+    "norm_p1_three_dims": lambda t: t.ones(2, 2, 2).norm(p=1, dim=(0, 1, 2)),
+    "norm_p2_two_dims": lambda t: t.ones(2, 2, 2).norm(p=2, dim=(0, 1)),
+    "cat_empty_list": lambda t: t.cat([]),
+    "stack_empty_list": lambda t: t.stack([]),
+    "unbind_0d": lambda t: t.tensor(1.).unbind(),
+    "type_bogus": lambda t: t.ones(2).type("bogus"),
+    "type_by_name": lambda t: t.ones(2).type("torch.IntTensor"),
+    "int_floordiv_zero": lambda t: t.tensor([1]) // 0,
+    "int_mod_zero": lambda t: t.tensor([1]) % 0,
+    "int_floordiv_zero_tensor": lambda t: t.tensor([1]) // t.tensor([0]),
+    "int_remainder_zero_tensor": lambda t: t.remainder(t.tensor([1], dtype=t.int32), t.tensor([0], dtype=t.int32)),
+    "numel_overflow_expand": lambda t: t.zeros(1, 1).expand(2 ** 40, 2 ** 40),
+    "numel_overflow_expand3": lambda t: t.zeros(1, 1, 1).expand(2 ** 31, 2 ** 31, 2 ** 31),
+    "numel_empty_huge_expand": lambda t: t.zeros(0, 1, 1).expand(0, 2 ** 40, 2 ** 40).shape,
+    "prod_float32_overflow_times_zero": lambda t: t.tensor([3, 1e30, 1e30, 0]).prod(),
+    "prod_float32_overflow": lambda t: t.tensor([3, 1e30, 1e30]).prod(),
+    "prod_float32_dim": lambda t: t.tensor([[3, 1e30, 1e30, 0], [1, 2, 3, 4]]).prod(1),
+    "any_no_dims": lambda t: t.tensor([[True, False]]).any(dim=()),
+    "all_no_dims": lambda t: t.tensor([[True, False]]).all(dim=()),
+    "any_no_dims_float": lambda t: t.tensor([[0.5, 0.]]).any(dim=()),
+    "sum_no_dims_reduces_all": lambda t: t.ones(2, 2).sum(dim=()),
+    "setitem_shape_mismatch": lambda t: _setitem(t.zeros(2, 3), 0, t.ones(2)),
+    "setitem_leading_ones_dropped": lambda t: _setitem(t.zeros(2, 3), 0, t.ones(1, 3)),
+    "setitem_leading_ones_broadcast": lambda t: _setitem(t.zeros(2, 3), slice(None), t.arange(3.).view(1, 1, 3)),
+    "advanced_setitem_shape_mismatch": lambda t: _setitem(t.zeros(2, 3), [0, 1], t.ones(3, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REJECTED))
+def test_pytorch_rules(name):
+    same(REJECTED[name])
+
+
+@pytest.mark.parametrize("seed", [0, 2 ** 64 - 1, -1, -2 ** 63, 2 ** 64, -2 ** 63 - 1, 1.5, True, "a"])
+def test_manual_seed_range_and_result(seed):
+    def fn(t):
+        g = t.manual_seed(seed)
+        return (type(g).__name__, g.initial_seed(), g is t.default_generator, t.initial_seed())
+    same(fn)
+    same(lambda t: t.Generator().manual_seed(seed).initial_seed())
+
+
+def test_default_generator_is_the_global_stream():
+    minitorch.manual_seed(5)
+    a = minitorch.rand(3)
+    minitorch.default_generator.manual_seed(5)
+    b = minitorch.rand(3)
+    assert a.tolist() == b.tolist()
+    state = minitorch.default_generator.get_state()
+    c = minitorch.rand(3)
+    minitorch.default_generator.set_state(state)
+    assert minitorch.rand(3).tolist() == c.tolist()

@@ -30,7 +30,7 @@ static inline bool mt_same_device(mt_device a, mt_device b) { return a.type == b
 /* ---- errors: the binding turns these into Python exceptions ---- */
 typedef enum {
     MT_ERR_NONE = 0, MT_ERR_RUNTIME, MT_ERR_INDEX, MT_ERR_TYPE, MT_ERR_VALUE,
-    MT_ERR_NOTIMPL, MT_ERR_ZERODIV, MT_ERR_MEMORY
+    MT_ERR_NOTIMPL, MT_ERR_MEMORY
 } mt_errkind;
 /* Records an error and returns NULL so `return mt_error(...)` works in pointer functions. */
 void *mt_error(mt_errkind kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -349,6 +349,13 @@ mt_tensor *mt_alias(const mt_tensor *src, const int64_t *shape, const int64_t *s
     if (!src) return NULL;
     if (ndim > MT_MAX_DIMS)
         return mt_error(MT_ERR_RUNTIME, "minitorch supports at most %d dimensions, got %d", MT_MAX_DIMS, ndim);
+    int64_t n = 1; /* an expanded view can name more elements than int64 holds */
+    bool overflow = false, empty = false;
+    for (int i = 0; i < ndim; i++) {
+        overflow |= __builtin_mul_overflow(n, shape[i], &n);
+        empty |= shape[i] == 0;
+    }
+    if (overflow && !empty) return mt_error(MT_ERR_RUNTIME, "numel: integer multiplication overflow");
     mt_tensor *t = tensor_header();
     if (!t) return NULL;
     t->storage = src->storage;

@@ -69,10 +69,10 @@ static bool pass_is_float(int pass) { return pass >= P_SQDEV && pass <= P_MINABS
     }                                                                                                               \
     static part prod_##SFX(const T *x, int64_t n) {                                                                 \
         part r = {1, 1, 0};                                                                                         \
-        if (ISF) {                                                                                                  \
-            double p = 1;                                                                                           \
-            for (int64_t i = 0; i < n; i++) p *= (double)x[i];                                                      \
-            r.d = p;                                                                                                \
+        if (ISF) { /* in the element type, as PyTorch: float32 overflows to inf (and inf * 0 is NaN) */            \
+            __typeof__(x[0] + 0.0f) p = 1; /* float for float32, double for float64 */                              \
+            for (int64_t i = 0; i < n; i++) p *= x[i];                                                              \
+            r.d = (double)p;                                                                                        \
         } else {                                                                                                    \
             uint64_t p = 1;                                                                                         \
             for (int64_t i = 0; i < n; i++) p *= (uint64_t)(int64_t)x[i];                                           \
@@ -283,7 +283,10 @@ static part combine(int pass, mt_dtype dt, part a, part b) {
     bool isf = mt_is_floating(dt);
     switch (pass) {
     case P_SUM: case P_SUMD: a.d += b.d; a.i = (int64_t)((uint64_t)a.i + (uint64_t)b.i); return a;
-    case P_PROD: a.d *= b.d; a.i = (int64_t)((uint64_t)a.i * (uint64_t)b.i); return a;
+    case P_PROD:
+        a.d = dt == MT_FLOAT32 ? (double)((float)a.d * (float)b.d) : a.d * b.d;
+        a.i = (int64_t)((uint64_t)a.i * (uint64_t)b.i);
+        return a;
     case P_MAX: case P_MIN:
         if (b.k < 0) return a;
         if (a.k < 0) return b;

@@ -230,9 +230,12 @@ mt_tensor *mt_squeeze(mt_tensor *a, const int64_t *dims, int ndims) {
     if (ndims < 0) {
         for (int i = 0; i < a->ndim; i++) drop[i] = a->shape[i] == 1;
     } else {
+        bool seen[MT_MAX_DIMS] = {0};
         for (int k = 0; k < ndims; k++) {
             int d = mt_wrap_dim(dims[k], a->ndim);
             if (d < 0) return NULL;
+            if (seen[d]) return mt_error(MT_ERR_RUNTIME, "dim %d appears multiple times in the list of dims", d);
+            seen[d] = true;
             if (a->ndim && a->shape[d] == 1) drop[d] = true;
         }
     }
@@ -247,9 +250,9 @@ mt_tensor *mt_squeeze(mt_tensor *a, const int64_t *dims, int ndims) {
 
 mt_tensor *mt_flatten(mt_tensor *a, int64_t start, int64_t end) {
     if (!a) return NULL;
-    if (a->ndim == 0) return mt_reshape(a, (int64_t[]){1}, 1);
     int s = mt_wrap_dim(start, a->ndim), e = s < 0 ? -1 : mt_wrap_dim(end, a->ndim);
     if (s < 0 || e < 0) return NULL;
+    if (a->ndim == 0) return mt_reshape(a, (int64_t[]){1}, 1);
     if (s > e) return mt_error(MT_ERR_RUNTIME, "flatten() has invalid args: start_dim cannot come after end_dim");
     if (s == e) return mt_incref(a);
     int64_t shape[MT_MAX_DIMS];
@@ -420,7 +423,7 @@ static void free_extra(mt_node *n) { free(n->extra); }
 static const mt_node_vt cat_vt = {"CatBackward0", cat_backward, free_extra};
 
 mt_tensor *mt_cat(int n, mt_tensor *const *ts, int64_t dim) {
-    if (n == 0) return mt_error(MT_ERR_RUNTIME, "torch.cat(): expected a non-empty list of Tensors");
+    if (n == 0) return mt_error(MT_ERR_VALUE, "torch.cat(): expected a non-empty list of Tensors"); /* ValueError in PyTorch */
     for (int k = 0; k < n; k++)
         if (!ts[k]) return NULL;
     /* legacy rule: 1-D empty tensors are skipped */
@@ -624,7 +627,11 @@ static const mt_node_vt unbind_vt = {"UnbindBackward0", split_backward, free_ext
 int mt_split(mt_tensor *a, const int64_t *sizes, int n, int64_t dim, int kind, mt_tensor **outs) {
     if (!a) return -1;
     if (n <= 0) { mt_error(MT_ERR_RUNTIME, "split expects at least one piece"); return -1; }
-    if (a->ndim == 0) { mt_error(MT_ERR_RUNTIME, "split/unbind expects at least a 1-dimensional tensor"); return -1; }
+    if (a->ndim == 0) {
+        if (kind == MT_SPLIT_UNBIND) mt_error(MT_ERR_INDEX, "Dimension specified as %lld but tensor has no dimensions", (long long)dim);
+        else mt_error(MT_ERR_RUNTIME, "split expects at least a 1-dimensional tensor");
+        return -1;
+    }
     int d = mt_wrap_dim(dim, a->ndim);
     if (d < 0) return -1;
     int64_t total = 0;

@@ -128,6 +128,19 @@ PyObject *mt_py_getitem(PyObject *self, PyObject *index) {
     return r;
 }
 
+/* x[...] = value: PyTorch drops the value's leading size-1 dims, then expands it to the target
+ * (so a[0] = ones(1, 3) works and a mismatch names the expansion, as PyTorch's message does) */
+static mt_tensor *setitem_copy(mt_tensor *dst, mt_tensor *src) {
+    int k = 0;
+    while (k < src->ndim && src->shape[k] == 1) k++;
+    mt_tensor *s = k ? mt_reshape(src, src->shape + k, src->ndim - k) : mt_incref(src);
+    mt_tensor *e = s ? mt_expand(s, dst->shape, dst->ndim) : NULL;
+    mt_tensor *r = e ? mt_copy_(dst, e) : NULL;
+    mt_decref(s);
+    mt_decref(e);
+    return r;
+}
+
 int mt_py_setitem(PyObject *self, PyObject *index, PyObject *value) {
     if (!value) { PyErr_SetString(PyExc_TypeError, "Tensor does not support item deletion"); return -1; }
     if (mt_check_inplace_leaf(T(self)) < 0) return mt_py_raise_int();
@@ -155,7 +168,7 @@ int mt_py_setitem(PyObject *self, PyObject *index, PyObject *value) {
         return 0;
     }
     mt_tensor *r;
-    if (PyTensor_Check(value)) r = mt_copy_(v, T(value));
+    if (PyTensor_Check(value)) r = setitem_copy(v, T(value));
     else if (mt_py_is_scalar(value)) {
         mt_scalar s;
         if (mt_py_scalar(value, &s) < 0) { mt_decref(v); return -1; }
@@ -164,7 +177,7 @@ int mt_py_setitem(PyObject *self, PyObject *index, PyObject *value) {
     } else {
         mt_tensor *src = mt_py_as_tensor(value, v);
         if (!src) { mt_decref(v); return -1; }
-        r = mt_copy_(v, src);
+        r = setitem_copy(v, src);
         mt_decref(src);
     }
     mt_decref(v);

@@ -205,6 +205,17 @@ static int dim_arg(const char *fn, PyObject *o, long long *d) {
     return *d == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
+/* size(d) and stride(d) of a 0-d tensor are errors in PyTorch, unlike the dim of a reduction */
+static int dim_of_dims(const mt_tensor *t, long long d) {
+    if (t->ndim == 0) {
+        PyErr_Format(PyExc_IndexError, "Dimension specified as %lld but tensor has no dimensions", d);
+        return -1;
+    }
+    int w = mt_wrap_dim(d, t->ndim);
+    if (w < 0) mt_py_raise();
+    return w;
+}
+
 static PyObject *m_size(PyObject *self, PyObject *args, PyObject *kw) {
     static char *kws[] = {"dim", NULL};
     PyObject *dim = Py_None;
@@ -212,9 +223,8 @@ static PyObject *m_size(PyObject *self, PyObject *args, PyObject *kw) {
     if (dim == Py_None) return mt_py_size(SELF->shape, SELF->ndim);
     long long d;
     if (dim_arg("size", dim, &d) < 0) return NULL;
-    int w = mt_wrap_dim(d, SELF->ndim);
-    if (w < 0) return mt_py_raise();
-    return PyLong_FromLongLong(SELF->ndim ? SELF->shape[w] : 1);
+    int w = dim_of_dims(SELF, d);
+    return w < 0 ? NULL : PyLong_FromLongLong(SELF->shape[w]);
 }
 static PyObject *m_stride(PyObject *self, PyObject *args) {
     PyObject *dim = Py_None;
@@ -226,9 +236,8 @@ static PyObject *m_stride(PyObject *self, PyObject *args) {
     }
     long long d;
     if (dim_arg("stride", dim, &d) < 0) return NULL;
-    int w = mt_wrap_dim(d, SELF->ndim);
-    if (w < 0) return mt_py_raise();
-    return PyLong_FromLongLong(SELF->ndim ? SELF->strides[w] : 1);
+    int w = dim_of_dims(SELF, d);
+    return w < 0 ? NULL : PyLong_FromLongLong(SELF->strides[w]);
 }
 static PyObject *m_dim(PyObject *self, PyObject *u) { (void)u; return PyLong_FromLong(SELF->ndim); }
 static PyObject *m_numel(PyObject *self, PyObject *u) { (void)u; return PyLong_FromLongLong(mt_numel(SELF)); }
@@ -545,7 +554,11 @@ static PyObject *reduce_method(int op, PyObject *self, PyObject *args, PyObject 
         if (mt_py_dtype(dt, &x) < 0) return NULL;
         d = x;
     }
-    if (nd == 0 && dim && dim != Py_None && !keepdim) nd = 0; /* dim=() reduces everything */
+    if (nd == 0 && dim && dim != Py_None && (op == MT_RED_ANY || op == MT_RED_ALL)) {
+        /* any/all over no dims reduce nothing: each element as a bool (sum, mean... reduce all) */
+        if (d >= 0) return mt_py_wrap(mt_error(MT_ERR_RUNTIME, "%s(): dtype= is not supported", op == MT_RED_ANY ? "any" : "all"));
+        return mt_py_wrap(SELF->dtype == MT_BOOL ? mt_clone(SELF) : mt_binary_s(MT_B_NE, SELF, mt_si(0), false));
+    }
     return mt_py_wrap(mt_reduce(op, SELF, nd ? dims : NULL, nd, keepdim, 0, d));
 }
 static PyObject *m_sum(PyObject *self, PyObject *args, PyObject *kw) {
@@ -669,6 +682,13 @@ static PyObject *m_norm(PyObject *self, PyObject *args, PyObject *kw) {
     int64_t dims[MT_MAX_DIMS];
     int nd = parse_dims(dim, dims);
     if (nd < 0) return NULL;
+    if ((p == Py_None || PyUnicode_Check(p)) && nd > 2) {
+        /* the default p is 'fro', a matrix norm: over more than two dims it is an error, as in PyTorch */
+        char buf[256] = "";
+        for (int k = 0; k < nd; k++) snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " %lld", (long long)dims[k]);
+        PyErr_Format(PyExc_RuntimeError, "linalg.matrix_norm: dim must be a 2-tuple. Got%s", buf);
+        return NULL;
+    }
     int d = -1;
     if (dt != Py_None) {
         mt_dtype x;

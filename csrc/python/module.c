@@ -134,10 +134,33 @@ static PyObject *f_full(PyObject *mod, PyObject *args) {
 /* ---------------- minitorch.Generator: a (seed, offset) Philox stream of its own ---------------- */
 typedef struct {
     PyObject_HEAD
-    mt_generator gen;
+    mt_generator own;
+    mt_generator *gen; /* &own, or the process's default generator (minitorch.default_generator) */
     int device_type;
 } PyGenerator;
 static PyTypeObject PyGenerator_Type;
+
+/* PyTorch's seed rule: an int in [-2**63, 2**64); a negative one is taken modulo 2**64 */
+static int seed_arg(PyObject *o, uint64_t *seed) {
+    if (!PyLong_Check(o) || PyBool_Check(o)) {
+        PyErr_Format(PyExc_RuntimeError, "manual_seed expected a long, but got %s", Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(o);
+        if (!PyErr_Occurred()) { *seed = u; return 0; }
+        PyErr_Clear();
+    }
+    if (overflow) {
+        PyErr_SetString(PyExc_ValueError, "Overflow when unpacking long long");
+        return -1;
+    }
+    *seed = (uint64_t)v;
+    return 0;
+}
 
 static PyObject *gen_new(PyTypeObject *tp, PyObject *args, PyObject *kw) {
     static char *kws[] = {"device", NULL};
@@ -148,13 +171,14 @@ static PyObject *gen_new(PyTypeObject *tp, PyObject *args, PyObject *kw) {
     PyGenerator *g = (PyGenerator *)tp->tp_alloc(tp, 0);
     if (!g) return NULL;
     g->device_type = d.type;
-    mt_manual_seed(&g->gen, MT_DEFAULT_SEED);
+    g->gen = &g->own;
+    mt_manual_seed(g->gen, MT_DEFAULT_SEED);
     return (PyObject *)g;
 }
 static PyObject *gen_manual_seed(PyObject *self, PyObject *arg) {
-    unsigned long long s = PyLong_AsUnsignedLongLongMask(arg);
-    if (PyErr_Occurred()) return NULL;
-    mt_manual_seed(&((PyGenerator *)self)->gen, s);
+    uint64_t s;
+    if (seed_arg(arg, &s) < 0) return NULL;
+    mt_manual_seed(((PyGenerator *)self)->gen, s);
     Py_INCREF(self);
     return self;
 }
@@ -171,17 +195,17 @@ static PyObject *gen_seed(PyObject *self, PyObject *u) {
 }
 static PyObject *gen_initial_seed(PyObject *self, PyObject *u) {
     (void)u;
-    return PyLong_FromUnsignedLongLong(((PyGenerator *)self)->gen.seed);
+    return PyLong_FromUnsignedLongLong(((PyGenerator *)self)->gen->seed);
 }
 static PyObject *gen_get_state(PyObject *self, PyObject *u) {
     (void)u;
-    mt_generator *g = &((PyGenerator *)self)->gen;
+    mt_generator *g = ((PyGenerator *)self)->gen;
     return Py_BuildValue("(KK)", (unsigned long long)g->seed, (unsigned long long)g->offset);
 }
 static PyObject *gen_set_state(PyObject *self, PyObject *state) {
     unsigned long long seed, off;
     if (!PyArg_ParseTuple(state, "KK", &seed, &off)) return NULL;
-    ((PyGenerator *)self)->gen = (mt_generator){seed, off};
+    *((PyGenerator *)self)->gen = (mt_generator){seed, off};
     Py_INCREF(self);
     return self;
 }
@@ -220,7 +244,7 @@ mt_generator *mt_py_generator(PyObject *o, mt_device dev, int *err) {
         *err = -1;
         return NULL;
     }
-    return &g->gen;
+    return g->gen;
 }
 
 static PyObject *f_randperm(PyObject *mod, PyObject *args) {
@@ -247,15 +271,23 @@ static PyObject *f_fail_node_allocs(PyObject *mod, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+static PyObject *default_generator; /* minitorch.default_generator: the CPU default stream */
+
+/* torch.manual_seed(seed): int(seed), then every device's default generator; returns the CPU one */
 static PyObject *f_manual_seed(PyObject *mod, PyObject *arg) {
     (void)mod;
-    unsigned long long s = PyLong_AsUnsignedLongLongMask(arg);
-    if (PyErr_Occurred()) return NULL;
+    PyObject *as_int = PyNumber_Long(arg);
+    if (!as_int) return NULL;
+    uint64_t s;
+    int rc = seed_arg(as_int, &s);
+    Py_DECREF(as_int);
+    if (rc < 0) return NULL;
     for (int d = 0; d < MT_NUM_DEVICE_TYPES; d++) {
         mt_generator *g = mt_default_generator(d);
         if (g) mt_manual_seed(g, s);
     }
-    Py_RETURN_NONE;
+    Py_INCREF(default_generator);
+    return default_generator;
 }
 static PyObject *f_initial_seed(PyObject *mod, PyObject *u) {
     (void)mod; (void)u;
@@ -591,6 +623,15 @@ PyMODINIT_FUNC PyInit__C(void) {
     if (PyType_Ready(&PyGenerator_Type) < 0) return NULL;
     Py_INCREF(&PyGenerator_Type);
     PyModule_AddObject(m, "Generator", (PyObject *)&PyGenerator_Type);
+    {
+        PyGenerator *dg = PyObject_New(PyGenerator, &PyGenerator_Type);
+        if (!dg) return NULL;
+        dg->gen = mt_default_generator(MT_CPU);
+        dg->device_type = MT_CPU;
+        default_generator = (PyObject *)dg; /* the module keeps one reference below, this file the other */
+        Py_INCREF(default_generator);
+        if (PyModule_AddObject(m, "default_generator", default_generator) < 0) return NULL;
+    }
     Py_INCREF(&PyNode_Type);
     PyModule_AddObject(m, "Node", (PyObject *)&PyNode_Type);
     {

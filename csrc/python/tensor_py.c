@@ -21,7 +21,6 @@ PyObject *mt_py_raise(void) {
     case MT_ERR_TYPE: exc = PyExc_TypeError; break;
     case MT_ERR_VALUE: exc = PyExc_ValueError; break;
     case MT_ERR_NOTIMPL: exc = PyExc_NotImplementedError; break;
-    case MT_ERR_ZERODIV: exc = PyExc_ZeroDivisionError; break;
     case MT_ERR_NONE: exc = PyExc_SystemError; break;
     default: exc = PyExc_RuntimeError; break;
     }
