@@ -5,7 +5,7 @@
  *
  * Differences from the CPU that cannot be reported without a device sync (as in PyTorch's CUDA
  * kernels): integer floor_divide / remainder by zero give -1 / 0 instead of raising
- * ZeroDivisionError, integer fmod by zero gives 0, and integers to negative powers give 0 instead
+ * RuntimeError("ZeroDivisionError"), integer fmod by zero gives 0, and integers to negative powers give 0 instead
  * of raising. */
 #include "ew.cuh"
 

@@ -14,7 +14,7 @@ from ._types import float32, float64, int32, int64  # noqa: E402,F401
 from ._tensor import Tensor  # noqa: E402
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402,F401
 from ._creation import (  # noqa: E402,F401
-    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_dtype, linspace, multinomial,
+    BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_dtype, linspace, multinomial,
     normal, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, zeros,
     zeros_like,
 )

@@ -1,16 +1,24 @@
-"""Tensor factories: tensor, zeros, ones, arange, rand, ... (the PyTorch signatures)."""
+"""Tensor factories: tensor, zeros, ones, arange, rand, ... (the PyTorch signatures), and the legacy
+constructors Tensor(...), FloatTensor(...), ...."""
+import collections.abc
 import math
 import numbers
+import operator
 
 import numpy as np
 
 from . import _C
 from ._tensor import Tensor
-from ._types import SCALAR_TYPE_NAMES, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
+from ._types import SCALAR_TYPE_NAMES, Size, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
 
 _NP_TO_DTYPE = {np.dtype(np.bool_): bool_, np.dtype(np.int32): int32, np.dtype(np.int64): int64,
                 np.dtype(np.float32): float32, np.dtype(np.float64): float64}
+# the minitorch dtype of a NumPy dtype by (kind, itemsize): any byte order, and NumPy's aliases (longlong, intc)
+_NP_KINDS = {("b", 1): bool_, ("i", 4): int32, ("i", 8): int64, ("f", 4): float32, ("f", 8): float64}
+# among minitorch's five dtypes, torch.promote_types(a, b) is the later of the two in this order
+_PROMOTION_ORDER = {d: i for i, d in enumerate((bool_, int32, int64, float32, float64))}
 _default_dtype = [float32]
+_PY_SCALARS = {bool, int, float}
 
 
 def get_default_dtype():
@@ -23,84 +31,119 @@ def set_default_dtype(d):
     _default_dtype[0] = d
 
 
-def _infer_shape(data, dim=0):
-    """Shape of nested sequences, with PyTorch's error for ragged input."""
-    if isinstance(data, (list, tuple)):
-        if not data:
-            return (0,)
-        first = _infer_shape(data[0], dim + 1)
-        for item in data[1:]:
-            s = _infer_shape(item, dim + 1)
+def _numpy_dtype_error(npdt):
+    return TypeError(f"can't convert np.ndarray of type numpy.{npdt.type.__name__}. The only supported types are: "
+                     "float64, float32, int64, int32, and bool.")
+
+
+def _is_sequence(x):
+    """What torch.tensor reads as a sequence: lists, tuples (Size), ranges and other sequences but str and bytes."""
+    return isinstance(x, (list, tuple, range)) or (
+        isinstance(x, collections.abc.Sequence) and not isinstance(x, (str, bytes, bytearray)))
+
+
+def _scan(data, infer, dim=0):
+    """(shape, dtype) of data nested in sequences, as torch.tensor reads them, with PyTorch's errors.
+
+    A tensor inside a sequence is a scalar (one element, its dtype); a NumPy array or scalar keeps its dtype;
+    bool, int and float are bool, int64 and the default dtype; the dtype of a sequence is the promotion of its
+    elements' (None when it holds none). infer=False (an explicit dtype) lets NumPy dtypes minitorch lacks through."""
+    if _is_sequence(data):
+        items = data if isinstance(data, (list, tuple)) else list(data)
+        if not items:
+            return (0,), None
+        types = set(map(type, items))
+        if types <= _PY_SCALARS:  # the common case, without a call per element
+            return (len(items),), _default_dtype[0] if float in types else int64 if int in types else bool_
+        first, dt = _scan(items[0], infer, dim + 1)
+        for k in range(1, len(items)):
+            item = items[k]
+            s, d = _scan(item, infer, dim + 1)
             if s != first:
-                if len(s) != len(first) and not any(d == 0 for d in s + first):
+                if len(s) != len(first) and not any(n == 0 for n in s + first):
                     # a scalar where a sequence is expected (or the reverse): torch raises TypeError
                     raise TypeError("not a sequence" if len(s) < len(first) else
                                     "'list' object cannot be interpreted as an integer")
-                if len(s) and len(first) and isinstance(item, (list, tuple)):
+                if len(s) and len(first) and _is_sequence(item):
                     raise ValueError(f"expected sequence of length {first[0]} at dim {dim + 1} (got {s[0]})")
-                raise ValueError(f"expected sequence of length {first[0] if first else 0} at dim {dim + 1} (got {s[0] if s else 0})")
-        return (len(data),) + first
+                raise ValueError(f"expected sequence of length {first[0] if first else 0} at dim {dim + 1} "
+                                 f"(got {s[0] if s else 0})")
+            if d is not None and (dt is None or _PROMOTION_ORDER[d] > _PROMOTION_ORDER[dt]):
+                dt = d
+        return (len(items),) + first, dt
     if isinstance(data, _C.TensorBase):
-        return tuple(data.shape)
-    if isinstance(data, np.ndarray):
-        return data.shape
-    if isinstance(data, (numbers.Number, np.generic)):
-        return ()
-    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+        if data.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return (), data.dtype
+    if isinstance(data, (np.ndarray, np.generic)):
+        d = _NP_KINDS.get((data.dtype.kind, data.dtype.itemsize))
+        if d is None:
+            if infer or data.dtype.kind not in "biufc":
+                raise _numpy_dtype_error(data.dtype)
+            d = float64 if data.dtype.kind in "fc" else int64  # converted to the explicit dtype
+        return data.shape, d
+    if isinstance(data, bool):
+        return (), bool_
+    if isinstance(data, numbers.Integral):
+        return (), int64
+    if isinstance(data, numbers.Real):
+        return (), _default_dtype[0]
+    if isinstance(data, numbers.Complex):
+        raise TypeError("minitorch does not support complex numbers")
+    if isinstance(data, (str, bytes)):
+        raise ValueError(f"too many dimensions '{type(data).__name__}'")
+    if not infer:
+        raise TypeError(f"must be real number, not {type(data).__name__}")
+    raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def _plain(data):
+    """data with each tensor inside its sequences replaced by its Python scalar."""
+    if isinstance(data, _C.TensorBase):
+        return data.item()
+    if _is_sequence(data):
+        return data if set(map(type, data)) <= _PY_SCALARS else [_plain(x) for x in data]
+    return data
+
+
+def _convert(data, dtype, inferred):
+    """np.array(data) in dtype, where data holds Python and NumPy scalars and arrays; an integer dtype gets
+    torch's overflow errors (an int past int64: ValueError; a value outside the dtype: RuntimeError)."""
+    if dtype.is_floating_point or dtype is bool_:
+        with np.errstate(over="ignore"):  # 1e300 as float32 is inf, as in torch
+            return np.array(data, dtype=dtype._np)
+    try:
+        with np.errstate(invalid="raise"):
+            arr = np.array(data, dtype=np.int64)
+    except (OverflowError, ValueError, FloatingPointError):
+        if inferred is not None and not inferred.is_floating_point:
+            raise ValueError("Overflow when unpacking long long") from None
+        raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow") from None
+    if dtype is int32:
+        if arr.size and (arr.min() < -(1 << 31) or arr.max() >= 1 << 31):
+            raise RuntimeError("value cannot be converted to type int32 without overflow")
+        arr = arr.astype(np.int32)
+    return arr
 
 
 def _to_numpy(data, dtype):
-    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like a 0-d array (as in torch)
-        data = np.asarray(data)
-    if isinstance(data, np.ndarray):
-        arr = data
-        if arr.dtype not in _NP_TO_DTYPE and dtype is None:
-            if arr.dtype.kind in "iu":
-                arr = arr.astype(np.int64)
-            elif arr.dtype.kind == "f":
-                arr = arr.astype(np.float32 if arr.dtype.itemsize <= 4 else np.float64)
-            else:
-                raise TypeError(f"can't convert np.ndarray of type {arr.dtype}. The only supported types are: float64, "
-                                f"float32, int64, int32, and bool.")
-    else:
-        _infer_shape(data)
-
-        def leaf_kind(x):
-            if isinstance(x, (list, tuple)):
-                k = None  # no elements: the default dtype, as torch.tensor([]) is float
-                for e in x:
-                    ek = leaf_kind(e)
-                    if ek is None:
-                        continue
-                    if k is None or ek == "f" or (ek == "i" and k == "b"):
-                        k = ek
-                    if k == "f":
-                        break
-                return k
-            if isinstance(x, _C.TensorBase):
-                return "f" if x.dtype.is_floating_point else ("b" if x.dtype is bool_ else "i")
-            if isinstance(x, (bool, np.bool_)):
-                return "b"
-            if isinstance(x, (numbers.Integral, np.integer)):
-                return "i"
-            if isinstance(x, (numbers.Real, np.floating)):
-                return "f"
-            if isinstance(x, numbers.Complex):
-                raise TypeError("minitorch does not support complex numbers")
-            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-
-        kind = leaf_kind(data) or "f"
-        npdt = {"b": np.bool_, "i": np.int64, "f": _default_dtype[0]._np}[kind]
-        if dtype is not None:
-            npdt = dtype._np
-        try:
-            arr = np.array(data, dtype=npdt)
-        except OverflowError:
-            raise RuntimeError("Overflow when unpacking long")
-        return arr
-    if dtype is not None and arr.dtype != np.dtype(dtype._np):
-        arr = arr.astype(dtype._np)
-    return arr
+    """The values of tensor()'s data (not a tensor) as a NumPy array of a minitorch dtype (dtype, else inferred)."""
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if isinstance(data, np.ndarray):  # converted as a whole, like torch's cast of the array's tensor
+        src = _NP_KINDS.get((data.dtype.kind, data.dtype.itemsize))
+        if src is None and (dtype is None or data.dtype.kind not in "biufc"):
+            raise _numpy_dtype_error(data.dtype)
+        target = dtype or src
+        with np.errstate(all="ignore"):
+            return data if data.dtype == np.dtype(target._np) else data.astype(target._np)
+    shape, inferred = _scan(data, dtype is None)
+    if len(shape) > 64:
+        raise ValueError(f"too many dimensions '{type(data).__name__}'")
+    target = dtype or inferred or _default_dtype[0]  # no elements at all: the default dtype, as torch.tensor([])
+    if _is_sequence(data):
+        data = _plain(data)
+    return _convert(data, target, inferred)
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -162,7 +205,17 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
     return _factory(size, None, dtype, device, requires_grad, "empty")
 
 
+def _fill_value(value, fn):
+    """The fill value of full / full_like: a number, or the value of a one-element tensor (PyTorch's Number)."""
+    if isinstance(value, _C.TensorBase) and value.numel() == 1 and value.dim() == 0:
+        return value.item()
+    if isinstance(value, (numbers.Number, np.bool_)):
+        return value
+    raise TypeError(f"{fn}(): argument 'fill_value' (position 2) must be Number, not {type(value).__name__}")
+
+
 def full(size, fill_value, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    fill_value = _fill_value(fill_value, "full")
     if dtype is None:
         dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral) \
             else _default_dtype[0]
@@ -191,7 +244,7 @@ def empty_like(input, dtype=None, device=None, requires_grad=False, layout=None,
 
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
     d, dev = _like(input, dtype, device)
-    return _C._full(tuple(input.shape), fill_value, d, dev, requires_grad)
+    return _C._full(tuple(input.shape), _fill_value(fill_value, "full_like"), d, dev, requires_grad)
 
 
 def rand_like(input, dtype=None, device=None, requires_grad=False):
@@ -204,54 +257,124 @@ def randn_like(input, dtype=None, device=None, requires_grad=False):
     return randn(*input.shape, dtype=d, device=dev, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    if end is None:
-        start, end = 0, start
-    vals = [v.item() if isinstance(v, _C.TensorBase) else v for v in (start, end, step)]
-    start, end, step = vals
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (step > 0 and start > end) or (step < 0 and start < end):
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
-    if dtype is None:
-        dtype = int64 if all(isinstance(v, numbers.Integral) for v in vals) else _default_dtype[0]
-    n = max(0, math.ceil((end - start) / step))
-    if dtype.is_floating_point:
-        arr = (start + np.arange(n, dtype=np.float64) * step).astype(dtype._np)
-    else:
-        arr = (int(start) + np.arange(n, dtype=np.int64) * int(step)).astype(dtype._np)
-    t = _C._from_numpy(arr, True)
+def _as_index(v, tensors=True):
+    """The int that v stands for where PyTorch takes an int (an int, a NumPy integer or 0-d integer array and, with
+    tensors, a 0-d integer tensor; never a bool), else None."""
+    if isinstance(v, (bool, np.bool_)) or (isinstance(v, _C.TensorBase) and (not tensors or v.dim() != 0)):
+        return None
+    try:
+        return operator.index(v)
+    except TypeError:
+        return None
+
+
+def _int_arg(v, fn, name, pos):
+    """An int argument, with PyTorch's errors."""
+    i = _as_index(v)
+    if i is None:
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be int, not {type(v).__name__}")
+    if not -(1 << 63) <= i < 1 << 63:
+        raise ValueError("Overflow when unpacking long long")
+    return i
+
+
+def _real_arg(v, fn, name, pos):
+    """A number argument (a NumPy scalar or 0-d tensor gives its value), with PyTorch's TypeError otherwise."""
+    if isinstance(v, _C.TensorBase) and v.dim() == 0:
+        return v.item()
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, numbers.Real):
+        return v
+    raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Number, not {type(v).__name__}")
+
+
+def _not_implemented(fn, dtype):
+    return NotImplementedError(f'"{fn}" not implemented for \'{SCALAR_TYPE_NAMES[dtype]}\'')
+
+
+def _filled(shape, dtype, device, requires_grad, value, fill):
+    """A new tensor whose values fill(a) writes into a, its NumPy view. The C allocator runs first, so a size that
+    cannot be allocated raises its RuntimeError before NumPy allocates anything."""
+    t = _C._full(shape, value, dtype, None, False)
+    if t.numel():
+        fill(t.numpy())
     if device is not None:
         t = t.to(device)
     return t.requires_grad_() if requires_grad else t
+
+
+def _as_int64(v):
+    """A range bound or step as torch's int64 accumulator: truncated toward zero; RuntimeError if it does not fit."""
+    fits = math.isfinite(v) and -2.0 ** 63 <= v < 2.0 ** 63 if isinstance(v, float) else -(1 << 63) <= v < 1 << 63
+    if not fits:
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
+    return int(v)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    """PyTorch's arange: the size from the bounds as doubles (for int64, from the bounds and step truncated to
+    integers), the values start + i * step (integer dtypes: in int64 after truncating start and step)."""
+    names, args = (("end", "step"), (start, step)) if end is None else (("start", "end", "step"), (start, end, step))
+    vals = [_real_arg(v, "arange", name, pos) for pos, (name, v) in enumerate(zip(names, args), 1)]
+    start, end, step = [0] + vals if end is None else vals
+    if dtype is None:
+        dtype = int64 if all(isinstance(v, numbers.Integral) for v in (start, end, step)) else _default_dtype[0]
+    if dtype is bool_:
+        raise _not_implemented("arange_cpu", dtype)
+    fstart, fend, fstep = float(start), float(end), float(step)
+    if not (fstep > 0 or fstep < 0):
+        raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(fstart) and math.isfinite(fend)):
+        raise RuntimeError(f"unsupported range: {fstart:g} -> {fend:g}")
+    if not ((fstep > 0 and fend >= fstart) or (fstep < 0 and fend <= fstart)):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    size = (fend - fstart) / fstep
+    if dtype.is_floating_point:
+        def fill(a):
+            a[...] = fstart + np.arange(a.size, dtype=np.float64) * fstep
+    else:
+        istart, iend, istep = _as_int64(start), _as_int64(end), _as_int64(step)
+        if dtype is int64:  # exact, in integers (C's truncating division)
+            if istep == 0:
+                raise ValueError("step must be nonzero")
+            num = iend - istart + istep - (1 if istep > 0 else -1)
+            size = abs(num) // abs(istep) * (1 if (num >= 0) == (istep > 0) else -1)
+
+        def fill(a):
+            a[...] = istart + np.arange(a.size, dtype=np.int64) * istep  # int64 arithmetic, wrapping into int32
+    if not 0 <= size <= 2.0 ** 63 - 1:
+        raise RuntimeError("invalid size, possible overflow?")
+    return _filled((math.ceil(size),), dtype, device, requires_grad, None, fill)
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    start, end = _real_arg(start, "linspace", "start", 1), _real_arg(end, "linspace", "end", 2)
+    steps = _int_arg(steps, "linspace", "steps", 3)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = dtype or _default_dtype[0]
-    # PyTorch fills the first half from start and the second half from end (symmetric rounding)
-    if steps == 1:
-        arr = np.array([start], dtype=np.float64)
-    else:
+    if dtype is bool_:
+        raise _not_implemented("linspace_cpu", dtype)
+
+    def fill(a):
+        # PyTorch fills the first half from start and the second half from end (symmetric rounding)
+        if steps == 1:
+            a[...] = start
+            return
         step = (end - start) / (steps - 1)
         i = np.arange(steps, dtype=np.float64)
-        half = steps // 2
-        arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
-    t = _C._from_numpy(arr.astype(dtype._np), True)
-    if device is not None:
-        t = t.to(device)
-    return t.requires_grad_() if requires_grad else t
+        a[...] = np.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
+    return _filled((steps,), dtype, device, requires_grad, None, fill)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    m = n if m is None else m
-    if n < 0 or m < 0:
-        raise RuntimeError(f"n must be greater or equal to 0, got {n if n < 0 else m}")
-    t = _C._from_numpy(np.eye(n, m, dtype=(dtype or _default_dtype[0])._np), True)
-    if device is not None:
-        t = t.to(device)
-    return t.requires_grad_() if requires_grad else t
+    n = _int_arg(n, "eye", "n", 1)
+    m = n if m is None else _int_arg(m, "eye", "m", 2)
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
+    return _filled((n, m), dtype or _default_dtype[0], device, requires_grad, 0, lambda a: np.fill_diagonal(a, 1))
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, out=None, layout=None):
@@ -266,38 +389,72 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, o
     return t.requires_grad_() if requires_grad else t
 
 
+# the range an integer dtype holds (int64's is the argument range itself), and PyTorch's name for it
+_INT_BOUNDS = {bool_: (0, 1, "bool"), int32: (-(1 << 31), (1 << 31) - 1, "int")}
+
+
 def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False, generator=None, out=None):
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
-    if high is None:
-        low, high = 0, low
+        high = _int_arg(high, "randint", "high", 1)
+    elif high is None:
+        low, high = 0, _int_arg(low, "randint", "high", 1)
+    else:
+        low, high = _int_arg(low, "randint", "low", 1), _int_arg(high, "randint", "high", 2)
     if size is None:
         raise TypeError("randint() missing 1 required positional arguments: \"size\"")
     if not high > low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if dtype in _INT_BOUNDS:
+        lo, hi, name = _INT_BOUNDS[dtype]
+        if not lo <= low <= hi:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if not lo <= high - 1 <= hi:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
     t = _factory((tuple(size),), None, int64, device, False, "randint")
-    t._randint_(int(low), int(high), generator)
+    t._randint_(low, high, generator)
     if dtype is not None and dtype is not int64:
         t = t.to(dtype)
     return t
 
 
 def randperm(n, dtype=None, device=None, requires_grad=False, generator=None, out=None):
-    t = _C._randperm(int(n), generator)
+    n = _int_arg(n, "randperm", "n", 1)
+    if dtype is bool_:
+        raise _not_implemented("randperm", dtype)
+    t = _C._randperm(n, generator)
     if dtype is not None and dtype is not int64:
         t = t.to(dtype)
     return t.to(device) if device is not None else t
 
 
+def _broadcast_shape(a, b):
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                               f"dimension {i}")
+    return tuple(max(x, y) if x and y else 0 for x, y in zip(a, b))
+
+
 def normal(mean, std, size=None, generator=None, dtype=None, device=None):
-    if isinstance(mean, _C.TensorBase) or isinstance(std, _C.TensorBase):
-        m = mean if isinstance(mean, _C.TensorBase) else None
-        s = std if isinstance(std, _C.TensorBase) else None
-        like = m if m is not None else s
-        z = randn(*like.shape, dtype=like.dtype, device=like.device, generator=generator)
-        return z * std + mean
-    t = _factory((tuple(size),), None, dtype, device, False, "normal")
-    return t.normal_(float(mean), float(std), generator=generator)
+    """torch.normal: with a tensor mean or std, one draw per element of their broadcast shape, in mean's dtype
+    (std's when mean is a number); std must be >= 0 everywhere (NaN is not)."""
+    m_t, s_t = isinstance(mean, _C.TensorBase), isinstance(std, _C.TensorBase)
+    if not (m_t or s_t):
+        t = _factory((tuple(size),), None, dtype, device, False, "normal")
+        return t.normal_(float(mean), float(std), generator=generator)
+    if s_t and not bool((std >= 0).all()):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    like = mean if m_t else std
+    shape = _broadcast_shape(tuple(mean.shape) if m_t else (), tuple(std.shape) if s_t else ())
+    # a number std scales the draws in normal_, which checks it
+    z = _C._full(shape, None, like.dtype, like.device, False).normal_(0.0, 1.0 if s_t else float(std),
+                                                                     generator=generator)
+    if s_t:
+        z = z * (std if std.dtype is like.dtype else std.to(like.dtype))
+    return z + (mean if not m_t or mean.dtype is like.dtype else mean.to(like.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, generator=None):
@@ -380,3 +537,64 @@ def _rebuild_tensor(arr, requires_grad, device):
     if device != "cpu":
         t = t.to(device)
     return t.requires_grad_() if requires_grad else t
+
+
+# ------------------------------------------------------------------------------------------------ legacy constructors
+
+def _legacy_new(cls, args, kwargs, dtype=None):
+    """torch.Tensor(...) and FloatTensor(...), LongTensor(...), ...: () an empty tensor; (*sizes) or (Size) an
+    uninitialised one of that shape; (sequence or ndarray) its values in dtype; (tensor) an alias of it (its dtype
+    must be dtype for a typed constructor). dtype None: the default dtype. Only device= is accepted as a keyword."""
+    device = kwargs.pop("device", None)
+    if kwargs:
+        got = ", ".join([type(a).__name__ for a in args] + [f"{k}={type(v).__name__}" for k, v in kwargs.items()])
+        raise TypeError(f"new() received an invalid combination of arguments - got ({got})")
+    typed, dtype = dtype is not None, dtype or _default_dtype[0]
+    first = args[0] if args else None
+    if len(args) == 1 and isinstance(first, _C.TensorBase):
+        if typed and first.dtype is not dtype:
+            raise TypeError(f"expected {dtype} (got {first.dtype})")
+        t = first.view_as(first)
+    elif len(args) == 1 and not isinstance(first, Size) and _as_index(first, tensors=False) is None:
+        if isinstance(first, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(first).__name__}'")
+        if not (isinstance(first, np.ndarray) or _is_sequence(first)):
+            tp = type(first)
+            name = tp.__name__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__name__}"
+            raise TypeError(f"new(): data must be a sequence (got {name})")
+        t = tensor(first, dtype=dtype, device=device)
+    else:
+        sizes = tuple(first) if len(args) == 1 and isinstance(first, Size) else args or (0,)
+        shape = []
+        for pos, s in enumerate(sizes, 1):
+            i = _as_index(s, tensors=False)
+            if i is None or not -(1 << 63) <= i < 1 << 63:
+                why = "Overflow when unpacking long long" if i is not None else \
+                    f"type must be tuple of ints,but got {type(s).__name__}"
+                raise TypeError(f"new(): argument 'size' failed to unpack the object at pos {pos} with error \"{why}\"")
+            shape.append(i)
+        t = _C._full(tuple(shape), None, dtype, device, False)
+    return t if cls is Tensor else cls._make_subclass(t, t.requires_grad)
+
+
+class _LegacyTensorType(type):
+    """The type of FloatTensor, LongTensor, ...: calling one is the legacy constructor for its dtype (a
+    minitorch.Tensor), and isinstance(t, FloatTensor) asks whether t is a float32 CPU tensor, as in torch."""
+
+    def __call__(cls, *args, **kwargs):
+        return _legacy_new(Tensor, args, kwargs, cls.dtype)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _C.TensorBase) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+
+
+def _legacy_type(name, dtype):
+    doc = f"minitorch.{name}(...): the legacy constructor of {dtype} tensors."
+    return _LegacyTensorType(name, (), {"dtype": dtype, "__module__": "minitorch", "__doc__": doc})
+
+
+FloatTensor = _legacy_type("FloatTensor", float32)
+DoubleTensor = _legacy_type("DoubleTensor", float64)
+LongTensor = _legacy_type("LongTensor", int64)
+IntTensor = _legacy_type("IntTensor", int32)
+BoolTensor = _legacy_type("BoolTensor", bool_)

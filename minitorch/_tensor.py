@@ -6,6 +6,11 @@ from ._types import ALL_DTYPES, SCALAR_TYPE_NAMES, bool_, device as _device, dty
 
 
 class Tensor(_C.TensorBase):
+    def __new__(cls, *args, **kwargs):
+        # the legacy constructor: Tensor([1., 2.]) is data, Tensor(2, 3) uninitialised storage of that shape
+        from ._creation import _legacy_new
+        return _legacy_new(cls, args, kwargs)
+
     # ---- printing ----
     def __repr__(self, *, tensor_contents=None):
         values = self.detach().cpu().numpy() if self.device.type != "cpu" else self.detach().numpy()
@@ -102,6 +107,8 @@ class Tensor(_C.TensorBase):
         if dtype is None:
             n = names[self.dtype]
             return n.replace("torch.", "torch.cuda.") if self.is_cuda else n
+        if isinstance(dtype, type) and isinstance(getattr(dtype, "dtype", None), _dtype):  # FloatTensor, ...
+            dtype = dtype.dtype
         if isinstance(dtype, str):
             by_name = {v: k for k, v in names.items()}
             if dtype in by_name:

@@ -90,7 +90,12 @@ def _atomic_write(path, write):
     path = os.fspath(path)
     if isinstance(path, bytes):
         path = os.fsdecode(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)  # through symlinks: replace the file they point to, not the link
+    try:  # an existing file must be writable, as for torch.save's open(path, "wb") (PermissionError otherwise)
+        os.close(os.open(path, os.O_WRONLY))
+    except FileNotFoundError:
+        pass
+    directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
         try:
@@ -386,6 +391,9 @@ def _validate_metas(metas, data_size):
         else:
             raise _CorruptError(f"entry {i}: unknown kind {kind!r}")
         _check(_is_int(offset) and _is_int(nbytes), f"tensor {i}: bad offset/nbytes")
+        # the byte strides must fit in int64 even where a zero dim leaves no data (NumPy and torch refuse more)
+        _check(math.prod(max(s, 1) for s in shape) * npdt.itemsize < 1 << 63, f"tensor {i}: shape {shape} is too "
+                                                                                f"large")
         _check(nbytes == math.prod(shape) * npdt.itemsize, f"tensor {i}: nbytes {nbytes} does not match its shape "
                                                            f"{shape} and dtype")
         _check(offset >= pos and offset % _ALIGN == 0 and offset + nbytes <= data_size,

@@ -65,11 +65,15 @@ def test_ragged_raises_like_torch(bad):
         mt.tensor(bad)
 
 
-def test_unsupported_numpy_dtypes_convert():
-    # minitorch has no int16/uint8/float16: they widen, values kept
-    np.testing.assert_array_equal(N(mt.tensor(np.array([1, -2], dtype=np.int16))), [1, -2])
-    np.testing.assert_array_equal(N(mt.tensor(np.array([1, 200], dtype=np.uint8))), [1, 200])
-    np.testing.assert_array_equal(N(mt.tensor(np.array([1.5], dtype=np.float16))), [1.5])
+def test_unsupported_numpy_dtypes_raise_unless_a_dtype_is_given():
+    # minitorch has no int16/uint8/float16 yet: inferring one is a TypeError, never a silent widening
+    for a in (np.array([1, -2], dtype=np.int16), np.array([1, 200], dtype=np.uint8), np.array([1.5], dtype=np.float16)):
+        with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy"):
+            mt.tensor(a)
+    # an explicit dtype converts, values kept (as torch.tensor(a, dtype=...) does)
+    np.testing.assert_array_equal(N(mt.tensor(np.array([1, -2], dtype=np.int16), dtype=mt.int64)), [1, -2])
+    np.testing.assert_array_equal(N(mt.tensor(np.array([1, 200], dtype=np.uint8), dtype=mt.int32)), [1, 200])
+    np.testing.assert_array_equal(N(mt.tensor(np.array([1.5], dtype=np.float16), dtype=mt.float32)), [1.5])
 
 
 def test_from_numpy_and_numpy_share_memory():

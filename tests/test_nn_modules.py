@@ -329,9 +329,9 @@ def test_pad_errors_and_3d():
     tx = torch.randn(2, 3, 4)
     x = to_mt(tx)
     close(F.pad(x, (1, 1, 0, 2, 3, 0)), tnn.functional.pad(tx, (1, 1, 0, 2, 3, 0)))
-    with pytest.raises(AssertionError, match="divisible by 2"):
+    with pytest.raises(RuntimeError, match="divisible by 2"):
         F.pad(x, (1,))
-    with pytest.raises(AssertionError):
+    with pytest.raises(RuntimeError):
         F.pad(x, (1,) * 8)
     with pytest.raises(NotImplementedError):
         F.pad(x, (1, 1), mode="reflect")

@@ -304,3 +304,44 @@ def test_default_generator_is_the_global_stream():
     c = minitorch.rand(3)
     minitorch.default_generator.set_state(state)
     assert minitorch.rand(3).tolist() == c.tolist()
+
+
+# ---- shapes and numbers that do not fit ----
+@pytest.mark.parametrize("shape", [(2 ** 62, 0), (0, 2 ** 62, 2 ** 62), (2 ** 40, 2 ** 40), (2 ** 62,), (2 ** 61,),
+                                   (2 ** 31, 2 ** 31, 2 ** 31), (2 ** 63 - 1,), (0, 2 ** 63 - 1, 2), (2 ** 60, 16)])
+def test_huge_shapes(shape):
+    same(lambda t: t.empty(*shape).shape)
+    same(lambda t: t.zeros(shape, dtype=t.float64).shape)
+
+
+@pytest.mark.parametrize("v", [2 ** 64, -2 ** 63 - 1])
+def test_python_ints_beyond_int64_and_uint64(v):
+    same(lambda t: t.full((2,), v, dtype=t.int64))
+    same(lambda t: t.ones(2) + v)
+    same(lambda t: t.ones(2).fill_(v))
+    same(lambda t: t.ones(2).clamp(max=v))
+
+
+def test_python_ints_in_the_uint64_range():
+    # PyTorch reads [2**63, 2**64) as uint64: into int64 it raises, as here
+    for fn in (lambda t: t.full((2,), 2 ** 63, dtype=t.int64), lambda t: t.ones(2, dtype=t.int64).fill_(2 ** 63),
+               lambda t: t.ones(2, dtype=t.int64).clamp(max=2 ** 63)):
+        same(fn)
+    # where PyTorch wraps it silently (int64 + 2**63) or converts it to float, minitorch refuses it
+    with pytest.raises(RuntimeError, match="without overflow"):
+        minitorch.ones(2, dtype=minitorch.int64) + 2 ** 63
+    with pytest.raises(RuntimeError, match="without overflow"):
+        minitorch.ones(2) + 2 ** 63
+
+
+@pytest.mark.parametrize("case", ["relu", "relu_", "normal_int", "uniform_int", "uniform_bool", "normal_bool",
+                                  "randn_int", "rand_int"])
+def test_kernel_missing_for_dtype(case):
+    same({"relu": lambda t: t.relu(t.tensor([True])),
+          "relu_": lambda t: t.tensor([True]).relu_(),
+          "normal_int": lambda t: t.zeros(2, dtype=t.int64).normal_(),
+          "uniform_int": lambda t: t.zeros(2, dtype=t.int64).uniform_(),
+          "uniform_bool": lambda t: t.zeros(2, dtype=t.bool).uniform_(),
+          "normal_bool": lambda t: t.zeros(2, dtype=t.bool).normal_(),
+          "randn_int": lambda t: t.randn(2, dtype=t.int64),
+          "rand_int": lambda t: t.rand(2, dtype=t.int64)}[case])

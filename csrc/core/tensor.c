@@ -233,23 +233,32 @@ mt_overlap mt_overlap_status(const mt_tensor *a, const mt_tensor *b) {
     return MT_OVERLAP_PARTIAL;
 }
 
-static int check_shape(const int64_t *shape, int ndim, int64_t *numel) {
+/* PyTorch's checks on a new contiguous shape: sizes >= 0, the contiguous strides (sizes
+ * counted as at least 1) fit int64, and so does the byte size of a non-empty tensor. */
+static int check_shape(const int64_t *shape, int ndim, mt_dtype dtype, int64_t *numel) {
     if (ndim > MT_MAX_DIMS) {
         mt_error(MT_ERR_RUNTIME, "minitorch supports at most %d dimensions, got %d", MT_MAX_DIMS, ndim);
         return -1;
     }
-    int64_t n = 1;
+    int64_t n = 1, stride = 1, nbytes;
+    bool overflow = false, empty = false; /* a wrapped product can be 0: test the sizes for emptiness */
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) {
             mt_error(MT_ERR_RUNTIME, "Trying to create tensor with negative dimension %lld: %s",
                      (long long)shape[i], mt_shape_str(shape, ndim));
             return -1;
         }
-        if (shape[i] && n > INT64_MAX / 16 / shape[i]) {
-            mt_error(MT_ERR_RUNTIME, "numel: integer multiplication overflow");
+        /* the outermost stride is the product of the other dims' sizes */
+        if (i > 0 && __builtin_mul_overflow(stride, shape[i] > 1 ? shape[i] : 1, &stride)) {
+            mt_error(MT_ERR_RUNTIME, "Stride calculation overflowed");
             return -1;
         }
-        n *= shape[i];
+        overflow |= __builtin_mul_overflow(n, shape[i], &n);
+        empty |= shape[i] == 0;
+    }
+    if (!empty && (overflow || __builtin_mul_overflow(n, (int64_t)mt_dtype_sizes[dtype], &nbytes))) {
+        mt_error(MT_ERR_RUNTIME, "Storage size calculation overflowed with sizes=%s", mt_shape_str(shape, ndim));
+        return -1;
     }
     *numel = n;
     return 0;
@@ -257,7 +266,7 @@ static int check_shape(const int64_t *shape, int ndim, int64_t *numel) {
 
 mt_tensor *mt_empty(const int64_t *shape, int ndim, mt_dtype dtype, mt_device device) {
     int64_t n;
-    if (check_shape(shape, ndim, &n)) return NULL;
+    if (check_shape(shape, ndim, dtype, &n)) return NULL;
     mt_storage *s = storage_new(n * (int64_t)mt_dtype_sizes[dtype], device);
     if (!s) return NULL;
     mt_tensor *t = tensor_header();
@@ -329,7 +338,7 @@ mt_tensor *mt_scalar_tensor(mt_scalar v, mt_dtype dtype, mt_device device) {
 mt_tensor *mt_from_blob(void *data, const int64_t *shape, const int64_t *strides, int ndim,
                         mt_dtype dtype, void (*deleter)(void *, void *), void *ctx) {
     int64_t n;
-    if (check_shape(shape, ndim, &n)) return NULL;
+    if (check_shape(shape, ndim, dtype, &n)) return NULL;
     mt_storage *s = malloc(sizeof *s);
     mt_tensor *t = tensor_header();
     if (!s || !t) { free(s); free(t); return mt_error(MT_ERR_MEMORY, "out of memory"); }

@@ -145,6 +145,10 @@ static int unary_compute_dtype(int op, const mt_tensor *a, bool *identity) {
                                      "to invert a mask, use the `~` or `logical_not()` operator instead.");
             return -1;
         }
+        if (d == MT_BOOL && op == MT_U_RELU) { /* PyTorch's own message for this one */
+            mt_error(MT_ERR_RUNTIME, "Boolean inputs not supported for relu");
+            return -1;
+        }
         if (d == MT_BOOL) break;
         return d;
     case MT_K_ROUND: if (d == MT_BOOL) break; *identity = !fl; return d;

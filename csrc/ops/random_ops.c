@@ -41,7 +41,7 @@ int mt_random_(mt_tensor *t, int kind, double a, double b, mt_generator *gen) {
         return -1;
     }
     if (kind != MT_RAND_INT && !mt_is_floating(t->dtype)) {
-        mt_error(MT_ERR_RUNTIME, "\"%s\" not implemented for '%s'", kind == MT_RAND_NORMAL ? "normal_kernel_cpu" : "uniform_kernel_cpu",
+        mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s'", kind == MT_RAND_NORMAL ? "normal_kernel_cpu" : "check_uniform_bounds",
                  mt_type_name(t->dtype));
         return -1;
     }

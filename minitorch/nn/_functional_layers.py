@@ -3,12 +3,13 @@
 Each is composed from core ops (which carry their own derivatives), so gradients come for free.
 """
 import math
+import numbers
 import warnings
 
 from .._C import cat, where
-from .._creation import full, rand, zeros
+from .._creation import _as_index, full, rand, zeros, zeros_like
 from ..autograd.grad_mode import no_grad
-from .._types import int32, int64
+from .._types import SCALAR_TYPE_NAMES, int32, int64
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax",
@@ -17,6 +18,12 @@ __all__ = [
 
 _SQRT1_2 = 0.7071067811865476
 _SQRT_2_OVER_PI = 0.7978845608028654
+
+
+def _floating_only(input, kernel):
+    """PyTorch's error for a floating-point kernel given an integer or bool tensor."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{SCALAR_TYPE_NAMES[input.dtype]}\'')
 
 
 def relu(input, inplace=False):
@@ -28,6 +35,7 @@ def relu_(input):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _floating_only(input, "leaky_relu_cpu")
     out = where(input > 0, input, input * negative_slope)
     if inplace:
         return input.copy_(out)
@@ -47,17 +55,19 @@ def tanh(input):
 
 
 def silu(input, inplace=False):
+    _floating_only(input, "silu_cpu")
     out = input * input.sigmoid()
     return input.copy_(out) if inplace else out
 
 
 def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    _floating_only(input, "GeluKernelImpl")
     if approximate == "none":
         return input * 0.5 * ((input * _SQRT1_2).erf() + 1.0)
-    if approximate == "tanh":
-        inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
-        return input * 0.5 * (inner.tanh() + 1.0)
-    raise RuntimeError("approximate argument must be either none or tanh.")
+    inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
+    return input * 0.5 * (inner.tanh() + 1.0)
 
 
 def _softmax_dim(name, ndim, stacklevel):
@@ -89,10 +99,15 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0 or input.numel() == 0:
         return input
     if p == 1.0:
+        if not input.dtype.is_floating_point:  # zeros of input's dtype
+            return input.zero_() if inplace else zeros_like(input)
         return input.mul_(0.0) if inplace else input * 0.0
+    if not input.dtype.is_floating_point:  # the mask scaled by 1/(1-p) is float
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{SCALAR_TYPE_NAMES[input.dtype]}")
     keep = rand(tuple(input.shape), device=input.device) >= p
     scale = 1.0 / (1.0 - p)
-    mask = keep * scale if input.dtype.is_floating_point else keep
+    mask = keep * scale
     if mask.dtype != input.dtype:
         mask = mask.to(input.dtype)
     return input.mul_(mask) if inplace else input * mask
@@ -100,11 +115,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
               sparse=False):
-    if input.dtype not in (int64, int32):
-        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
-    n = weight.shape[0]
     if padding_idx is not None:
+        n = weight.size(0)
         if padding_idx > 0:
             if padding_idx >= n:
                 raise AssertionError("Padding_idx must be within num_embeddings")
@@ -112,6 +124,11 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             if padding_idx < -n:
                 raise AssertionError("Padding_idx must be within num_embeddings")
             padding_idx = n + padding_idx
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if input.dtype not in (int64, int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     flat = input.reshape(-1)
@@ -148,6 +165,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
+    _floating_only(input, "LayerNormKernelImpl")
     dims = tuple(range(-k, 0))
     mean = input.mean(dims, keepdim=True)
     var = input.var(dims, correction=0, keepdim=True)
@@ -185,20 +203,35 @@ def one_hot(tensor, num_classes=-1):
     return out.scatter_(-1, tensor.unsqueeze(-1), 1)
 
 
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input, pad, mode="constant", value=None):
     """Pads (or, with negative amounts, crops) the last len(pad)//2 dims: pad = (left, right, top, bottom, ...)."""
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, not {type(pad).__name__}")
+    amounts = [_as_index(p) for p in pad]
+    if None in amounts:
+        bad = pad[amounts.index(None)]
+        raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but found element of type "
+                        f"{type(bad).__name__} at pos {amounts.index(None)}")
+    pad = amounts
+    if value is not None and not isinstance(value, numbers.Real):
+        raise TypeError(f"pad(): argument 'value' (position 4) must be float, not {type(value).__name__}")
     if len(pad) % 2 != 0:
-        raise AssertionError("Padding length must be divisible by 2")
+        raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.dim():
-        raise AssertionError("Padding length should be less than or equal to two times the input dimension but got "
-                             f"padding length {len(pad)} and input of dimension {input.dim()}")
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.dim()}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if mode != "constant":
         raise NotImplementedError(f"pad: mode '{mode}' is not supported (only 'constant')")
     value = 0.0 if value is None else value
     out = input
     for i in range(len(pad) // 2):
         dim = input.dim() - 1 - i
-        left, right = int(pad[2 * i]), int(pad[2 * i + 1])
+        left, right = pad[2 * i], pad[2 * i + 1]
         size = out.shape[dim]
         if left < 0 or right < 0:
             start = -left if left < 0 else 0

@@ -170,6 +170,8 @@ class RNNBase(Module):
 
     # ---- the stacked, time-major run: x (T, B, I), hs / cs lists of (B, H) per layer*dir or None ----
     def _run(self, x, h0, c0):
+        if x.shape[0] == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         nd = 2 if self.bidirectional else 1
         hn, cn = [], []
         for layer in range(self.num_layers):
@@ -541,6 +543,11 @@ class LSTMCell(RNNCellBase):
             hx = (z, z)
         elif not batched:
             hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
+        if not isinstance(hx, (tuple, list)):
+            raise TypeError(f"lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not "
+                            f"{type(hx).__name__}")
+        if len(hx) != 2:
+            raise RuntimeError("lstm_cell expects two hidden states")
         self._check_h(input, hx[0], "hidden0")
         self._check_h(input, hx[1], "hidden1")
         h, c = _cell("LSTM", self._proj(input), hx[0], hx[1], self.weight_hh, self.bias_hh)
