@@ -105,6 +105,12 @@ def advanced_setitem(view, pairs, value):
     orig_pairs = pairs
     view, pairs = _zero_dim_masks(view, pairs)
     dims, idxs = _as_index_tensors(view, pairs)
+    shapes = [tuple(i.shape) for i in idxs]
+    try:  # PyTorch checks the indices broadcast before it looks at the value
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                         + ", ".join(str(list(s)) for s in shapes)) from None
     arr = view.detach().numpy()
     key = [slice(None)] * view.dim()
     # build a NumPy key: advanced entries at their dims
@@ -114,7 +120,7 @@ def advanced_setitem(view, pairs, value):
     if isinstance(value, _C.TensorBase):
         # PyTorch's index_put_ needs equal dtypes, except a one-element value under a single
         # bool mask, which it sends to masked_fill_ (and that converts)
-        one_mask = len(orig_pairs) == 1 and isinstance(orig_pairs[0][1], _C.TensorBase) and orig_pairs[0][1].dtype.name == "bool"
+        one_mask = len(orig_pairs) == 1 and isinstance(orig_pairs[0][1], _C.TensorBase) and orig_pairs[0][1].dtype.name == "bool" and orig_pairs[0][1].dim() > 0
         if value.dtype != view.dtype and not (one_mask and value.numel() == 1):
             raise RuntimeError("Index put requires the source and destination dtypes match, got "
                                f"{SCALAR_TYPE_NAMES[view.dtype]} for the destination and {SCALAR_TYPE_NAMES[value.dtype]} for the source.")

@@ -147,6 +147,8 @@ class Tensor(_C.TensorBase):
         return self._split([1] * self.size(dim), dim, 2)
 
     def split(self, split_size, dim=0):
+        if self.dim() == 0:
+            raise RuntimeError("split expects at least a 1-dimensional tensor")
         size = self.size(dim)
         if isinstance(split_size, int):
             if split_size <= 0 and size:
@@ -160,6 +162,8 @@ class Tensor(_C.TensorBase):
     def chunk(self, chunks, dim=0):
         if chunks <= 0:
             raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+        if self.dim() == 0:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         size = self.size(dim)
         step = -(-size // chunks) if size else 0
         if step == 0:

@@ -345,3 +345,19 @@ def test_kernel_missing_for_dtype(case):
           "normal_bool": lambda t: t.zeros(2, dtype=t.bool).normal_(),
           "randn_int": lambda t: t.randn(2, dtype=t.int64),
           "rand_int": lambda t: t.rand(2, dtype=t.int64)}[case])
+
+
+@pytest.mark.parametrize("lo,hi", [(0, float("nan")), (float("nan"), 1), (None, float("nan"))])
+def test_clamp_nan_bound_gives_nan(lo, hi):
+    same(lambda t: t.clamp(t.tensor([-2., 0.5, 3.], dtype=t.float64), lo, hi))
+    grads = []
+    for t in (minitorch, torch):
+        x = t.tensor([-2., 0.5, 3.], requires_grad=True)
+        x.clamp(lo, hi).sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == grads[1]
+
+
+def test_index_broadcast_checked_before_value_dtype():
+    same(lambda t: _setitem(t.zeros(2, 5, dtype=t.int32), (t.tensor([0, 1, 1, 0, 1, 0]), [3, 3, 4, -5]), t.tensor([True])))
+    same(lambda t: _setitem(t.tensor(False), t.tensor(True), t.tensor(2.5, dtype=t.float64)))

@@ -235,6 +235,9 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
     if (!in) return NULL;
     mt_tensor *out = mt_empty_like(in);
     if (out && mt_backend_of(in)->unary(MT_U_CLAMP, out, in, kparams) < 0) { mt_decref(out); out = NULL; }
+    /* a NaN bound makes every value NaN, as min(max(x, lo), hi) does in PyTorch */
+    if (out && mt_is_floating(rt) && ((lo && params[1] != params[1]) || (hi && params[3] != params[3])) &&
+        mt_fill_(out, mt_sf(NAN)) < 0) { mt_decref(out); out = NULL; }
     mt_decref(in);
     if (!out) return NULL;
     unary_record(MT_U_CLAMP, a, out, params, 4);
