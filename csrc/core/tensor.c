@@ -233,6 +233,18 @@ mt_overlap mt_overlap_status(const mt_tensor *a, const mt_tensor *b) {
     return MT_OVERLAP_PARTIAL;
 }
 
+/* The element count of shape, or -1 when it does not fit int64. A product that wraps can be 0,
+ * so emptiness is read from the sizes, not from the product. */
+static int64_t numel_checked(const int64_t *shape, int ndim) {
+    int64_t n = 1;
+    bool overflow = false, empty = false;
+    for (int i = 0; i < ndim; i++) {
+        overflow |= __builtin_mul_overflow(n, shape[i], &n);
+        empty |= shape[i] == 0;
+    }
+    return empty ? 0 : overflow ? -1 : n;
+}
+
 /* PyTorch's checks on a new contiguous shape: sizes >= 0, the contiguous strides (sizes
  * counted as at least 1) fit int64, and so does the byte size of a non-empty tensor. */
 static int check_shape(const int64_t *shape, int ndim, mt_dtype dtype, int64_t *numel) {
@@ -240,8 +252,7 @@ static int check_shape(const int64_t *shape, int ndim, mt_dtype dtype, int64_t *
         mt_error(MT_ERR_RUNTIME, "minitorch supports at most %d dimensions, got %d", MT_MAX_DIMS, ndim);
         return -1;
     }
-    int64_t n = 1, stride = 1, nbytes;
-    bool overflow = false, empty = false; /* a wrapped product can be 0: test the sizes for emptiness */
+    int64_t stride = 1, nbytes;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) {
             mt_error(MT_ERR_RUNTIME, "Trying to create tensor with negative dimension %lld: %s",
@@ -253,10 +264,9 @@ static int check_shape(const int64_t *shape, int ndim, mt_dtype dtype, int64_t *
             mt_error(MT_ERR_RUNTIME, "Stride calculation overflowed");
             return -1;
         }
-        overflow |= __builtin_mul_overflow(n, shape[i], &n);
-        empty |= shape[i] == 0;
     }
-    if (!empty && (overflow || __builtin_mul_overflow(n, (int64_t)mt_dtype_sizes[dtype], &nbytes))) {
+    int64_t n = numel_checked(shape, ndim);
+    if (n < 0 || __builtin_mul_overflow(n, (int64_t)mt_dtype_sizes[dtype], &nbytes)) {
         mt_error(MT_ERR_RUNTIME, "Storage size calculation overflowed with sizes=%s", mt_shape_str(shape, ndim));
         return -1;
     }
@@ -358,13 +368,8 @@ mt_tensor *mt_alias(const mt_tensor *src, const int64_t *shape, const int64_t *s
     if (!src) return NULL;
     if (ndim > MT_MAX_DIMS)
         return mt_error(MT_ERR_RUNTIME, "minitorch supports at most %d dimensions, got %d", MT_MAX_DIMS, ndim);
-    int64_t n = 1; /* an expanded view can name more elements than int64 holds */
-    bool overflow = false, empty = false;
-    for (int i = 0; i < ndim; i++) {
-        overflow |= __builtin_mul_overflow(n, shape[i], &n);
-        empty |= shape[i] == 0;
-    }
-    if (overflow && !empty) return mt_error(MT_ERR_RUNTIME, "numel: integer multiplication overflow");
+    if (numel_checked(shape, ndim) < 0) /* an expanded view can name more elements than int64 holds */
+        return mt_error(MT_ERR_RUNTIME, "numel: integer multiplication overflow");
     mt_tensor *t = tensor_header();
     if (!t) return NULL;
     t->storage = src->storage;

@@ -217,7 +217,8 @@ static const mt_loop_fn binary_loops[MT_NUM_BINARY][MT_NUM_DTYPES] = {MT_BINARY_
 _Static_assert(sizeof binary_loops / sizeof binary_loops[0] == MT_NUM_BINARY, "one loop row per binary op");
 
 static int report(ew_ctx *c) {
-    if (c->err == EW_ERR_ZERODIV) { mt_error(MT_ERR_RUNTIME, "ZeroDivisionError") /* PyTorch raises RuntimeError("ZeroDivisionError") */; return -1; }
+    /* PyTorch raises RuntimeError("ZeroDivisionError"), not Python's ZeroDivisionError */
+    if (c->err == EW_ERR_ZERODIV) { mt_error(MT_ERR_RUNTIME, "ZeroDivisionError"); return -1; }
     if (c->err == EW_ERR_NEGPOW) { mt_error(MT_ERR_RUNTIME, "Integers to negative integer powers are not allowed."); return -1; }
     return 0;
 }

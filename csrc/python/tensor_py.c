@@ -109,14 +109,14 @@ int mt_py_scalar(PyObject *o, mt_scalar *s) {
         if (overflow) {
             /* PyTorch reads [2**63, 2**64) as uint64, which no minitorch dtype holds: refused, where PyTorch
              * converts it to float (and wraps it silently in int64 arithmetic); beyond that, PyTorch's OverflowError */
-            unsigned long long u = overflow > 0 ? PyLong_AsUnsignedLongLong(o) : 0;
-            if (overflow > 0 && !PyErr_Occurred()) {
-                (void)u;
-                PyErr_SetString(PyExc_RuntimeError, "value cannot be converted to type int64_t without overflow");
-            } else {
+            bool uint64 = false;
+            if (overflow > 0) {
+                (void)PyLong_AsUnsignedLongLong(o);
+                uint64 = !PyErr_Occurred();
                 PyErr_Clear();
-                PyErr_SetString(PyExc_OverflowError, overflow > 0 ? "int too big to convert" : "can't convert negative int to unsigned");
             }
+            if (uint64) PyErr_SetString(PyExc_RuntimeError, "value cannot be converted to type int64_t without overflow");
+            else PyErr_SetString(PyExc_OverflowError, overflow > 0 ? "int too big to convert" : "can't convert negative int to unsigned");
             return -1;
         }
         *s = mt_si(v);

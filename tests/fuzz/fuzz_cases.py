@@ -358,19 +358,22 @@ def _shape_for(g):
     return g.big_shape() if g.p(0.012) else g.shape()
 
 
+def _declared_forms(op):
+    """The call forms an op's declared variants allow (function, method, in-place), weighted."""
+    forms = []
+    for v, weight in (("F", 4), ("M", 3), ("I", 3)):
+        if v in op["variants"]:
+            forms += [v] * weight
+    return forms
+
+
 def gen_unary(g, ops):
     op = g.pick(ops)
     name = op["name"]
     dtype = g.dtype()
     shape = _shape_for(g)
     x = tensor_spec(g, shape, dtype, name)
-    forms = []
-    if "F" in op["variants"]:
-        forms += ["F"] * 4
-    if "M" in op["variants"]:
-        forms += ["M"] * 3
-    if "I" in op["variants"]:
-        forms += ["I"] * 3
+    forms = _declared_forms(op)
     if name in UNARY_OPERATORS:
         forms += ["op"] * 2
     form = g.pick(forms)
@@ -431,13 +434,7 @@ def gen_binary(g, ops):
     else:
         inputs.append(tensor_spec(g, sb, db, name, "b"))
         other = _T(1)
-    forms = []
-    if "F" in op["variants"]:
-        forms += ["F"] * 4
-    if "M" in op["variants"]:
-        forms += ["M"] * 3
-    if "I" in op["variants"]:
-        forms += ["I"] * 3
+    forms = _declared_forms(op)
     if name in OPERATORS:
         forms += ["op"] * 3
         if scalar is not None:
