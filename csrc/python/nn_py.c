@@ -172,7 +172,83 @@ static PyObject *nn_gru_cell_backward(PyObject *mod, PyObject *const *args, Py_s
     return tensor_tuple(3, r);
 }
 
+
+/* ---- convolution and pooling (ops/conv.c, ops/pool.c) ---- */
+#include "../ops/conv.h"
+
+/* a tuple of exactly n ints (the Python layer has expanded and checked them) */
+static int int_tuple(PyObject *o, int n, int64_t *out, const char *what) {
+    if (!PyTuple_Check(o) || PyTuple_GET_SIZE(o) != n) {
+        PyErr_Format(PyExc_TypeError, "%s must be a tuple of %d ints", what, n);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        long long v = PyLong_AsLongLong(PyTuple_GET_ITEM(o, i));
+        if (v == -1 && PyErr_Occurred()) return -1;
+        out[i] = v;
+    }
+    return 0;
+}
+
+/* _convolution(input, weight, bias|None, stride, padding, dilation, transposed, output_padding, groups) */
+static PyObject *nn_convolution(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (check_args("_convolution", args, nargs, 9, 2) < 0) return NULL;
+    if (args[2] != Py_None && !PyTensor_Check(args[2])) {
+        PyErr_Format(PyExc_TypeError, "_convolution(): argument 'bias' must be Tensor or None, not %s",
+                     Py_TYPE(args[2])->tp_name);
+        return NULL;
+    }
+    mt_conv_params p = {0};
+    p.nsp = T(args[1])->ndim - 2;
+    if (p.nsp < 1 || p.nsp > MT_CONV_MAX_SPATIAL) {
+        PyErr_Format(PyExc_RuntimeError, "convolution: weight must have 3 to 5 dimensions, got %d", T(args[1])->ndim);
+        return NULL;
+    }
+    int t = PyObject_IsTrue(args[6]);
+    if (t < 0 || int_tuple(args[3], p.nsp, p.stride, "stride") < 0 ||
+        int_tuple(args[4], p.nsp, p.padding, "padding") < 0 || int_tuple(args[5], p.nsp, p.dilation, "dilation") < 0 ||
+        int_tuple(args[7], p.nsp, p.output_padding, "output_padding") < 0)
+        return NULL;
+    p.transposed = t;
+    long long g = PyLong_AsLongLong(args[8]);
+    if (g == -1 && PyErr_Occurred()) return NULL;
+    p.groups = g;
+    return mt_py_wrap(mt_convolution(T(args[0]), T(args[1]), args[2] == Py_None ? NULL : T(args[2]), &p));
+}
+
+/* _pool(kind, input, nsp, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override,
+ *       output_size) -> out, or (out, indices) for the max kinds */
+static PyObject *nn_pool(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 11) { PyErr_SetString(PyExc_TypeError, "_pool() takes 11 arguments"); return NULL; }
+    long kind = PyLong_AsLong(args[0]);
+    if (kind == -1 && PyErr_Occurred()) return NULL;
+    if (!PyTensor_Check(args[1])) { PyErr_SetString(PyExc_TypeError, "_pool(): input must be a Tensor"); return NULL; }
+    mt_pool_params p = {0};
+    long nsp = PyLong_AsLong(args[2]);
+    if (nsp == -1 && PyErr_Occurred()) return NULL;
+    if (nsp < 2 || nsp > MT_CONV_MAX_SPATIAL) { PyErr_SetString(PyExc_ValueError, "_pool(): nsp must be 2 or 3"); return NULL; }
+    p.nsp = (int)nsp;
+    int ceil_mode = PyObject_IsTrue(args[7]), cip = PyObject_IsTrue(args[8]);
+    if (ceil_mode < 0 || cip < 0 || int_tuple(args[3], p.nsp, p.kernel, "kernel_size") < 0 ||
+        int_tuple(args[4], p.nsp, p.stride, "stride") < 0 || int_tuple(args[5], p.nsp, p.padding, "padding") < 0 ||
+        int_tuple(args[6], p.nsp, p.dilation, "dilation") < 0 ||
+        int_tuple(args[10], p.nsp, p.output_size, "output_size") < 0)
+        return NULL;
+    p.ceil_mode = ceil_mode;
+    p.count_include_pad = cip;
+    long long div = PyLong_AsLongLong(args[9]);
+    if (div == -1 && PyErr_Occurred()) return NULL;
+    p.divisor_override = div;
+    mt_tensor *r[2] = {NULL, NULL};
+    bool with_ind = kind == MT_POOL_MAX || kind == MT_POOL_ADAPTIVE_MAX;
+    if (mt_pooling((int)kind, T(args[1]), &p, &r[0], with_ind ? &r[1] : NULL) < 0) return mt_py_raise();
+    if (!with_ind) return mt_py_wrap(r[0]);
+    return tensor_tuple(2, r);
+}
+
 PyMethodDef mt_nn_functions[] = {
+    {"_convolution", (PyCFunction)(void (*)(void))nn_convolution, METH_FASTCALL, NULL},
+    {"_pool", (PyCFunction)(void (*)(void))nn_pool, METH_FASTCALL, NULL},
     {"_gru_cell", (PyCFunction)(void (*)(void))nn_gru_cell, METH_FASTCALL, NULL},
     {"_gru_cell_forward", (PyCFunction)(void (*)(void))nn_gru_cell_forward, METH_FASTCALL, NULL},
     {"_gru_cell_backward", (PyCFunction)(void (*)(void))nn_gru_cell_backward, METH_FASTCALL, NULL},

@@ -5,4 +5,6 @@ from .modules.container import *  # noqa: F401,F403
 from .modules.layers import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from .modules.rnn import *  # noqa: F401,F403
+from .modules.conv import *  # noqa: F401,F403
+from .modules.pooling import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402

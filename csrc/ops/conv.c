@@ -1,0 +1,520 @@
+/* Convolution (conv1d/2d/3d and the transposed forms) as im2col + GEMM, forward and backward.
+ *
+ * Every convolution here is seen through one geometry: an "image" side (the convolution's input, which is
+ * the transposed convolution's output) of `img` spatial size and a "column" side of `col` spatial size,
+ * related by kernel k, stride s, padding p and dilation d (1-d and 2-d problems are 3-d ones with unit
+ * dims in front). im2col turns the image of one group into a [C*K, L] matrix (K kernel taps, L column
+ * positions); col2im adds such a matrix back into an image. Then, per sample n and group g:
+ *
+ *   conv forward        out_ng   = W_g [O, C*K] @ im2col(x_ng)
+ *   conv grad weight    gW_g    += gO_ng @ im2col(x_ng)^T
+ *   conv grad input     gx_ng    = col2im(W_g^T @ gO_ng)
+ *   transposed forward  out_ng   = col2im(W_g^T @ x_ng)          (W_g [C_in/g, C_out/g * K])
+ *   transposed grad in  gx_ng    = W_g @ im2col(gO_ng)
+ *   transposed grad W   gW_g    += x_ng @ im2col(gO_ng)^T
+ *
+ * The GEMMs are mt_cpu_gemm (AVX-512 tiles or OpenBLAS); the im2col rows and col2im channels are split
+ * over the OpenMP threads. A 1x1 stride-1 unpadded convolution uses the image as its column matrix. */
+#include "conv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../autograd/autograd.h"
+#include "../core/backend.h"
+#include "cpu_kernels.h"
+
+typedef struct geom {
+    int64_t C; /* image-side channels of one group */
+    int64_t img[3], col[3], k[3], s[3], p[3], d[3];
+} geom;
+
+static int64_t taps(const geom *g) { return g->k[0] * g->k[1] * g->k[2]; }
+static int64_t col_len(const geom *g) { return g->col[0] * g->col[1] * g->col[2]; }
+static int64_t img_len(const geom *g) { return g->img[0] * g->img[1] * g->img[2]; }
+static bool is_pointwise(const geom *g) {
+    for (int i = 0; i < 3; i++)
+        if (g->k[i] != 1 || g->s[i] != 1 || g->p[i] != 0) return false;
+    return true;
+}
+
+/* The column positions o in [*lo, *hi) whose tap `kk` of dim i lands inside the image. */
+static void valid_range(const geom *g, int i, int64_t kk, int64_t *lo, int64_t *hi) {
+    int64_t off = kk * g->d[i] - g->p[i]; /* image index = o * s + off */
+    int64_t a = off >= 0 ? 0 : (-off + g->s[i] - 1) / g->s[i];
+    int64_t last = g->img[i] - 1 - off; /* o * s <= last */
+    int64_t b = last < 0 ? 0 : last / g->s[i] + 1;
+    if (b > g->col[i]) b = g->col[i];
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+
+#define DEFINE_COL_KERNELS(T, SFX)                                                                                    \
+    static void im2col_##SFX(const geom *g, const T *img, T *col) {                                                  \
+        const int64_t K = taps(g), L = col_len(g), rows = g->C * K;                                                  \
+        _Pragma("omp parallel for schedule(static) if (rows * L >= 32768)") for (int64_t r = 0; r < rows; r++) {   \
+            int64_t c = r / K, kk = r % K;                                                                           \
+            int64_t kt[3] = {kk / (g->k[1] * g->k[2]), (kk / g->k[2]) % g->k[1], kk % g->k[2]};                     \
+            int64_t lo[3], hi[3], off[3];                                                                            \
+            for (int i = 0; i < 3; i++) {                                                                            \
+                valid_range(g, i, kt[i], &lo[i], &hi[i]);                                                           \
+                off[i] = kt[i] * g->d[i] - g->p[i];                                                                  \
+            }                                                                                                        \
+            T *dst = col + r * L;                                                                                    \
+            const T *plane = img + c * img_len(g);                                                                   \
+            for (int64_t o0 = 0; o0 < g->col[0]; o0++) {                                                             \
+                T *d0 = dst + o0 * g->col[1] * g->col[2];                                                            \
+                if (o0 < lo[0] || o0 >= hi[0]) {                                                                     \
+                    memset(d0, 0, sizeof(T) * (size_t)(g->col[1] * g->col[2]));                                      \
+                    continue;                                                                                        \
+                }                                                                                                    \
+                int64_t i0 = o0 * g->s[0] + off[0];                                                                  \
+                for (int64_t o1 = 0; o1 < g->col[1]; o1++) {                                                         \
+                    T *d1 = d0 + o1 * g->col[2];                                                                     \
+                    if (o1 < lo[1] || o1 >= hi[1]) {                                                                 \
+                        memset(d1, 0, sizeof(T) * (size_t)g->col[2]);                                                \
+                        continue;                                                                                    \
+                    }                                                                                                \
+                    int64_t i1 = o1 * g->s[1] + off[1];                                                              \
+                    const T *src = plane + (i0 * g->img[1] + i1) * g->img[2];                                        \
+                    for (int64_t o2 = 0; o2 < lo[2]; o2++) d1[o2] = 0;                                               \
+                    if (g->s[2] == 1 && hi[2] > lo[2])                                                               \
+                        memcpy(d1 + lo[2], src + lo[2] + off[2], sizeof(T) * (size_t)(hi[2] - lo[2]));               \
+                    else                                                                                             \
+                        for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) d1[o2] = src[o2 * g->s[2] + off[2]];             \
+                    for (int64_t o2 = hi[2]; o2 < g->col[2]; o2++) d1[o2] = 0;                                       \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+    }                                                                                                                \
+    /* img += col2im(col); each thread owns whole channels of img */                                                \
+    static void col2im_##SFX(const geom *g, const T *col, T *img) {                                                  \
+        const int64_t K = taps(g), L = col_len(g);                                                                   \
+        _Pragma("omp parallel for schedule(static) if (g->C * K * L >= 32768)") for (int64_t c = 0; c < g->C; c++) { \
+            T *plane = img + c * img_len(g);                                                                         \
+            for (int64_t kk = 0; kk < K; kk++) {                                                                     \
+                int64_t kt[3] = {kk / (g->k[1] * g->k[2]), (kk / g->k[2]) % g->k[1], kk % g->k[2]};                 \
+                int64_t lo[3], hi[3], off[3];                                                                        \
+                for (int i = 0; i < 3; i++) {                                                                        \
+                    valid_range(g, i, kt[i], &lo[i], &hi[i]);                                                       \
+                    off[i] = kt[i] * g->d[i] - g->p[i];                                                              \
+                }                                                                                                    \
+                const T *src = col + (c * K + kk) * L;                                                               \
+                for (int64_t o0 = lo[0]; o0 < hi[0]; o0++) {                                                         \
+                    int64_t i0 = o0 * g->s[0] + off[0];                                                              \
+                    for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                                     \
+                        int64_t i1 = o1 * g->s[1] + off[1];                                                          \
+                        T *dst = plane + (i0 * g->img[1] + i1) * g->img[2] + off[2];                                 \
+                        const T *s1 = src + (o0 * g->col[1] + o1) * g->col[2];                                       \
+                        for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) dst[o2 * g->s[2]] += s1[o2];                     \
+                    }                                                                                                \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+    }                                                                                                                \
+    /* out[n, o, :] += bias[o] */                                                                                    \
+    static void add_bias_##SFX(T *out, const T *bias, int64_t N, int64_t O, int64_t L) {                             \
+        for (int64_t n = 0; n < N; n++)                                                                              \
+            for (int64_t o = 0; o < O; o++) {                                                                        \
+                T *row = out + (n * O + o) * L, b = bias[o];                                                         \
+                for (int64_t l = 0; l < L; l++) row[l] += b;                                                         \
+            }                                                                                                        \
+    }                                                                                                                \
+    /* gb[o] = sum over n and l of go[n, o, l], accumulated in double (used for the floating types) */               \
+    static inline void bias_grad_##SFX(const T *go, T *gb, int64_t N, int64_t O, int64_t L) {                               \
+        for (int64_t o = 0; o < O; o++) {                                                                            \
+            double acc = 0;                                                                                          \
+            for (int64_t n = 0; n < N; n++) {                                                                        \
+                const T *row = go + (n * O + o) * L;                                                                 \
+                for (int64_t l = 0; l < L; l++) acc += (double)row[l];                                               \
+            }                                                                                                        \
+            gb[o] = (T)acc;                                                                                          \
+        }                                                                                                            \
+    }
+
+DEFINE_COL_KERNELS(float, f32)
+DEFINE_COL_KERNELS(double, f64)
+DEFINE_COL_KERNELS(int32_t, i32)
+DEFINE_COL_KERNELS(int64_t, i64)
+
+static void im2col(mt_dtype dt, const geom *g, const void *img, void *col) {
+    switch (dt) {
+    case MT_FLOAT32: im2col_f32(g, (const float *)img, (float *)col); break;
+    case MT_FLOAT64: im2col_f64(g, (const double *)img, (double *)col); break;
+    case MT_INT32: im2col_i32(g, (const int32_t *)img, (int32_t *)col); break;
+    default: im2col_i64(g, (const int64_t *)img, (int64_t *)col); break;
+    }
+}
+static void col2im(mt_dtype dt, const geom *g, const void *col, void *img) {
+    switch (dt) {
+    case MT_FLOAT32: col2im_f32(g, (const float *)col, (float *)img); break;
+    case MT_FLOAT64: col2im_f64(g, (const double *)col, (double *)img); break;
+    case MT_INT32: col2im_i32(g, (const int32_t *)col, (int32_t *)img); break;
+    default: col2im_i64(g, (const int64_t *)col, (int64_t *)img); break;
+    }
+}
+static void add_bias(mt_dtype dt, void *out, const void *bias, int64_t N, int64_t O, int64_t L) {
+    switch (dt) {
+    case MT_FLOAT32: add_bias_f32((float *)out, (const float *)bias, N, O, L); break;
+    case MT_FLOAT64: add_bias_f64((double *)out, (const double *)bias, N, O, L); break;
+    case MT_INT32: add_bias_i32((int32_t *)out, (const int32_t *)bias, N, O, L); break;
+    default: add_bias_i64((int64_t *)out, (const int64_t *)bias, N, O, L); break;
+    }
+}
+static void bias_grad(mt_dtype dt, const void *go, void *gb, int64_t N, int64_t O, int64_t L) {
+    if (dt == MT_FLOAT32) bias_grad_f32((const float *)go, (float *)gb, N, O, L);
+    else bias_grad_f64((const double *)go, (double *)gb, N, O, L);
+}
+
+/* The problem of one convolution call, fixed at forward time and kept by its node. */
+typedef struct conv_info {
+    mt_conv_params p;
+    mt_dtype dtype;
+    int64_t N, c_in, c_out;          /* channels of input and output (all groups) */
+    int64_t in_sp[3], out_sp[3];     /* spatial sizes (3-d, unit dims in front) */
+    int in_ndim;                     /* 2 + nsp */
+    int64_t in_shape[MT_MAX_DIMS], w_shape[MT_MAX_DIMS];
+    geom g;                          /* image = input (conv) or output (transposed), per group */
+    bool has_bias;
+} conv_info;
+
+static const char *c_type_name(mt_dtype d) {
+    switch (d) {
+    case MT_FLOAT32: return "float";
+    case MT_FLOAT64: return "double";
+    case MT_INT32: return "int";
+    case MT_INT64: return "long int";
+    default: return "bool";
+    }
+}
+
+static char *byte_ptr(const mt_tensor *t) { return (char *)mt_data(t); }
+
+/* One scratch column matrix [rows, L] of dtype dt, or NULL with the error set. */
+static void *col_buffer(mt_dtype dt, int64_t rows, int64_t L) {
+    size_t n = (size_t)(rows * L) * mt_dtype_sizes[dt];
+    void *b = malloc(n ? n : 1);
+    if (!b) mt_error(MT_ERR_MEMORY, "convolution: out of memory for a %lld x %lld column buffer", (long long)rows,
+                     (long long)L);
+    return b;
+}
+
+static int gemm(mt_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
+                const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
+    if (k == 0 && beta == 0.0) { /* an empty sum: zeros (the GEMM may leave c untouched) */
+        for (int64_t i = 0; i < m; i++) memset((char *)c + (size_t)(i * ldc) * mt_dtype_sizes[dt], 0,
+                                               (size_t)n * mt_dtype_sizes[dt]);
+        return 0;
+    }
+    return mt_cpu_gemm(dt, 1, ta, tb, m, n, k, 1.0, a, lda, 0, b, ldb, 0, beta, c, ldc, 0);
+}
+
+/* Forward into out (contiguous, zero-filled not required). x, w contiguous of dtype I->dtype. */
+static int conv_forward(const conv_info *I, const mt_tensor *x, const mt_tensor *w, const mt_tensor *b,
+                        mt_tensor *out) {
+    mt_dtype dt = I->dtype;
+    size_t es = mt_dtype_sizes[dt];
+    const geom *g = &I->g;
+    int64_t G = I->p.groups, K = taps(g), L = col_len(g), IMG = img_len(g);
+    int64_t in_len = I->in_sp[0] * I->in_sp[1] * I->in_sp[2], out_len = I->out_sp[0] * I->out_sp[1] * I->out_sp[2];
+    int64_t cin_g = I->c_in / G, cout_g = I->c_out / G;
+    bool direct = is_pointwise(g);
+    void *col = NULL;
+    if (!direct && I->N > 0 && !(col = col_buffer(dt, g->C * K, L))) return -1;
+    int rc = 0;
+    for (int64_t n = 0; n < I->N && rc == 0; n++)
+        for (int64_t gi = 0; gi < G && rc == 0; gi++) {
+            const char *xg = byte_ptr(x) + (size_t)((n * I->c_in + gi * cin_g) * in_len) * es;
+            char *og = byte_ptr(out) + (size_t)((n * I->c_out + gi * cout_g) * out_len) * es;
+            if (!I->p.transposed) { /* out_ng [cout_g, L] = W_g [cout_g, cin_g*K] @ cols [cin_g*K, L] */
+                const char *wg = byte_ptr(w) + (size_t)(gi * cout_g * cin_g * K) * es;
+                const void *cols = xg;
+                if (!direct) {
+                    im2col(dt, g, xg, col);
+                    cols = col;
+                }
+                rc = gemm(dt, false, false, cout_g, L, cin_g * K, wg, cin_g * K, cols, L, 0.0, og, L);
+            } else { /* out_ng = col2im(W_g^T @ x_ng): W_g [cin_g, cout_g*K], x_ng [cin_g, L] */
+                const char *wg = byte_ptr(w) + (size_t)(gi * cin_g * cout_g * K) * es;
+                if (direct) {
+                    rc = gemm(dt, true, false, cout_g * K, L, cin_g, wg, cout_g * K, xg, L, 0.0, og, L);
+                } else {
+                    rc = gemm(dt, true, false, cout_g * K, L, cin_g, wg, cout_g * K, xg, L, 0.0, col, L);
+                    memset(og, 0, (size_t)(cout_g * IMG) * es);
+                    if (rc == 0) col2im(dt, g, col, og);
+                }
+            }
+        }
+    free(col);
+    if (rc == 0 && b) add_bias(dt, byte_ptr(out), byte_ptr(b), I->N, I->c_out, out_len);
+    return rc;
+}
+
+/* gx (may be NULL), gw (may be NULL) from go; all contiguous of dtype I->dtype. */
+static int conv_backward_kernels(const conv_info *I, const mt_tensor *x, const mt_tensor *w, const mt_tensor *go,
+                                 mt_tensor *gx, mt_tensor *gw) {
+    mt_dtype dt = I->dtype;
+    size_t es = mt_dtype_sizes[dt];
+    const geom *g = &I->g;
+    int64_t G = I->p.groups, K = taps(g), L = col_len(g), IMG = img_len(g);
+    int64_t in_len = I->in_sp[0] * I->in_sp[1] * I->in_sp[2], out_len = I->out_sp[0] * I->out_sp[1] * I->out_sp[2];
+    int64_t cin_g = I->c_in / G, cout_g = I->c_out / G;
+    bool direct = is_pointwise(g);
+    if (gw) memset(byte_ptr(gw), 0, (size_t)mt_numel(gw) * es);
+    void *col = NULL;
+    if (!direct && I->N > 0 && !(col = col_buffer(dt, g->C * K, L))) return -1;
+    int rc = 0;
+    for (int64_t n = 0; n < I->N && rc == 0; n++)
+        for (int64_t gi = 0; gi < G && rc == 0; gi++) {
+            size_t xoff = (size_t)((n * I->c_in + gi * cin_g) * in_len) * es;
+            size_t ooff = (size_t)((n * I->c_out + gi * cout_g) * out_len) * es;
+            const char *xg = byte_ptr(x) + xoff, *gog = byte_ptr(go) + ooff;
+            if (!I->p.transposed) {
+                size_t woff = (size_t)(gi * cout_g * cin_g * K) * es;
+                if (gw) { /* gW_g [cout_g, cin_g*K] += gO_ng [cout_g, L] @ cols^T */
+                    const void *cols = xg;
+                    if (!direct) {
+                        im2col(dt, g, xg, col);
+                        cols = col;
+                    }
+                    rc = gemm(dt, false, true, cout_g, cin_g * K, L, gog, L, cols, L, 1.0, byte_ptr(gw) + woff,
+                              cin_g * K);
+                }
+                if (gx && rc == 0) { /* gx_ng = col2im(W_g^T @ gO_ng) */
+                    char *gxg = byte_ptr(gx) + xoff;
+                    const char *wg = byte_ptr(w) + woff;
+                    if (direct) {
+                        rc = gemm(dt, true, false, cin_g * K, L, cout_g, wg, cin_g * K, gog, L, 0.0, gxg, L);
+                    } else {
+                        rc = gemm(dt, true, false, cin_g * K, L, cout_g, wg, cin_g * K, gog, L, 0.0, col, L);
+                        memset(gxg, 0, (size_t)(cin_g * IMG) * es);
+                        if (rc == 0) col2im(dt, g, col, gxg);
+                    }
+                }
+            } else {
+                size_t woff = (size_t)(gi * cin_g * cout_g * K) * es;
+                const void *cols = gog; /* im2col(gO_ng) [cout_g*K, L] */
+                if (!direct) {
+                    im2col(dt, g, gog, col);
+                    cols = col;
+                }
+                if (gx) /* gx_ng [cin_g, L] = W_g [cin_g, cout_g*K] @ cols */
+                    rc = gemm(dt, false, false, cin_g, L, cout_g * K, byte_ptr(w) + woff, cout_g * K, cols, L, 0.0,
+                              byte_ptr(gx) + xoff, L);
+                if (gw && rc == 0) /* gW_g [cin_g, cout_g*K] += x_ng [cin_g, L] @ cols^T */
+                    rc = gemm(dt, false, true, cin_g, cout_g * K, L, xg, L, cols, L, 1.0, byte_ptr(gw) + woff,
+                              cout_g * K);
+            }
+        }
+    free(col);
+    return rc;
+}
+
+/* saved: 0 input, 1 weight (contiguous, the op's dtype); extra: conv_info */
+static int conv_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    const conv_info *I = (const conv_info *)n->extra;
+    gi[0] = gi[1] = gi[2] = NULL;
+    if (!go[0]) return 0;
+    mt_tensor *x = mt_node_saved(n, 0), *w = mt_node_saved(n, 1);
+    if (!x || !w) return -1;
+    mt_tensor *g = mt_contiguous(go[0]);
+    if (!g) return -1;
+    mt_tensor *gx = mt_node_needs(n, 0) ? mt_empty(I->in_shape, I->in_ndim, I->dtype, mt_cpu()) : NULL;
+    mt_tensor *gw = mt_node_needs(n, 1) ? mt_empty(I->w_shape, I->in_ndim, I->dtype, mt_cpu()) : NULL;
+    int64_t bshape[1] = {I->c_out};
+    mt_tensor *gb = mt_node_needs(n, 2) ? mt_empty(bshape, 1, I->dtype, mt_cpu()) : NULL;
+    int rc = -1;
+    if ((mt_node_needs(n, 0) && !gx) || (mt_node_needs(n, 1) && !gw) || (mt_node_needs(n, 2) && !gb)) goto done;
+    if ((gx || gw) && conv_backward_kernels(I, x, w, g, gx, gw) < 0) goto done;
+    if (gb) bias_grad(I->dtype, byte_ptr(g), byte_ptr(gb), I->N, I->c_out, I->out_sp[0] * I->out_sp[1] * I->out_sp[2]);
+    gi[0] = gx;
+    gi[1] = gw;
+    gi[2] = gb;
+    gx = gw = gb = NULL;
+    rc = 0;
+done:
+    mt_decref(g);
+    mt_decref(gx);
+    mt_decref(gw);
+    mt_decref(gb);
+    return rc;
+}
+static void conv_release(mt_node *n) {
+    free(n->extra);
+    n->extra = NULL;
+}
+static const mt_node_vt conv_vt = {"ConvolutionBackward0", conv_backward, conv_release};
+
+/* "[a, b]" of a parameter list (the first nsp entries) */
+static const char *param_str(const int64_t *v, int nsp) { return mt_shape_str(v, nsp); }
+
+static void *check_params(const mt_tensor *input, const mt_tensor *weight, const mt_tensor *bias,
+                          const mt_conv_params *p) {
+    int nsp = p->nsp;
+    for (int i = 0; i < nsp; i++)
+        if (p->stride[i] <= 0) return mt_error(MT_ERR_RUNTIME, "non-positive stride is not supported");
+    for (int i = 0; i < nsp; i++)
+        if (p->padding[i] < 0) return mt_error(MT_ERR_RUNTIME, "negative padding is not supported");
+    for (int i = 0; i < nsp; i++)
+        if (p->dilation[i] <= 0)
+            return mt_error(MT_ERR_RUNTIME, "dilation should be greater than zero, but got %s",
+                            param_str(p->dilation, nsp));
+    if (p->transposed)
+        for (int i = 0; i < nsp; i++)
+            if (p->output_padding[i] < 0) return mt_error(MT_ERR_RUNTIME, "negative output_padding is not supported");
+    if (p->groups <= 0) return mt_error(MT_ERR_RUNTIME, "non-positive groups is not supported");
+    if (input->ndim != nsp + 2 || weight->ndim != nsp + 2)
+        return mt_error(MT_ERR_RUNTIME,
+                        "Expected %d-dimensional input for %d-dimensional weight %s, but got %d-dimensional input of "
+                        "size %s instead",
+                        weight->ndim, weight->ndim, mt_shape_str(weight->shape, weight->ndim), input->ndim,
+                        mt_shape_str(input->shape, input->ndim));
+    const char *wsz = mt_shape_str(weight->shape, weight->ndim);
+    if (weight->shape[0] % p->groups != 0)
+        return mt_error(MT_ERR_RUNTIME,
+                        "Given groups=%lld, expected weight to be divisible by %lld at dimension 0, but got weight of "
+                        "size [%s] instead",
+                        (long long)p->groups, (long long)p->groups, wsz);
+    int64_t C = input->shape[1];
+    if (!p->transposed) {
+        if (C != weight->shape[1] * p->groups)
+            return mt_error(MT_ERR_RUNTIME,
+                            "Given groups=%lld, weight of size %s, expected input%s to have %lld channels, but got "
+                            "%lld channels instead",
+                            (long long)p->groups, wsz, mt_shape_str(input->shape, input->ndim),
+                            (long long)(weight->shape[1] * p->groups), (long long)C);
+    } else {
+        if (C != weight->shape[0])
+            return mt_error(MT_ERR_RUNTIME,
+                            "Given transposed=1, weight of size %s, expected input%s to have %lld channels, but got "
+                            "%lld channels instead",
+                            wsz, mt_shape_str(input->shape, input->ndim), (long long)weight->shape[0], (long long)C);
+    }
+    int64_t c_out = p->transposed ? weight->shape[1] * p->groups : weight->shape[0];
+    if (bias && (bias->ndim != 1 || bias->shape[0] != c_out))
+        return mt_error(MT_ERR_RUNTIME,
+                        "Given weight of size %s, expected bias to be 1-dimensional with %lld elements, but got bias "
+                        "of size %s instead",
+                        wsz, (long long)c_out, mt_shape_str(bias->shape, bias->ndim));
+    if (!p->transposed) {
+        bool too_big = false;
+        int64_t padded[MT_CONV_MAX_SPATIAL], ks[MT_CONV_MAX_SPATIAL];
+        for (int i = 0; i < nsp; i++) {
+            padded[i] = input->shape[2 + i] + 2 * p->padding[i];
+            ks[i] = p->dilation[i] * (weight->shape[2 + i] - 1) + 1;
+            if (padded[i] < ks[i]) too_big = true;
+        }
+        if (too_big) {
+            char a[96] = "", b[96] = "";
+            for (int i = 0; i < nsp; i++) {
+                size_t la = strlen(a), lb = strlen(b);
+                snprintf(a + la, sizeof a - la, "%s%lld", i ? " x " : "", (long long)padded[i]);
+                snprintf(b + lb, sizeof b - lb, "%s%lld", i ? " x " : "", (long long)ks[i]);
+            }
+            return mt_error(MT_ERR_RUNTIME,
+                            "Calculated padded input size per channel: (%s). Kernel size: (%s). Kernel size can't be "
+                            "greater than actual input size",
+                            a, b);
+        }
+    } else {
+        for (int i = 0; i < nsp; i++)
+            if (p->output_padding[i] >= p->stride[i] && p->output_padding[i] >= p->dilation[i]) {
+                static const char *const names[3][3] = {
+                    {"width", "", ""}, {"height", "width", ""}, {"depth", "height", "width"}};
+                char msg[512] = "output padding must be smaller than either stride or dilation, but got";
+                const char *kinds[3] = {"output_padding", "stride", "dilation"};
+                const int64_t *vals[3] = {p->output_padding, p->stride, p->dilation};
+                for (int k = 0; k < 3; k++)
+                    for (int j = 0; j < nsp; j++) {
+                        size_t l = strlen(msg);
+                        snprintf(msg + l, sizeof msg - l, " %s_%s: %lld", kinds[k], names[nsp - 1][j],
+                                 (long long)vals[k][j]);
+                    }
+                return mt_error(MT_ERR_RUNTIME, "%s", msg);
+            }
+    }
+    return (void *)1;
+}
+
+mt_tensor *mt_convolution(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, const mt_conv_params *p) {
+    if (!input || !weight) return NULL;
+    if (p->nsp < 1 || p->nsp > MT_CONV_MAX_SPATIAL) return mt_error(MT_ERR_VALUE, "convolution: nsp must be 1 to 3");
+    if (mt_check_same_device(input, weight) < 0 || (bias && mt_check_same_device(input, bias) < 0)) return NULL;
+    if (input->storage->device.type != MT_CPU)
+        return mt_error(MT_ERR_NOTIMPL, "convolution: minitorch runs convolutions on CPU tensors only (got a %s tensor)",
+                        input->storage->device.type == MT_CUDA ? "CUDA" : "device");
+    if (!check_params(input, weight, bias, p)) return NULL;
+    mt_dtype dt = input->dtype;
+    if (weight->dtype != dt)
+        return mt_error(MT_ERR_RUNTIME, "expected scalar type %s but found %s", mt_type_name(dt),
+                        mt_type_name(weight->dtype));
+    if (bias && bias->dtype != dt)
+        return mt_error(MT_ERR_RUNTIME, "Input type (%s) and bias type (%s) should be the same", c_type_name(dt),
+                        c_type_name(bias->dtype));
+    if (dt == MT_BOOL)
+        return mt_error(MT_ERR_NOTIMPL, "\"slow_conv%s%dd_cpu\" not implemented for 'Bool'",
+                        p->transposed ? "_transpose" : "", p->nsp == 1 ? 2 : p->nsp);
+
+    conv_info *I = (conv_info *)calloc(1, sizeof *I);
+    if (!I) return mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+    I->p = *p;
+    I->dtype = dt;
+    I->N = input->shape[0];
+    I->c_in = input->shape[1];
+    I->c_out = p->transposed ? weight->shape[1] * p->groups : weight->shape[0];
+    I->in_ndim = input->ndim;
+    memcpy(I->in_shape, input->shape, sizeof(int64_t) * (size_t)input->ndim);
+    memcpy(I->w_shape, weight->shape, sizeof(int64_t) * (size_t)weight->ndim);
+    I->has_bias = bias != NULL;
+    int lead = 3 - p->nsp;
+    int64_t out_shape[MT_MAX_DIMS] = {I->N, I->c_out};
+    for (int i = 0; i < 3; i++) {
+        int j = i - lead; /* index into the op's spatial dims, < 0 for a unit dim in front */
+        int64_t in = j >= 0 ? input->shape[2 + j] : 1, k = j >= 0 ? weight->shape[2 + j] : 1;
+        int64_t s = j >= 0 ? p->stride[j] : 1, pd = j >= 0 ? p->padding[j] : 0, d = j >= 0 ? p->dilation[j] : 1;
+        int64_t out = p->transposed ? (in - 1) * s - 2 * pd + d * (k - 1) + (j >= 0 ? p->output_padding[j] : 0) + 1
+                                    : (in + 2 * pd - d * (k - 1) - 1) / s + 1;
+        I->in_sp[i] = in;
+        I->out_sp[i] = out;
+        I->g.k[i] = k;
+        I->g.s[i] = s;
+        I->g.p[i] = pd;
+        I->g.d[i] = d;
+        I->g.img[i] = p->transposed ? out : in;
+        I->g.col[i] = p->transposed ? in : out;
+        if (j >= 0) out_shape[2 + j] = out;
+    }
+    I->g.C = p->transposed ? I->c_out / p->groups : I->c_in / p->groups;
+    for (int i = 0; i < 3; i++)
+        if (I->out_sp[i] <= 0) {
+            free(I);
+            return mt_error(MT_ERR_RUNTIME, "Given input size per channel %s, calculated output size %s is too small",
+                            mt_shape_str(input->shape + 2, p->nsp), mt_shape_str(out_shape + 2, p->nsp));
+        }
+
+    mt_tensor *xc = mt_contiguous(input), *wc = mt_contiguous(weight), *bc = bias ? mt_contiguous(bias) : NULL;
+    mt_tensor *out = NULL, *res = NULL;
+    if (!xc || !wc || (bias && !bc)) goto done;
+    if (!(out = mt_empty(out_shape, input->ndim, dt, mt_cpu()))) goto done;
+    if (conv_forward(I, xc, wc, bc, out) < 0) goto done;
+    {
+        mt_tensor *ins[3] = {input, weight, bias};
+        mt_node *node = mt_autograd_record(&conv_vt, out, 3, ins);
+        if (node) {
+            node->extra = I;
+            I = NULL;
+            mt_node_save(node, 0, xc, false);
+            mt_node_save(node, 1, wc, false);
+        }
+    }
+    res = mt_incref(out);
+done:
+    free(I);
+    mt_decref(xc);
+    mt_decref(wc);
+    mt_decref(bc);
+    mt_decref(out);
+    return res;
+}
