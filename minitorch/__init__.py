@@ -19,6 +19,7 @@ from ._creation import (  # noqa: E402,F401
     zeros_like,
 )
 from . import autograd, cuda, return_types  # noqa: E402,F401  (importing cuda registers its kernels)
+from . import accelerator  # noqa: E402,F401
 from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402,F401
 
 float = float32

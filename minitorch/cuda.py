@@ -113,6 +113,56 @@ def set_allow_tf32(value):
     matmul.allow_tf32 = value
 
 
+def set_device(device):
+    """Selects the current CUDA device; minitorch drives one device, cuda:0."""
+    idx = device if isinstance(device, int) else getattr(device, "index", None)
+    if isinstance(device, str):
+        idx = int(device.split(":")[1]) if ":" in device else 0
+    if idx is None or idx < 0:  # torch ignores a negative index
+        return
+    _check()
+    if idx >= device_count():
+        raise RuntimeError(f"CUDA error: invalid device ordinal (device {idx} of {device_count()})")
+
+
+class _CudaLegacyTensorType(type):
+    """minitorch.cuda.FloatTensor, ...: the legacy constructor of CUDA tensors of one dtype, and
+    isinstance(t, cuda.FloatTensor) asks whether t is a float32 CUDA tensor."""
+
+    def __call__(cls, *args, **kwargs):
+        if not is_available():
+            raise TypeError(f"type minitorch.cuda.{cls.__name__} not available. "
+                            + ("Torch not compiled with CUDA enabled." if _cuda is None else _lazy_init_error()))
+        from ._creation import _legacy_new
+        from ._tensor import Tensor
+        if args and hasattr(args[0], "dtype") and hasattr(args[0], "device"):  # a tensor: an alias on the device
+            t = args[0]
+            if t.dtype is not cls.dtype:
+                raise TypeError(f"expected {cls.dtype} (got {t.dtype})")
+            return t.to("cuda")
+        kwargs.setdefault("device", "cuda")
+        return _legacy_new(Tensor, args, kwargs, cls.dtype)
+
+    def __instancecheck__(cls, obj):
+        return hasattr(obj, "dtype") and obj.dtype is cls.dtype and getattr(obj, "device", None) is not None and \
+            obj.device.type == "cuda"
+
+
+def _cuda_legacy_type(name, dtype):
+    return _CudaLegacyTensorType(name, (), {"dtype": dtype, "__module__": "minitorch.cuda",
+                                            "__doc__": f"minitorch.cuda.{name}(...): legacy constructor of {dtype}"})
+
+
+def _make_legacy_types():
+    from . import _types
+    names = {"FloatTensor": _types.float32, "DoubleTensor": _types.float64, "LongTensor": _types.int64,
+             "IntTensor": _types.int32, "BoolTensor": _types.bool_}
+    return {n: _cuda_legacy_type(n, d) for n, d in names.items()}
+
+
+globals().update(_make_legacy_types())
+
 __all__ = ["is_available", "device_count", "current_device", "get_device_name", "synchronize", "manual_seed",
            "manual_seed_all", "memory_allocated", "max_memory_allocated", "memory_reserved", "reset_peak_memory_stats",
-           "empty_cache", "set_allow_tf32"]
+           "empty_cache", "set_allow_tf32", "set_device", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor",
+           "BoolTensor"]

@@ -4,6 +4,7 @@ import numpy as np
 from .. import _C
 from .function import Function, FunctionCtx
 from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
+from .variable import Variable  # noqa: F401
 
 
 def _as_tuple(x):
