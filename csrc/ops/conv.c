@@ -23,7 +23,14 @@
 
 #include "../autograd/autograd.h"
 #include "../core/backend.h"
+#include "../core/cpu_features.h"
+#include "../core/iter.h"
 #include "cpu_kernels.h"
+#include "tiles_avx512.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 typedef struct geom {
     int64_t C; /* image-side channels of one group */
@@ -51,10 +58,14 @@ static void valid_range(const geom *g, int i, int64_t kk, int64_t *lo, int64_t *
     *hi = b;
 }
 
+/* The kernels work on a range [q0, q1) of column "lines" q = o0 * col[1] + o1 (each line col[2] positions): the
+ * whole problem, or one chunk of it whose column matrix stays in the L2 cache. Its matrix has (q1 - q0) * col[2]
+ * columns. im2col splits its rows over the threads when `par`; col2im its channels. */
 #define DEFINE_COL_KERNELS(T, SFX)                                                                                    \
-    static void im2col_##SFX(const geom *g, const T *img, T *col) {                                                  \
-        const int64_t K = taps(g), L = col_len(g), rows = g->C * K;                                                  \
-        _Pragma("omp parallel for schedule(static) if (rows * L >= 32768)") for (int64_t r = 0; r < rows; r++) {   \
+    static void im2col_##SFX(const geom *g, const T *img, T *col, int64_t q0, int64_t q1, bool par) {                \
+        const int64_t K = taps(g), L = (q1 - q0) * g->col[2], rows = g->C * K;                                       \
+        _Pragma("omp parallel for schedule(static) if (par && rows * L >= 32768)") for (int64_t r = 0; r < rows;     \
+                                                                                           r++) {                     \
             int64_t c = r / K, kk = r % K;                                                                           \
             int64_t kt[3] = {kk / (g->k[1] * g->k[2]), (kk / g->k[2]) % g->k[1], kk % g->k[2]};                     \
             int64_t lo[3], hi[3], off[3];                                                                            \
@@ -62,37 +73,29 @@ static void valid_range(const geom *g, int i, int64_t kk, int64_t *lo, int64_t *
                 valid_range(g, i, kt[i], &lo[i], &hi[i]);                                                           \
                 off[i] = kt[i] * g->d[i] - g->p[i];                                                                  \
             }                                                                                                        \
-            T *dst = col + r * L;                                                                                    \
             const T *plane = img + c * img_len(g);                                                                   \
-            for (int64_t o0 = 0; o0 < g->col[0]; o0++) {                                                             \
-                T *d0 = dst + o0 * g->col[1] * g->col[2];                                                            \
-                if (o0 < lo[0] || o0 >= hi[0]) {                                                                     \
-                    memset(d0, 0, sizeof(T) * (size_t)(g->col[1] * g->col[2]));                                      \
+            for (int64_t q = q0; q < q1; q++) {                                                                      \
+                int64_t o0 = q / g->col[1], o1 = q % g->col[1];                                                      \
+                T *d1 = col + r * L + (q - q0) * g->col[2];                                                          \
+                if (o0 < lo[0] || o0 >= hi[0] || o1 < lo[1] || o1 >= hi[1]) {                                        \
+                    memset(d1, 0, sizeof(T) * (size_t)g->col[2]);                                                    \
                     continue;                                                                                        \
                 }                                                                                                    \
-                int64_t i0 = o0 * g->s[0] + off[0];                                                                  \
-                for (int64_t o1 = 0; o1 < g->col[1]; o1++) {                                                         \
-                    T *d1 = d0 + o1 * g->col[2];                                                                     \
-                    if (o1 < lo[1] || o1 >= hi[1]) {                                                                 \
-                        memset(d1, 0, sizeof(T) * (size_t)g->col[2]);                                                \
-                        continue;                                                                                    \
-                    }                                                                                                \
-                    int64_t i1 = o1 * g->s[1] + off[1];                                                              \
-                    const T *src = plane + (i0 * g->img[1] + i1) * g->img[2];                                        \
-                    for (int64_t o2 = 0; o2 < lo[2]; o2++) d1[o2] = 0;                                               \
-                    if (g->s[2] == 1 && hi[2] > lo[2])                                                               \
-                        memcpy(d1 + lo[2], src + lo[2] + off[2], sizeof(T) * (size_t)(hi[2] - lo[2]));               \
-                    else                                                                                             \
-                        for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) d1[o2] = src[o2 * g->s[2] + off[2]];             \
-                    for (int64_t o2 = hi[2]; o2 < g->col[2]; o2++) d1[o2] = 0;                                       \
-                }                                                                                                    \
+                const T *src = plane + ((o0 * g->s[0] + off[0]) * g->img[1] + o1 * g->s[1] + off[1]) * g->img[2];    \
+                for (int64_t o2 = 0; o2 < lo[2]; o2++) d1[o2] = 0;                                                   \
+                if (g->s[2] == 1)                                                                                    \
+                    for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) d1[o2] = src[o2 + off[2]];                            \
+                else                                                                                                 \
+                    for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) d1[o2] = src[o2 * g->s[2] + off[2]];                 \
+                for (int64_t o2 = hi[2]; o2 < g->col[2]; o2++) d1[o2] = 0;                                           \
             }                                                                                                        \
         }                                                                                                            \
     }                                                                                                                \
-    /* img += col2im(col); each thread owns whole channels of img */                                                \
-    static void col2im_##SFX(const geom *g, const T *col, T *img) {                                                  \
-        const int64_t K = taps(g), L = col_len(g);                                                                   \
-        _Pragma("omp parallel for schedule(static) if (g->C * K * L >= 32768)") for (int64_t c = 0; c < g->C; c++) { \
+    /* img += col2im(col) over lines [q0, q1); with par, each thread owns whole channels of img */                   \
+    static void col2im_##SFX(const geom *g, const T *col, T *img, int64_t q0, int64_t q1, bool par) {                \
+        const int64_t K = taps(g), L = (q1 - q0) * g->col[2];                                                        \
+        _Pragma("omp parallel for schedule(static) if (par && g->C * K * L >= 32768)") for (int64_t c = 0; c < g->C; \
+                                                                                            c++) {                    \
             T *plane = img + c * img_len(g);                                                                         \
             for (int64_t kk = 0; kk < K; kk++) {                                                                     \
                 int64_t kt[3] = {kk / (g->k[1] * g->k[2]), (kk / g->k[2]) % g->k[1], kk % g->k[2]};                 \
@@ -102,14 +105,13 @@ static void valid_range(const geom *g, int i, int64_t kk, int64_t *lo, int64_t *
                     off[i] = kt[i] * g->d[i] - g->p[i];                                                              \
                 }                                                                                                    \
                 const T *src = col + (c * K + kk) * L;                                                               \
-                for (int64_t o0 = lo[0]; o0 < hi[0]; o0++) {                                                         \
-                    int64_t i0 = o0 * g->s[0] + off[0];                                                              \
-                    for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                                     \
-                        int64_t i1 = o1 * g->s[1] + off[1];                                                          \
-                        T *dst = plane + (i0 * g->img[1] + i1) * g->img[2] + off[2];                                 \
-                        const T *s1 = src + (o0 * g->col[1] + o1) * g->col[2];                                       \
-                        for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) dst[o2 * g->s[2]] += s1[o2];                     \
-                    }                                                                                                \
+                for (int64_t q = q0; q < q1; q++) {                                                                  \
+                    int64_t o0 = q / g->col[1], o1 = q % g->col[1];                                                  \
+                    if (o0 < lo[0] || o0 >= hi[0] || o1 < lo[1] || o1 >= hi[1]) continue;                            \
+                    T *dst = plane + ((o0 * g->s[0] + off[0]) * g->img[1] + o1 * g->s[1] + off[1]) * g->img[2] +     \
+                             off[2];                                                                                 \
+                    const T *s1 = src + (q - q0) * g->col[2];                                                        \
+                    for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) dst[o2 * g->s[2]] += s1[o2];                         \
                 }                                                                                                    \
             }                                                                                                        \
         }                                                                                                            \
@@ -139,20 +141,23 @@ DEFINE_COL_KERNELS(double, f64)
 DEFINE_COL_KERNELS(int32_t, i32)
 DEFINE_COL_KERNELS(int64_t, i64)
 
+/* the whole problem's column matrix, on all threads */
 static void im2col(mt_dtype dt, const geom *g, const void *img, void *col) {
+    int64_t q = g->col[0] * g->col[1];
     switch (dt) {
-    case MT_FLOAT32: im2col_f32(g, (const float *)img, (float *)col); break;
-    case MT_FLOAT64: im2col_f64(g, (const double *)img, (double *)col); break;
-    case MT_INT32: im2col_i32(g, (const int32_t *)img, (int32_t *)col); break;
-    default: im2col_i64(g, (const int64_t *)img, (int64_t *)col); break;
+    case MT_FLOAT32: im2col_f32(g, (const float *)img, (float *)col, 0, q, true); break;
+    case MT_FLOAT64: im2col_f64(g, (const double *)img, (double *)col, 0, q, true); break;
+    case MT_INT32: im2col_i32(g, (const int32_t *)img, (int32_t *)col, 0, q, true); break;
+    default: im2col_i64(g, (const int64_t *)img, (int64_t *)col, 0, q, true); break;
     }
 }
 static void col2im(mt_dtype dt, const geom *g, const void *col, void *img) {
+    int64_t q = g->col[0] * g->col[1];
     switch (dt) {
-    case MT_FLOAT32: col2im_f32(g, (const float *)col, (float *)img); break;
-    case MT_FLOAT64: col2im_f64(g, (const double *)col, (double *)img); break;
-    case MT_INT32: col2im_i32(g, (const int32_t *)col, (int32_t *)img); break;
-    default: col2im_i64(g, (const int64_t *)col, (int64_t *)img); break;
+    case MT_FLOAT32: col2im_f32(g, (const float *)col, (float *)img, 0, q, true); break;
+    case MT_FLOAT64: col2im_f64(g, (const double *)col, (double *)img, 0, q, true); break;
+    case MT_INT32: col2im_i32(g, (const int32_t *)col, (int32_t *)img, 0, q, true); break;
+    default: col2im_i64(g, (const int64_t *)col, (int64_t *)img, 0, q, true); break;
     }
 }
 static void add_bias(mt_dtype dt, void *out, const void *bias, int64_t N, int64_t O, int64_t L) {
@@ -211,6 +216,308 @@ static int gemm(mt_dtype dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
     return mt_cpu_gemm(dt, 1, ta, tb, m, n, k, 1.0, a, lda, 0, b, ldb, 0, beta, c, ldc, 0);
 }
 
+/* ---- float32 on AVX-512: chunked column matrices that stay in L2, one thread per chunk ----
+ *
+ * The column matrix of one (sample, group) is cut into chunks of whole lines of about CHUNK_FLOATS floats; a
+ * thread builds a chunk's matrix in its own buffer and multiplies it on the register tiles (one thread per
+ * GEMM), so the 2.4 MB matrix of a 64-channel 32x32 3x3 layer never leaves the core's cache. The forward writes
+ * disjoint output columns per chunk; the backward gives each thread whole samples (its input gradient is its
+ * own) and its own weight-gradient accumulator, summed at the end. */
+enum { CHUNK_FLOATS = 1 << 17 };
+
+static bool use_tiles(const conv_info *I) {
+    return I->dtype == MT_FLOAT32 && !I->p.transposed && mt_have_avx512() && I->g.C * taps(&I->g) > 0 &&
+           I->c_out / I->p.groups > 0;
+}
+
+/* lines per chunk: about CHUNK_FLOATS / (rows of the column matrix) columns, at least one line and 64 columns */
+static int64_t chunk_lines(const geom *g) {
+    int64_t rows = g->C * taps(g), cols = CHUNK_FLOATS / (rows > 0 ? rows : 1);
+    if (cols < 64) cols = 64;
+    int64_t lines = cols / g->col[2];
+    return lines < 1 ? 1 : lines;
+}
+
+/* Implicit GEMM for convolutions that are unit-stride along their last dim: no column matrix at all. The
+ * source is zero-padded once; an output tile (8 output channels x up to 32 positions of one output line) is
+ * then a sum over the kernel taps of W[:, :, tap] @ (a shifted window of the padded source), each tap one
+ * segment of the register tile whose k runs over the group's channels (row stride: the channel stride). */
+typedef struct implicit_conv {
+    int64_t N, G, Cg, Og;      /* samples, groups, source channels and output channels per group */
+    int64_t src[3], pad[3];    /* source spatial size and its zero padding */
+    int64_t k[3], d[3], s[2];  /* kernel, dilation, stride of the first two dims (the last is 1) */
+    int64_t out[3];            /* output spatial size */
+} implicit_conv;
+
+enum { MAX_IMPLICIT_TAPS = 64 };
+
+/* With a stride along the second dim a tile covers up to 32 positions of one output line: lines of width w fill
+ * w / (32 ceil(w / 32)) of it. Below 3/4 (a 16-wide line fills half) the column-matrix path is faster. */
+static bool fills_tiles(int64_t width) {
+    int64_t tiles = (width + MT_TILE_NR - 1) / MT_TILE_NR;
+    return 4 * width >= 3 * tiles * MT_TILE_NR;
+}
+
+/* out [N, G*Og, out] = conv(src [N, G*Cg, src], w [G*Og, Cg, taps]) (+ bias) */
+static int implicit_conv_f32(const implicit_conv *P, const float *src, const float *w, const float *bias,
+                             float *out) {
+    int64_t P0 = P->src[0] + 2 * P->pad[0], P1 = P->src[1] + 2 * P->pad[1], P2 = P->src[2] + 2 * P->pad[2];
+    int64_t CS = P0 * P1 * P2, SL = P->src[0] * P->src[1] * P->src[2], C = P->N * P->G * P->Cg;
+    int64_t K = P->k[0] * P->k[1] * P->k[2], L = P->out[0] * P->out[1] * P->out[2];
+    bool padded = P->pad[0] || P->pad[1] || P->pad[2];
+    float *xp = padded ? (float *)malloc(sizeof(float) * (size_t)(C * CS > 0 ? C * CS : 1)) : NULL;
+    if (padded && !xp) {
+        mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return -1;
+    }
+    if (padded) {
+#pragma omp parallel for schedule(static) if (C * CS >= 65536)
+        for (int64_t c = 0; c < C; c++) {
+            float *dst = xp + c * CS;
+            const float *sp = src + c * SL;
+            memset(dst, 0, sizeof(float) * (size_t)CS);
+            for (int64_t i0 = 0; i0 < P->src[0]; i0++)
+                for (int64_t i1 = 0; i1 < P->src[1]; i1++)
+                    memcpy(dst + ((i0 + P->pad[0]) * P1 + i1 + P->pad[1]) * P2 + P->pad[2],
+                           sp + (i0 * P->src[1] + i1) * P->src[2], sizeof(float) * (size_t)P->src[2]);
+        }
+    }
+    const float *x = padded ? xp : src;
+    /* Unit stride along the second dim too: a tile runs over 32 consecutive positions of the padded plane,
+     * across output lines; the columns that fall in the padding (o2 >= out[2]) are computed and dropped. Else
+     * a tile stays within one output line. */
+    bool plane = P->s[1] == 1;
+    int64_t span = plane ? (P->out[1] - 1) * P2 + P->out[2] : P->out[2]; /* positions per item */
+    int64_t rows = plane ? P->out[0] : P->out[0] * P->out[1], items = P->N * P->G * rows;
+#pragma omp parallel for schedule(dynamic) if (items > 1)
+    for (int64_t it = 0; it < items; it++) {
+        int64_t n = it / (P->G * rows), g = it / rows % P->G, q = it % rows;
+        int64_t o0 = plane ? q : q / P->out[1], o1 = plane ? 0 : q % P->out[1];
+        const float *xg = x + (n * P->G + g) * P->Cg * CS + (o0 * P->s[0] * P1 + o1 * P->s[1]) * P2;
+        const float *wg = w + g * P->Og * P->Cg * K;
+        float *og = out + ((n * P->G + g) * P->Og) * L + (plane ? o0 * P->out[1] : q) * P->out[2];
+        mt_kseg sg[MAX_IMPLICIT_TAPS];
+        float tmp[MT_TILE_MR * MT_TILE_NR];
+        for (int64_t j0 = 0; j0 < span; j0 += MT_TILE_NR) {
+            int64_t wd = span - j0 < MT_TILE_NR ? span - j0 : MT_TILE_NR;
+            for (int64_t t = 0; t < K; t++) {
+                int64_t t0 = t / (P->k[1] * P->k[2]), t1 = t / P->k[2] % P->k[1], t2 = t % P->k[2];
+                sg[t].K = P->Cg;
+                sg[t].sa = P->Cg * K;
+                sg[t].sk = K;
+                sg[t].Bm = xg + (t0 * P->d[0] * P1 + t1 * P->d[1]) * P2 + t2 * P->d[2] + j0;
+                sg[t].ldb = CS;
+            }
+            for (int64_t i0 = 0; i0 < P->Og; i0 += MT_TILE_MR) {
+                int mr = (int)(P->Og - i0 < MT_TILE_MR ? P->Og - i0 : MT_TILE_MR);
+                for (int64_t t = 0; t < K; t++) sg[t].A = wg + i0 * P->Cg * K + t;
+                if (!plane) {
+                    float *c = og + i0 * L + j0;
+                    mt_tile(mr, wd, sg, (int)K, c, L, 0);
+                    if (bias)
+                        for (int i = 0; i < mr; i++) {
+                            float b = bias[g * P->Og + i0 + i];
+                            for (int64_t j = 0; j < wd; j++) c[i * L + j] += b;
+                        }
+                    continue;
+                }
+                mt_tile(mr, wd, sg, (int)K, tmp, MT_TILE_NR, 0);
+                for (int i = 0; i < mr; i++) {
+                    float b = bias ? bias[g * P->Og + i0 + i] : 0.0f, *orow = og + (i0 + i) * L;
+                    for (int64_t j = 0; j < wd; j++) {
+                        int64_t pos = j0 + j, r = pos / P2, c2 = pos % P2;
+                        if (c2 < P->out[2]) orow[r * P->out[2] + c2] = tmp[i * MT_TILE_NR + j] + b;
+                    }
+                }
+            }
+        }
+    }
+    free(xp);
+    return 0;
+}
+
+/* The forward as an implicit GEMM where it applies (unit stride along the last dim, few enough taps). */
+static bool forward_implicit(const conv_info *I, implicit_conv *P) {
+    const geom *g = &I->g;
+    if (g->s[2] != 1 || taps(g) > MAX_IMPLICIT_TAPS || is_pointwise(g) || g->C == 0 ||
+        (g->s[1] != 1 && !fills_tiles(g->col[2])))
+        return false;
+    P->N = I->N;
+    P->G = I->p.groups;
+    P->Cg = g->C;
+    P->Og = I->c_out / I->p.groups;
+    for (int i = 0; i < 3; i++) {
+        P->src[i] = g->img[i];
+        P->pad[i] = g->p[i];
+        P->k[i] = g->k[i];
+        P->d[i] = g->d[i];
+        P->out[i] = g->col[i];
+    }
+    P->s[0] = g->s[0];
+    P->s[1] = g->s[1];
+    return true;
+}
+
+/* The input gradient of a stride-1 convolution is a stride-1 convolution of the output gradient, padded by
+ * d (k - 1) - p, with the kernel flipped and its channel dims swapped. */
+static bool input_grad_implicit(const conv_info *I, implicit_conv *P) {
+    const geom *g = &I->g;
+    if (taps(g) > MAX_IMPLICIT_TAPS || is_pointwise(g) || g->C == 0 || I->c_out == 0) return false;
+    for (int i = 0; i < 3; i++)
+        if (g->s[i] != 1 || g->d[i] * (g->k[i] - 1) - g->p[i] < 0) return false;
+    P->N = I->N;
+    P->G = I->p.groups;
+    P->Cg = I->c_out / I->p.groups;
+    P->Og = g->C;
+    for (int i = 0; i < 3; i++) {
+        P->src[i] = g->col[i];
+        P->pad[i] = g->d[i] * (g->k[i] - 1) - g->p[i];
+        P->k[i] = g->k[i];
+        P->d[i] = g->d[i];
+        P->out[i] = g->img[i];
+    }
+    P->s[0] = P->s[1] = 1;
+    return true;
+}
+
+/* w [G*Og, C, K] -> wt [G*C, Og, K] with the taps reversed */
+static float *flip_swap_weight(const conv_info *I, const float *w) {
+    int64_t G = I->p.groups, Og = I->c_out / G, C = I->g.C, K = taps(&I->g);
+    float *wt = (float *)malloc(sizeof(float) * (size_t)(G * Og * C * K > 0 ? G * Og * C * K : 1));
+    if (!wt) {
+        mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return NULL;
+    }
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t o = 0; o < Og; o++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t t = 0; t < K; t++)
+                    wt[((g * C + c) * Og + o) * K + (K - 1 - t)] = w[((g * Og + o) * C + c) * K + t];
+    return wt;
+}
+
+static int conv_forward_tiles(const conv_info *I, const float *x, const float *w, const float *b, float *out) {
+    implicit_conv P;
+    if (forward_implicit(I, &P)) return implicit_conv_f32(&P, x, w, b, out);
+    const geom *g = &I->g;
+    int64_t G = I->p.groups, K = taps(g), L = col_len(g), CK = g->C * K, cout_g = I->c_out / G;
+    int64_t nq = g->col[0] * g->col[1], per = chunk_lines(g), nchunks = (nq + per - 1) / per;
+    int64_t items = I->N * G * nchunks;
+    bool direct = is_pointwise(g);
+    int failed = 0;
+#pragma omp parallel if (items > 1)
+    {
+        float *col = direct ? NULL : (float *)malloc(sizeof(float) * (size_t)(CK * per * g->col[2]));
+        if (!direct && !col) failed = 1;
+#pragma omp for schedule(dynamic)
+        for (int64_t it = 0; it < items; it++) {
+            if (failed) continue;
+            int64_t n = it / (G * nchunks), gi = it / nchunks % G, q0 = it % nchunks * per;
+            int64_t q1 = q0 + per < nq ? q0 + per : nq, l0 = q0 * g->col[2], cols = (q1 - q0) * g->col[2];
+            const float *xg = x + (n * I->c_in + gi * g->C) * img_len(g);
+            float *og = out + (n * I->c_out + gi * cout_g) * L + l0;
+            const float *B = xg + l0;
+            int64_t ldb = L;
+            if (!direct) {
+                im2col_f32(g, xg, col, q0, q1, false);
+                B = col;
+                ldb = cols;
+            }
+            if (mt_sgemm_tiles(false, false, cout_g, cols, CK, w + gi * cout_g * CK, CK, B, ldb, false, og, L, 1) < 0)
+                failed = 1;
+            else if (b)
+                for (int64_t o = 0; o < cout_g; o++) {
+                    float bo = b[gi * cout_g + o], *row = og + o * L;
+                    for (int64_t l = 0; l < cols; l++) row[l] += bo;
+                }
+        }
+        free(col);
+    }
+    if (failed) {
+        if (mt_err_kind() == MT_ERR_NONE) mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int conv_backward_tiles(const conv_info *I, const float *x, const float *w, const float *go, float *gx,
+                               float *gw) {
+    const geom *g = &I->g;
+    int64_t G = I->p.groups, K = taps(g), L = col_len(g), CK = g->C * K, cout_g = I->c_out / G, IMG = img_len(g);
+    int64_t nq = g->col[0] * g->col[1], per = chunk_lines(g), chunk = per * g->col[2];
+    int64_t wlen = G * cout_g * CK;
+    bool direct = is_pointwise(g);
+    int nt = mt_num_threads();
+    if (nt > I->N) nt = (int)(I->N > 0 ? I->N : 1);
+    float *partial = gw ? (float *)calloc((size_t)(nt * wlen), sizeof(float)) : NULL;
+    if (gw && !partial) {
+        mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return -1;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        float *col = direct ? NULL : (float *)malloc(sizeof(float) * (size_t)(CK * chunk));
+        float *gcol = direct || !gx ? NULL : (float *)malloc(sizeof(float) * (size_t)(CK * chunk));
+        float *gwp = gw ? partial + tid * wlen : NULL;
+        if (!direct && (!col || (gx && !gcol))) failed = 1;
+#pragma omp for schedule(dynamic)
+        for (int64_t n = 0; n < I->N; n++) {
+            if (failed) continue;
+            if (gx) memset(gx + n * I->c_in * IMG, 0, sizeof(float) * (size_t)(I->c_in * IMG));
+            for (int64_t gi = 0; gi < G && !failed; gi++) {
+                const float *xg = x + (n * I->c_in + gi * g->C) * IMG, *wg = w + gi * cout_g * CK;
+                const float *gog = go + (n * I->c_out + gi * cout_g) * L;
+                float *gxg = gx ? gx + (n * I->c_in + gi * g->C) * IMG : NULL;
+                for (int64_t q0 = 0; q0 < nq && !failed; q0 += per) {
+                    int64_t q1 = q0 + per < nq ? q0 + per : nq, l0 = q0 * g->col[2], cols = (q1 - q0) * g->col[2];
+                    if (gwp) { /* gW_g [cout_g, CK] += gO[:, chunk] @ cols^T */
+                        const float *B = xg + l0;
+                        int64_t ldb = L;
+                        if (!direct) {
+                            im2col_f32(g, xg, col, q0, q1, false);
+                            B = col;
+                            ldb = cols;
+                        }
+                        if (mt_sgemm_tiles(false, true, cout_g, CK, cols, gog + l0, L, B, ldb, true,
+                                           gwp + gi * cout_g * CK, CK, 1) < 0)
+                            failed = 1;
+                    }
+                    if (gxg && !failed) { /* gcols [CK, chunk] = W_g^T @ gO[:, chunk], added back into gx */
+                        if (direct) {
+                            if (mt_sgemm_tiles(true, false, CK, cols, cout_g, wg, CK, gog + l0, L, false, gxg + l0, L,
+                                               1) < 0)
+                                failed = 1;
+                        } else if (mt_sgemm_tiles(true, false, CK, cols, cout_g, wg, CK, gog + l0, L, false, gcol,
+                                                  cols, 1) < 0) {
+                            failed = 1;
+                        } else {
+                            col2im_f32(g, gcol, gxg, q0, q1, false);
+                        }
+                    }
+                }
+            }
+        }
+        free(col);
+        free(gcol);
+    }
+    if (gw && !failed) {
+        memcpy(gw, partial, sizeof(float) * (size_t)wlen);
+        for (int t = 1; t < nt; t++)
+            for (int64_t i = 0; i < wlen; i++) gw[i] += partial[t * wlen + i];
+    }
+    free(partial);
+    if (failed) {
+        if (mt_err_kind() == MT_ERR_NONE) mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* Forward into out (contiguous, zero-filled not required). x, w contiguous of dtype I->dtype. */
 static int conv_forward(const conv_info *I, const mt_tensor *x, const mt_tensor *w, const mt_tensor *b,
                         mt_tensor *out) {
@@ -220,6 +527,9 @@ static int conv_forward(const conv_info *I, const mt_tensor *x, const mt_tensor 
     int64_t G = I->p.groups, K = taps(g), L = col_len(g), IMG = img_len(g);
     int64_t in_len = I->in_sp[0] * I->in_sp[1] * I->in_sp[2], out_len = I->out_sp[0] * I->out_sp[1] * I->out_sp[2];
     int64_t cin_g = I->c_in / G, cout_g = I->c_out / G;
+    if (use_tiles(I))
+        return conv_forward_tiles(I, (const float *)mt_data(x), (const float *)mt_data(w),
+                                  b ? (const float *)mt_data(b) : NULL, (float *)mt_data(out));
     bool direct = is_pointwise(g);
     void *col = NULL;
     if (!direct && I->N > 0 && !(col = col_buffer(dt, g->C * K, L))) return -1;
@@ -261,6 +571,19 @@ static int conv_backward_kernels(const conv_info *I, const mt_tensor *x, const m
     int64_t G = I->p.groups, K = taps(g), L = col_len(g), IMG = img_len(g);
     int64_t in_len = I->in_sp[0] * I->in_sp[1] * I->in_sp[2], out_len = I->out_sp[0] * I->out_sp[1] * I->out_sp[2];
     int64_t cin_g = I->c_in / G, cout_g = I->c_out / G;
+    implicit_conv P;
+    if (use_tiles(I) && gx && input_grad_implicit(I, &P)) {
+        float *wt = flip_swap_weight(I, (const float *)mt_data(w));
+        int rc = wt ? implicit_conv_f32(&P, (const float *)mt_data(go), wt, NULL, (float *)mt_data(gx)) : -1;
+        free(wt);
+        if (rc < 0) return -1;
+        gx = NULL;
+        if (!gw) return 0;
+    }
+    if (use_tiles(I) && I->N >= mt_num_threads()) /* whole samples per thread */
+        return conv_backward_tiles(I, (const float *)mt_data(x), (const float *)mt_data(w),
+                                   (const float *)mt_data(go), gx ? (float *)mt_data(gx) : NULL,
+                                   gw ? (float *)mt_data(gw) : NULL);
     bool direct = is_pointwise(g);
     if (gw) memset(byte_ptr(gw), 0, (size_t)mt_numel(gw) * es);
     void *col = NULL;
