@@ -288,18 +288,21 @@ static int implicit_conv_f32(const implicit_conv *P, const float *src, const flo
      * a tile stays within one output line. */
     bool plane = P->s[1] == 1;
     int64_t span = plane ? (P->out[1] - 1) * P2 + P->out[2] : P->out[2]; /* positions per item */
-    int64_t rows = plane ? P->out[0] : P->out[0] * P->out[1], items = P->N * P->G * rows;
+    int64_t rows = plane ? P->out[0] : P->out[0] * P->out[1];
+    int64_t blk = plane ? 8 * MT_TILE_NR : span, nblk = (span + blk - 1) / blk; /* items of at most 8 tiles */
+    int64_t items = P->N * P->G * rows * nblk;
 #pragma omp parallel for schedule(dynamic) if (items > 1)
     for (int64_t it = 0; it < items; it++) {
-        int64_t n = it / (P->G * rows), g = it / rows % P->G, q = it % rows;
+        int64_t n = it / (P->G * rows * nblk), g = it / (rows * nblk) % P->G, q = it / nblk % rows;
+        int64_t jb = it % nblk * blk, je = jb + blk < span ? jb + blk : span;
         int64_t o0 = plane ? q : q / P->out[1], o1 = plane ? 0 : q % P->out[1];
         const float *xg = x + (n * P->G + g) * P->Cg * CS + (o0 * P->s[0] * P1 + o1 * P->s[1]) * P2;
         const float *wg = w + g * P->Og * P->Cg * K;
         float *og = out + ((n * P->G + g) * P->Og) * L + (plane ? o0 * P->out[1] : q) * P->out[2];
         mt_kseg sg[MAX_IMPLICIT_TAPS];
         float tmp[MT_TILE_MR * MT_TILE_NR];
-        for (int64_t j0 = 0; j0 < span; j0 += MT_TILE_NR) {
-            int64_t wd = span - j0 < MT_TILE_NR ? span - j0 : MT_TILE_NR;
+        for (int64_t j0 = jb; j0 < je; j0 += MT_TILE_NR) {
+            int64_t wd = je - j0 < MT_TILE_NR ? je - j0 : MT_TILE_NR;
             for (int64_t t = 0; t < K; t++) {
                 int64_t t0 = t / (P->k[1] * P->k[2]), t1 = t / P->k[2] % P->k[1], t2 = t % P->k[2];
                 sg[t].K = P->Cg;
