@@ -258,31 +258,41 @@ static bool fills_tiles(int64_t width) {
     return 4 * width >= 3 * tiles * MT_TILE_NR;
 }
 
+/* *xp = src zero-padded by P->pad ([N * G * Cg] planes of P0 x P1 x P2; NULL when there is no padding) */
+static int pad_source(const implicit_conv *P, const float *src, float **xp) {
+    int64_t P1 = P->src[1] + 2 * P->pad[1], P2 = P->src[2] + 2 * P->pad[2];
+    int64_t CS = (P->src[0] + 2 * P->pad[0]) * P1 * P2, SL = P->src[0] * P->src[1] * P->src[2];
+    int64_t C = P->N * P->G * P->Cg;
+    *xp = NULL;
+    if (!(P->pad[0] || P->pad[1] || P->pad[2])) return 0;
+    float *dst0 = (float *)malloc(sizeof(float) * (size_t)(C * CS > 0 ? C * CS : 1));
+    if (!dst0) {
+        mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return -1;
+    }
+#pragma omp parallel for schedule(static) if (C * CS >= 65536)
+    for (int64_t c = 0; c < C; c++) {
+        float *dst = dst0 + c * CS;
+        const float *sp = src + c * SL;
+        memset(dst, 0, sizeof(float) * (size_t)CS);
+        for (int64_t i0 = 0; i0 < P->src[0]; i0++)
+            for (int64_t i1 = 0; i1 < P->src[1]; i1++)
+                memcpy(dst + ((i0 + P->pad[0]) * P1 + i1 + P->pad[1]) * P2 + P->pad[2],
+                       sp + (i0 * P->src[1] + i1) * P->src[2], sizeof(float) * (size_t)P->src[2]);
+    }
+    *xp = dst0;
+    return 0;
+}
+
 /* out [N, G*Og, out] = conv(src [N, G*Cg, src], w [G*Og, Cg, taps]) (+ bias) */
 static int implicit_conv_f32(const implicit_conv *P, const float *src, const float *w, const float *bias,
                              float *out) {
     int64_t P0 = P->src[0] + 2 * P->pad[0], P1 = P->src[1] + 2 * P->pad[1], P2 = P->src[2] + 2 * P->pad[2];
-    int64_t CS = P0 * P1 * P2, SL = P->src[0] * P->src[1] * P->src[2], C = P->N * P->G * P->Cg;
+    int64_t CS = P0 * P1 * P2;
     int64_t K = P->k[0] * P->k[1] * P->k[2], L = P->out[0] * P->out[1] * P->out[2];
-    bool padded = P->pad[0] || P->pad[1] || P->pad[2];
-    float *xp = padded ? (float *)malloc(sizeof(float) * (size_t)(C * CS > 0 ? C * CS : 1)) : NULL;
-    if (padded && !xp) {
-        mt_error(MT_ERR_MEMORY, "convolution: out of memory");
-        return -1;
-    }
-    if (padded) {
-#pragma omp parallel for schedule(static) if (C * CS >= 65536)
-        for (int64_t c = 0; c < C; c++) {
-            float *dst = xp + c * CS;
-            const float *sp = src + c * SL;
-            memset(dst, 0, sizeof(float) * (size_t)CS);
-            for (int64_t i0 = 0; i0 < P->src[0]; i0++)
-                for (int64_t i1 = 0; i1 < P->src[1]; i1++)
-                    memcpy(dst + ((i0 + P->pad[0]) * P1 + i1 + P->pad[1]) * P2 + P->pad[2],
-                           sp + (i0 * P->src[1] + i1) * P->src[2], sizeof(float) * (size_t)P->src[2]);
-        }
-    }
-    const float *x = padded ? xp : src;
+    float *xp = NULL;
+    if (pad_source(P, src, &xp) < 0) return -1;
+    const float *x = xp ? xp : src;
     /* Unit stride along the second dim too: a tile runs over 32 consecutive positions of the padded plane,
      * across output lines; the columns that fall in the padding (o2 >= out[2]) are computed and dropped. Else
      * a tile stays within one output line. */
@@ -335,6 +345,78 @@ static int implicit_conv_f32(const implicit_conv *P, const float *src, const flo
             }
         }
     }
+    free(xp);
+    return 0;
+}
+
+/* The weight gradient of a stride-1 convolution without a column matrix: for each tap t,
+ * gW[:, :, t]^T [Cg, Og] = sum over samples of xpad_shifted_t [Cg, positions] @ gO^T [positions, Og], with the
+ * positions those of the padded grid (gO is zero at the ones in the padding). */
+static int weight_grad_implicit_f32(const implicit_conv *P, const float *src, const float *go, float *gw) {
+    int64_t P1 = P->src[1] + 2 * P->pad[1], P2 = P->src[2] + 2 * P->pad[2], P0 = P->src[0] + 2 * P->pad[0];
+    int64_t CS = P0 * P1 * P2, K = P->k[0] * P->k[1] * P->k[2], L = P->out[0] * P->out[1] * P->out[2];
+    int64_t span = (P->out[0] - 1) * P1 * P2 + (P->out[1] - 1) * P2 + P->out[2], G = P->G, Og = P->Og, Cg = P->Cg;
+    float *xp = NULL;
+    if (pad_source(P, src, &xp) < 0) return -1;
+    const float *x = xp ? xp : src;
+    float *goT = (float *)calloc((size_t)(P->N * G * span * Og > 0 ? P->N * G * span * Og : 1), sizeof(float));
+    if (!goT) {
+        free(xp);
+        mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return -1;
+    }
+#pragma omp parallel for schedule(static) if (P->N * G > 1)
+    for (int64_t ng = 0; ng < P->N * G; ng++)
+        for (int64_t o = 0; o < Og; o++) {
+            const float *row = go + (ng * Og + o) * L;
+            float *dst = goT + ng * span * Og + o;
+            for (int64_t o0 = 0; o0 < P->out[0]; o0++)
+                for (int64_t o1 = 0; o1 < P->out[1]; o1++)
+                    for (int64_t o2 = 0; o2 < P->out[2]; o2++)
+                        dst[((o0 * P1 + o1) * P2 + o2) * Og] = row[(o0 * P->out[1] + o1) * P->out[2] + o2];
+        }
+    int64_t cb = (Cg + MT_TILE_MR - 1) / MT_TILE_MR, ob = (Og + MT_TILE_NR - 1) / MT_TILE_NR, wlen = G * Og * Cg * K;
+    int nt = mt_num_threads();
+    if (nt > P->N) nt = (int)(P->N > 0 ? P->N : 1);
+    float *partial = (float *)calloc((size_t)(nt * wlen > 0 ? nt * wlen : 1), sizeof(float));
+    if (!partial) {
+        free(goT);
+        free(xp);
+        mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return -1;
+    }
+    /* one sample at a time per thread: its padded source and gO^T (a few hundred KB) stay in L2 across all taps
+     * and tiles; each thread sums into its own copy of gW */
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        float *acc = partial + tid * wlen, tmp[MT_TILE_MR * MT_TILE_NR];
+#pragma omp for schedule(dynamic)
+        for (int64_t n = 0; n < P->N; n++)
+            for (int64_t g = 0; g < G; g++)
+                for (int64_t t = 0; t < K; t++) {
+                    int64_t t0 = t / (P->k[1] * P->k[2]), t1 = t / P->k[2] % P->k[1], t2 = t % P->k[2];
+                    int64_t off = (t0 * P->d[0] * P1 + t1 * P->d[1]) * P2 + t2 * P->d[2], ng = n * G + g;
+                    for (int64_t c0 = 0; c0 < cb * MT_TILE_MR; c0 += MT_TILE_MR)
+                        for (int64_t j0 = 0; j0 < ob * MT_TILE_NR; j0 += MT_TILE_NR) {
+                            int mr = (int)(Cg - c0 < MT_TILE_MR ? Cg - c0 : MT_TILE_MR);
+                            int64_t wd = Og - j0 < MT_TILE_NR ? Og - j0 : MT_TILE_NR;
+                            mt_kseg sg = {span, x + (ng * Cg + c0) * CS + off, CS, 1, goT + ng * span * Og + j0, Og};
+                            mt_tile(mr, wd, &sg, 1, tmp, MT_TILE_NR, 0);
+                            for (int i = 0; i < mr; i++)
+                                for (int64_t j = 0; j < wd; j++)
+                                    acc[((g * Og + j0 + j) * Cg + c0 + i) * K + t] += tmp[i * MT_TILE_NR + j];
+                        }
+                }
+    }
+    memcpy(gw, partial, sizeof(float) * (size_t)wlen);
+    for (int th = 1; th < nt; th++)
+        for (int64_t i = 0; i < wlen; i++) gw[i] += partial[th * wlen + i];
+    free(partial);
+    free(goT);
     free(xp);
     return 0;
 }
@@ -582,6 +664,13 @@ static int conv_backward_kernels(const conv_info *I, const mt_tensor *x, const m
         if (rc < 0) return -1;
         gx = NULL;
         if (!gw) return 0;
+    }
+    if (use_tiles(I) && gw && input_grad_implicit(I, &P) && forward_implicit(I, &P)) {
+        if (weight_grad_implicit_f32(&P, (const float *)mt_data(x), (const float *)mt_data(go), (float *)mt_data(gw)) < 0)
+            return -1;
+        return gx ? conv_backward_tiles(I, (const float *)mt_data(x), (const float *)mt_data(w),
+                                        (const float *)mt_data(go), (float *)mt_data(gx), NULL)
+                  : 0;
     }
     if (use_tiles(I) && I->N >= mt_num_threads()) /* whole samples per thread */
         return conv_backward_tiles(I, (const float *)mt_data(x), (const float *)mt_data(w),
