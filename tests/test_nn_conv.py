@@ -428,3 +428,87 @@ def test_small_cnn_trains_like_torch():
         ot.step()
     for pm, pt in zip(mm.parameters(), tm.parameters()):
         _close(pm, pt, 1e-5)
+
+
+# ---- the other layers of this family ----
+
+def test_max_unpool_matches_torch():
+    a = rng.standard_normal((2, 3, 8, 7))
+    for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)]:
+        om, im = F.max_pool2d(minitorch.tensor(a), return_indices=True, **kw)
+        ot, it = TF.max_pool2d(torch.tensor(a), return_indices=True, **kw)
+        om.requires_grad_()
+        ot.requires_grad_()
+        um = F.max_unpool2d(om, im, output_size=(8, 7), **kw)
+        ut = TF.max_unpool2d(ot, it, output_size=(8, 7), **kw)
+        _close(um, ut, 0)
+        g = rng.standard_normal(ut.shape)
+        um.backward(minitorch.tensor(g))
+        ut.backward(torch.tensor(g))
+        _close(om.grad, ot.grad, 0)
+    mm, tm = minitorch.nn.MaxUnpool2d(2), torch.nn.MaxUnpool2d(2)
+    assert repr(mm) == repr(tm)
+    a1 = rng.standard_normal((2, 3, 10))
+    o, i = F.max_pool1d(minitorch.tensor(a1), 2, return_indices=True)
+    ot, it = TF.max_pool1d(torch.tensor(a1), 2, return_indices=True)
+    _close(minitorch.nn.MaxUnpool1d(2)(o, i), torch.nn.MaxUnpool1d(2)(ot, it), 0)
+    with pytest.raises(RuntimeError):
+        TF.max_unpool2d(ot.unsqueeze(-1), it.unsqueeze(-1) + 100, 2)
+    with pytest.raises(RuntimeError):
+        F.max_unpool2d(o.unsqueeze(-1), i.unsqueeze(-1) + 100, 2)
+
+
+def test_fold_unfold_modules():
+    for mm, tm in [(minitorch.nn.Unfold(3, padding=1), torch.nn.Unfold(3, padding=1)),
+                   (minitorch.nn.Fold((4, 5), 2), torch.nn.Fold((4, 5), 2))]:
+        assert repr(mm) == repr(tm)
+    a = rng.standard_normal((2, 3, 4, 5))
+    _close(minitorch.nn.Unfold(3, padding=1)(minitorch.tensor(a)), torch.nn.Unfold(3, padding=1)(torch.tensor(a)), 0)
+
+
+def test_bilinear_matches_torch():
+    mm, tm = minitorch.nn.Bilinear(3, 4, 5), torch.nn.Bilinear(3, 4, 5)
+    assert repr(mm) == repr(tm)
+    _copy_params(mm, tm)
+    for lead in [(6,), (2, 3), ()]:
+        x1, x2 = rng.standard_normal(lead + (3,)).astype(np.float32), rng.standard_normal(lead + (4,)).astype(np.float32)
+        (m1, t1), (m2, t2) = _pair(x1, np.float32), _pair(x2, np.float32)
+        ym, yt = mm(m1, m2), tm(t1, t2)
+        _close(ym, yt, 1e-5)
+        ym.sum().backward()
+        yt.sum().backward()
+        _close(m1.grad, t1.grad, 1e-5)
+        _close(m2.grad, t2.grad, 1e-5)
+    _close(mm.weight.grad, tm.weight.grad, 1e-4)
+    with pytest.raises(RuntimeError):
+        tm(torch.zeros(2, 3), torch.zeros(3, 4))
+    with pytest.raises(RuntimeError):
+        mm(minitorch.zeros(2, 3), minitorch.zeros(3, 4))
+
+
+def test_parameter_containers_match_torch():
+    def build(lib):
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pl = lib.nn.ParameterList([lib.nn.Parameter(lib.ones(2, 3)), lib.zeros(4)])
+                self.pd = lib.nn.ParameterDict({"a": lib.nn.Parameter(lib.ones(2)), "b": lib.zeros(1, 2)})
+                self.pl.append(lib.ones(1))
+                self.pd["c"] = lib.ones(3)
+        return M()
+    mm, tm = build(minitorch), build(torch)
+    assert repr(mm) == repr(tm)
+    assert [n for n, _ in mm.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    assert list(mm.state_dict()) == list(tm.state_dict())
+    assert type(mm.pl[1]).__name__ == "Parameter" and len(mm.pl) == 3 and list(mm.pd.keys()) == ["a", "b", "c"]
+    assert [tuple(p.shape) for p in mm.pl[1:]] == [tuple(p.shape) for p in tm.pl[1:]]
+
+
+def test_data_parallel_wraps_one_device():
+    for lib in (minitorch, torch):
+        net = lib.nn.DataParallel(lib.nn.Linear(3, 2))
+        assert list(net.state_dict()) == ["module.weight", "module.bias"]
+        x = lib.ones(4, 3)
+        assert tuple(net(x).shape) == (4, 2)
+    assert repr(minitorch.nn.DataParallel(minitorch.nn.Linear(3, 2))) == repr(
+        torch.nn.DataParallel(torch.nn.Linear(3, 2)))

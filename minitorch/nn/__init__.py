@@ -8,3 +8,5 @@ from .modules.rnn import *  # noqa: F401,F403
 from .modules.conv import *  # noqa: F401,F403
 from .modules.pooling import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402
+from . import parallel  # noqa: F401,E402
+from .parallel import DataParallel  # noqa: F401,E402

@@ -13,7 +13,8 @@ __all__ = [
     "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
-    "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d", "unfold", "fold",
+    "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d", "unfold", "fold", "max_unpool1d",
+    "max_unpool2d", "max_unpool3d",
 ]
 
 _POOL_MAX, _POOL_AVG, _POOL_ADAPTIVE_MAX, _POOL_ADAPTIVE_AVG = 0, 1, 2, 3
@@ -291,6 +292,56 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _lp_pool(3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def _max_unpool(fn, nsp, input, indices, kernel_size, stride, padding, output_size):
+    """Scatters input into zeros of the unpooled size at the per-plane flat indices of max_pool."""
+    from .._creation import zeros
+    k = _expand("kernel_size", kernel_size, nsp, "pooling")
+    s = k if stride is None else _expand("stride", stride, nsp, "pooling")
+    p = _expand("padding", padding, nsp, "pooling")
+    if input.dim() not in (nsp + 1, nsp + 2):
+        raise RuntimeError(f"{fn}(): Expected input to have {nsp + 1} or {nsp + 2} dims, got {input.dim()}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    sp = list(input.shape[-nsp:])
+    default = [(sp[i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nsp)]
+    if output_size is None:
+        out = default
+    else:
+        out = list(output_size)[-nsp:]
+        if len(out) != nsp:
+            raise ValueError(f"output_size should be a sequence containing {nsp} or {nsp + 2} elements, but it has "
+                             f"a length of '{len(list(output_size))}'")
+        for i in range(nsp):
+            lo, hi = default[i] - s[i], default[i] + s[i]
+            if not lo < out[i] < hi:
+                raise ValueError(f'invalid output_size "{out}" (dim {i} must be between {lo} and {hi})')
+    lead = list(input.shape[:-nsp])
+    plane = 1
+    for v in out:
+        plane *= v
+    flat_idx = indices.reshape(*lead, -1)
+    if flat_idx.numel() and (int(flat_idx.min()) < 0 or int(flat_idx.max()) >= plane):
+        bad = int(flat_idx.max()) if int(flat_idx.max()) >= plane else int(flat_idx.min())
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(str(v) for v in out)}")
+    res = zeros(*lead, plane, dtype=input.dtype, device=input.device)
+    res = res.scatter(len(lead), flat_idx, input.reshape(*lead, -1))
+    return res.reshape(*lead, *out)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
 
 
 # ---- unfold / fold (im2col as a tensor op) ----
