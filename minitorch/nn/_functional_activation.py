@@ -8,6 +8,7 @@ never evaluate a branch that overflows where it is not selected (its zero gradie
 give NaN): such a branch reads its input through a clamp or a `where` first.
 """
 import math
+import struct
 import warnings
 
 from .. import _C
@@ -71,8 +72,8 @@ def threshold_(input, threshold, value):
 
 
 def _hardtanh_out(input, min_val, max_val):
-    if not input.dtype.is_floating_point:
-        return input.clamp(min_val, max_val)
+    if not input.dtype.is_floating_point:   # integer tensors stay integer, bounds truncated like a C cast
+        return input.clamp(int(min_val), int(max_val))
     # derivative 1 strictly inside (min_val, max_val), 0 at and beyond the ends (PyTorch's hardtanh_backward)
     return where(input <= min_val, min_val, where(input >= max_val, max_val, input))
 
@@ -135,17 +136,33 @@ def _celu_check(alpha):
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
 
 
+def _celu_out(input, alpha, inplace=False):
+    value = _elu_out(input, alpha, 1.0, 1.0 / alpha)
+    # PyTorch's celu backward takes input_scale = 1.0 / alpha.toFloat() (alpha rounded to float) while the
+    # forward uses the double 1 / alpha; the float64 gradient follows that backward: exp(x * b_scale) * alpha *
+    # b_scale out of place, (result + alpha) * b_scale for celu_ (whose backward reads the result)
+    b_scale = 1.0 / float(struct.unpack("f", struct.pack("f", alpha))[0])
+    if b_scale == 1.0 / alpha or input.dtype.itemsize != 8 or not value.requires_grad:
+        return value
+    if inplace:
+        r = b_scale * alpha
+        surrogate = where(input > 0, input, _elu_out(input.clamp(max=0.0), alpha, 1.0, 1.0 / alpha) * r)
+    else:
+        surrogate = _elu_out(input, alpha, 1.0, b_scale)
+    return _with_grad(value, surrogate)
+
+
 def celu(input, alpha=1.0, inplace=False):
     if inplace:
         return celu_(input, alpha)
     _celu_check(alpha)
-    return _elu_out(input, alpha, 1.0, 1.0 / alpha)
+    return _celu_out(input, alpha)
 
 
 def celu_(input, alpha=1.0):
     _celu_check(alpha)
     _floating_only(input, "elu_cpu")
-    return _inplace(input, lambda x: _elu_out(x, alpha, 1.0, 1.0 / alpha))
+    return _inplace(input, lambda x: _celu_out(x, alpha, True))
 
 
 # ---------------------------------------------------------------- PReLU, RReLU
