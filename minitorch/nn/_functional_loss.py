@@ -609,6 +609,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None and (weight.dim() > 1 or weight.numel() != dim):
         raise RuntimeError(f"inconsistent weight size, expected {dim} but got {list(weight.shape)}")
     _long_target(target)
+    _not_differentiable("multi_margin_loss", "weight", weight)
     t = target.reshape(nframe, 1)
     if nframe and bool(((t < 0) | (t >= dim)).any()):
         raise RuntimeError("target out of range")
@@ -682,4 +683,11 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(-target * input)) (ATen's formula: no rescaling for large -target * input)."""
     red = _reduction_enum(size_average, reduce, reduction)
+    _not_differentiable("soft_margin_loss", "target", target)
     return _reduce((-input * target).exp().log1p(), red)
+
+
+def _not_differentiable(fn, name, t):
+    if t is not None and t.requires_grad and _C.is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. This "
+                           "input cannot have requires_grad True.")
