@@ -1,7 +1,7 @@
 """The torch.* forms of nn functions that PyTorch also exposes at the top level (torch.selu, torch.kl_div,
 torch.dropout, ...), with torch's signatures: the losses take the reduction as its enum int (0 none, 1 mean,
-2 sum; 0 by default, as in torch), the dropouts a required `train` and raise RuntimeError for a bad p. minitorch/__init__.py re-exports them; Tensor.hardshrink and
-Tensor.prelu are attached there too."""
+2 sum; 0 by default, as in torch), the dropouts a required `train` and raise RuntimeError for a bad p.
+minitorch/__init__.py re-exports them; Tensor.hardshrink and Tensor.prelu are attached there too."""
 from . import _functional_activation as FA
 from . import _functional_layers as FL
 from . import _functional_loss as FLoss

@@ -9,7 +9,7 @@ from ..._creation import empty
 from .. import _functional_activation as F
 from .. import init
 from ..parameter import Parameter
-from .layers import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh, _factory
+from .layers import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh, _factory  # noqa: F401
 from .module import Module
 
 __all__ = [

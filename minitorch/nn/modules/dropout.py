@@ -2,7 +2,7 @@
 FeatureAlphaDropout (Dropout itself lives in layers.py and is re-exported here, as in PyTorch's
 minitorch.nn.modules.dropout)."""
 from .. import _functional_activation as F
-from .layers import Dropout
+from .layers import Dropout  # noqa: F401
 from .module import Module
 
 __all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"]
