@@ -86,5 +86,10 @@ def broadcast_shapes(*shapes):
 
 from .serialization import load, save  # noqa: E402,F401
 from . import backends, nn, optim, safetensors, utils  # noqa: E402,F401
+from .nn._torch_forms import *  # noqa: E402,F401,F403  (torch.selu, torch.kl_div, torch.dropout, ...)
+from .nn import _torch_forms  # noqa: E402
+
+Tensor.hardshrink = _torch_forms._tensor_hardshrink
+Tensor.prelu = _torch_forms._tensor_prelu
 
 __version__ = "0.1.0"

@@ -3,6 +3,9 @@ from .parameter import Parameter  # noqa: F401
 from .modules.module import Module  # noqa: F401
 from .modules.container import *  # noqa: F401,F403
 from .modules.layers import *  # noqa: F401,F403
+from .modules.activation import *  # noqa: F401,F403
+from .modules.dropout import *  # noqa: F401,F403
+from .modules.distance import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from .modules.rnn import *  # noqa: F401,F403
 from .modules.conv import *  # noqa: F401,F403

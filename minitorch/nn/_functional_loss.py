@@ -7,14 +7,21 @@ binary_cross_entropy and binary_cross_entropy_with_logits run one fused elementw
 PyTorch. The fused kernels exist for CPU and CUDA tensors (cuda/loss.cu); tensors on another device take
 the composed path.
 """
+import math
 import warnings
 
 from .. import _C
-from .._C import TensorBase
-from .._types import Size
+from .._C import TensorBase, where
+from .._creation import ones_like as _ones_like
+from .._types import SCALAR_TYPE_NAMES, Size
+from ..autograd.grad_mode import no_grad as _no_grad
 
 __all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy_with_logits",
+           "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "hinge_embedding_loss",
+           "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+           "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "soft_margin_loss",
+           "cosine_similarity", "pairwise_distance"]
 
 _MSE, _BCE, _BCE_LOGITS = 0, 1, 2          # kinds of _C._pointwise_loss
 _NONE, _MEAN, _SUM = 0, 1, 2                # torch.nn._reduction enum
@@ -346,3 +353,341 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, red)
+
+
+# ---------------------------------------------------------------- more losses, composed from core ops as in ATen
+# (their gradients come from the ops' derivatives; each follows PyTorch's formula and its choice of branch at a
+# kink, e.g. smooth_l1's |x - y| == beta, hinge's clamp_min, multi_margin's strict z > 0)
+def _fmt(v):
+    return f"{v:g}"
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """|d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta, with d = input - target (l1_loss for beta == 0)."""
+    input, target, red = _regression_args("smooth_l1_loss", input, target, size_average, reduce, reduction)
+    if beta == 0.0:
+        return _reduce((input - target).abs(), red)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = input - target
+    z = d.abs()
+    return _reduce(where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta), red)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """|d| < delta ? 0.5 d^2 : delta (|d| - 0.5 delta), with d = input - target."""
+    input, target, red = _regression_args("huber_loss", input, target, None, None,
+                                          reduction if weight is None else "none")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = input - target
+    z = d.abs()
+    loss = where(z < delta, d * d * 0.5, (z - 0.5 * delta) * delta)
+    if weight is None:
+        return _reduce(loss, red)
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.mean()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """target * (log(target) - input) pointwise (xlogy, so 0 where target == 0), or exp(target) * (target - input)
+    for log_target; 'batchmean' divides the sum by the batch size."""
+    _check_tensor("kl_div", "input", input)
+    _check_tensor("kl_div", "target", target)
+    if size_average is not None or reduce is not None:
+        red = _get_enum(_legacy_get_string(size_average, reduce))
+    else:
+        if reduction == "mean":
+            warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                          "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                          "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                          stacklevel=2)
+        red = _SUM if reduction == "batchmean" else _get_enum(reduction)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = target.xlogy(target) - target * input
+    out = _reduce(loss, red)
+    if reduction == "batchmean" and input.dim() != 0:
+        out = out / input.size()[0]
+    return out
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """exp(input) - target * input (log_input), or input - target * log(input + eps); full adds Stirling's
+    approximation of log(target!) where target > 1."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not a valid value for reduction")
+    _check_tensor("poisson_nll_loss", "input", input)
+    _check_tensor("poisson_nll_loss", "target", target)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + (target * (2 * math.pi)).log() * 0.5
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _reduce(loss, _ENUM[reduction])
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log(max(var, eps)) + (input - target)^2 / max(var, eps)) (+ 0.5 log(2 pi) if full); the clamp of var
+    is invisible to autograd, as in PyTorch."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * _ones_like(input)
+    elif not isinstance(var, TensorBase):
+        raise TypeError(f"any(): argument 'input' (position 1) must be Tensor, not {type(var).__name__}")
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if var.size() != input.size():
+        if input.size()[:-1] == var.size():
+            var = var.unsqueeze(-1)
+        elif input.dim() == var.dim() and sum(y for x, y in zip(input.size(), var.size()) if x != y) == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with _no_grad():
+        var.clamp_(min=eps)
+    loss = ((input - target) ** 2 / var + var.log()) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, _ENUM[reduction])
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """x where target == 1, max(0, margin - x) where target == -1 (ATen's sum of the two where-terms)."""
+    red = _reduction_enum(size_average, reduce, reduction)
+    margin_clamp = (margin - input).clamp(min=0)
+    loss = where(target != 1, margin_clamp, 0.0) + where(target != -1, input, 0.0)
+    return _reduce(loss, red)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin)."""
+    red = _reduction_enum(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.size()}, input2: {input2.size()}, target: {target.size()} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), red)
+
+
+_COS_EPSILON = 1e-12
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target == 1, max(0, cos(x1, x2) - margin) where target == -1."""
+    red = _reduction_enum(size_average, reduce, reduction)
+    td = target.dim()
+    if td not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if td == 1:
+        if input1.dim() != 2 or input2.dim() != 2:
+            raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+                               f"{list(input1.shape)} and {list(input2.shape)}.")
+    elif input1.dim() != 1 or input2.dim() != 1:
+        raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with sizes "
+                           f"{list(input1.shape)} and {list(input2.shape)}.")
+    prod_sum = (input1 * input2).sum(td)
+    mag1 = (input1 * input1).sum(td) + _COS_EPSILON
+    mag2 = (input2 * input2).sum(td) + _COS_EPSILON
+    cos = prod_sum / (mag1 * mag2).sqrt()
+    pos = 1 - cos
+    neg = (cos - margin).clamp(min=0)
+    loss = where(target == 1, pos, 0.0) + where(target == -1, neg, 0.0)
+    return _reduce(loss, red)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim of the broadcast shape."""
+    nd = max(x1.dim(), x2.dim())
+    return (x1 - x2 + eps).norm(p, dim=nd - 1, keepdim=keepdim)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along dim of the broadcast shape; the clamps are
+    invisible to autograd (ATen normalises each input first, for a result within [-1, 1])."""
+    if not (x1.dtype.is_floating_point or x2.dtype.is_floating_point):
+        common = SCALAR_TYPE_NAMES[x1.dtype if x1.dtype.itemsize >= x2.dtype.itemsize else x2.dtype]
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is {common}")
+    if not x1.dtype.is_floating_point:
+        x1 = x1.to(x2.dtype)
+    if not x2.dtype.is_floating_point:
+        x2 = x2.to(x1.dtype)
+    if tuple(x1.shape) != tuple(x2.shape):
+        shape = _broadcast_shape(x1.shape, x2.shape)
+        x1, x2 = _expand_to(x1, shape), _expand_to(x2, shape)
+    n1 = x1.norm(2, dim=dim, keepdim=True).clone()
+    n2 = x2.norm(2, dim=dim, keepdim=True).clone()
+    with _no_grad():
+        n1.clamp_(min=eps)
+        n2.clamp_(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, margin + d(a, p) - d(a, n)), d the pairwise p-norm distance (swap: d(a, n) -> min(d(a, n), d(p, n)))."""
+    red = _reduction_enum(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet_dims(anchor, positive, negative)
+    dist_pos = pairwise_distance(anchor, positive, p, eps)
+    dist_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        dist_neg = dist_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + dist_pos - dist_neg).clamp(min=0), red)
+
+
+def _check_triplet_dims(anchor, positive, negative):
+    a, p, n = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == p and p == n):
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {a}D, positive {p}D, and negative {n}D inputs")
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    _check_triplet_dims(anchor, positive, negative)
+    if distance_function is None:
+        distance_function = pairwise_distance
+    dist_pos = distance_function(anchor, positive)
+    dist_neg = distance_function(anchor, negative)
+    if swap:
+        dist_neg = dist_neg.minimum(distance_function(positive, negative))
+    loss = (margin + dist_pos - dist_neg).clamp(min=0)
+    return _reduce(loss, _ENUM[reduction])
+
+
+def _margin_input_check(input):
+    nd = input.dim()
+    if not ((nd == 2 and input.shape[1] != 0) or (nd == 1 and input.shape[0] != 0) or nd == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    if nd <= 1:
+        return 1, (1 if nd == 0 else input.shape[0])
+    return input.shape[0], input.shape[1]
+
+
+def _long_target(target):
+    if str(target.dtype) != "torch.int64":
+        raise RuntimeError(f"expected scalar type Long but found {target.type().split('.')[-1][:-6]}")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """sum_{j != y} max(0, margin - x[y] + x[j])^p * weight[y] / C per sample."""
+    red = _reduction_enum(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    nframe, dim = _margin_input_check(input)
+    if target.dim() > 1 or target.numel() != nframe:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{nframe}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
+    if weight is not None and (weight.dim() > 1 or weight.numel() != dim):
+        raise RuntimeError(f"inconsistent weight size, expected {dim} but got {list(weight.shape)}")
+    _long_target(target)
+    _not_differentiable("multi_margin_loss", "weight", weight)
+    t = target.reshape(nframe, 1)
+    if nframe and bool(((t < 0) | (t >= dim)).any()):
+        raise RuntimeError("target out of range")
+    x = input.reshape(nframe, dim)
+    x_y = x.gather(1, t)
+    z = x - x_y + margin
+    from .._creation import arange
+    other = arange(dim, device=input.device).reshape(1, dim) != t
+    h = z if p == 1 else z * z
+    if weight is not None:
+        h = h * weight.index_select(0, t.reshape(-1)).reshape(nframe, 1)
+    loss = where(other & (z > 0), h, 0.0).sum(1) / dim
+    if red == _NONE:
+        return loss.reshape(target.shape) if target.dim() > 0 else loss.reshape(())
+    return _reduce(loss, red)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """sum over target classes j (the entries of target up to the first -1) and non-target classes k of
+    max(0, 1 - (x[j] - x[k])), / C per sample."""
+    import numpy as np
+    from .._creation import tensor
+    red = _reduction_enum(size_average, reduce, reduction)
+    nframe, dim = _margin_input_check(input)
+    if tuple(target.shape) != tuple(input.shape) and not (input.dim() <= 1 and target.numel() == dim):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    _long_target(target)
+    t = target.detach().cpu().numpy().reshape(nframe, dim)
+    if t.size and ((t < -1) | (t >= dim)).any():
+        raise RuntimeError("argument #2 'target' is out of range")
+    cnt = np.zeros((nframe, dim), dtype=np.float64)
+    for i in range(nframe):
+        for c in t[i]:
+            if c < 0:
+                break
+            cnt[i, c] += 1
+    is_target = tensor(cnt > 0, device=input.device)
+    cnt = tensor(cnt, dtype=input.dtype, device=input.device)
+    x = input.reshape(nframe, dim)
+    z = 1 - x.unsqueeze(2) + x.unsqueeze(1)                  # z[i, j, k] = 1 - x[j] + x[k]
+    keep = (cnt.unsqueeze(2) > 0) & (~is_target).unsqueeze(1) & (z > 0)
+    loss = (where(keep, z, 0.0) * cnt.unsqueeze(2)).sum((1, 2)) / dim
+    if red == _NONE:
+        return loss if target.dim() > 1 else loss.reshape(())
+    if nframe == 0:
+        return loss.sum()
+    return _reduce(loss, red)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-(y log sigmoid(x) + (1 - y) log sigmoid(-x)) (times weight), averaged over the class dim."""
+    from ._functional_activation import logsigmoid
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    C = input.size(class_dim)
+    loss = loss.sum(class_dim) / C
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(reduction + " is not valid")
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input)) (ATen's formula: no rescaling for large -target * input)."""
+    red = _reduction_enum(size_average, reduce, reduction)
+    _not_differentiable("soft_margin_loss", "target", target)
+    return _reduce((-input * target).exp().log1p(), red)
+
+
+def _not_differentiable(fn, name, t):
+    if t is not None and t.requires_grad and _C.is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. This "
+                           "input cannot have requires_grad True.")

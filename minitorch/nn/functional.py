@@ -1,4 +1,5 @@
 """minitorch.nn.functional: the functional forms of the layers and losses."""
 from ._functional_layers import *  # noqa: F401,F403
+from ._functional_activation import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
 from ._functional_conv import *  # noqa: F401,F403
