@@ -59,7 +59,10 @@ def both(tfn, mfn, inputs, grad=None, equal_nan=False, transform=None, rtol=None
         if rtol is None:
             close(min_[i].grad, tin[i].grad, dt, equal_nan)
         else:
-            np.testing.assert_allclose(min_[i].grad.numpy(), tin[i].grad.numpy(), rtol=rtol)
+            # entries far below the largest (or below float64 rounding of O(1) values) are rounding noise
+            want = tin[i].grad.numpy()
+            np.testing.assert_allclose(min_[i].grad.numpy(), want, rtol=rtol,
+                                       atol=max(rtol * np.abs(want).max(), 1e-12))
     return out, ref
 
 
