@@ -76,10 +76,10 @@ def _batch_norm_impl(input, weight, bias, running_mean, running_var, training, m
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
     _not_implemented_for(input, kernel)
-    _check_numel(weight, "weight", c, stat_groups)
-    _check_numel(bias, "bias", c, stat_groups)
     _check_numel(running_mean, "running_mean", c, stat_groups)
     _check_numel(running_var, "running_var", c, stat_groups)
+    _check_numel(weight, "weight", c, stat_groups)
+    _check_numel(bias, "bias", c, stat_groups)
     if not training and running_mean is None:
         raise RuntimeError("running_mean must be defined in evaluation mode")
     shape = _bshape(c, nd)
