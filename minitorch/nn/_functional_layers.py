@@ -262,13 +262,16 @@ _NONCONSTANT_PAD_DIMS = {2: (2, 3), 4: (3, 4), 6: (4, 5)}
 def _pad_source_index(size, left, right, mode):
     """For each output position along one dim, the input position it reads (ATen's reflection/replication/
     circular index maps, which also cover negative padding)."""
+    if mode == "circular":  # ATen crops the negative pads first, then wraps around what is left
+        start, kept = max(0, -left), size - max(0, -left) - max(0, -right)
+        if kept <= 0:
+            return np.zeros(0, dtype=np.int64) if kept == 0 and left <= 0 and right <= 0 else None
+        return start + np.mod(np.arange(kept + max(0, left) + max(0, right), dtype=np.int64) - max(0, left), kept)
     src = np.arange(size + left + right, dtype=np.int64) - left
     if mode == "reflect":
         src = np.abs(src)
         return np.where(src >= size, 2 * (size - 1) - src, src)
-    if mode == "replicate":
-        return np.clip(src, 0, size - 1)
-    return np.mod(src, size)
+    return np.clip(src, 0, size - 1)
 
 
 def _pad_indexed(input, pad, mode):
@@ -324,6 +327,8 @@ def _pad_indexed(input, pad, mode):
         if left == 0 and right == 0:
             continue
         idx = _pad_source_index(shape[d], left, right, mode)
+        if idx is None:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
         out = out.index_select(d, tensor(idx, dtype=int64, device=input.device))
     return out if out is not input else input.clone()
 

@@ -315,10 +315,12 @@ def _area_pixel_compute_source_index(scale, dst, align_corners, cubic, ft):
     return src if cubic else np.where(src < 0, ft(0), src).astype(ft)
 
 
-def _nearest_indices(in_size, out_size, scale, exact):
-    """ATen's nearest_idx (with its in==out and 2x shortcuts) and nearest_exact_idx, in float32 like ATen."""
+def _nearest_indices(in_size, out_size, scale, exact, shortcuts):
+    """ATen's nearest_idx and nearest_exact_idx, in float32 like ATen. nearest_idx's in==out and 2x shortcuts
+    (which differ from the formula when a scale_factor is given) are taken by PyTorch's CPU kernel for 2 spatial
+    dims only; for 1 and 3 it always applies the formula."""
     out_idx = np.arange(out_size, dtype=np.int64)
-    if not exact:
+    if not exact and shortcuts:
         if out_size == in_size:
             return out_idx
         if out_size == 2 * in_size:
@@ -385,11 +387,12 @@ def _adaptive_avg_matrix(in_size, out_size, ft):
     return m
 
 
-def _resample_dim(x, d, out_size, mode, align_corners, scale):
+def _resample_dim(x, d, out_size, mode, align_corners, scale, nearest_shortcuts=False):
     in_size = x.shape[d]
     ft = _opmath(x.dtype)
     if mode in ("nearest", "nearest-exact"):
-        return x.index_select(d, _index(_nearest_indices(in_size, out_size, scale, mode == "nearest-exact"), x))
+        idx = _nearest_indices(in_size, out_size, scale, mode == "nearest-exact", nearest_shortcuts)
+        return x.index_select(d, _index(idx, x))
     if mode == "linear":
         i0, i1, l0, l1 = _linear_table(in_size, out_size, align_corners, scale, ft)
         return x.index_select(d, _index(i0, x)) * _weight(l0, x, d) + x.index_select(d, _index(i1, x)) * \
@@ -534,7 +537,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     names = ("D", "H", "W")[3 - dim:]
     if not all(s > 0 for s in spatial) or not all(s > 0 for s in output_size):
         raise RuntimeError("Input and output sizes should be greater than 0, but got input ("
-                           + ", ".join(f"{n}: {s}" for n, s in zip(names, spatial)) + ") and output ("
+                           + ", ".join(f"{n}: {s}" for n, s in zip(names, spatial))
+                           + (") and output (" if dim == 1 else ") output (")  # ATen's wording differs by rank
                            + ", ".join(f"{n}: {s}" for n, s in zip(names, output_size)) + ")")
     if input.numel() == 0 and math.prod(input.shape[1:]) == 0:
         raise RuntimeError(f"Non-empty {nd}D data tensor expected but got a tensor with sizes {list(input.shape)}")
@@ -542,7 +546,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     kind = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}.get(mode, mode)
     out = input
     for j in range(dim - 1, -1, -1):  # innermost dim first: ATen's separable evaluation order
-        out = _resample_dim(out, 2 + j, output_size[j], kind, align_corners, scales[j])
+        out = _resample_dim(out, 2 + j, output_size[j], kind, align_corners, scales[j], nearest_shortcuts=dim == 2)
     return out if out is not input else input.clone()
 
 
