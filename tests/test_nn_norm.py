@@ -1,8 +1,6 @@
 """Normalization layers and functions (batch/instance/group/local-response/RMS norm, F.normalize) against PyTorch:
 forward values and gradients (input, weight, bias) in float32 and float64, running statistics, eval mode,
 state_dict, repr and errors."""
-import warnings
-
 import numpy as np
 import pytest
 
@@ -526,7 +524,8 @@ def test_local_response_norm_defaults_and_errors():
     x, tx, _, _ = pair((2, 4, 3), np.float32)
     close(F.local_response_norm(x, 3), TF.local_response_norm(tx, 3), np.float32)
     x2 = np.zeros((2, 6), np.float32)
-    assert_same_error(lambda: F.local_response_norm(mt.tensor(x2), 2), lambda: TF.local_response_norm(torch.tensor(x2), 2))
+    assert_same_error(lambda: F.local_response_norm(mt.tensor(x2), 2),
+                      lambda: TF.local_response_norm(torch.tensor(x2), 2))
     assert tuple(F.local_response_norm(mt.zeros(0, 3, 4), 2).shape) == (0, 3, 4)
 
 
@@ -594,7 +593,8 @@ def test_normalize_eps_and_zero_rows():
     v, tv, _, _ = pair((5,), np.float32)
     close(F.normalize(v, dim=0), TF.normalize(tv, dim=0), np.float32)
     assert_same_error(lambda: F.normalize(mt.ones(3)), lambda: TF.normalize(torch.ones(3)))
-    assert_same_error(lambda: F.normalize(mt.ones(2, 3, dtype=mt.long)), lambda: TF.normalize(torch.ones(2, 3, dtype=torch.long)))
+    assert_same_error(lambda: F.normalize(mt.ones(2, 3, dtype=mt.long)),
+                      lambda: TF.normalize(torch.ones(2, 3, dtype=torch.long)))
 
 
 # ------------------------------------------------------------------------------------------------ module plumbing

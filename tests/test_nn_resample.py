@@ -71,7 +71,8 @@ def assert_same_error(fn_mt, fn_torch, match_message=True):
 PAD_CASES = [
     ((4, 5), (1, 2)), ((2, 3, 5), (2, 1)), ((2, 3, 5), (4, 4)), ((2, 3, 5), (-1, 2)), ((2, 3, 5), (3, -2)),
     ((2, 3, 5), (0, 0)), ((1, 1, 2), (1, 1)),
-    ((3, 4, 5), (1, 2, 3, 1)), ((2, 3, 4, 5), (2, 0, 1, 3)), ((2, 3, 4, 5), (-1, 1, 2, -2)), ((1, 2, 3, 3), (2, 2, 2, 2)),
+    ((3, 4, 5), (1, 2, 3, 1)), ((2, 3, 4, 5), (2, 0, 1, 3)), ((2, 3, 4, 5), (-1, 1, 2, -2)),
+    ((1, 2, 3, 3), (2, 2, 2, 2)),
     ((2, 3, 4, 5), (0, 0, 3, 0)),
     ((2, 3, 4, 5), (1, 1, 1, 2, 2, 1)), ((1, 2, 3, 4, 5), (1, 2, 0, 3, 2, 1)), ((1, 2, 3, 4, 5), (-1, 2, 1, -1, 2, 0)),
 ]
@@ -129,7 +130,8 @@ def test_pad_errors(shape, pad, mode):
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 def test_pad_value_with_nonconstant_mode(mode):
     x = np.zeros((2, 3, 4), np.float32)
-    assert_same_error(lambda: F.pad(mt.tensor(x), (1, 1), mode, 1.0), lambda: TF.pad(torch.tensor(x), (1, 1), mode, 1.0))
+    assert_same_error(lambda: F.pad(mt.tensor(x), (1, 1), mode, 1.0),
+                      lambda: TF.pad(torch.tensor(x), (1, 1), mode, 1.0))
 
 
 def test_pad_bool_replicate():
@@ -141,7 +143,8 @@ def test_pad_bool_replicate():
 # ------------------------------------------------------------------------------------------------ padding modules
 PAD_MODULES = [
     ("ZeroPad1d", (2,), (2, 3, 4)), ("ZeroPad1d", ((1, -1),), (3, 4)), ("ZeroPad2d", (1,), (2, 3, 4)),
-    ("ZeroPad2d", ((1, 0, 2, -1),), (1, 2, 3, 4)), ("ZeroPad3d", (1,), (1, 2, 3, 3)), ("ZeroPad3d", ((1, 0, 2, 1, 0, 1),), (1, 2, 2, 3, 3)),
+    ("ZeroPad2d", ((1, 0, 2, -1),), (1, 2, 3, 4)), ("ZeroPad3d", (1,), (1, 2, 3, 3)),
+    ("ZeroPad3d", ((1, 0, 2, 1, 0, 1),), (1, 2, 2, 3, 3)),
     ("ConstantPad1d", (2, 3.5), (2, 3, 4)), ("ConstantPad2d", ((1, 2, 0, 1), -1), (2, 3, 4)),
     ("ConstantPad3d", (1, 2), (1, 2, 2, 3, 3)),
     ("ReflectionPad1d", (2,), (2, 3, 4)), ("ReflectionPad1d", ((3, 1),), (3, 4)), ("ReflectionPad2d", (1,), (2, 3, 4)),
@@ -278,6 +281,16 @@ INTERP_ERRORS = [
 ]
 
 
+def test_interpolate_float_scalar_size():
+    """A float size is a TypeError in both (torch's comes from its C++ argument parser, so only the type matches)."""
+    x = np.zeros((1, 2, 5), np.float32)
+    assert_same_error(lambda: F.interpolate(mt.tensor(x), size=3.0), lambda: TF.interpolate(torch.tensor(x), size=3.0),
+                      match_message=False)
+    # a bool is an int to PyTorch's size check
+    check_fn(lambda x: F.interpolate(x, size=(3, True)), lambda x: TF.interpolate(x, size=(3, True)), (1, 2, 4, 5),
+             np.float32)
+
+
 @pytest.mark.parametrize("shape,kw", INTERP_ERRORS, ids=lambda v: str(v).replace(" ", ""))
 def test_interpolate_errors(shape, kw):
     x = np.zeros(shape, np.float32)
@@ -337,8 +350,10 @@ UPSAMPLE_MODULES = [
     ("Upsample", dict(scale_factor=1.5, mode="trilinear"), (1, 1, 2, 3, 4)),
     ("Upsample", dict(scale_factor=0.5, mode="area"), (1, 2, 4, 6)),
     ("Upsample", dict(scale_factor=1.3, mode="nearest-exact", recompute_scale_factor=True), (1, 2, 5)),
-    ("UpsamplingNearest2d", dict(scale_factor=3), (1, 2, 3, 4)), ("UpsamplingNearest2d", dict(size=(5, 7)), (1, 2, 3, 4)),
-    ("UpsamplingBilinear2d", dict(scale_factor=2), (1, 2, 3, 4)), ("UpsamplingBilinear2d", dict(size=(2, 9)), (1, 2, 3, 4)),
+    ("UpsamplingNearest2d", dict(scale_factor=3), (1, 2, 3, 4)),
+    ("UpsamplingNearest2d", dict(size=(5, 7)), (1, 2, 3, 4)),
+    ("UpsamplingBilinear2d", dict(scale_factor=2), (1, 2, 3, 4)),
+    ("UpsamplingBilinear2d", dict(size=(2, 9)), (1, 2, 3, 4)),
 ]
 
 

@@ -445,8 +445,8 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def _is_integer(x):
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool) or (hasattr(x, "dtype") and
-                                                                           not x.dtype.is_floating_point)
+    """torch.nn.functional._is_integer: a Python int (bool included) or a non-floating tensor."""
+    return isinstance(x, numbers.Integral) or (hasattr(x, "dtype") and not x.dtype.is_floating_point)
 
 
 _MODES_MSG = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
