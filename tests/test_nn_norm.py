@@ -258,6 +258,28 @@ def test_batchnorm_wrong_channel_count():
     assert_same_error(lambda: nn.BatchNorm1d(3)(mt.tensor(x)), lambda: tnn.BatchNorm1d(3)(torch.tensor(x)))
 
 
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.BatchNorm1d(3)(lib.randn(4, 3, dtype=lib.float64)),
+    lambda lib: lib.nn.BatchNorm1d(3).eval()(lib.randn(4, 3, dtype=lib.float64)),
+    lambda lib: lib.nn.BatchNorm1d(3, affine=False)(lib.randn(4, 3, dtype=lib.float64)),
+    lambda lib: lib.nn.GroupNorm(1, 3)(lib.randn(4, 3, dtype=lib.float64)),
+    lambda lib: lib.nn.InstanceNorm1d(3, affine=True)(lib.randn(4, 3, 5, dtype=lib.float64)),
+    lambda lib: lib.nn.functional.batch_norm(lib.randn(4, 3, 5, dtype=lib.float64), lib.zeros(3), lib.ones(3),
+                                             training=True),
+])
+def test_norm_mixed_dtypes(make):
+    assert_same_error(lambda: make(mt), lambda: make(torch))
+
+
+def test_rmsnorm_float32_weight_float64_input_promotes():
+    x = np.random.default_rng(0).standard_normal((2, 5))
+    with pytest.warns(UserWarning):  # torch warns that it cannot use its fused kernel
+        to = tnn.RMSNorm(5)(torch.tensor(x))
+    mo = nn.RMSNorm(5)(mt.tensor(x))
+    assert mo.dtype == mt.float64 and to.dtype == torch.float64
+    close(mo, to, np.float64)
+
+
 def test_batchnorm_buffers_follow_dtype_and_double():
     m, tm = nn.BatchNorm1d(3).double(), tnn.BatchNorm1d(3).double()
     compare_modules(m, tm, np.float64)

@@ -58,12 +58,15 @@ def _check_numel(t, name, expected, have_factor=1):
         raise RuntimeError(f"{name} should contain {expected} elements not {t.numel() * have_factor}")
 
 
+def _check_same_dtype(input, *others):
+    if any(t is not None and t.dtype != input.dtype for t in others):
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
 def _update_running(buf, new_stat, momentum):
     """buf = (1 - momentum) * buf + momentum * new_stat, in place and outside autograd."""
     with no_grad():
         stat = new_stat.detach()
-        if stat.dtype != buf.dtype:
-            stat = stat.to(buf.dtype)
         buf.copy_(buf * (1.0 - momentum) + stat * momentum)
 
 
@@ -80,6 +83,7 @@ def _batch_norm_impl(input, weight, bias, running_mean, running_var, training, m
     _check_numel(running_var, "running_var", c, stat_groups)
     _check_numel(weight, "weight", c, stat_groups)
     _check_numel(bias, "bias", c, stat_groups)
+    _check_same_dtype(input, weight, bias, running_mean, running_var)
     if not training and running_mean is None:
         raise RuntimeError("running_mean must be defined in evaluation mode")
     shape = _bshape(c, nd)
@@ -106,8 +110,6 @@ def _batch_norm_impl(input, weight, bias, running_mean, running_var, training, m
         if stat_groups > 1:
             mean, var = mean.repeat(stat_groups), var.repeat(stat_groups)
         mean, var = mean.reshape(shape), var.reshape(shape)
-        if mean.dtype != input.dtype:
-            mean, var = mean.to(input.dtype), var.to(input.dtype)
     out = (input - mean) * (var + eps).rsqrt()
     if weight is not None:
         w = weight.reshape(-1)
@@ -162,6 +164,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
                                f"but got {name} of shape {list(t.shape)} and input of shape {list(shape)}")
     _not_implemented_for(input, "group_norm")
+    _check_same_dtype(input, weight, bias)
     if input.numel() == 0:
         out = input.clone()
     else:
