@@ -342,6 +342,16 @@ def test_adaptive_avg_pool(output_size, shape):
                  np_dt, noncontig=True)
 
 
+@pytest.mark.parametrize("mode", ["area", "nearest", "nearest-exact", "linear"])
+def test_interpolate_non_finite_values(mode):
+    """inf/nan stay where torch puts them (the area windows that do not contain them stay finite)."""
+    x = np.arange(12, dtype=np.float64).reshape(1, 1, 12)
+    x[0, 0, 2], x[0, 0, 9] = np.inf, np.nan
+    for size in (3, 5, 17):
+        np.testing.assert_allclose(npy(F.interpolate(mt.tensor(x), size=size, mode=mode)),
+                                   TF.interpolate(torch.tensor(x), size=size, mode=mode).numpy(), rtol=1e-12)
+
+
 # ------------------------------------------------------------------------------------------------ Upsample modules
 UPSAMPLE_MODULES = [
     ("Upsample", dict(scale_factor=2), (1, 2, 3)), ("Upsample", dict(size=5, mode="linear"), (2, 2, 3)),

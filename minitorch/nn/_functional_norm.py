@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from .._C import cat
+from .._C import cat, where
 from .._creation import tensor, zeros
 from .._types import SCALAR_TYPE_NAMES, float32, float64, int64
 from ..autograd.grad_mode import no_grad
@@ -380,14 +380,25 @@ def _weight(arr, x, d):
     return tensor(np.ascontiguousarray(arr), dtype=x.dtype, device=x.device).reshape(shape)
 
 
-def _adaptive_avg_matrix(in_size, out_size, ft):
-    """(in_size, out_size) matrix whose column i averages input [start_index(i), end_index(i))."""
-    m = np.zeros((in_size, out_size), dtype=ft)
-    for i in range(out_size):
-        start = (i * in_size) // out_size
-        end = ((i + 1) * in_size + out_size - 1) // out_size
-        m[start:end, i] = ft(1) / ft(end - start)
-    return m
+def _adaptive_avg_dim(x, d, out_size):
+    """Adaptive average pooling along dim d: output i is the mean of input [start_index(i), end_index(i)) (ATen's
+    integer formulas). The window sum is one index_select per window offset, positions past a window's end
+    masked out with where (not multiplied by 0, so an inf elsewhere does not turn into nan)."""
+    in_size = x.shape[d]
+    i = np.arange(out_size, dtype=np.int64)
+    starts = (i * in_size) // out_size
+    ends = ((i + 1) * in_size + out_size - 1) // out_size
+    lens = ends - starts
+    if out_size == 0:
+        return x.index_select(d, _index(starts, x))
+    acc = None
+    for k in range(int(lens.max())):
+        v = x.index_select(d, _index(np.minimum(starts + k, ends - 1), x))
+        if (lens <= k).any():
+            mask = tensor(lens > k, device=x.device).reshape([out_size if j == d else 1 for j in range(x.dim())])
+            v = where(mask, v, 0.0)
+        acc = v if acc is None else acc + v
+    return acc / _weight(lens.astype(_opmath(x.dtype)), x, d)
 
 
 def _resample_dim(x, d, out_size, mode, align_corners, scale, nearest_shortcuts=False):
@@ -408,8 +419,7 @@ def _resample_dim(x, d, out_size, mode, align_corners, scale, nearest_shortcuts=
             out = term if out is None else out + term
         return out
     if mode == "area":
-        m = tensor(_adaptive_avg_matrix(in_size, out_size, ft), dtype=x.dtype, device=x.device)
-        return x.transpose(d, -1).matmul(m).transpose(d, -1)
+        return _adaptive_avg_dim(x, d, out_size)
     raise AssertionError(mode)
 
 
