@@ -8,6 +8,12 @@ from .modules.dropout import *  # noqa: F401,F403
 from .modules.distance import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from .modules.rnn import *  # noqa: F401,F403
+from .modules.batchnorm import *  # noqa: F401,F403
+from .modules.instancenorm import *  # noqa: F401,F403
+from .modules.normalization import *  # noqa: F401,F403
+from .modules.padding import *  # noqa: F401,F403
+from .modules.upsampling import *  # noqa: F401,F403
+from .modules.pixelshuffle import *  # noqa: F401,F403
 from .modules.conv import *  # noqa: F401,F403
 from .modules.pooling import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402

@@ -6,10 +6,12 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from .._C import cat, where
-from .._creation import _as_index, full, rand, zeros, zeros_like
+from .._creation import _as_index, full, rand, tensor, zeros, zeros_like
 from ..autograd.grad_mode import no_grad
-from .._types import SCALAR_TYPE_NAMES, int32, int64
+from .._types import SCALAR_TYPE_NAMES, bool_, int32, int64
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax",
@@ -143,10 +145,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
 
 
 def _embedding_renorm_(weight, flat_idx, max_norm, norm_type):
-    import numpy as np
     with no_grad():
         uniq = np.unique(flat_idx.cpu().numpy())
-        from .._creation import tensor
         idx = tensor(uniq, dtype=int64, device=weight.device)
         rows = weight.index_select(0, idx)
         norms = rows.norm(norm_type, dim=1, keepdim=True)
@@ -244,7 +244,9 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in _PAD_MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if mode != "constant":
-        raise NotImplementedError(f"pad: mode '{mode}' is not supported (only 'constant')")
+        if value is not None and value != 0:
+            raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+        return _pad_indexed(input, pad, mode)
     value = 0.0 if value is None else value
     out = input
     for i in range(len(pad) // 2):
@@ -269,6 +271,83 @@ def pad(input, pad, mode="constant", value=None):
             parts.append(full(tuple(shape), value, dtype=out.dtype, device=out.device))
         if len(parts) > 1:
             out = cat(parts, dim)
+    return out if out is not input else input.clone()
+
+
+_NONCONSTANT_PAD_DIMS = {2: (2, 3), 4: (3, 4), 6: (4, 5)}
+
+
+def _pad_source_index(size, left, right, mode):
+    """For each output position along one dim, the input position it reads (ATen's reflection/replication/
+    circular index maps, which also cover negative padding)."""
+    if mode == "circular":  # ATen crops the negative pads first, then wraps around what is left
+        start, kept = max(0, -left), size - max(0, -left) - max(0, -right)
+        if kept <= 0:
+            return np.zeros(0, dtype=np.int64) if kept == 0 and left <= 0 and right <= 0 else None
+        return start + np.mod(np.arange(kept + max(0, left) + max(0, right), dtype=np.int64) - max(0, left), kept)
+    src = np.arange(size + left + right, dtype=np.int64) - left
+    if mode == "reflect":
+        src = np.abs(src)
+        return np.where(src >= size, 2 * (size - 1) - src, src)
+    return np.clip(src, 0, size - 1)
+
+
+def _pad_indexed(input, pad, mode):
+    """reflect / replicate / circular padding of the last len(pad)//2 dims, one index_select per dim (so the
+    gradient is index_select's: the scatter-add of the output gradient into the input positions read)."""
+    nd, k = input.dim(), len(pad)
+    if k not in _NONCONSTANT_PAD_DIMS or nd not in _NONCONSTANT_PAD_DIMS[k]:
+        raise NotImplementedError(
+            f"Padding size {k} is not supported for {nd}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    npad = k // 2
+    shape = list(input.shape)
+    dims = [nd - 1 - i for i in range(npad)]  # pad[2i], pad[2i+1] pad dims[i]
+    out_sizes = [shape[d] + pad[2 * i] + pad[2 * i + 1] for i, d in enumerate(dims)]
+    if mode == "circular":
+        for i in reversed(range(npad)):
+            d, left, right = dims[i], pad[2 * i], pad[2 * i + 1]
+            if left > shape[d] or right > shape[d]:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            if out_sizes[i] < 0:
+                raise RuntimeError("Negative padding value is resulting in an empty dimension")
+    else:
+        kernel = ("reflection" if mode == "reflect" else "replication") + f"_pad{npad}d"
+        if input.dtype == bool_:
+            raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+        first = 1 if nd == npad + 2 else 0  # the batch dim may be empty, the others may not
+        if any(s == 0 for s in shape[first:]):
+            raise RuntimeError(f"Expected {npad + 1}D or {npad + 2}D (batch mode) tensor with possibly 0 batch size "
+                               f"and other non-zero dimensions for input, but got: {shape}")
+        if mode == "reflect":
+            for i, d in enumerate(dims):
+                left, right = pad[2 * i], pad[2 * i + 1]
+                if not (left < shape[d] and right < shape[d]):
+                    raise RuntimeError(f"Argument #{4 + 2 * i}: Padding size should be less than the corresponding "
+                                       f"input dimension, but got: padding ({left}, {right}) at dimension {d} of "
+                                       f"input {shape}")
+        if all(o < 1 for o in out_sizes):
+            names = ("W", "H", "D")[:npad]
+            ins = ", ".join(f"{n}: {shape[d]}" for n, d in reversed(list(zip(names, dims))))
+            outs = " ".join(f"{n}: {o}" for n, o in reversed(list(zip(names, out_sizes))))
+            raise RuntimeError(f"input ({ins}) is too small. Calculated output {outs}")
+        if any(o < 0 for o in out_sizes):
+            new_shape = list(shape)
+            for d, o in zip(dims, out_sizes):
+                new_shape[d] = o
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(out_sizes)}: {new_shape}")
+    out = input
+    for i, d in enumerate(dims):
+        left, right = pad[2 * i], pad[2 * i + 1]
+        if left == 0 and right == 0:
+            continue
+        idx = _pad_source_index(shape[d], left, right, mode)
+        if idx is None:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        out = out.index_select(d, tensor(idx, dtype=int64, device=input.device))
     return out if out is not input else input.clone()
 
 

@@ -1,5 +1,6 @@
-"""minitorch.nn.functional: the functional forms of the layers and losses."""
+"""minitorch.nn.functional: the functional forms of the layers, losses, normalizations and resampling."""
 from ._functional_layers import *  # noqa: F401,F403
 from ._functional_activation import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
+from ._functional_norm import *  # noqa: F401,F403
 from ._functional_conv import *  # noqa: F401,F403
