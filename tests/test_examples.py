@@ -36,3 +36,18 @@ def test_seed_training_learns_the_line():
     losses = [float(line.rsplit(" ", 1)[1]) for line in out if line.startswith("Epoch [")]
     assert len(losses) == 5 and all(b < a for a, b in zip(losses, losses[1:]))
     assert out[-1] in ("Training step completed on: cpu", "Training step completed on: cuda")
+
+
+def test_cnn_example_learns_the_generated_images():
+    """examples/cnn.py (conv-BN-ReLU, max-pool, dropout, SGD + cosine schedule) on a small run: chance is 0.1."""
+    r = subprocess.run([sys.executable, os.path.join(EXAMPLES, "cnn.py"), "--no-progress", "--train-size", "1024",
+                        "--test-size", "256", "--epochs", "3", "--width", "8", "--lr", "0.1"], capture_output=True,
+                       text=True, timeout=300,
+                       env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(
+                           minitorch.__file__)))))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Net(" and "(0): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)" \
+        in r.stdout and "BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)" in r.stdout
+    accs = [float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("epoch ")]
+    assert len(accs) == 3 and accs[-1] > 0.8, r.stdout
