@@ -55,16 +55,25 @@ def pool_case(m, backward):
     return lambda: F.max_pool2d(x, 2).sum().backward()
 
 
-def cnn_step(m, backward=True):
-    """One SGD step of an 8-conv ResNet-style net (no normalization) on 32x32 images, batch 64."""
+def cnn_step(m):
+    """One SGD step of an 8-conv ResNet-style net (conv-BN-ReLU, residual blocks) on 32x32 images, batch 64."""
     nn = m.nn
     m.manual_seed(0)
 
-    def block(cin, cout, stride):
-        return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.ReLU()]
-    layers = block(3, 32, 1) + block(32, 32, 1) + block(32, 64, 2) + block(64, 64, 1) + block(64, 128, 2) + \
-        block(128, 128, 1) + block(128, 128, 1) + block(128, 128, 1)
-    net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c1, self.b1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+            self.c2, self.b2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+
+        def forward(self, x):
+            return (x + self.b2(self.c2(self.b1(self.c1(x)).relu()))).relu()
+
+    def down(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+    net = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), Block(32),
+                        down(32, 64), Block(64), down(64, 128), nn.Conv2d(128, 128, 3, padding=1), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10))
     opt = m.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
     x = m.tensor(rng.standard_normal((64, 3, 32, 32)).astype(np.float32))
@@ -75,6 +84,18 @@ def cnn_step(m, backward=True):
         nn.functional.cross_entropy(net(x), y).backward()
         opt.step()
     return step
+
+
+def bn_case(m, backward):
+    rng = np.random.default_rng(0)
+    x = m.tensor(rng.standard_normal((64, 64, 32, 32)).astype(np.float32), requires_grad=backward)
+    bn = m.nn.BatchNorm2d(64)
+    if not backward:
+        def fwd():
+            with m.no_grad():
+                bn(x)
+        return fwd
+    return lambda: bn(x).sum().backward()
 
 
 def main():
@@ -108,8 +129,13 @@ def main():
         rows.append(["maxpool2 64x64ch 32x32" + (" fwd+bwd" if backward else " fwd"),
                      f"{times['minitorch'] * 1e3:.2f}", f"{times['torch'] * 1e3:.2f}" if torch else "-",
                      f"{times['torch'] / times['minitorch']:.2f}" if torch else "-", "-"])
+    for backward in (False, True):
+        times = {lib: bench(bn_case(m, backward), 3, rep) for lib, m in libs}
+        rows.append(["batchnorm2d 64x64ch 32x32 train" + (" fwd+bwd" if backward else " fwd"),
+                     f"{times['minitorch'] * 1e3:.2f}", f"{times['torch'] * 1e3:.2f}" if torch else "-",
+                     f"{times['torch'] / times['minitorch']:.2f}" if torch else "-", "-"])
     times = {lib: bench(cnn_step(m), 1, rep) for lib, m in libs}
-    rows.append(["8-conv net SGD step, 64x3x32x32", f"{times['minitorch'] * 1e3:.2f}",
+    rows.append(["ResNet-style 8-conv SGD step, 64x3x32x32", f"{times['minitorch'] * 1e3:.2f}",
                  f"{times['torch'] * 1e3:.2f}" if torch else "-",
                  f"{times['torch'] / times['minitorch']:.2f}" if torch else "-", "-"])
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "

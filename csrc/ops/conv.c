@@ -376,8 +376,9 @@ static int weight_grad_implicit_f32(const implicit_conv *P, const float *src, co
                         dst[((o0 * P1 + o1) * P2 + o2) * Og] = row[(o0 * P->out[1] + o1) * P->out[2] + o2];
         }
     int64_t cb = (Cg + MT_TILE_MR - 1) / MT_TILE_MR, ob = (Og + MT_TILE_NR - 1) / MT_TILE_NR, wlen = G * Og * Cg * K;
+    int64_t items = P->N * G * K;
     int nt = mt_num_threads();
-    if (nt > P->N) nt = (int)(P->N > 0 ? P->N : 1);
+    if (nt > items) nt = (int)(items > 0 ? items : 1);
     float *partial = (float *)calloc((size_t)(nt * wlen > 0 ? nt * wlen : 1), sizeof(float));
     if (!partial) {
         free(goT);
@@ -385,8 +386,8 @@ static int weight_grad_implicit_f32(const implicit_conv *P, const float *src, co
         mt_error(MT_ERR_MEMORY, "convolution: out of memory");
         return -1;
     }
-    /* one sample at a time per thread: its padded source and gO^T (a few hundred KB) stay in L2 across all taps
-     * and tiles; each thread sums into its own copy of gW */
+    /* items (sample, group, tap) in order, so a thread's consecutive items share a sample whose padded source and
+     * gO^T (a few hundred KB) stay in L2; each thread sums into its own copy of gW */
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int tid = 0;
@@ -395,22 +396,21 @@ static int weight_grad_implicit_f32(const implicit_conv *P, const float *src, co
 #endif
         float *acc = partial + tid * wlen, tmp[MT_TILE_MR * MT_TILE_NR];
 #pragma omp for schedule(dynamic)
-        for (int64_t n = 0; n < P->N; n++)
-            for (int64_t g = 0; g < G; g++)
-                for (int64_t t = 0; t < K; t++) {
-                    int64_t t0 = t / (P->k[1] * P->k[2]), t1 = t / P->k[2] % P->k[1], t2 = t % P->k[2];
-                    int64_t off = (t0 * P->d[0] * P1 + t1 * P->d[1]) * P2 + t2 * P->d[2], ng = n * G + g;
-                    for (int64_t c0 = 0; c0 < cb * MT_TILE_MR; c0 += MT_TILE_MR)
-                        for (int64_t j0 = 0; j0 < ob * MT_TILE_NR; j0 += MT_TILE_NR) {
-                            int mr = (int)(Cg - c0 < MT_TILE_MR ? Cg - c0 : MT_TILE_MR);
-                            int64_t wd = Og - j0 < MT_TILE_NR ? Og - j0 : MT_TILE_NR;
-                            mt_kseg sg = {span, x + (ng * Cg + c0) * CS + off, CS, 1, goT + ng * span * Og + j0, Og};
-                            mt_tile(mr, wd, &sg, 1, tmp, MT_TILE_NR, 0);
-                            for (int i = 0; i < mr; i++)
-                                for (int64_t j = 0; j < wd; j++)
-                                    acc[((g * Og + j0 + j) * Cg + c0 + i) * K + t] += tmp[i * MT_TILE_NR + j];
-                        }
+        for (int64_t it = 0; it < items; it++) {
+            int64_t n = it / (G * K), g = it / K % G, t = it % K;
+            int64_t t0 = t / (P->k[1] * P->k[2]), t1 = t / P->k[2] % P->k[1], t2 = t % P->k[2];
+            int64_t off = (t0 * P->d[0] * P1 + t1 * P->d[1]) * P2 + t2 * P->d[2], ng = n * G + g;
+            for (int64_t c0 = 0; c0 < cb * MT_TILE_MR; c0 += MT_TILE_MR)
+                for (int64_t j0 = 0; j0 < ob * MT_TILE_NR; j0 += MT_TILE_NR) {
+                    int mr = (int)(Cg - c0 < MT_TILE_MR ? Cg - c0 : MT_TILE_MR);
+                    int64_t wd = Og - j0 < MT_TILE_NR ? Og - j0 : MT_TILE_NR;
+                    mt_kseg sg = {span, x + (ng * Cg + c0) * CS + off, CS, 1, goT + ng * span * Og + j0, Og};
+                    mt_tile(mr, wd, &sg, 1, tmp, MT_TILE_NR, 0);
+                    for (int i = 0; i < mr; i++)
+                        for (int64_t j = 0; j < wd; j++)
+                            acc[((g * Og + j0 + j) * Cg + c0 + i) * K + t] += tmp[i * MT_TILE_NR + j];
                 }
+        }
     }
     memcpy(gw, partial, sizeof(float) * (size_t)wlen);
     for (int th = 1; th < nt; th++)
