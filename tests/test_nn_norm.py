@@ -647,3 +647,20 @@ def test_factory_kwargs():
             assert t.dtype == (mt.int64 if name == "num_batches_tracked" else mt.float64), name
     m = nn.BatchNorm1d(3, device="cpu")
     assert m.running_mean.device.type == "cpu" and m.num_batches_tracked.device.type == "cpu"
+
+
+def test_fused_batch_norm_node_and_gradcheck():
+    """F.batch_norm runs the fused C kernel on CPU: torch's node name, and finite differences in float64 for the
+    training (batch statistics) and evaluation forms."""
+    import minitorch as mt
+    rng = np.random.default_rng(5)
+    x = mt.tensor(rng.standard_normal((3, 4, 5)), requires_grad=True)
+    w = mt.tensor(rng.standard_normal(4), requires_grad=True)
+    b = mt.tensor(rng.standard_normal(4), requires_grad=True)
+    rm, rv = mt.tensor(rng.standard_normal(4)), mt.tensor(rng.random(4) + 0.5)
+    y = mt.nn.functional.batch_norm(x, rm.clone(), rv.clone(), w, b, training=True)
+    assert y.grad_fn.name() == "NativeBatchNormBackward0"
+    assert mt.autograd.gradcheck(lambda x, w, b: mt.nn.functional.batch_norm(x, None, None, w, b, training=True),
+                                 (x, w, b))
+    assert mt.autograd.gradcheck(lambda x, w, b: mt.nn.functional.batch_norm(x, rm, rv, w, b, training=False),
+                                 (x, w, b))

@@ -246,7 +246,34 @@ static PyObject *nn_pool(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     return tensor_tuple(2, r);
 }
 
+
+/* ---- batch normalisation (ops/norm.c) ---- */
+#include "../ops/norm.h"
+
+/* _batch_norm(input, weight|None, bias|None, running_mean|None, running_var|None, training, eps)
+ *   -> (out, batch mean|None, batch biased var|None) */
+static PyObject *nn_batch_norm(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 7) { PyErr_SetString(PyExc_TypeError, "_batch_norm() takes 7 arguments"); return NULL; }
+    mt_tensor *ts[5] = {NULL, NULL, NULL, NULL, NULL};
+    for (int k = 0; k < 5; k++) {
+        if (k > 0 && args[k] == Py_None) continue;
+        if (!PyTensor_Check(args[k])) {
+            PyErr_Format(PyExc_TypeError, "_batch_norm(): argument %d must be Tensor%s", k + 1, k ? " or None" : "");
+            return NULL;
+        }
+        ts[k] = T(args[k]);
+    }
+    int training = PyObject_IsTrue(args[5]);
+    if (training < 0) return NULL;
+    double eps = PyFloat_AsDouble(args[6]);
+    if (eps == -1.0 && PyErr_Occurred()) return NULL;
+    mt_tensor *r[3];
+    if (mt_batch_norm(ts[0], ts[1], ts[2], ts[3], ts[4], training, eps, &r[0], &r[1], &r[2]) < 0) return mt_py_raise();
+    return tensor_tuple(3, r);
+}
+
 PyMethodDef mt_nn_functions[] = {
+    {"_batch_norm", (PyCFunction)(void (*)(void))nn_batch_norm, METH_FASTCALL, NULL},
     {"_convolution", (PyCFunction)(void (*)(void))nn_convolution, METH_FASTCALL, NULL},
     {"_pool", (PyCFunction)(void (*)(void))nn_pool, METH_FASTCALL, NULL},
     {"_gru_cell", (PyCFunction)(void (*)(void))nn_gru_cell, METH_FASTCALL, NULL},

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from .. import _C
 from .._C import cat, where
 from .._creation import tensor, zeros
 from .._types import SCALAR_TYPE_NAMES, float32, float64, int64
@@ -70,6 +71,25 @@ def _update_running(buf, new_stat, momentum):
         buf.copy_(buf * (1.0 - momentum) + stat * momentum)
 
 
+def _batch_norm_fused(input, weight, bias, running_mean, running_var, training, momentum, eps, stat_groups):
+    """The C kernel (ops/norm.c): statistics, normalisation and its backward in a few passes; the running buffers
+    move here from the batch statistics it returns."""
+    g = stat_groups
+
+    def per_instance(t):
+        return None if t is None else (t.reshape(-1).repeat(g) if g > 1 else t.reshape(-1))
+    rm, rv = (None, None) if training else (per_instance(running_mean), per_instance(running_var))
+    out, mean, var = _C._batch_norm(input, per_instance(weight), per_instance(bias), rm, rv, bool(training),
+                                    float(eps))
+    if training and running_mean is not None:
+        n = input.numel() // input.size(1)
+        c = input.size(1)
+        _update_running(running_mean, mean.reshape(g, c // g).mean(0), momentum)
+        _update_running(running_var, (var * (n / (n - 1) if n > 1 else float("nan"))).reshape(g, c // g).mean(0),
+                        momentum)
+    return out
+
+
 def _batch_norm_impl(input, weight, bias, running_mean, running_var, training, momentum, eps, stat_groups=1,
                      kernel="batch_norm"):
     """Normalises over every dim but 1. stat_groups > 1 (instance norm): the running buffers hold C values while
@@ -94,6 +114,9 @@ def _batch_norm_impl(input, weight, bias, running_mean, running_var, training, m
         if bias is not None and bias.numel():
             out = out + bias.reshape(-1)[0]
         return out
+    if input.device.type == "cpu" and not any(t is not None and t.requires_grad for t in (running_mean, running_var)):
+        return _batch_norm_fused(input, weight, bias, running_mean, running_var, training, momentum, eps,
+                                 stat_groups)
     if training:
         dims = (0,) + tuple(range(2, nd))
         mean = input.mean(dims, keepdim=True)

@@ -1,0 +1,200 @@
+/* Fused batch normalisation: per channel statistics in double (two passes: the mean, then the squared
+ * deviations), one pass to normalise, and a backward of two passes (the two channel sums, then the input
+ * gradient) instead of the dozen elementwise ops and reductions of the composed form. Channels are independent
+ * and split over the OpenMP threads. */
+#include "norm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../autograd/autograd.h"
+#include "../core/backend.h"
+
+typedef struct bn_info {
+    bool training, has_w, has_b;
+    mt_dtype dtype;
+    int64_t N, C, inner; /* input viewed as [N, C, inner] */
+} bn_info;
+
+#define DEFINE_BN(T, SFX)                                                                                             \
+    static void bn_forward_##SFX(const bn_info *I, const T *x, const T *w, const T *b, const T *rm, const T *rv,     \
+                                 double eps, T *y, T *mean_out, T *var_out, double *save) {                          \
+        const int64_t N = I->N, C = I->C, S = I->inner;                                                              \
+        _Pragma("omp parallel for schedule(static) if (N * C * S >= 32768)") for (int64_t c = 0; c < C; c++) {      \
+            double mean, var;                                                                                        \
+            if (I->training) {                                                                                       \
+                double s = 0;                                                                                        \
+                for (int64_t n = 0; n < N; n++) {                                                                    \
+                    const T *p = x + (n * C + c) * S;                                                                \
+                    for (int64_t i = 0; i < S; i++) s += p[i];                                                       \
+                }                                                                                                    \
+                mean = s / (double)(N * S);                                                                          \
+                double q = 0;                                                                                        \
+                for (int64_t n = 0; n < N; n++) {                                                                    \
+                    const T *p = x + (n * C + c) * S;                                                                \
+                    for (int64_t i = 0; i < S; i++) {                                                                \
+                        double d = p[i] - mean;                                                                      \
+                        q += d * d;                                                                                  \
+                    }                                                                                                \
+                }                                                                                                    \
+                var = q / (double)(N * S);                                                                           \
+                mean_out[c] = (T)mean;                                                                               \
+                var_out[c] = (T)var;                                                                                 \
+            } else {                                                                                                 \
+                mean = rm[c];                                                                                        \
+                var = rv[c];                                                                                         \
+            }                                                                                                        \
+            double invstd = 1.0 / sqrt(var + eps);                                                                   \
+            save[2 * c] = mean;                                                                                      \
+            save[2 * c + 1] = invstd;                                                                                \
+            T scale = (T)(invstd * (w ? (double)w[c] : 1.0));                                                        \
+            T shift = (T)((b ? (double)b[c] : 0.0) - mean * invstd * (w ? (double)w[c] : 1.0));                      \
+            for (int64_t n = 0; n < N; n++) {                                                                        \
+                const T *p = x + (n * C + c) * S;                                                                    \
+                T *q = y + (n * C + c) * S;                                                                          \
+                for (int64_t i = 0; i < S; i++) q[i] = p[i] * scale + shift;                                         \
+            }                                                                                                        \
+        }                                                                                                            \
+    }                                                                                                                \
+    static void bn_backward_##SFX(const bn_info *I, const T *x, const T *w, const double *save, const T *gy, T *gx,  \
+                                  T *gw, T *gb) {                                                                    \
+        const int64_t N = I->N, C = I->C, S = I->inner;                                                              \
+        const double M = (double)(N * S);                                                                            \
+        _Pragma("omp parallel for schedule(static) if (N * C * S >= 32768)") for (int64_t c = 0; c < C; c++) {      \
+            const double mean = save[2 * c], invstd = save[2 * c + 1];                                               \
+            double sdy = 0, sdyx = 0; /* sum of dy, sum of dy * (x - mean) */                                        \
+            for (int64_t n = 0; n < N; n++) {                                                                        \
+                const T *p = x + (n * C + c) * S, *g = gy + (n * C + c) * S;                                         \
+                for (int64_t i = 0; i < S; i++) {                                                                    \
+                    sdy += g[i];                                                                                     \
+                    sdyx += (double)g[i] * (p[i] - mean);                                                            \
+                }                                                                                                    \
+            }                                                                                                        \
+            if (gw) gw[c] = (T)(sdyx * invstd);                                                                      \
+            if (gb) gb[c] = (T)sdy;                                                                                  \
+            if (!gx) continue;                                                                                       \
+            const double wc = w ? (double)w[c] : 1.0;                                                                \
+            /* training: gx = w invstd (dy - mean(dy) - xhat mean(dy xhat)); eval: gx = w invstd dy */               \
+            const T a = (T)(wc * invstd);                                                                            \
+            const T k = I->training ? (T)(wc * invstd * invstd * invstd * sdyx / M) : (T)0;                          \
+            const T m0 = I->training ? (T)(wc * invstd * sdy / M) : (T)0;                                            \
+            const T mk = (T)mean;                                                                                    \
+            for (int64_t n = 0; n < N; n++) {                                                                        \
+                const T *p = x + (n * C + c) * S, *g = gy + (n * C + c) * S;                                         \
+                T *q = gx + (n * C + c) * S;                                                                         \
+                for (int64_t i = 0; i < S; i++) q[i] = a * g[i] - k * (p[i] - mk) - m0;                              \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+
+DEFINE_BN(float, f32)
+DEFINE_BN(double, f64)
+
+/* saved: 0 input, 1 weight (contiguous); extra: bn_info followed by the per-channel (mean, invstd) doubles */
+static int bn_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    const bn_info *I = (const bn_info *)n->extra;
+    const double *save = (const double *)(I + 1);
+    gi[0] = gi[1] = gi[2] = NULL;
+    if (!go[0]) return 0;
+    mt_tensor *x = mt_node_saved(n, 0), *w = I->has_w ? mt_node_saved(n, 1) : NULL;
+    if (!x || (I->has_w && !w)) return -1;
+    mt_tensor *g = mt_contiguous(go[0]);
+    if (!g) return -1;
+    int64_t cs[1] = {I->C};
+    mt_tensor *gx = mt_node_needs(n, 0) ? mt_empty(x->shape, x->ndim, I->dtype, mt_cpu()) : NULL;
+    mt_tensor *gw = mt_node_needs(n, 1) ? mt_empty(cs, 1, I->dtype, mt_cpu()) : NULL;
+    mt_tensor *gb = mt_node_needs(n, 2) ? mt_empty(cs, 1, I->dtype, mt_cpu()) : NULL;
+    if ((mt_node_needs(n, 0) && !gx) || (mt_node_needs(n, 1) && !gw) || (mt_node_needs(n, 2) && !gb)) {
+        mt_decref(g);
+        mt_decref(gx);
+        mt_decref(gw);
+        mt_decref(gb);
+        return -1;
+    }
+#define BN_BW(T, SFX)                                                                                                 \
+    bn_backward_##SFX(I, (const T *)mt_data(x), w ? (const T *)mt_data(w) : NULL, save, (const T *)mt_data(g),       \
+                      gx ? (T *)mt_data(gx) : NULL, gw ? (T *)mt_data(gw) : NULL, gb ? (T *)mt_data(gb) : NULL)
+    if (I->dtype == MT_FLOAT32) BN_BW(float, f32);
+    else BN_BW(double, f64);
+#undef BN_BW
+    mt_decref(g);
+    gi[0] = gx;
+    gi[1] = gw;
+    gi[2] = gb;
+    return 0;
+}
+static void bn_release(mt_node *n) {
+    free(n->extra);
+    n->extra = NULL;
+}
+static const mt_node_vt bn_vt = {"NativeBatchNormBackward0", bn_backward, bn_release};
+
+int mt_batch_norm(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, mt_tensor *running_mean,
+                  mt_tensor *running_var, bool training, double eps, mt_tensor **out, mt_tensor **mean,
+                  mt_tensor **var) {
+    *out = *mean = *var = NULL;
+    if (!input) return -1;
+    mt_dtype dt = input->dtype;
+    if (input->storage->device.type != MT_CPU)
+        return mt_error(MT_ERR_NOTIMPL, "batch_norm: the fused kernel runs on CPU tensors only"), -1;
+    if (!mt_is_floating(dt) || input->ndim < 2)
+        return mt_error(MT_ERR_RUNTIME, "batch_norm: expected a floating input of at least 2 dims"), -1;
+    int64_t C = input->shape[1];
+    mt_tensor *params[4] = {weight, bias, running_mean, running_var};
+    for (int k = 0; k < 4; k++)
+        if (params[k] && (params[k]->dtype != dt || mt_numel(params[k]) != C ||
+                          params[k]->storage->device.type != MT_CPU))
+            return mt_error(MT_ERR_RUNTIME, "batch_norm: weight, bias and running stats must be %lld %s values",
+                            (long long)C, mt_type_name(dt)), -1;
+    if (!training && (!running_mean || !running_var))
+        return mt_error(MT_ERR_RUNTIME, "running_mean must be defined in evaluation mode"), -1;
+    bn_info *I = (bn_info *)malloc(sizeof(bn_info) + sizeof(double) * (size_t)(2 * (C > 0 ? C : 1)));
+    if (!I) return mt_error(MT_ERR_MEMORY, "batch_norm: out of memory"), -1;
+    I->training = training;
+    I->has_w = weight != NULL;
+    I->has_b = bias != NULL;
+    I->dtype = dt;
+    I->N = input->shape[0];
+    I->C = C;
+    I->inner = 1;
+    for (int d = 2; d < input->ndim; d++) I->inner *= input->shape[d];
+    mt_tensor *ts[5] = {input, weight, bias, running_mean, running_var}, *cs[5] = {NULL};
+    mt_tensor *y = NULL, *m = NULL, *v = NULL;
+    int rc = -1;
+    for (int k = 0; k < 5; k++)
+        if (ts[k] && !(cs[k] = mt_contiguous(ts[k]))) goto done;
+    int64_t cshape[1] = {C};
+    if (!(y = mt_empty(input->shape, input->ndim, dt, mt_cpu()))) goto done;
+    if (training && (!(m = mt_empty(cshape, 1, dt, mt_cpu())) || !(v = mt_empty(cshape, 1, dt, mt_cpu())))) goto done;
+#define BN_FW(T, SFX)                                                                                                 \
+    bn_forward_##SFX(I, (const T *)mt_data(cs[0]), cs[1] ? (const T *)mt_data(cs[1]) : NULL,                         \
+                     cs[2] ? (const T *)mt_data(cs[2]) : NULL, cs[3] ? (const T *)mt_data(cs[3]) : NULL,             \
+                     cs[4] ? (const T *)mt_data(cs[4]) : NULL, eps, (T *)mt_data(y), m ? (T *)mt_data(m) : NULL,    \
+                     v ? (T *)mt_data(v) : NULL, (double *)(I + 1))
+    if (dt == MT_FLOAT32) BN_FW(float, f32);
+    else BN_FW(double, f64);
+#undef BN_FW
+    {
+        mt_tensor *ins[3] = {input, weight, bias};
+        mt_node *node = mt_autograd_record(&bn_vt, y, 3, ins);
+        if (node) {
+            node->extra = I;
+            I = NULL;
+            mt_node_save(node, 0, cs[0], false);
+            if (cs[1]) mt_node_save(node, 1, cs[1], false);
+        }
+    }
+    *out = y;
+    *mean = m;
+    *var = v;
+    y = m = v = NULL;
+    rc = 0;
+done:
+    free(I);
+    for (int k = 0; k < 5; k++) mt_decref(cs[k]);
+    mt_decref(y);
+    mt_decref(m);
+    mt_decref(v);
+    return rc;
+}
