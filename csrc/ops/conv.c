@@ -603,6 +603,113 @@ static int conv_backward_tiles(const conv_info *I, const float *x, const float *
     return 0;
 }
 
+/* ---- one input channel per group (depthwise convolutions, and a first layer on 1-channel images) ----
+ * Each output plane is a sum of K shifted, scaled copies of its input plane: direct loops over the taps, the
+ * innermost one along the last dim (vectorised at unit stride), no GEMM of inner dimension 1. The planes are
+ * independent and split over the threads; the weight gradient is one dot product per tap and output channel. */
+enum { MAX_DEPTHWISE_TAPS = 64 };
+#define DEFINE_DEPTHWISE(T, SFX)                                                                                      \
+    static void dw_forward_##SFX(const conv_info *I, const T *x, const T *w, const T *b, T *y) {                     \
+        const geom *g = &I->g;                                                                                       \
+        const int64_t K = taps(g), L = col_len(g), IMG = img_len(g), Og = I->c_out / I->p.groups;                  \
+        const int64_t planes = I->N * I->c_out;                                                                      \
+        _Pragma("omp parallel for schedule(static) if (planes * L * K >= 32768)") for (int64_t pl = 0;               \
+                                                                                     pl < planes; pl++) {             \
+            int64_t n = pl / I->c_out, oc = pl % I->c_out, ic = oc / Og;                                             \
+            const T *xp = x + (n * I->c_in + ic) * IMG, *wp = w + oc * K;                                            \
+            T *yp = y + pl * L, bv = b ? b[oc] : (T)0;                                                               \
+            for (int64_t l = 0; l < L; l++) yp[l] = bv;                                                              \
+            for (int64_t t = 0; t < K; t++) {                                                                        \
+                int64_t kt[3] = {t / (g->k[1] * g->k[2]), t / g->k[2] % g->k[1], t % g->k[2]}, lo[3], hi[3], off[3]; \
+                for (int i = 0; i < 3; i++) {                                                                        \
+                    valid_range(g, i, kt[i], &lo[i], &hi[i]);                                                       \
+                    off[i] = kt[i] * g->d[i] - g->p[i];                                                              \
+                }                                                                                                    \
+                const T wt = wp[t];                                                                                  \
+                for (int64_t o0 = lo[0]; o0 < hi[0]; o0++)                                                           \
+                    for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                                     \
+                        T *yr = yp + (o0 * g->col[1] + o1) * g->col[2];                                              \
+                        const T *xr = xp + ((o0 * g->s[0] + off[0]) * g->img[1] + o1 * g->s[1] + off[1]) * g->img[2] + \
+                                      off[2];                                                                        \
+                        if (g->s[2] == 1)                                                                            \
+                            for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) yr[o2] += wt * xr[o2];                        \
+                        else                                                                                         \
+                            for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) yr[o2] += wt * xr[o2 * g->s[2]];              \
+                    }                                                                                                \
+            }                                                                                                        \
+        }                                                                                                            \
+    }                                                                                                                \
+    static void dw_backward_##SFX(const conv_info *I, const T *x, const T *w, const T *gy, T *gx, T *gw) {           \
+        const geom *g = &I->g;                                                                                       \
+        const int64_t K = taps(g), L = col_len(g), IMG = img_len(g), Og = I->c_out / I->p.groups;                  \
+        if (gx) {                                                                                                    \
+            const int64_t planes = I->N * I->c_in;                                                                   \
+            _Pragma("omp parallel for schedule(static) if (planes * L * K >= 32768)") for (int64_t pl = 0;           \
+                                                                                         pl < planes; pl++) {         \
+                int64_t n = pl / I->c_in, ic = pl % I->c_in;                                                         \
+                T *xp = gx + pl * IMG;                                                                               \
+                memset(xp, 0, sizeof(T) * (size_t)IMG);                                                              \
+                for (int64_t o = 0; o < Og; o++) {                                                                   \
+                    int64_t oc = ic * Og + o;                                                                        \
+                    const T *yp = gy + (n * I->c_out + oc) * L, *wp = w + oc * K;                                    \
+                    for (int64_t t = 0; t < K; t++) {                                                                \
+                        int64_t kt[3] = {t / (g->k[1] * g->k[2]), t / g->k[2] % g->k[1], t % g->k[2]}, lo[3], hi[3], \
+                                off[3];                                                                              \
+                        for (int i = 0; i < 3; i++) {                                                                \
+                            valid_range(g, i, kt[i], &lo[i], &hi[i]);                                               \
+                            off[i] = kt[i] * g->d[i] - g->p[i];                                                      \
+                        }                                                                                            \
+                        const T wt = wp[t];                                                                          \
+                        for (int64_t o0 = lo[0]; o0 < hi[0]; o0++)                                                   \
+                            for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                             \
+                                const T *restrict yr = yp + (o0 * g->col[1] + o1) * g->col[2];                       \
+                                T *restrict xr = xp + ((o0 * g->s[0] + off[0]) * g->img[1] + o1 * g->s[1] + off[1]) * g->img[2] + \
+                                        off[2];                                                                      \
+                                for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) xr[o2 * g->s[2]] += wt * yr[o2];          \
+                            }                                                                                        \
+                    }                                                                                                \
+                }                                                                                                    \
+            }                                                                                                        \
+        }                                                                                                            \
+        if (gw) { /* per output channel: sample by sample (its planes stay in L1), every tap */                      \
+            _Pragma("omp parallel for schedule(static) if (I->c_out * I->N * L * K >= 32768)") for (int64_t oc = 0;  \
+                                                                                                oc < I->c_out;        \
+                                                                                                oc++) {               \
+                int64_t ic = oc / Og;                                                                                \
+                double acc[MAX_DEPTHWISE_TAPS] = {0};                                                                \
+                for (int64_t n = 0; n < I->N; n++) {                                                                 \
+                    const T *yp = gy + (n * I->c_out + oc) * L, *xp = x + (n * I->c_in + ic) * IMG;                  \
+                    for (int64_t t = 0; t < K; t++) {                                                                \
+                        int64_t kt[3] = {t / (g->k[1] * g->k[2]), t / g->k[2] % g->k[1], t % g->k[2]}, lo[3], hi[3], \
+                                off[3];                                                                              \
+                        for (int i = 0; i < 3; i++) {                                                                \
+                            valid_range(g, i, kt[i], &lo[i], &hi[i]);                                               \
+                            off[i] = kt[i] * g->d[i] - g->p[i];                                                      \
+                        }                                                                                            \
+                        T part = 0;                                                                                  \
+                        for (int64_t o0 = lo[0]; o0 < hi[0]; o0++)                                                   \
+                            for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                             \
+                                const T *yr = yp + (o0 * g->col[1] + o1) * g->col[2];                                \
+                                const T *xr = xp + ((o0 * g->s[0] + off[0]) * g->img[1] + o1 * g->s[1] + off[1]) *   \
+                                                       g->img[2] + off[2];                                           \
+                                for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) part += yr[o2] * xr[o2 * g->s[2]];        \
+                            }                                                                                        \
+                        acc[t] += part;                                                                              \
+                    }                                                                                                \
+                }                                                                                                    \
+                for (int64_t t = 0; t < K; t++) gw[oc * K + t] = (T)acc[t];                                          \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+
+DEFINE_DEPTHWISE(float, f32)
+DEFINE_DEPTHWISE(double, f64)
+
+static bool use_depthwise(const conv_info *I) {
+    return !I->p.transposed && I->g.C == 1 && mt_is_floating(I->dtype) && !is_pointwise(&I->g) &&
+           taps(&I->g) <= MAX_DEPTHWISE_TAPS;
+}
+
 /* Forward into out (contiguous, zero-filled not required). x, w contiguous of dtype I->dtype. */
 static int conv_forward(const conv_info *I, const mt_tensor *x, const mt_tensor *w, const mt_tensor *b,
                         mt_tensor *out) {
@@ -612,6 +719,15 @@ static int conv_forward(const conv_info *I, const mt_tensor *x, const mt_tensor 
     int64_t G = I->p.groups, K = taps(g), L = col_len(g), IMG = img_len(g);
     int64_t in_len = I->in_sp[0] * I->in_sp[1] * I->in_sp[2], out_len = I->out_sp[0] * I->out_sp[1] * I->out_sp[2];
     int64_t cin_g = I->c_in / G, cout_g = I->c_out / G;
+    if (use_depthwise(I)) {
+        if (dt == MT_FLOAT32)
+            dw_forward_f32(I, (const float *)mt_data(x), (const float *)mt_data(w), b ? (const float *)mt_data(b) : NULL,
+                           (float *)mt_data(out));
+        else
+            dw_forward_f64(I, (const double *)mt_data(x), (const double *)mt_data(w),
+                           b ? (const double *)mt_data(b) : NULL, (double *)mt_data(out));
+        return 0;
+    }
     if (use_tiles(I))
         return conv_forward_tiles(I, (const float *)mt_data(x), (const float *)mt_data(w),
                                   b ? (const float *)mt_data(b) : NULL, (float *)mt_data(out));
@@ -656,6 +772,15 @@ static int conv_backward_kernels(const conv_info *I, const mt_tensor *x, const m
     int64_t G = I->p.groups, K = taps(g), L = col_len(g), IMG = img_len(g);
     int64_t in_len = I->in_sp[0] * I->in_sp[1] * I->in_sp[2], out_len = I->out_sp[0] * I->out_sp[1] * I->out_sp[2];
     int64_t cin_g = I->c_in / G, cout_g = I->c_out / G;
+    if (use_depthwise(I)) {
+        if (dt == MT_FLOAT32)
+            dw_backward_f32(I, (const float *)mt_data(x), (const float *)mt_data(w), (const float *)mt_data(go),
+                            gx ? (float *)mt_data(gx) : NULL, gw ? (float *)mt_data(gw) : NULL);
+        else
+            dw_backward_f64(I, (const double *)mt_data(x), (const double *)mt_data(w), (const double *)mt_data(go),
+                            gx ? (double *)mt_data(gx) : NULL, gw ? (double *)mt_data(gw) : NULL);
+        return 0;
+    }
     implicit_conv P;
     if (use_tiles(I) && gx && input_grad_implicit(I, &P)) {
         float *wt = flip_swap_weight(I, (const float *)mt_data(w));
