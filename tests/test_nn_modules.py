@@ -797,3 +797,96 @@ def test_module_on_cuda_matches_cpu():
     np.testing.assert_allclose(npy(t.cuda().erf().cpu()), npy(t.erf()), rtol=1e-6, atol=1e-7)
     gpu.to("cpu")
     assert all(p.device.type == "cpu" for p in gpu.parameters())
+
+
+# ---- Embedding(scale_grad_by_freq) and EmbeddingBag against torch ----
+minitorch = mt
+
+def _emb_pair(cls_m, cls_t, *args, **kw):
+    import numpy as _np
+    mm, tm = cls_m(*args, **kw), cls_t(*args, **kw)
+    w = _np.random.default_rng(1).standard_normal(tuple(tm.weight.shape)).astype(_np.float32)
+    mm.weight.data = minitorch.tensor(w)
+    with torch_mod().no_grad():
+        tm.weight.copy_(torch_mod().tensor(w))
+    return mm, tm
+
+
+def torch_mod():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("padding_idx", [None, 0])
+def test_embedding_scale_grad_by_freq_matches_torch(padding_idx):
+    torch = torch_mod()
+    mm, tm = _emb_pair(minitorch.nn.Embedding, torch.nn.Embedding, 6, 3, padding_idx=padding_idx,
+                       scale_grad_by_freq=True)
+    idx = [[0, 1, 1, 5], [4, 1, 0, 1]]
+    g = np.arange(24, dtype=np.float32).reshape(2, 4, 3)
+    ym, yt = mm(minitorch.tensor(idx)), tm(torch.tensor(idx))
+    np.testing.assert_array_equal(ym.detach().numpy(), yt.detach().numpy())
+    ym.backward(minitorch.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(mm.weight.grad.numpy(), tm.weight.grad.numpy(), rtol=1e-6)
+
+
+BAG_CASES = [
+    dict(mode="mean", input=[[1, 2, 4], [4, 3, 2]]),
+    dict(mode="sum", input=[1, 2, 4, 5, 4, 3, 2, 9], offsets=[0, 4]),
+    dict(mode="max", input=[1, 2, 4, 5, 4, 3, 2, 9], offsets=[0, 3, 3]),            # an empty bag
+    dict(mode="mean", input=[1, 2, 4, 5, 4, 3, 2, 9], offsets=[0, 2, 5, 8], include_last_offset=True),
+    dict(mode="sum", input=[1, 2, 4, 5, 4, 3], offsets=[0, 2], per_sample_weights=[0.5, 1, 2, -1, 3, 0.25]),
+    dict(mode="mean", input=[1, 2, 0, 5, 0, 0], offsets=[0, 3, 4], padding_idx=0),
+    dict(mode="mean", input=[1, 2, 4, 5], offsets=[0, 2], max_norm=1.0),
+]
+
+
+@pytest.mark.parametrize("case", BAG_CASES, ids=[str(i) for i in range(len(BAG_CASES))])
+def test_embedding_bag_matches_torch(case):
+    torch = torch_mod()
+    kw = {k: case[k] for k in ("mode", "include_last_offset", "padding_idx", "scale_grad_by_freq", "max_norm")
+          if k in case}
+    mm, tm = _emb_pair(minitorch.nn.EmbeddingBag, torch.nn.EmbeddingBag, 10, 3, **kw)
+    assert repr(mm) == repr(tm)
+    args_m, args_t = [minitorch.tensor(case["input"])], [torch.tensor(case["input"])]
+    if "offsets" in case:
+        args_m.append(minitorch.tensor(case["offsets"]))
+        args_t.append(torch.tensor(case["offsets"]))
+    kw_m, kw_t = {}, {}
+    if "per_sample_weights" in case:
+        kw_m["per_sample_weights"] = minitorch.tensor(case["per_sample_weights"], requires_grad=True)
+        kw_t["per_sample_weights"] = torch.tensor(case["per_sample_weights"], requires_grad=True)
+    ym, yt = mm(*args_m, **kw_m), tm(*args_t, **kw_t)
+    np.testing.assert_allclose(ym.detach().numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-6)
+    g = np.random.default_rng(2).standard_normal(tuple(yt.shape)).astype(np.float32)
+    ym.backward(minitorch.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(mm.weight.grad.numpy(), tm.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    if kw_m:
+        np.testing.assert_allclose(kw_m["per_sample_weights"].grad.numpy(), kw_t["per_sample_weights"].grad.numpy(),
+                                   rtol=1e-5, atol=1e-6)
+    if "max_norm" in case:
+        np.testing.assert_allclose(mm.weight.detach().numpy(), tm.weight.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, e: e(L.tensor([[1, 2]]), L.tensor([0])),
+    lambda L, e: e(L.tensor([1, 2])),
+    lambda L, e: e(L.tensor([1, 2]), L.tensor([0]), per_sample_weights=L.ones(2)),
+    lambda L, e: e(L.tensor([1, 2]), L.tensor([1, 0])),
+    lambda L, e: e(L.tensor([1, 7]), L.tensor([0])),
+    lambda L, e: e(L.tensor([1, 2, 3]), L.tensor([0, 5])),
+])
+def test_embedding_bag_errors_match_torch(call):
+    torch = torch_mod()
+    with pytest.raises(Exception) as et:
+        call(torch, torch.nn.EmbeddingBag(5, 3))
+    with pytest.raises(type(et.value)):
+        call(minitorch, minitorch.nn.EmbeddingBag(5, 3))
+
+
+def test_embedding_bag_unsupported_options_raise():
+    with pytest.raises(NotImplementedError, match="scale_grad_by_freq"):
+        minitorch.nn.EmbeddingBag(5, 3, scale_grad_by_freq=True)(minitorch.tensor([[1, 2]]))
+    with pytest.raises(NotImplementedError, match="sparse"):
+        minitorch.nn.EmbeddingBag(5, 3, sparse=True)(minitorch.tensor([[1, 2]]))

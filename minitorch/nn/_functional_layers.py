@@ -10,12 +10,14 @@ import numpy as np
 
 from .._C import cat, where
 from .._creation import _as_index, full, rand, tensor, zeros, zeros_like
+from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from .._types import SCALAR_TYPE_NAMES, bool_, int32, int64
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax",
-    "dropout", "embedding", "layer_norm", "linear", "one_hot", "pad", "flatten", "unflatten",
+    "dropout", "embedding", "embedding_bag", "layer_norm", "linear", "bilinear", "one_hot", "pad", "flatten",
+    "unflatten",
 ]
 
 _SQRT1_2 = 0.7071067811865476
@@ -131,17 +133,120 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if input.dtype not in (int64, int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported")
     flat = input.reshape(-1)
     if max_norm is not None:
         _embedding_renorm_(weight, flat, max_norm, norm_type)
     out = weight.index_select(0, flat)
+    if scale_grad_by_freq and weight.requires_grad and flat.numel():
+        # each lookup's gradient divided by how often its row occurs in this batch (the values are unchanged)
+        counts = np.bincount(flat.cpu().numpy().astype(np.int64), minlength=weight.size(0))
+        freq = tensor(counts[flat.cpu().numpy()], dtype=weight.dtype, device=weight.device).unsqueeze(1)
+        out = _ScaleGrad.apply(out, 1.0 / freq)
     if padding_idx is not None and weight.requires_grad:
         # the padding row gets no gradient: its lookups read a detached copy of the weight
         keep = (flat != padding_idx).unsqueeze(1)
         out = where(keep, out, weight.detach().index_select(0, flat))
     return out.view(*input.shape, weight.shape[1])
+
+
+class _ScaleGrad(Function):
+    """The identity forward; the backward multiplies the gradient by `scale`."""
+
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(scale)
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        (scale,) = ctx.saved_tensors
+        return g * scale, None
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of embeddings: the rows of a 2-D input, or the runs of a 1-D input that
+    start at offsets. Entries equal to padding_idx are left out of their bag (and of its count); an empty bag
+    gives zeros. The lookups are index_select, the bag sums one scatter_add, so autograd follows."""
+    if weight.dim() != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.dim()}")
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+        nb, per = input.shape
+        starts = np.arange(nb, dtype=np.int64) * per
+        flat = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        starts = offsets.cpu().numpy().astype(np.int64)
+        if include_last_offset:
+            starts = starts[:-1]
+        if starts.size and starts[0] != 0:
+            raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                               f"position 0. However, got {starts[0]}")
+        if starts.size and starts[-1] > input.numel():
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length ({input.numel()}), but got "
+                               f"offsets[-1] of {starts[-1]}")
+        nb, flat = starts.size, input
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if scale_grad_by_freq:  # torch's bag gradients do not follow the per-batch frequency rule of F.embedding
+        raise NotImplementedError("embedding_bag: scale_grad_by_freq=True is not supported")
+    if sparse:
+        raise NotImplementedError("embedding_bag: sparse=True (sparse gradients) is not supported")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                      f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                                      "on GitHub.")
+        if tuple(per_sample_weights.shape) != tuple(flat.shape):
+            raise ValueError(f"embedding_bag: If per_sample_weights ({list(per_sample_weights.shape)}) is not None, "
+                             f"then it must have the same shape as the input ({list(input.shape)})")
+    if input.dtype not in (int64, int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding_bag)")
+    n = weight.size(0)
+    idx = flat.cpu().numpy().astype(np.int64)
+    bad = np.nonzero((idx < 0) | (idx >= n))[0]
+    if bad.size:
+        raise RuntimeError(f"Index {bad[0]} of input takes value {idx[bad[0]]} which is not in the valid range "
+                           f"[0, {n})")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += n
+    bag = np.zeros(idx.size, dtype=np.int64)
+    if nb:
+        bag = np.searchsorted(starts, np.arange(idx.size), side="right") - 1
+    keep = np.ones(idx.size, dtype=bool) if padding_idx is None else idx != padding_idx
+    sel = np.nonzero(keep)[0]
+    dev = weight.device
+    rows = embedding(tensor(idx[sel], device=dev), weight, None, max_norm, norm_type)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.index_select(0, tensor(sel, device=dev)).unsqueeze(1)
+    d = weight.size(1)
+    bags = tensor(bag[sel], device=dev)
+    if mode == "max":
+        parts = []
+        for b in range(nb):
+            members = np.nonzero(bag[sel] == b)[0]
+            parts.append(rows.index_select(0, tensor(members, device=dev)).max(0).values if members.size
+                         else zeros(d, dtype=weight.dtype, device=dev))
+        from .._C import stack
+        return stack(parts) if parts else zeros((0, d), dtype=weight.dtype, device=dev)
+    out = zeros((nb, d), dtype=weight.dtype, device=dev).scatter_add(0, bags.unsqueeze(1).expand(-1, d), rows)
+    if mode == "mean":
+        counts = np.maximum(np.bincount(bag[sel], minlength=nb), 1).astype(np.float64)
+        out = out / tensor(counts, dtype=weight.dtype, device=dev).unsqueeze(1)
+    return out
 
 
 def _embedding_renorm_(weight, flat_idx, max_norm, norm_type):
