@@ -54,10 +54,13 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        bias = self._parameters["bias"]
+        params = self._parameters
+        bias = params["bias"] if "bias" in params else self.bias
+        # weight_norm / spectral_norm replace the parameter by a plain attribute recomputed before each call
+        weight = params["weight"] if "weight" in params else self.weight
         if bias is not None and input.dim() == 2:
-            return bias.addmm(input, self._parameters["weight"].t())
-        return F.linear(input, self._parameters["weight"], bias)
+            return bias.addmm(input, weight.t())
+        return F.linear(input, weight, bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

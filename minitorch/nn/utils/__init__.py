@@ -60,3 +60,5 @@ def vector_to_parameters(vec, parameters):
         n = param.numel()
         param.data = vec[pointer:pointer + n].view_as(param).data
         pointer += n
+
+from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: E402,F401
