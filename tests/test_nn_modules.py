@@ -890,3 +890,28 @@ def test_embedding_bag_unsupported_options_raise():
         minitorch.nn.EmbeddingBag(5, 3, scale_grad_by_freq=True)(minitorch.tensor([[1, 2]]))
     with pytest.raises(NotImplementedError, match="sparse"):
         minitorch.nn.EmbeddingBag(5, 3, sparse=True)(minitorch.tensor([[1, 2]]))
+
+
+def test_nn_buffer_registers_like_torch():
+    torch = torch_mod()
+    for lib in (minitorch, torch):
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.x = lib.nn.Buffer(lib.ones(2))
+                self.y = lib.nn.Buffer(lib.zeros(1), persistent=False)
+        m = M()
+        assert list(m.state_dict()) == ["x"] and [n for n, _ in m.named_buffers()] == ["x", "y"]
+        assert isinstance(m.x, lib.nn.Buffer) and not isinstance(lib.ones(1), lib.nn.Buffer)
+        assert type(m.x) is lib.Tensor and not m.y.persistent
+
+
+def test_module_paths_of_torch_nn_modules():
+    """torch.nn.modules.<file>.<Class> resolves for every class both libraries have (torch's layout)."""
+    import importlib
+    torch = torch_mod()
+    for name in dir(torch.nn.modules):
+        obj = getattr(torch.nn.modules, name)
+        if isinstance(obj, type) and hasattr(minitorch.nn, name):
+            mod = importlib.import_module(obj.__module__.replace("torch.", "minitorch.", 1))
+            assert getattr(mod, name) is getattr(minitorch.nn, name), name

@@ -1,5 +1,5 @@
 """minitorch.nn: modules, layers, losses, functional, init and utils (PyTorch's names)."""
-from .parameter import Parameter  # noqa: F401
+from .parameter import Buffer, Parameter  # noqa: F401
 from .modules.module import Module  # noqa: F401
 from .modules.container import *  # noqa: F401,F403
 from .modules.layers import *  # noqa: F401,F403

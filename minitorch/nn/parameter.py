@@ -2,7 +2,7 @@
 from .._C import TensorBase
 from .._tensor import Tensor
 
-__all__ = ["Parameter"]
+__all__ = ["Parameter", "Buffer"]
 
 
 def _rebuild_parameter(data, requires_grad):
@@ -44,3 +44,26 @@ class Parameter(Tensor):
     def __reduce_ex__(self, proto):
         return (_rebuild_parameter, (self.detach(), self.requires_grad))
 
+
+
+class _BufferMeta(type):
+    """isinstance(t, Buffer) is true for the tensors Buffer(...) made (as torch's)."""
+
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, TensorBase) and getattr(instance, "_is_buffer", False)
+
+
+class Buffer(metaclass=_BufferMeta):
+    """nn.Buffer(data, persistent=True): a tensor marked so that assigning it as a Module attribute registers it as a
+    buffer (in state_dict unless persistent=False). It is a plain Tensor sharing data's storage."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            from .._creation import empty
+            data = empty(0)
+        if not isinstance(data, TensorBase):
+            raise TypeError(f"Buffer(): argument 'data' must be Tensor, not {type(data).__name__}")
+        t = data.detach().requires_grad_(data.requires_grad)
+        t._is_buffer = True
+        t.persistent = persistent
+        return t

@@ -231,6 +231,12 @@ class Module:
                         d.discard(name)
 
         params = self.__dict__.get("_parameters")
+        if isinstance(value, TensorBase) and getattr(value, "_is_buffer", False):  # nn.Buffer(...)
+            if self.__dict__.get("_buffers") is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            remove_from(self.__dict__, self._parameters, self._modules)
+            self.register_buffer(name, value, persistent=value.persistent)
+            return
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")

@@ -1,0 +1,4 @@
+"""torch.nn.modules.flatten's names (the classes live in layers.py)."""
+from .layers import Flatten, Unflatten  # noqa: F401
+
+__all__ = ["Flatten", "Unflatten"]

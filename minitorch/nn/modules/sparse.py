@@ -1,0 +1,4 @@
+"""torch.nn.modules.sparse's names (the classes live in layers.py)."""
+from .layers import Embedding, EmbeddingBag  # noqa: F401
+
+__all__ = ["Embedding", "EmbeddingBag"]
