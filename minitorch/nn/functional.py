@@ -4,3 +4,4 @@ from ._functional_activation import *  # noqa: F401,F403
 from ._functional_loss import *  # noqa: F401,F403
 from ._functional_norm import *  # noqa: F401,F403
 from ._functional_conv import *  # noqa: F401,F403
+from ._functional_sampling import *  # noqa: F401,F403
