@@ -11,12 +11,16 @@ import copy
 import itertools
 import math
 import re
+import sys
 import warnings
 
 import numpy as np
 
-import minitorch as _mt
 from .. import _C
+
+# the top package under the name it was imported as (a second `import minitorch` beside `torch` would load a second
+# copy of the Python layer whose Tensor class is not this one's)
+_mt = sys.modules[__package__.rpartition(".")[0]]
 
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split",
