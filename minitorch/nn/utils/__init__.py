@@ -60,3 +60,4 @@ def vector_to_parameters(vec, parameters):
         n = param.numel()
         param.data = vec[pointer:pointer + n].view_as(param).data
         pointer += n
+from . import rnn  # noqa: E402,F401  (nn.utils.rnn: PackedSequence, pack/pad helpers)
