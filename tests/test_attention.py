@@ -422,3 +422,16 @@ def test_mha_mismatched_mask_types_warns():
     x = mt.randn(3, 2, 4)
     with pytest.warns(UserWarning, match="Support for mismatched key_padding_mask and attn_mask is deprecated"):
         m(x, x, x, key_padding_mask=mt.zeros(2, 3, dtype=mt.bool), attn_mask=mt.zeros(3, 3))
+
+
+def test_sdpa_non_contiguous_inputs_and_no_grad():
+    torch.manual_seed(6)
+    q, k, v = mk(2, 5, 3, 4), mk(2, 6, 3, 4), mk(2, 6, 3, 4)   # (N, L, H, E) -> transposed to (N, H, L, E)
+    m = torch.rand(5, 6) > 0.5
+    m[:, 0] = True
+    to = TF.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=m)
+    with mt.no_grad():
+        mo = F.scaled_dot_product_attention(to_mt(q).transpose(1, 2), to_mt(k).transpose(1, 2),
+                                            to_mt(v).transpose(1, 2), attn_mask=to_mt(m))
+    assert not mo.requires_grad
+    close(mo, to, 2e-5, 2e-6)

@@ -419,3 +419,19 @@ def test_word_language_model_subclass():
     opt_t.step()
     opt_m.step()
     close(m(mt.tensor(data.numpy()), has_mask=False), tm(data, has_mask=False), 1e-4, 1e-5)
+
+
+def test_custom_encoder_decoder():
+    torch.manual_seed(16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        enc_t = tnn.TransformerEncoder(tnn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 1)
+        dec_t = tnn.TransformerDecoder(tnn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 1)
+        tm = tnn.Transformer(8, 2, custom_encoder=enc_t, custom_decoder=dec_t)
+        enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 1)
+        dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 1)
+        m = nn.Transformer(8, 2, custom_encoder=enc, custom_decoder=dec)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    assert m.encoder.norm is None and m.decoder.norm is None
+    load_from(m, tm)
+    run_both(m, tm, [torch.randn(5, 2, 8), torch.randn(3, 2, 8)], {}, DTYPES[0])
