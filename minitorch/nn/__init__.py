@@ -16,6 +16,7 @@ from .modules.upsampling import *  # noqa: F401,F403
 from .modules.pixelshuffle import *  # noqa: F401,F403
 from .modules.conv import *  # noqa: F401,F403
 from .modules.pooling import *  # noqa: F401,F403
+from .modules.transformer import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402
 from . import parallel  # noqa: F401,E402
 from .parallel import DataParallel  # noqa: F401,E402

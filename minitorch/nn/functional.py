@@ -5,3 +5,5 @@ from ._functional_loss import *  # noqa: F401,F403
 from ._functional_norm import *  # noqa: F401,F403
 from ._functional_conv import *  # noqa: F401,F403
 from ._functional_sampling import *  # noqa: F401,F403
+from ._functional_attention import *  # noqa: F401,F403
+from ._functional_attention import _canonical_mask, _none_or_dtype, _mha_shape_check  # noqa: F401  (torch has them in F)

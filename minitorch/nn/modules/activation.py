@@ -11,11 +11,13 @@ from .. import init
 from ..parameter import Parameter
 from .layers import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh, _factory  # noqa: F401
 from .module import Module
+from .attention import MultiheadAttention  # noqa: F401,E402  (torch.nn.modules.activation.MultiheadAttention)
 
 __all__ = [
     "Threshold", "ReLU", "RReLU", "Hardtanh", "ReLU6", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU", "Mish",
     "Hardswish", "ELU", "CELU", "SELU", "GLU", "GELU", "Hardshrink", "LeakyReLU", "LogSigmoid", "Softplus",
     "Softshrink", "PReLU", "Softsign", "Tanhshrink", "Softmin", "Softmax", "Softmax2d", "LogSoftmax",
+    "MultiheadAttention",
 ]
 
 

@@ -10,12 +10,15 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from ... import _C
 from ..._creation import empty, zeros
 from ...autograd.function import Function
 from .. import _functional_layers as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence, _index, _lengths_np
 from .layers import _factory
 from .module import Module
 
@@ -230,6 +233,75 @@ class RNNBase(Module):
             input = input.unsqueeze(batch_dim)
         return input, batched, batch_dim
 
+    # ---- PackedSequence input: run the stack once per group of equal-length sequences ----
+    def _forward_packed(self, input, hx):
+        """Packed input, as torch: returns a PackedSequence with the same batch_sizes / indices and the final
+        states taken at each sequence's own last step, in the caller's batch order.
+
+        The batch is sorted by length (as packing leaves it), so the sequences of one length are a
+        contiguous block; each block runs through the whole layer stack (_run: the fused / composed
+        layers, so forward and backward are the unpacked ones) as a batch without padding. Cost: one
+        stack run per distinct length, i.e. sum over distinct lengths L_g of L_g sequential steps
+        (at most T * #lengths, and B runs when every length differs) instead of T steps with a shrinking
+        batch; the work per step is the same in total. Gathering the blocks and re-packing are one
+        index_select each."""
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        self.check_input(data, batch_sizes)
+        bs = batch_sizes.detach().cpu().numpy().astype("int64")
+        B = int(bs[0])
+        nd = 2 if self.bidirectional else 1
+        is_lstm = self.mode == "LSTM"
+        h0 = c0 = None
+        if hx is not None:
+            if is_lstm:
+                h0, c0 = hx
+            else:
+                h0 = hx
+            expected = (self.num_layers * nd, B, self.hidden_size)
+            if is_lstm:
+                self.check_hidden_size(h0, expected, "Expected hidden[0] size {}, got {}")
+                self.check_hidden_size(c0, expected, "Expected hidden[1] size {}, got {}")
+            else:
+                self.check_hidden_size(h0, expected)
+            if sorted_indices is not None:   # hx is in the caller's order
+                h0 = h0.index_select(1, sorted_indices)
+                c0 = c0.index_select(1, sorted_indices) if c0 is not None else None
+        lengths = _lengths_np(bs)                      # sorted decreasing
+        offsets = np.concatenate([[0], np.cumsum(bs)])
+        # packed row of (t, b): offsets[t] + b; pad rows never read
+        outs, hns, cns = [], [], []
+        out_rows = np.zeros(int(offsets[-1]), dtype=np.int64)
+        base = 0
+        b0 = 0
+        while b0 < B:
+            L = int(lengths[b0])
+            b1 = b0
+            while b1 < B and lengths[b1] == L:
+                b1 += 1
+            n = b1 - b0
+            t_idx = np.arange(L)
+            rows = (offsets[:L][:, None] + np.arange(b0, b1)[None, :]).reshape(-1)   # (L * n,) time-major
+            x = data.index_select(0, _index(rows, data.device)).reshape(L, n, data.shape[1])
+            hg = None if h0 is None else h0[:, b0:b1]
+            cg = None if c0 is None else c0[:, b0:b1]
+            o, hn, cn = self._run(x, hg, cg)
+            outs.append(o.reshape(L * n, o.shape[2]))
+            hns.append(hn)
+            if is_lstm:
+                cns.append(cn)
+            out_rows[rows] = base + (t_idx[:, None] * n + np.arange(n)[None, :]).reshape(-1)
+            base += L * n
+            b0 = b1
+        out_all = outs[0] if len(outs) == 1 else _cat(outs, 0)
+        out_data = out_all.index_select(0, _index(out_rows, data.device))
+        hn = hns[0] if len(hns) == 1 else _cat(hns, 1)
+        cn = (cns[0] if len(cns) == 1 else _cat(cns, 1)) if is_lstm else None
+        if unsorted_indices is not None:
+            hn = hn.index_select(1, unsorted_indices)
+            cn = cn.index_select(1, unsorted_indices) if cn is not None else None
+        out = PackedSequence(out_data, batch_sizes, sorted_indices, unsorted_indices)
+        return (out, (hn, cn)) if is_lstm else (out, hn)
+
     def _finish(self, out, batched, batch_dim):
         if self.batch_first:
             out = out.transpose(0, 1)
@@ -364,6 +436,8 @@ class LSTM(RNNBase):
         return (self.num_layers * num_directions, mini_batch, self.hidden_size)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         input, batched, batch_dim = self._prepare(input, hx, "LSTM")
         if hx is not None:
             if batched:
@@ -422,6 +496,8 @@ class RNN(RNNBase):
 
 
 def _forward_single_state(self, input, hx, name):
+    if isinstance(input, PackedSequence):
+        return self._forward_packed(input, hx)
     input, batched, batch_dim = self._prepare(input, hx, name)
     if hx is not None:
         if batched and hx.dim() != 3:

@@ -62,3 +62,4 @@ def vector_to_parameters(vec, parameters):
         pointer += n
 
 from .weight_norm import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: E402,F401
+from . import rnn  # noqa: E402,F401  (nn.utils.rnn: PackedSequence, pack/pad helpers)
