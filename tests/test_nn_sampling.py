@@ -6,7 +6,8 @@ import minitorch
 
 torch = pytest.importorskip("torch")
 MF, TF = minitorch.nn.functional, torch.nn.functional
-pytestmark = pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid")
+pytestmark = [pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid"),
+              pytest.mark.filterwarnings("ignore:Default grid_sample and affine_grid behavior")]
 
 
 @pytest.mark.parametrize("align_corners", [False, True])

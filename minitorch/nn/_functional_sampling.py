@@ -13,6 +13,15 @@ from ..autograd.function import Function
 __all__ = ["affine_grid", "grid_sample"]
 
 
+def _default_align_corners(align_corners):
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                      "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                      "grid_sample for details.", stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
 def _base_coords(n, align_corners, like):
     """The n pixel centres in [-1, 1] (align_corners: the corner pixels' centres at -1 and 1)."""
     if n <= 1:
@@ -26,7 +35,7 @@ def _base_coords(n, align_corners, like):
 
 def affine_grid(theta, size, align_corners=None):
     """theta [N, 2, 3] and size (N, C, H, W) -> grid [N, H, W, 2]; theta [N, 3, 4] and (N, C, D, H, W) -> [N, D, H, W, 3]."""
-    align_corners = bool(align_corners) if align_corners is not None else False
+    align_corners = _default_align_corners(align_corners)
     if not theta.is_floating_point():
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
     size = list(size)
@@ -121,7 +130,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
-    align_corners = bool(align_corners) if align_corners is not None else False
+    align_corners = _default_align_corners(align_corners)
     if input.dim() == 5:
         raise NotImplementedError("grid_sample: 5-D (volumetric) input is not supported yet, only 4-D")
     if input.dim() != 4 or grid.dim() != 4:
