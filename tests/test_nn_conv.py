@@ -512,3 +512,51 @@ def test_data_parallel_wraps_one_device():
         assert tuple(net(x).shape) == (4, 2)
     assert repr(minitorch.nn.DataParallel(minitorch.nn.Linear(3, 2))) == repr(
         torch.nn.DataParallel(torch.nn.Linear(3, 2)))
+
+
+# ---- the composed forms (unfold / fold / matmul) that CUDA tensors use, checked on the CPU ----
+
+@pytest.fixture
+def composed(monkeypatch):
+    import minitorch.nn._functional_conv as fc
+    monkeypatch.setattr(fc, "_COMPOSE_ON_CPU", True)
+
+
+COMPOSED_CONV = [c for c in CONV_CASES if c[0] in (1, 2)]
+
+
+@pytest.mark.parametrize("nsp,xs,ws,kw", COMPOSED_CONV)
+def test_composed_conv_matches_torch(composed, nsp, xs, ws, kw):
+    fm = (F.conv1d, F.conv2d)[nsp - 1]
+    ft = (TF.conv1d, TF.conv2d)[nsp - 1]
+    _check(lambda x, w, b, **k: fm(x, w, b, **k), lambda x, w, b, **k: ft(x, w, b, **k), [xs, ws, (ws[0],)],
+           np.float64, kw)
+
+
+@pytest.mark.parametrize("nsp,xs,ws,kw", [c for c in TRANSPOSED_CASES if c[0] in (1, 2)])
+def test_composed_conv_transpose_matches_torch(composed, nsp, xs, ws, kw):
+    fm = (F.conv_transpose1d, F.conv_transpose2d)[nsp - 1]
+    ft = (TF.conv_transpose1d, TF.conv_transpose2d)[nsp - 1]
+    groups = kw.get("groups", 1)
+    _check(lambda x, w, b, **k: fm(x, w, b, **k), lambda x, w, b, **k: ft(x, w, b, **k),
+           [xs, ws, (ws[1] * groups,)], np.float64, kw)
+
+
+@pytest.mark.parametrize("name,xs,args,kw", [c for c in POOL_CASES if not c[0].endswith("3d")
+                                             and not c[0].startswith("adaptive_max")])
+def test_composed_pool_matches_torch(composed, name, xs, args, kw):
+    fm, ft = getattr(F, name), getattr(TF, name)
+    _check(lambda x: fm(x, *args, **kw), lambda x: ft(x, *args, **kw), [xs], np.float64)
+    if name.startswith("max"):
+        a = rng.standard_normal(xs)
+        np.testing.assert_array_equal(fm(minitorch.tensor(a), *args, return_indices=True, **kw)[1].numpy(),
+                                      ft(torch.tensor(a), *args, return_indices=True, **kw)[1].numpy())
+
+
+def test_composed_forms_check_arguments_like_the_kernels(composed):
+    with pytest.raises(RuntimeError, match="expected input.* to have 3 channels"):
+        F.conv2d(minitorch.zeros(1, 4, 5, 5), minitorch.zeros(2, 3, 3, 3))
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        F.max_pool2d(minitorch.zeros(1, 1, 2, 2), 3)
+    with pytest.raises(NotImplementedError, match="3-d pooling"):
+        F.max_pool3d(minitorch.zeros(1, 1, 4, 4, 4), 2)

@@ -978,24 +978,42 @@ static void *check_params(const mt_tensor *input, const mt_tensor *weight, const
     return (void *)1;
 }
 
-mt_tensor *mt_convolution(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, const mt_conv_params *p) {
-    if (!input || !weight) return NULL;
-    if (p->nsp < 1 || p->nsp > MT_CONV_MAX_SPATIAL) return mt_error(MT_ERR_VALUE, "convolution: nsp must be 1 to 3");
-    if (mt_check_same_device(input, weight) < 0 || (bias && mt_check_same_device(input, bias) < 0)) return NULL;
-    if (input->storage->device.type != MT_CPU)
-        return mt_error(MT_ERR_NOTIMPL, "convolution: minitorch runs convolutions on CPU tensors only (got a %s tensor)",
-                        input->storage->device.type == MT_CUDA ? "CUDA" : "device");
-    if (!check_params(input, weight, bias, p)) return NULL;
+int mt_convolution_check(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, const mt_conv_params *p) {
+    if (!input || !weight) return -1;
+    if (p->nsp < 1 || p->nsp > MT_CONV_MAX_SPATIAL) return mt_error(MT_ERR_VALUE, "convolution: nsp must be 1 to 3"), -1;
+    if (mt_check_same_device(input, weight) < 0 || (bias && mt_check_same_device(input, bias) < 0)) return -1;
+    if (!check_params(input, weight, bias, p)) return -1;
     mt_dtype dt = input->dtype;
     if (weight->dtype != dt)
         return mt_error(MT_ERR_RUNTIME, "expected scalar type %s but found %s", mt_type_name(dt),
-                        mt_type_name(weight->dtype));
+                        mt_type_name(weight->dtype)), -1;
     if (bias && bias->dtype != dt)
         return mt_error(MT_ERR_RUNTIME, "Input type (%s) and bias type (%s) should be the same", c_type_name(dt),
-                        c_type_name(bias->dtype));
+                        c_type_name(bias->dtype)), -1;
     if (dt == MT_BOOL)
         return mt_error(MT_ERR_NOTIMPL, "\"slow_conv%s%dd_cpu\" not implemented for 'Bool'",
-                        p->transposed ? "_transpose" : "", p->nsp == 1 ? 2 : p->nsp);
+                        p->transposed ? "_transpose" : "", p->nsp == 1 ? 2 : p->nsp), -1;
+    int64_t out_sp[MT_CONV_MAX_SPATIAL];
+    bool small = false;
+    for (int j = 0; j < p->nsp; j++) {
+        int64_t in = input->shape[2 + j], k = weight->shape[2 + j], s = p->stride[j], pd = p->padding[j];
+        int64_t d = p->dilation[j];
+        out_sp[j] = p->transposed ? (in - 1) * s - 2 * pd + d * (k - 1) + p->output_padding[j] + 1
+                                  : (in + 2 * pd - d * (k - 1) - 1) / s + 1;
+        if (out_sp[j] <= 0) small = true;
+    }
+    if (small)
+        return mt_error(MT_ERR_RUNTIME, "Given input size per channel %s, calculated output size %s is too small",
+                        mt_shape_str(input->shape + 2, p->nsp), mt_shape_str(out_sp, p->nsp)), -1;
+    return 0;
+}
+
+mt_tensor *mt_convolution(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, const mt_conv_params *p) {
+    if (mt_convolution_check(input, weight, bias, p) < 0) return NULL;
+    if (input->storage->device.type != MT_CPU)
+        return mt_error(MT_ERR_NOTIMPL, "convolution: the C kernels run on CPU tensors (the Python layer composes "
+                                        "the CUDA form)");
+    mt_dtype dt = input->dtype;
 
     conv_info *I = (conv_info *)calloc(1, sizeof *I);
     if (!I) return mt_error(MT_ERR_MEMORY, "convolution: out of memory");
@@ -1027,12 +1045,6 @@ mt_tensor *mt_convolution(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, 
         if (j >= 0) out_shape[2 + j] = out;
     }
     I->g.C = p->transposed ? I->c_out / p->groups : I->c_in / p->groups;
-    for (int i = 0; i < 3; i++)
-        if (I->out_sp[i] <= 0) {
-            free(I);
-            return mt_error(MT_ERR_RUNTIME, "Given input size per channel %s, calculated output size %s is too small",
-                            mt_shape_str(input->shape + 2, p->nsp), mt_shape_str(out_shape + 2, p->nsp));
-        }
 
     mt_tensor *xc = mt_contiguous(input), *wc = mt_contiguous(weight), *bc = bias ? mt_contiguous(bias) : NULL;
     mt_tensor *out = NULL, *res = NULL;

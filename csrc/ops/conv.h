@@ -24,6 +24,9 @@ typedef struct mt_conv_params {
  * convolution skips the im2col). One autograd node, ConvolutionBackward0. float32, float64, int32, int64
  * (no gradient for the integer types), CPU only; PyTorch's shape, dtype and argument errors. */
 mt_tensor *mt_convolution(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, const mt_conv_params *p);
+/* The argument checks of mt_convolution alone (any device): 0, or -1 with PyTorch's error. The Python layer runs
+ * them before composing the convolution of CUDA tensors from unfold and matmul. */
+int mt_convolution_check(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, const mt_conv_params *p);
 
 enum { MT_POOL_MAX, MT_POOL_AVG, MT_POOL_ADAPTIVE_MAX, MT_POOL_ADAPTIVE_AVG };
 
@@ -39,7 +42,7 @@ typedef struct mt_pool_params {
 /* Pooling of input [N, C, *sp] or [C, *sp] (unbatched) over its last nsp dims. *out gets the result; for the max
  * kinds *indices (may be NULL to not ask) gets int64 flat indices into each input plane, as PyTorch's
  * return_indices. Nodes: MaxPool2DWithIndicesBackward0, AvgPool2DBackward0, AdaptiveMaxPool2DBackward0,
- * AdaptiveAvgPool2DBackward0 (3D for nsp 3). Returns 0 or -1. */
+ * AdaptiveAvgPool2DBackward0 (3D for nsp 3). Returns 0 or -1. out NULL: only the argument checks (any device). */
 int mt_pooling(int kind, mt_tensor *input, const mt_pool_params *p, mt_tensor **out, mt_tensor **indices);
 
 #endif

@@ -191,7 +191,7 @@ static int int_tuple(PyObject *o, int n, int64_t *out, const char *what) {
 }
 
 /* _convolution(input, weight, bias|None, stride, padding, dilation, transposed, output_padding, groups) */
-static PyObject *nn_convolution(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *convolution_impl(PyObject *const *args, Py_ssize_t nargs, bool check_only) {
     if (check_args("_convolution", args, nargs, 9, 2) < 0) return NULL;
     if (args[2] != Py_None && !PyTensor_Check(args[2])) {
         PyErr_Format(PyExc_TypeError, "_convolution(): argument 'bias' must be Tensor or None, not %s",
@@ -213,13 +213,29 @@ static PyObject *nn_convolution(PyObject *mod, PyObject *const *args, Py_ssize_t
     long long g = PyLong_AsLongLong(args[8]);
     if (g == -1 && PyErr_Occurred()) return NULL;
     p.groups = g;
+    if (check_only) {
+        if (mt_convolution_check(T(args[0]), T(args[1]), args[2] == Py_None ? NULL : T(args[2]), &p) < 0)
+            return mt_py_raise();
+        Py_RETURN_NONE;
+    }
     return mt_py_wrap(mt_convolution(T(args[0]), T(args[1]), args[2] == Py_None ? NULL : T(args[2]), &p));
 }
 
+static PyObject *nn_convolution(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    return convolution_impl(args, nargs, false);
+}
+
+/* _convolution_check(same arguments): PyTorch's argument errors, or None */
+static PyObject *nn_convolution_check(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    return convolution_impl(args, nargs, true);
+}
+
 /* _pool(kind, input, nsp, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor_override,
- *       output_size) -> out, or (out, indices) for the max kinds */
+ *       output_size[, check_only]) -> out, or (out, indices) for the max kinds; None when check_only */
 static PyObject *nn_pool(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 11) { PyErr_SetString(PyExc_TypeError, "_pool() takes 11 arguments"); return NULL; }
+    if (nargs != 11 && nargs != 12) { PyErr_SetString(PyExc_TypeError, "_pool() takes 11 or 12 arguments"); return NULL; }
+    int check_only = nargs == 12 ? PyObject_IsTrue(args[11]) : 0;
+    if (check_only < 0) return NULL;
     long kind = PyLong_AsLong(args[0]);
     if (kind == -1 && PyErr_Occurred()) return NULL;
     if (!PyTensor_Check(args[1])) { PyErr_SetString(PyExc_TypeError, "_pool(): input must be a Tensor"); return NULL; }
@@ -241,6 +257,10 @@ static PyObject *nn_pool(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     p.divisor_override = div;
     mt_tensor *r[2] = {NULL, NULL};
     bool with_ind = kind == MT_POOL_MAX || kind == MT_POOL_ADAPTIVE_MAX;
+    if (check_only) {
+        if (mt_pooling((int)kind, T(args[1]), &p, NULL, NULL) < 0) return mt_py_raise();
+        Py_RETURN_NONE;
+    }
     if (mt_pooling((int)kind, T(args[1]), &p, &r[0], with_ind ? &r[1] : NULL) < 0) return mt_py_raise();
     if (!with_ind) return mt_py_wrap(r[0]);
     return tensor_tuple(2, r);
@@ -275,6 +295,7 @@ static PyObject *nn_batch_norm(PyObject *mod, PyObject *const *args, Py_ssize_t 
 PyMethodDef mt_nn_functions[] = {
     {"_batch_norm", (PyCFunction)(void (*)(void))nn_batch_norm, METH_FASTCALL, NULL},
     {"_convolution", (PyCFunction)(void (*)(void))nn_convolution, METH_FASTCALL, NULL},
+    {"_convolution_check", (PyCFunction)(void (*)(void))nn_convolution_check, METH_FASTCALL, NULL},
     {"_pool", (PyCFunction)(void (*)(void))nn_pool, METH_FASTCALL, NULL},
     {"_gru_cell", (PyCFunction)(void (*)(void))nn_gru_cell, METH_FASTCALL, NULL},
     {"_gru_cell_forward", (PyCFunction)(void (*)(void))nn_gru_cell_forward, METH_FASTCALL, NULL},

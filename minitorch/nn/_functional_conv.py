@@ -80,9 +80,56 @@ def _conv(fn, nsp, input, weight, bias, stride, padding, dilation, groups, trans
     else:
         padding = _expand("padding", padding, wsp)
     output_padding = _expand("output_padding", output_padding, wsp)
-    out = _C._convolution(input, weight, bias, stride, padding, dilation, bool(transposed), output_padding,
-                          int(groups))
+    args = (input, weight, bias, stride, padding, dilation, bool(transposed), output_padding, int(groups))
+    if input.device.type == "cpu" and not _COMPOSE_ON_CPU:
+        out = _C._convolution(*args)
+    else:
+        _C._convolution_check(*args)
+        out = _conv_composed(*args)
     return out.squeeze(0) if unbatched else out
+
+
+# Tensors on other devices (CUDA) have no convolution or pooling kernels of their own yet: their forms below are
+# composed from unfold / fold (index_select, scatter_add) and matmul, whose device kernels exist, so autograd and the
+# device come for free. Tests set _COMPOSE_ON_CPU to check these forms against torch on the CPU.
+_COMPOSE_ON_CPU = False
+
+
+def _conv_composed(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    nsp = weight.dim() - 2
+    if nsp == 3:
+        raise NotImplementedError(f"conv3d on {input.device.type} tensors is not supported yet (CPU only)")
+    if nsp == 1:  # as a 2-d convolution with a unit first dim
+        w2 = weight.unsqueeze(2)
+        b2 = None if bias is None else bias
+        out = _conv_composed(input.unsqueeze(2), w2, b2, (1,) + stride, (0,) + padding, (1,) + dilation, transposed,
+                             (0,) + output_padding, groups)
+        return out.squeeze(2)
+    n, c, h, w = input.shape
+    kh, kw = weight.shape[2:]
+    k = kh * kw
+    g = groups
+    if not transposed:
+        o = weight.shape[0]
+        cols = unfold(input, (kh, kw), dilation, padding, stride)              # [n, c k, L]
+        oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+        ow = (w + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+        out = weight.reshape(1, g, o // g, (c // g) * k).matmul(cols.view(n, g, (c // g) * k, oh * ow))
+        out = out.reshape(n, o, oh, ow)
+    else:
+        og = weight.shape[1]
+        o = og * g
+        oh = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1
+        ow = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1
+        if any(op >= s for op, s in zip(output_padding, stride)):
+            raise NotImplementedError(f"conv_transpose on {input.device.type} tensors: output_padding >= stride "
+                                      "is not supported yet")
+        wg = weight.reshape(g, c // g, og * k).transpose(1, 2).unsqueeze(0)     # [1, g, og k, c/g]
+        cols = wg.matmul(input.reshape(n, g, c // g, h * w)).reshape(n, o * k, h * w)
+        out = fold(cols, (oh, ow), (kh, kw), dilation, padding, stride)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -119,9 +166,85 @@ def _pool_params(fn, nsp, kernel_size, stride, padding, dilation):
         _expand("dilation", dilation, nsp, "pooling")
 
 
+def _pool_op(kind, x, nsp, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor, output_size):
+    """The C pooling kernels on CPU tensors; on other devices the C checks, then the composed form."""
+    args = (kind, x, nsp, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor, output_size)
+    if x.device.type == "cpu" and not _COMPOSE_ON_CPU:
+        return _C._pool(*args)
+    _C._pool(*args, True)
+    return _pool_composed(*args)
+
+
+def _plain_out_size(n, k, p, s, d, ceil_mode):
+    """PyTorch's pooling_output_shape"""
+    num = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = num // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _pool_composed(kind, x, nsp, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor,
+                   output_size):
+    import numpy as np
+    from .._creation import tensor
+    from ._functional_layers import pad as _pad
+    if nsp == 3:
+        raise NotImplementedError(f"3-d pooling on {x.device.type} tensors is not supported yet (CPU only)")
+    if not x.is_floating_point():
+        raise NotImplementedError(f"pooling of {x.dtype} tensors on {x.device.type} is not supported yet")
+    unbatched = x.dim() == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    n, c, h, w = x.shape
+    if kind == _POOL_ADAPTIVE_MAX:
+        raise NotImplementedError(f"adaptive_max_pool2d on {x.device.type} tensors is not supported yet (CPU only)")
+    if kind == _POOL_ADAPTIVE_AVG:  # separable: an averaging matrix per spatial dim
+        def averaging(size_in, size_out):
+            a = np.zeros((size_out, size_in))
+            for i in range(size_out):
+                lo, hi = i * size_in // size_out, -(-(i + 1) * size_in // size_out)
+                a[i, lo:hi] = 1.0 / (hi - lo)
+            return tensor(a, dtype=x.dtype, device=x.device)
+        out = averaging(h, output_size[0]).matmul(x.matmul(averaging(w, output_size[1]).t()))
+        return out.squeeze(0) if unbatched else out
+    (k0, k1), (s0, s1), (p0, p1) = kernel, stride, padding
+    d0, d1 = dilation if kind == _POOL_MAX else (1, 1)
+    oh, ow = _plain_out_size(h, k0, p0, s0, d0, ceil_mode), _plain_out_size(w, k1, p1, s1, d1, ceil_mode)
+    eh = max(0, (oh - 1) * s0 + d0 * (k0 - 1) + 1 - (h + 2 * p0))  # ceil_mode's windows past the padding
+    ew = max(0, (ow - 1) * s1 + d1 * (k1 - 1) + 1 - (w + 2 * p1))
+    fill = float("-inf") if kind == _POOL_MAX else 0.0
+    xp = _pad(x, (p1, p1 + ew, p0, p0 + eh), value=fill) if (p0 or p1 or eh or ew) else x
+    cols = unfold(xp, (k0, k1), (d0, d1), 0, (s0, s1)).view(n, c, k0 * k1, oh * ow)
+    # per tap and output: the input row and column it reads
+    rows = (np.arange(oh) * s0 - p0)[None, :, None] + (np.arange(k0) * d0)[:, None, None, None]
+    colz = (np.arange(ow) * s1 - p1)[None, None, :] + (np.arange(k1) * d1)[None, :, None, None]
+    rows = np.broadcast_to(rows, (k0, k1, oh, ow)).reshape(k0 * k1, oh * ow)
+    colz = np.broadcast_to(colz, (k0, k1, oh, ow)).reshape(k0 * k1, oh * ow)
+    if kind == _POOL_MAX:
+        vals, arg = cols.max(2)
+        table = tensor(rows * w + colz, device=x.device).view(1, 1, k0 * k1, oh * ow).expand(n, c, k0 * k1, oh * ow)
+        idx = table.gather(2, arg.unsqueeze(2)).squeeze(2)
+        out = (vals.view(n, c, oh, ow), idx.view(n, c, oh, ow))
+        return tuple(t.squeeze(0) for t in out) if unbatched else out
+    if divisor:
+        div = np.full(oh * ow, float(divisor))
+    else:
+        starts_h, starts_w = np.arange(oh) * s0 - p0, np.arange(ow) * s1 - p1
+        if count_include_pad:
+            ch = np.minimum(starts_h + k0, h + p0) - starts_h
+            cw = np.minimum(starts_w + k1, w + p1) - starts_w
+        else:
+            ch = np.minimum(starts_h + k0, h) - np.maximum(starts_h, 0)
+            cw = np.minimum(starts_w + k1, w) - np.maximum(starts_w, 0)
+        div = (ch[:, None] * cw[None, :]).reshape(-1).astype(np.float64)
+    out = (cols.sum(2) / tensor(div, dtype=x.dtype, device=x.device)).view(n, c, oh, ow)
+    return out.squeeze(0) if unbatched else out
+
+
 def _pool1d(kind, input, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor, output_size):
     """1-d pooling is the 2-d kernel on input with a unit dim before the last (as PyTorch)."""
-    r = _C._pool(kind, input.unsqueeze(-2), 2, (1,) + kernel, (1,) + stride, (0,) + padding, (1,) + dilation,
+    r = _pool_op(kind, input.unsqueeze(-2), 2, (1,) + kernel, (1,) + stride, (0,) + padding, (1,) + dilation,
                  ceil_mode, count_include_pad, divisor, (1,) + output_size)
     if isinstance(r, tuple):
         return r[0].squeeze(-2), r[1].squeeze(-2)
@@ -140,7 +263,7 @@ def _max_pool(fn, nsp, input, kernel_size, stride, padding, dilation, ceil_mode)
     k, s, p, d = _pool_params(fn, nsp, kernel_size, stride, padding, dilation)
     if nsp == 1:
         return _pool1d(_POOL_MAX, input, k, s, p, d, bool(ceil_mode), True, 0, (0,))
-    return _C._pool(_POOL_MAX, input, nsp, k, s, p, d, bool(ceil_mode), True, 0, (0,) * nsp)
+    return _pool_op(_POOL_MAX, input, nsp, k, s, p, d, bool(ceil_mode), True, 0, (0,) * nsp)
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -185,7 +308,7 @@ def _avg_pool(fn, nsp, input, kernel_size, stride, padding, ceil_mode, count_inc
     div = 0 if divisor_override is None else int(divisor_override)
     if nsp == 1:
         return _pool1d(_POOL_AVG, input, k, s, p, d, bool(ceil_mode), bool(count_include_pad), div, (0,))
-    return _C._pool(_POOL_AVG, input, nsp, k, s, p, d, bool(ceil_mode), bool(count_include_pad), div, (0,) * nsp)
+    return _pool_op(_POOL_AVG, input, nsp, k, s, p, d, bool(ceil_mode), bool(count_include_pad), div, (0,) * nsp)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -226,7 +349,7 @@ def _adaptive(fn, kind, nsp, input, output_size):
     ones = (1,) * nsp
     if nsp == 1:
         return _pool1d(kind, input, ones, ones, (0,), ones, False, True, 0, size)
-    return _C._pool(kind, input, nsp, ones, ones, (0,) * nsp, ones, False, True, 0, size)
+    return _pool_op(kind, input, nsp, ones, ones, (0,) * nsp, ones, False, True, 0, size)
 
 
 def adaptive_avg_pool1d(input, output_size):
