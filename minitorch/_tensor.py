@@ -144,7 +144,8 @@ class Tensor(_C.TensorBase):
 
     # ---- shape helpers built from views ----
     def unbind(self, dim=0):
-        return self._split([1] * self.size(dim), dim, 2)
+        n = self.size(dim)  # checks dim
+        return self._split([1] * n, dim, 2) if n else ()
 
     def split(self, split_size, dim=0):
         if self.dim() == 0:
@@ -179,6 +180,8 @@ class Tensor(_C.TensorBase):
             if w in seen:
                 raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
             seen.add(w)
+        if not dims:  # torch returns a copy, never the tensor itself
+            return self.clone()
         out = self
         for d in dims:
             n = out.size(d)

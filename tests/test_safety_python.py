@@ -465,3 +465,22 @@ def test_load_rejects_crafted_records(obj, edit):
 ])
 def test_tensor_type(fn, msg):
     same(fn, True, msg)
+
+
+def test_where_single_argument_flip_no_dims_unbind_empty_mT_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (mt, torch):
+        cond = lib.tensor([[1, 0], [0, 3]]) > 0
+        r = lib.where(cond)
+        assert isinstance(r, tuple) and [t.tolist() for t in r] == [[0, 1], [0, 1]]
+        y = lib.ones(3)
+        z = y.flip(())
+        z.add_(1)  # a copy: y is unchanged
+        assert y.tolist() == [1.0, 1.0, 1.0]
+        assert lib.zeros(0, 3).unbind(0) == ()
+        with pytest.raises(IndexError):
+            lib.zeros(0, 3).unbind(2)
+        with pytest.warns(UserWarning, match="mT is deprecated on 0-D"):
+            assert lib.tensor(2.0).mT.item() == 2.0
+        with pytest.raises(RuntimeError, match="only supported on matrices"):
+            lib.zeros(3).mT

@@ -363,6 +363,18 @@ static PyObject *f_stack(PyObject *m, PyObject *a, PyObject *k) { (void)m; retur
 static PyObject *f_where(PyObject *mod, PyObject *args) {
     (void)mod;
     PyObject *c, *a, *b;
+    if (PyTuple_GET_SIZE(args) == 1) { /* where(condition): the indices of its nonzero elements, as a tuple */
+        c = PyTuple_GET_ITEM(args, 0);
+        if (!PyTensor_Check(c)) { PyErr_SetString(PyExc_TypeError, "where(): argument 'condition' must be Tensor"); return NULL; }
+        PyObject *meth = PyObject_GetAttrString(c, "nonzero");
+        PyObject *kw = meth ? Py_BuildValue("{s:O}", "as_tuple", Py_True) : NULL;
+        PyObject *empty = kw ? PyTuple_New(0) : NULL;
+        PyObject *r = empty ? PyObject_Call(meth, empty, kw) : NULL;
+        Py_XDECREF(meth);
+        Py_XDECREF(kw);
+        Py_XDECREF(empty);
+        return r;
+    }
     if (!PyArg_ParseTuple(args, "OOO", &c, &a, &b)) return NULL;
     if (!PyTensor_Check(c)) { PyErr_SetString(PyExc_TypeError, "where(): argument 'condition' must be Tensor"); return NULL; }
     PyObject *ops[2] = {a, b};

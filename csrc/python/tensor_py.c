@@ -517,7 +517,22 @@ static PyObject *get_T(PyObject *self, void *c) {
     for (int i = 0; i < t->ndim; i++) dims[i] = t->ndim - 1 - i;
     return mt_py_wrap(mt_permute(t, dims, t->ndim));
 }
-static PyObject *get_mT(PyObject *self, void *c) { (void)c; return mt_py_wrap(mt_transpose(T(self), -2, -1)); }
+static PyObject *get_mT(PyObject *self, void *c) {
+    (void)c;
+    if (T(self)->ndim == 0) { /* torch: the identity, deprecated */
+        if (PyErr_WarnEx(PyExc_UserWarning,
+                         "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.", 1) < 0)
+            return NULL;
+        Py_INCREF(self);
+        return self;
+    }
+    if (T(self)->ndim == 1) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.");
+        return NULL;
+    }
+    return mt_py_wrap(mt_transpose(T(self), -2, -1));
+}
 static PyObject *get_version(PyObject *self, void *c) { (void)c; return PyLong_FromUnsignedLongLong(T(self)->storage->version); }
 static PyObject *get_base(PyObject *self, void *c) {
     (void)c;

@@ -179,10 +179,6 @@ KNOWN = [
      "NaN, pow(0 or NaN, 0), addmm(alpha=0) with non-finite inputs, atan2 at (0, 0), var with correction >= n, std of equal values, "
      "logit at 0/1 or eps=0)",
      "xfail"),
-    ("where-single-argument", lambda c, m: c["op"] == "where" and _in(m, "function takes exactly"),
-     "where(cond) (the nonzero indices as a tuple) is not supported", "xfail"),
-    ("unbind-zero-size-dim", lambda c, m: c["op"] == "unbind" and _in(m, "split expects at least one piece"),
-     "unbind along a dim of size 0 raises; torch returns ()", "xfail"),
     ("clamp-bool-tensor-bounds", lambda c, m: c["op"] in ("clamp", "clip") and _in(m, "not implemented for 'Bool'"),
      "clamp of a bool tensor with tensor bounds raises NotImplementedError; torch computes it", "xfail"),
     ("clamp-mixed-bounds", lambda c, m: c["op"] in ("clamp", "clip") and _in(m, "min and max must both be"),
@@ -190,10 +186,6 @@ KNOWN = [
     ("setitem-0d-target-1-element-value", lambda c, m: c["form"] == "setitem" and _in(m, "must match the size of tensor"),
      "x[i, j] = tensor([v]) (a 1-element value into a 0-d target) raises 'The size of tensor a (1) must match the "
      "size of tensor b (1)'; torch copies it", "xfail"),
-    ("mT-on-0-d", lambda c, m: c["op"] == "mT" and m["kind"] == "spurious_exception",
-     "x.mT on a 0-d tensor raises IndexError; torch returns the tensor", "xfail"),
-    ("flip-empty-dims-aliases", lambda c, m: c["op"] == "flip" and m["kind"] == "base",
-     "flip(x, ()) returns x itself (writes through it change x); torch returns a copy", "xfail"),
     ("pow-huge-exponent", lambda c, m: c["op"] == "pow" and m["kind"] in ("value", "grad")
      and (any(isinstance(a, int) and not isinstance(a, bool) and abs(a) > 2 ** 24 for a in c["args"])
           or _any_input(c, lambda a: a.dtype.kind == "i" and np.abs(a.astype(np.float64)).max() > 2 ** 24)),
