@@ -11,7 +11,7 @@ import math
 import warnings
 
 from .. import _C
-from .._C import TensorBase, where
+from .._C import TensorBase, cat, stack, where
 from .._creation import ones_like as _ones_like
 from .._types import SCALAR_TYPE_NAMES, Size
 from ..autograd.grad_mode import no_grad as _no_grad
@@ -21,7 +21,7 @@ __all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_ent
            "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "hinge_embedding_loss",
            "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
            "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "soft_margin_loss",
-           "cosine_similarity", "pairwise_distance"]
+           "cosine_similarity", "pairwise_distance", "ctc_loss"]
 
 _MSE, _BCE, _BCE_LOGITS = 0, 1, 2          # kinds of _C._pointwise_loss
 _NONE, _MEAN, _SUM = 0, 1, 2                # torch.nn._reduction enum
@@ -691,3 +691,102 @@ def _not_differentiable(fn, name, t):
     if t is not None and t.requires_grad and _C.is_grad_enabled():
         raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. This "
                            "input cannot have requires_grad True.")
+
+
+# ---------------------------------------------------------------- CTC
+def _lse_safe(terms):
+    """log(sum(exp(terms))) over the stacked last dim; -inf (with zero gradient, not NaN) where every term is -inf"""
+    from .._C import where
+    x = stack(terms, -1)
+    m = x.detach().max(-1, keepdim=True).values
+    m = where(m == float("-inf"), 0.0, m)
+    s = (x - m).exp().sum(-1)
+    pos = s > 0
+    return where(pos, m.squeeze(-1) + where(pos, s, 1.0).log(), float("-inf"))
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist temporal classification (Graves et al. 2006): the forward (alpha) recursion over the
+    blank-extended targets in log space, one vectorised step per time step; autograd gives the gradient.
+    log_probs [T, N, C] (or [T, C]), targets [N, S] padded or 1-D concatenated, lengths as tensors or lists;
+    'mean' divides each sample's loss by its target length, then averages (torch's rule)."""
+    import numpy as np
+    from .._C import where
+    from .._creation import full, tensor
+    if not log_probs.is_floating_point():
+        raise RuntimeError(f"\"ctc_loss_cpu\" not implemented for '{log_probs.type().split('.')[-1][:-6]}'")
+    unbatched = log_probs.dim() == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+        if targets.dim() == 1 and not (hasattr(target_lengths, "numel") and target_lengths.dim() == 1):
+            targets = targets.unsqueeze(0)
+    if log_probs.dim() != 3:
+        raise RuntimeError(f"ctc_loss: expected log_probs of 2 or 3 dims, got {log_probs.dim()}")
+    T, N, C = log_probs.shape
+    il = np.asarray(input_lengths.tolist() if hasattr(input_lengths, "tolist") else input_lengths,
+                    dtype=np.int64).reshape(-1)
+    tl = np.asarray(target_lengths.tolist() if hasattr(target_lengths, "tolist") else target_lengths,
+                    dtype=np.int64).reshape(-1)
+    if il.size != N:
+        raise RuntimeError(f"Expected input_lengths to have value at most {T}, but got value {il.max() if il.size else 0} "
+                           "(while checking arguments for ctc_loss_allocate_outputs)" if il.size and il.max() > T
+                           else f"input_lengths must be of size batch_size ({N}), got {il.size}")
+    if tl.size != N:
+        raise RuntimeError(f"target_lengths must be of size batch_size ({N}), got {tl.size}")
+    if (il > T).any():
+        raise RuntimeError(f"Expected input_lengths to have value at most {T}, but got value {il.max()} (while "
+                           "checking arguments for ctc_loss_allocate_outputs)")
+    if not 0 <= blank < C:
+        raise RuntimeError("blank must be in label range")
+    tg = np.asarray(targets.tolist(), dtype=np.int64)
+    if tg.ndim == 2:
+        if (tl > tg.shape[1]).any():
+            raise RuntimeError(f"Expected tensor to have size at least {tl.max()} at dimension 1, but got size "
+                               f"{tg.shape[1]} for argument #2 'targets' (while checking arguments for "
+                               "ctc_loss_allocate_outputs)")
+        rows = [tg[n, :tl[n]] for n in range(N)]
+    else:
+        if tl.sum() > tg.size:
+            raise RuntimeError("ctc_loss: the target lengths sum to more than the targets' length")
+        ends = np.cumsum(tl)
+        rows = [tg[e - ln:e] for e, ln in zip(ends, tl)]
+    S = 2 * int(tl.max() if tl.size else 0) + 1
+    ext = np.full((N, S), blank, dtype=np.int64)       # blank, l1, blank, l2, ..., blank
+    skip = np.zeros((N, S), dtype=bool)                 # s may come from s - 2 (a label differing from l[s - 2])
+    for n, r in enumerate(rows):
+        ext[n, 1:2 * len(r):2] = r
+        for s2 in range(3, 2 * len(r), 2):
+            skip[n, s2] = r[(s2 - 1) // 2] != r[(s2 - 3) // 2]
+    dev, dt = log_probs.device, log_probs.dtype
+    idx = tensor(ext, device=dev).unsqueeze(0).expand(T, N, S)
+    lp = log_probs.gather(2, idx)                          # [T, N, S]: log p of each extended label
+    neg = full((N, 1), float("-inf"), dtype=dt, device=dev)
+    skip_t = tensor(skip, device=dev)
+    init = np.full((N, S), False)
+    init[:, 0] = True
+    init[:, 1] = tl > 0
+    alpha = where(tensor(init[:, :S], device=dev), lp[0], float("-inf"))
+    alphas = [alpha]
+    for t in range(1, T):
+        a1 = cat([neg, alpha[:, :-1]], 1)
+        a2 = where(skip_t, cat([neg, neg, alpha[:, :-2]], 1) if S > 2 else neg.expand(N, S), float("-inf"))
+        alpha = _lse_safe([alpha, a1, a2]) + lp[t]
+        alphas.append(alpha)
+    al = stack(alphas, 0)                                  # [T, N, S]
+    last = tensor(np.clip(il - 1, 0, T - 1), device=dev).view(1, N, 1).expand(1, N, S)
+    a_end = al.gather(0, last).squeeze(0)                  # [N, S]: alpha at each sample's last frame
+    e1 = tensor(2 * tl, device=dev).view(N, 1)
+    e2 = tensor(np.maximum(2 * tl - 1, 0), device=dev).view(N, 1)
+    end1, end2 = a_end.gather(1, e1).squeeze(1), a_end.gather(1, e2).squeeze(1)
+    end2 = where(tensor(tl > 0, device=dev), end2, float("-inf"))
+    loss = -_lse_safe([end1, end2])
+    loss = where(tensor(il > 0, device=dev), loss, float("inf"))
+    if zero_infinity:
+        loss = where(loss == float("inf"), 0.0, loss)
+    if reduction == "mean":
+        return (loss / tensor(np.maximum(tl, 1), dtype=dt, device=dev)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction != "none":
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return loss.squeeze(0) if unbatched else loss
