@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 import minitorch as _mt
-from .. import _C
+from ... import _C
 
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split",
@@ -525,3 +525,9 @@ class DataLoader:
             if not batch or (self.drop_last and len(batch) < self.batch_size):
                 return
             yield collate_fn(batch)
+
+
+from . import dataloader, dataset, distributed, sampler  # noqa: E402,F401  (torch's submodule paths)
+from .distributed import DistributedSampler  # noqa: E402,F401
+
+__all__.append("DistributedSampler")
