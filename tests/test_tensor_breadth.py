@@ -523,3 +523,117 @@ def test_distributed_sampler_errors():
     same_error(lambda: DistributedSampler(range(3), num_replicas=2, rank=-1),
                lambda: TDS(range(3), num_replicas=2, rank=-1))
     same_error(lambda: DistributedSampler(range(3)), lambda: TDS(range(3)))
+
+
+# ------------------------------------------------------------------------------------------ random fills
+N = 200_000
+
+
+def test_random_float_range_is_the_mantissa():
+    mt.manual_seed(0)
+    for dt, top in ((mt.float32, 2 ** 24), (mt.float64, 2 ** 53)):
+        x = mt.zeros(N, dtype=dt).random_()
+        a = x.numpy()
+        assert x.dtype == dt and (a == np.floor(a)).all() and a.min() >= 0 and a.max() <= top
+        assert abs(a.mean() / top - 0.5) < 0.01
+    t = torch.zeros(N).random_()
+    assert t.max() <= 2 ** 24 and t.max() > 2 ** 23
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32"])
+@pytest.mark.parametrize("args", [(7,), (-3, 4), (2, 3)])
+def test_random_ranges(dtype, args):
+    mt.manual_seed(1)
+    x = mt.zeros(20_000, dtype=getattr(mt, dtype)).random_(*args)
+    lo, hi = (0, args[0]) if len(args) == 1 else args
+    vals = np.unique(x.numpy())
+    assert vals.tolist() == list(range(lo, hi))
+    counts = np.bincount((x.numpy() - lo).astype(np.int64))
+    assert np.abs(counts / 20_000 - 1 / (hi - lo)).max() < 0.02
+    assert str(x.dtype) == "torch." + dtype
+
+
+def test_random_int_defaults_and_from_none():
+    mt.manual_seed(2)
+    x = mt.zeros(N, dtype=mt.int64).random_().numpy()
+    assert x.min() >= 0 and abs(x.mean() / 2.0 ** 63 - 0.5) < 0.01 and (x > 2 ** 62).any()
+    x = mt.zeros(N, dtype=mt.int32).random_().numpy()
+    assert x.min() >= 0 and abs(x.mean() / 2.0 ** 31 - 0.5) < 0.01
+    x = mt.zeros(N, dtype=mt.int32).random_(-3, None).numpy()
+    assert x.min() >= -3 and abs(x.mean() / 2.0 ** 30 - 1) < 0.02
+    b = mt.zeros(N, dtype=mt.bool).random_().numpy()
+    assert abs(b.mean() - 0.5) < 0.01
+    f = mt.zeros(N).random_(10, None).numpy()
+    assert f.min() >= 10 and f.max() <= 2 ** 24
+
+
+def test_random_generator_reproducible():
+    g = mt.Generator()
+    g.manual_seed(7)
+    a = mt.zeros(10).random_(100, generator=g)
+    g.manual_seed(7)
+    b = mt.zeros(10).random_(100, generator=g)
+    assert a.tolist() == b.tolist()
+    mt.manual_seed(3)
+    a = mt.zeros(10).exponential_()
+    mt.manual_seed(3)
+    assert mt.zeros(10).exponential_().tolist() == a.tolist()
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, dt: L.zeros(3, dtype=dt).random_(5, 3), lambda L, dt: L.zeros(3, dtype=dt).random_(-5),
+    lambda L, dt: L.zeros(3, dtype=L.int32).random_(0, 2 ** 40), lambda L, dt: L.zeros(3, dtype=L.int32).random_(-2 ** 40, 0),
+    lambda L, dt: L.zeros(3, dtype=L.bool).random_(0, 3), lambda L, dt: L.zeros(3, dtype=dt).exponential_(-1),
+    lambda L, dt: L.zeros(3, dtype=dt).exponential_(0), lambda L, dt: L.zeros(3).long().exponential_(),
+    lambda L, dt: L.zeros(3, dtype=dt).geometric_(0), lambda L, dt: L.zeros(3, dtype=dt).geometric_(1),
+    lambda L, dt: L.zeros(3, dtype=dt).cauchy_(0, -1), lambda L, dt: L.zeros(3).long().cauchy_(),
+    lambda L, dt: L.zeros(3, dtype=dt).log_normal_(1, 0), lambda L, dt: L.zeros(3).long().log_normal_(),
+    lambda L, dt: L.zeros(3, dtype=dt).bernoulli_(1.5), lambda L, dt: L.zeros(3, requires_grad=True).random_(),
+    lambda L, dt: L.zeros(3, requires_grad=True).exponential_(),
+])
+def test_random_fill_errors(call):
+    same_error(lambda: call(mt, mt.float32), lambda: call(torch, torch.float32))
+
+
+def test_random_float_range_warning():
+    with pytest.warns(UserWarning, match=r"to - 1 is out of bounds \[-\(2\^24\), 2\^24\]"):
+        mt.zeros(3).random_(2 ** 25)
+    with pytest.warns(UserWarning, match=r"from is out of bounds"):
+        mt.zeros(3).random_(-(2 ** 25), 0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_continuous_fills_distribution(dtype):
+    dt = getattr(mt, dtype)
+    mt.manual_seed(4)
+    lam = 2.5
+    x = mt.zeros(N, dtype=dt).exponential_(lam).numpy().astype(np.float64)
+    assert x.min() >= 0 and abs(x.mean() - 1 / lam) < 5 * (1 / lam) / np.sqrt(N) and abs(x.var() - 1 / lam ** 2) < 0.02
+    p = 0.3
+    g = mt.zeros(N, dtype=dt).geometric_(p).numpy()
+    assert g.min() == 1 and (g == np.floor(g)).all()
+    assert abs(g.mean() - 1 / p) < 0.03 and abs(g.var() - (1 - p) / p ** 2) < 0.2
+    assert abs((g == 1).mean() - p) < 0.005
+    c = mt.zeros(N, dtype=dt).cauchy_(1.5, 2.0).numpy().astype(np.float64)
+    assert abs(np.median(c) - 1.5) < 0.03
+    q1, q3 = np.percentile(c, [25, 75])
+    assert abs((q3 - q1) / 2 - 2.0) < 0.05       # Cauchy's quartiles are median -/+ sigma
+    ln = mt.zeros(N, dtype=dt).log_normal_(0.5, 0.25).numpy().astype(np.float64)
+    assert ln.min() > 0 and abs(np.log(ln).mean() - 0.5) < 0.005 and abs(np.log(ln).std() - 0.25) < 0.005
+    assert abs(ln.mean() - np.exp(0.5 + 0.25 ** 2 / 2)) < 0.01
+    b = mt.zeros(N, dtype=dt).bernoulli_(0.2).numpy()
+    assert set(np.unique(b).tolist()) <= {0.0, 1.0} and abs(b.mean() - 0.2) < 0.005
+    assert str(mt.zeros(3, dtype=dt).exponential_().dtype) == "torch." + dtype
+
+
+def test_fills_integer_dtypes_and_return_self():
+    mt.manual_seed(5)
+    g = mt.zeros(1000, dtype=mt.int64)
+    assert g.geometric_(0.5) is g and g.dtype == mt.int64 and g.numpy().min() >= 1
+    x = mt.zeros(2, 3)
+    for f in (lambda: x.random_(), lambda: x.exponential_(), lambda: x.cauchy_(), lambda: x.log_normal_(),
+              lambda: x.geometric_(0.5), lambda: x.bernoulli_()):
+        assert f() is x and tuple(x.shape) == (2, 3)
+    nc = mt.zeros(4, 3).t()
+    nc.exponential_()
+    assert (nc.numpy() > 0).all()
