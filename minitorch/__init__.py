@@ -90,6 +90,7 @@ from ._einsum import einsum  # noqa: E402,F401
 from ._compile import compile  # noqa: E402,F401
 from . import _random_fills  # noqa: E402,F401  (Tensor.random_, exponential_, geometric_, ...)
 from . import backends, nn, optim, safetensors, utils  # noqa: E402,F401
+from . import distributions  # noqa: E402,F401
 from .nn._torch_forms import *  # noqa: E402,F401,F403  (torch.selu, torch.kl_div, torch.dropout, ...)
 from .nn import _torch_forms  # noqa: E402
 
