@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from . import _C
-from ._types import float32, float64, int32, int64
+from ._types import float32, float64, int64
 
 __all__ = ["diagonal", "diag", "diag_embed", "trace", "kron", "roll", "rot90", "meshgrid", "cartesian_prod",
            "cdist", "block_diag", "atleast_1d", "atleast_2d", "atleast_3d", "vander", "count_nonzero",

@@ -8,7 +8,7 @@ import math
 import warnings
 
 from . import _C
-from ._types import float32, float64, int32, int64
+from ._types import float64, int64
 
 __all__ = []
 
@@ -45,8 +45,12 @@ def _fill(self, values):
 def random_(self, *args, generator=None, **kwargs):
     """random_(), random_(to), random_(from, to): integers uniformly from [from, to - 1] (to=None: up to
     the dtype's largest integer, 2**digits for floating tensors)."""
-    if kwargs:
-        raise TypeError(f"random_() received an invalid combination of arguments - got ({', '.join(f'{k}=' + type(v).__name__ for k, v in kwargs.items())}, )")
+    if kwargs:  # random_(**{"from": a, "to": b}) / random_(a, to=b), as torch's overloads allow
+        if set(kwargs) - {"from", "to"} or ("to" not in kwargs) or len(args) + len(kwargs) != 2 \
+                or (len(args) == 1 and "from" in kwargs):
+            got = ", ".join(f"{k}=" + type(v).__name__ for k, v in kwargs.items())
+            raise TypeError(f"random_() received an invalid combination of arguments - got ({got}, )")
+        args = (args[0] if args else kwargs["from"], kwargs["to"])
     if len(args) > 2:
         raise TypeError("random_() takes at most 2 positional arguments")
     _check_leaf(self)

@@ -637,3 +637,13 @@ def test_fills_integer_dtypes_and_return_self():
     nc = mt.zeros(4, 3).t()
     nc.exponential_()
     assert (nc.numpy() > 0).all()
+
+
+def test_random_keyword_forms():
+    mt.manual_seed(6)
+    x = mt.zeros(2000).random_(**{"from": 2, "to": 5}).numpy()
+    assert set(np.unique(x).tolist()) == {2.0, 3.0, 4.0}
+    x = mt.zeros(2000).random_(1, to=3).numpy()
+    assert set(np.unique(x).tolist()) == {1.0, 2.0}
+    same_error(lambda: mt.zeros(3).random_(**{"from": 2}), lambda: torch.zeros(3).random_(**{"from": 2}),
+               match_message=False)

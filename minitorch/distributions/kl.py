@@ -1,5 +1,4 @@
 """kl_divergence(p, q) with torch's registry (register_kl) and its formulas for the pairs implemented here."""
-import math
 
 __all__ = ["kl_divergence", "register_kl"]
 
