@@ -85,7 +85,12 @@ def broadcast_shapes(*shapes):
 
 
 from .serialization import load, save  # noqa: E402,F401
+from ._composites import *  # noqa: E402,F401,F403  (diagonal, kron, roll, meshgrid, cdist, searchsorted, ...)
+from ._einsum import einsum  # noqa: E402,F401
+from ._compile import compile  # noqa: E402,F401
+from . import _random_fills  # noqa: E402,F401  (Tensor.random_, exponential_, geometric_, ...)
 from . import backends, nn, optim, safetensors, utils  # noqa: E402,F401
+from . import distributions  # noqa: E402,F401
 from .nn._torch_forms import *  # noqa: E402,F401,F403  (torch.selu, torch.kl_div, torch.dropout, ...)
 from .nn import _torch_forms  # noqa: E402
 

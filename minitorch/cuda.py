@@ -33,6 +33,13 @@ def is_available():
         return False
 
 
+def is_bf16_supported(including_emulation=True):
+    """False: minitorch has no bfloat16 dtype on any device (torch answers for the GPU's hardware)."""
+    from . import _types
+
+    return is_available() and hasattr(_types, "bfloat16")
+
+
 def device_count():
     return _cuda.device_count() if _cuda is not None else 0
 

@@ -615,6 +615,43 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         raise RuntimeError("minitorch.load: the checkpoint is nested too deeply (corrupt?)") from None
 
 
+# ---------------------------------------------------------------------------- torch's weights_only allowlist
+# torch.load(weights_only=True) unpickles only allowlisted globals; minitorch.load never unpickles (JSON plus
+# raw tensor bytes), so the list changes nothing here. It is kept so that code written for torch runs.
+_SAFE_GLOBALS = []
+
+
+def add_safe_globals(safe_globals):
+    """Marks globals (callables, or (callable, "module.name") pairs) as safe for weights_only loading.
+    Recorded only: minitorch.load runs no pickle, so nothing needs allowing."""
+    _SAFE_GLOBALS.extend(safe_globals)
+
+
+def get_safe_globals():
+    """The globals added by add_safe_globals (and active safe_globals contexts)."""
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals():
+    """Forgets the globals added by add_safe_globals."""
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    """Context manager adding globals to the weights_only allowlist for its block (see add_safe_globals)."""
+
+    def __init__(self, safe_globals):
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self):
+        self._saved = list(_SAFE_GLOBALS)
+        _SAFE_GLOBALS.extend(self.safe_globals)
+
+    def __exit__(self, *exc):
+        _SAFE_GLOBALS[:] = self._saved
+        return False
+
+
 # ------------------------------------------------------------------------------------------------ safetensors
 
 # https://github.com/huggingface/safetensors: u64 little-endian header size N, N bytes of JSON header

@@ -1,9 +1,15 @@
 """minitorch.optim: optimizers (each parameter updated by one fused C kernel) and lr schedulers."""
 from . import lr_scheduler  # noqa: F401
+from .adadelta import Adadelta
 from .adagrad import Adagrad
+from .adamax import Adamax
+from .asgd import ASGD
 from .adam import Adam, AdamW
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]
+__all__ = ["ASGD", "Adadelta", "Adagrad", "Adamax", "NAdam", "RAdam", "Rprop", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]

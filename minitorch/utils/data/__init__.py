@@ -16,11 +16,11 @@ import warnings
 
 import numpy as np
 
-from .. import _C
+from ... import _C
 
 # the top package under the name it was imported as (a second `import minitorch` beside `torch` would load a second
 # copy of the Python layer whose Tensor class is not this one's)
-_mt = sys.modules[__package__.rpartition(".")[0]]
+_mt = sys.modules[__name__.split(".")[0]]
 
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split",
@@ -529,3 +529,9 @@ class DataLoader:
             if not batch or (self.drop_last and len(batch) < self.batch_size):
                 return
             yield collate_fn(batch)
+
+
+from . import dataloader, dataset, distributed, sampler  # noqa: E402,F401  (torch's submodule paths)
+from .distributed import DistributedSampler  # noqa: E402,F401
+
+__all__.append("DistributedSampler")
