@@ -23,3 +23,14 @@ def test_defaults_match_torch():
     torch = pytest.importorskip("torch")
     assert torch.backends.cudnn.allow_tf32 is mt.backends.cudnn.allow_tf32
     assert torch.backends.cuda.matmul.allow_tf32 is mt.backends.cuda.matmul.allow_tf32
+
+
+def test_cudnn_flags_and_mps_answer_like_torch_without_them():
+    torch = pytest.importorskip("torch")
+    for name in ("enabled", "benchmark", "deterministic"):
+        assert getattr(mt.backends.cudnn, name) == getattr(torch.backends.cudnn, name)
+    mt.backends.cudnn.benchmark = True  # a hint: kept, no effect
+    assert mt.backends.cudnn.benchmark is True
+    mt.backends.cudnn.benchmark = False
+    import minitorch.backends.mps as mps
+    assert mps.is_available() is False and mps.is_built() is False

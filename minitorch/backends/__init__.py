@@ -30,15 +30,43 @@ class _CudnnModule(types.ModuleType):
             _cuda_mod._cuda.set_allow_tf32_rnn(bool(value))
 
 
+    # torch's cuDNN switches: minitorch has no cuDNN (its kernels are its own), so they are kept and have no
+    # effect; minitorch's CPU and CUDA kernels give the same results run to run whatever they say
+    enabled = True
+    benchmark = False
+    deterministic = False
+
+    @staticmethod
+    def is_available():
+        return False
+
+    @staticmethod
+    def version():
+        return None
+
+
 class _CudaModule(types.ModuleType):
     """minitorch.backends.cuda: matmul.allow_tf32 is minitorch.cuda.matmul.allow_tf32."""
 
     matmul = _cuda_mod.matmul
 
 
+class _MpsModule(types.ModuleType):
+    """minitorch.backends.mps: Apple's Metal backend, which minitorch does not have."""
+
+    @staticmethod
+    def is_available():
+        return False
+
+    @staticmethod
+    def is_built():
+        return False
+
+
 cudnn = _CudnnModule(__name__ + ".cudnn", _CudnnModule.__doc__)
 cuda = _CudaModule(__name__ + ".cuda", _CudaModule.__doc__)
-sys.modules[cudnn.__name__] = cudnn
-sys.modules[cuda.__name__] = cuda
+mps = _MpsModule(__name__ + ".mps", _MpsModule.__doc__)
+for _m in (cudnn, cuda, mps):
+    sys.modules[_m.__name__] = _m
 
-__all__ = ["cuda", "cudnn"]
+__all__ = ["cuda", "cudnn", "mps"]
