@@ -160,6 +160,23 @@ def _cuda_legacy_type(name, dtype):
                                             "__doc__": f"minitorch.cuda.{name}(...): legacy constructor of {dtype}"})
 
 
+class _CudaAmp:
+    """minitorch.cuda.amp: the deprecated device-specific spellings of minitorch.amp."""
+
+    @staticmethod
+    def autocast(enabled=True, dtype=None, cache_enabled=True):
+        from .amp import autocast
+        return autocast("cuda", dtype=dtype, enabled=enabled)
+
+    @staticmethod
+    def GradScaler(init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000, enabled=True):
+        from .amp import GradScaler
+        return GradScaler("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+
+
+amp = _CudaAmp()
+
+
 def _make_legacy_types():
     from . import _types
     names = {"FloatTensor": _types.float32, "DoubleTensor": _types.float64, "LongTensor": _types.int64,
