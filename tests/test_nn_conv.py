@@ -75,6 +75,7 @@ CONV_CASES = [
     (2, (1, 3, 40, 37), (9, 3, 3, 3), {"padding": 1}),                      # a plane of several tile blocks
     (1, (2, 3, 700), (4, 3, 5), {"padding": 2, "dilation": 1}),
     (2, (3, 2, 20, 70), (3, 2, 3, 3), {"stride": (2, 1), "padding": 1}),     # stride across lines only
+    (2, (2, 3, 5, 6), (4, 3, 1, 3), {"padding": (2, 1)}),                    # padding wider than the kernel
     (3, (2, 2, 5, 6, 4), (3, 2, 3, 2, 2), {"padding": (1, 0, 1)}),
     (3, (1, 4, 5, 5, 5), (4, 2, 2, 3, 3), {"groups": 2, "stride": (1, 2, 2), "dilation": (2, 1, 1)}),
 ]

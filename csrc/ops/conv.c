@@ -788,15 +788,14 @@ static int conv_backward_kernels(const conv_info *I, const mt_tensor *x, const m
         free(wt);
         if (rc < 0) return -1;
         gx = NULL;
-        if (!gw) return 0;
     }
-    if (use_tiles(I) && gw && input_grad_implicit(I, &P) && forward_implicit(I, &P)) {
+    bool unit_stride = g->s[0] == 1 && g->s[1] == 1 && g->s[2] == 1;
+    if (use_tiles(I) && gw && unit_stride && forward_implicit(I, &P)) {
         if (weight_grad_implicit_f32(&P, (const float *)mt_data(x), (const float *)mt_data(go), (float *)mt_data(gw)) < 0)
             return -1;
-        return gx ? conv_backward_tiles(I, (const float *)mt_data(x), (const float *)mt_data(w),
-                                        (const float *)mt_data(go), (float *)mt_data(gx), NULL)
-                  : 0;
+        gw = NULL;
     }
+    if (!gx && !gw) return 0;
     if (use_tiles(I) && I->N >= mt_num_threads()) /* whole samples per thread */
         return conv_backward_tiles(I, (const float *)mt_data(x), (const float *)mt_data(w),
                                    (const float *)mt_data(go), gx ? (float *)mt_data(gx) : NULL,
