@@ -433,6 +433,19 @@ def test_tri_values(op, dtype, shape):
     same(getattr(xm, op)(), getattr(xt, op)())
 
 
+def test_tri_extreme_diagonals():
+    xm, xt = both(make((3, 4), "float32"))
+    for k in (2**62, 2**63 - 1, -(2**63), -(2**62)):
+        for op in ("tril", "triu"):
+            same(getattr(xm, op)(k), getattr(xt, op)(k))
+            # torch's own tril/triu_indices overflow here (negative sizes, 13 of 12 entries): brute force instead
+            keep = [(i, j) for i in range(3) for j in range(4) if (j - i <= k if op == "tril" else j - i >= k)]
+            want = np.array(keep, dtype=np.int64).reshape(-1, 2).T
+            got = getattr(mt, op + "_indices")(3, 4, k)
+            assert got.dtype == mt.int64
+            np.testing.assert_array_equal(got.numpy(), want)
+
+
 def test_tri_gpt_mask():
     T = 8
     m = mt.tril(mt.ones(T, T))

@@ -240,6 +240,7 @@ static mt_tensor *tri_raw(mt_tensor *x, int64_t k, bool upper, bool into) {
     if (!be->tri) return no_kernel(x, upper ? "triu" : "tril"), NULL;
     int nd = x->ndim;
     int64_t rows = x->shape[nd - 2], cols = x->shape[nd - 1], batch = mt_shape_numel(x->shape, nd - 2);
+    k = k < -rows ? -rows : k > cols ? cols : k; /* the same triangle, and i + k cannot overflow in the kernel */
     mt_tensor *xc = into ? mt_incref(x) : mt_contiguous(x);
     mt_tensor *out = into ? mt_incref(x) : xc ? mt_empty(x->shape, nd, x->dtype, x->storage->device) : NULL;
     int rc = out ? be->tri(out, xc, batch, rows, cols, k, upper) : -1;
@@ -305,8 +306,8 @@ mt_tensor *mt_tri_indices(int64_t row, int64_t col, int64_t offset, bool upper, 
     if (!out || count == 0) return out;
     /* only the rows that keep something: tril from i = -offset on, triu up to i < col - offset */
     int64_t i0 = 0, i1 = row;
-    if (!upper && offset < 0) i0 = -offset > row ? row : -offset;
-    if (upper && (__int128)col - offset < row) i1 = col - offset < 0 ? 0 : col - offset;
+    if (!upper && offset < 0) i0 = -(__int128)offset > row ? row : (int64_t)-offset;
+    if (upper && (__int128)col - offset < row) i1 = (__int128)col - offset < 0 ? 0 : (int64_t)(col - offset);
     int64_t m = 0;
     for (int64_t i = i0; i < i1; i++) {
         __int128 lim = upper ? (__int128)i + offset : (__int128)i + offset + 1;

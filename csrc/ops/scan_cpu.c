@@ -36,6 +36,14 @@ static inline double log_add_exp(double x, double acc) {
             for (int k = 0; k < w; k++) acc[k] = INIT;                                                        \
             const T *ip = in + o * n * inner + i0;                                                            \
             T *op = out + o * n * inner + i0;                                                                 \
+            if (inner == 1) { /* a contiguous row: one accumulator */                                         \
+                ACC a1 = INIT;                                                                                \
+                if (rev)                                                                                      \
+                    for (int64_t j = n - 1; j >= 0; j--) { a1 = STEP(a1, (ACC)ip[j]); op[j] = (T)a1; }        \
+                else                                                                                          \
+                    for (int64_t j = 0; j < n; j++) { a1 = STEP(a1, (ACC)ip[j]); op[j] = (T)a1; }             \
+                continue;                                                                                     \
+            }                                                                                                 \
             for (int64_t jj = 0; jj < n; jj++) {                                                              \
                 int64_t j = rev ? n - 1 - jj : jj;                                                            \
                 const T *x = ip + j * inner;                                                                  \
