@@ -110,6 +110,21 @@ def test_scan_dtype_argument(op, src, dst):
                  lambda: getattr(torch, op)(xt, 0, dtype=getattr(torch, dst)))
 
 
+def test_scan_bool_dtype_on_0d_and_empty():
+    """torch copies a 0-d or empty input without the bool-kernel check (logcumsumexp still checks)"""
+    for shape in [(), (0,), (0, 3)]:
+        for src in ("bool", "float32", "int32"):
+            xm, xt = both(make(shape, src))
+            for op in ("cumsum", "cumprod"):
+                same_outcome(lambda: getattr(xm, op)(0, dtype=mt.bool), lambda: getattr(xt, op)(0, dtype=torch.bool))
+                if src == "bool":
+                    same_outcome(lambda: getattr(xm.clone(), op + "_")(0), lambda: getattr(xt.clone(), op + "_")(0))
+            same_outcome(lambda: xm.logcumsumexp(0), lambda: xt.logcumsumexp(0))
+    xm, _ = both(np.ones((1,), np.bool_))
+    with pytest.raises(NotImplementedError, match="\"cumsum_out_cpu\" not implemented for 'Bool'"):
+        xm.cumsum_(0)
+
+
 def test_scan_dtype_is_keyword_only():
     xm, _ = both(make((3,), "float32"))
     with pytest.raises(TypeError):
@@ -494,9 +509,18 @@ def test_tri_gradients(op):
         same(xm2.grad, xt.grad)
 
 
-def test_tri_inplace_on_expanded_like_torch():
-    xm, xt = both(np.ones((2, 3), np.float32))
-    same_outcome(lambda: xm.expand(3, 2, 3).tril_(), lambda: xt.expand(3, 2, 3).tril_())
+def test_tri_inplace_on_expanded():
+    """expanded batch dims: every alias gets the same matrix, accepted as in torch; an expanded row or column
+    dim would write different values into one location (torch's result depends on the write order): refused"""
+    a = make((2, 3), "float32", seed=1)
+    for op in ("tril_", "triu_"):
+        xm, xt = both(a)
+        same_outcome(lambda: getattr(xm.expand(3, 2, 3), op)(), lambda: getattr(xt.expand(3, 2, 3), op)())
+        same(xm, xt)
+        for shape, expanded in (((2, 1), (2, 4)), ((1, 3), (4, 3))):
+            xm, _ = both(make(shape, "float32"))
+            with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+                getattr(xm.expand(*expanded), op)()
 
 
 @pytest.mark.parametrize("fn", ["tril_indices", "triu_indices"])

@@ -61,7 +61,9 @@ static mt_tensor *scan_raw(int op, const mt_tensor *x, int d, bool reverse, mt_t
     if (out && (!idx || ix)) {
         int64_t outer, n, inner;
         split_at(x, d, &outer, &n, &inner);
-        rc = mt_numel(x) == 0 ? 0 : be->scan(op, out, ix, xc, outer, n, inner, reverse);
+        if (mt_numel(x) == 0) rc = 0;
+        else if (x->ndim == 0 && (op == MT_SCAN_SUM || op == MT_SCAN_PROD)) rc = mt_copy_into(out, xc); /* any dtype */
+        else rc = be->scan(op, out, ix, xc, outer, n, inner, reverse);
     }
     mt_decref(xc);
     if (rc < 0) {
@@ -187,7 +189,9 @@ mt_tensor *mt_cumulative(int op, mt_tensor *a, int64_t dim, int dtype_or_neg, bo
                         c_name(a->dtype), c_name(rd));
     if (!mt_backend_of(a)->scan) return no_kernel(a, name), NULL;
     static const char *const kernels[] = {"cumsum_out_cpu", "cumprod_out_cpu", "", "", "logcumsumexp_out_cpu"};
-    if ((op == MT_SCAN_LOGSUMEXP && !mt_is_floating(rd)) || rd == MT_BOOL)
+    /* torch copies a 0-d or empty input without asking the bool kernel (logcumsumexp checks first) */
+    if ((op == MT_SCAN_LOGSUMEXP && !mt_is_floating(rd)) ||
+        (rd == MT_BOOL && a->ndim > 0 && mt_numel(a) > 0))
         return mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s'", kernels[op], mt_type_name(rd));
     if (inplace && mt_check_inplace(a) < 0) return NULL;
 
@@ -262,8 +266,13 @@ mt_tensor *mt_tri(mt_tensor *a, int64_t diagonal, bool upper, bool inplace) {
     const char *name = upper ? "triu" : "tril";
     if (a->ndim < 2) return mt_error(MT_ERR_RUNTIME, "%s: input tensor must have at least 2 dimensions", name);
     if (!mt_backend_of(a)->tri) return no_kernel(a, name), NULL;
-    /* torch checks only the leaf rule: an expanded tensor gets the same value in each alias */
-    if (inplace && mt_check_inplace_leaf(a) < 0) return NULL;
+    /* torch checks only the leaf rule. Expanded batch dims are fine (each alias gets the same matrix); an
+       expanded row or column dim would get different values in one location, which minitorch refuses */
+    if (inplace) {
+        for (int i = a->ndim - 2; i < a->ndim; i++)
+            if (a->strides[i] == 0 && a->shape[i] > 1 && mt_numel(a) > 0) return mt_check_inplace(a), NULL;
+        if (mt_check_inplace_leaf(a) < 0) return NULL;
+    }
     if (inplace && !mt_inplace_needs_history(a, NULL) && mt_is_contiguous(a)) {
         mt_tensor *r = tri_raw(a, diagonal, upper, true);
         if (r) mt_bump_version(a);
