@@ -387,8 +387,19 @@ def test_scan_gradient_with_dtype_argument():
         yt.sum().backward()
         assert xm.grad.dtype == mt.float32
         same(xm.grad, xt.grad, rtol=1e-6)
-        # to an integer dtype: no history
-        assert not getattr(xm, op)(1, dtype=mt.int64).requires_grad
+        # to an integer dtype: torch refuses while recording, and computes under no_grad
+        for dt in ("int64", "int32"):
+            e = same_outcome(lambda: getattr(xm, op)(1, dtype=getattr(mt, dt)),
+                             lambda: getattr(xt, op)(1, dtype=getattr(torch, dt)))
+            assert isinstance(e, RuntimeError) and "Autograd not support dtype" in str(e)
+            with pytest.raises(RuntimeError, match=f"^{e}$"):
+                getattr(xm, op)(1, dtype=getattr(mt, dt))
+            with mt.no_grad(), torch.no_grad():
+                same(getattr(xm, op)(1, dtype=getattr(mt, dt)), getattr(xt, op)(1, dtype=getattr(torch, dt)))
+        e = same_outcome(lambda: (xm * 1).cumsum_(0, dtype=mt.int64), lambda: (xt * 1).cumsum_(0, dtype=torch.int64))
+        assert "dtype float and output tensor dtype long int should match" in str(e)
+        with pytest.raises(RuntimeError, match="dtype float and output tensor dtype long int should match"):
+            (xm * 1).cumsum_(0, dtype=mt.int64)
 
 
 def test_cummax_indices_have_no_grad():

@@ -27,7 +27,7 @@ static const char *const scan_names[] = {"cumsum", "cumprod", "cummax", "cummin"
 
 /* torch's lower-case dtype names of its "Bad in-place call" message */
 static const char *c_name(mt_dtype d) {
-    static const char *const n[] = {"bool", "int", "long", "float", "double"};
+    static const char *const n[] = {"bool", "int", "long int", "float", "double"};
     return n[d];
 }
 
@@ -193,6 +193,8 @@ mt_tensor *mt_cumulative(int op, mt_tensor *a, int64_t dim, int dtype_or_neg, bo
     if ((op == MT_SCAN_LOGSUMEXP && !mt_is_floating(rd)) ||
         (rd == MT_BOOL && a->ndim > 0 && mt_numel(a) > 0))
         return mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s'", kernels[op], mt_type_name(rd));
+    if (!mt_is_floating(rd) && mt_grad_enabled && a->requires_grad)
+        return mt_error(MT_ERR_RUNTIME, "Autograd not support dtype: %s", mt_type_name(rd));
     if (inplace && mt_check_inplace(a) < 0) return NULL;
 
     mt_tensor *x = mt_cast(a, rd);
