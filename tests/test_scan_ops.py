@@ -211,6 +211,13 @@ def test_scan_dim_errors(op):
         assert isinstance(e, IndexError)
         with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of"):
             getattr(xm, op)(dim)
+    # torch's cummax/cummin skip the dim check for an empty input (the other scans do not)
+    for shape, dim in [((0,), 3), ((2, 0), -5), ((0, 3), 7)]:
+        xm, xt = both(make(shape, "float32"))
+        xm.requires_grad_(True)
+        xt.requires_grad_(True)
+        e = same_outcome(lambda: getattr(xm, op)(dim), lambda: getattr(xt, op)(dim))
+        assert (e is None) == (op in ("cummax", "cummin"))
     xm, _ = both(make((2, 3), "float32"))
     with pytest.raises(TypeError, match="missing 1 required positional arguments"):
         getattr(xm, op)()

@@ -220,7 +220,8 @@ mt_tensor *mt_cumulative(int op, mt_tensor *a, int64_t dim, int dtype_or_neg, bo
 int mt_cummaxmin(mt_tensor *a, int64_t dim, bool is_min, mt_tensor **values, mt_tensor **indices) {
     *values = *indices = NULL;
     if (!a) return -1;
-    int d = mt_wrap_dim(dim, a->ndim);
+    /* torch wraps the dim only for a non-empty input: an empty one accepts any dim */
+    int d = mt_numel(a) == 0 ? 0 : mt_wrap_dim(dim, a->ndim);
     if (d < 0) return -1;
     mt_tensor *idx = NULL;
     mt_tensor *v = scan_raw(is_min ? MT_SCAN_MIN : MT_SCAN_MAX, a, d, false, &idx);
