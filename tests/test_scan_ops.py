@@ -535,6 +535,16 @@ def test_tri_inplace_on_expanded():
         xm, xt = both(a)
         same_outcome(lambda: getattr(xm.expand(3, 2, 3), op)(), lambda: getattr(xt.expand(3, 2, 3), op)())
         same(xm, xt)
+        # 4-D and more: torch writes in place only when the batch dims after the first are laid out densely
+        for base, expanded in (((1, 2, 3, 3), (4, 2, 3, 3)), ((2, 1, 3, 3), (2, 4, 3, 3)), ((1, 1, 2, 3), (3, 2, 2, 3)),
+                               ((1, 1, 3, 3, 2), (5, 3, 3, 3, 2))):
+            b = make(base, "float32", seed=2)
+            for rg in (False, True):
+                xm, xt = both(b)
+                if rg:
+                    xm, xt = xm.requires_grad_(True).clone(), xt.requires_grad_(True).clone()
+                same_outcome(lambda: getattr(xm.expand(*expanded), op)(), lambda: getattr(xt.expand(*expanded), op)())
+                same(xm, xt)
         for shape, expanded in (((2, 1), (2, 4)), ((1, 3), (4, 3))):
             xm, _ = both(make(shape, "float32"))
             with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):

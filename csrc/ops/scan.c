@@ -264,16 +264,33 @@ static int tri_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
 static const mt_node_vt tril_vt = {"TrilBackward0", tri_backward, NULL};
 static const mt_node_vt triu_vt = {"TriuBackward0", tri_backward, NULL};
 
+/* torch's checkTrilTriuBatchContiguous(t, allow_zero_stride=true): whether tril_/triu_ write t directly */
+static bool tri_batch_in_place(const mt_tensor *t) {
+    int nd = t->ndim;
+    if (mt_is_contiguous(t) || nd <= 3) return true;
+    int64_t expected = t->shape[nd - 1] * t->shape[nd - 2];
+    for (int i = nd - 3; i >= 0; i--) {
+        if (i == 0 && (t->strides[0] == 0 || t->shape[0] == 1)) continue;
+        if (expected != t->strides[i]) return false;
+        expected *= t->shape[i];
+    }
+    return true;
+}
+
 mt_tensor *mt_tri(mt_tensor *a, int64_t diagonal, bool upper, bool inplace) {
     if (!a) return NULL;
     const char *name = upper ? "triu" : "tril";
     if (a->ndim < 2) return mt_error(MT_ERR_RUNTIME, "%s: input tensor must have at least 2 dimensions", name);
     if (!mt_backend_of(a)->tri) return no_kernel(a, name), NULL;
-    /* torch checks only the leaf rule. Expanded batch dims are fine (each alias gets the same matrix); an
-       expanded row or column dim would get different values in one location, which minitorch refuses */
+    /* An expanded row or column dim would get different values in one location: minitorch refuses (torch's
+       result there depends on its write order). Expanded batch dims get the same matrix in each alias: torch
+       writes those in place when its batch-layout rule holds, else copies back and raises the overlap error. */
     if (inplace) {
-        for (int i = a->ndim - 2; i < a->ndim; i++)
-            if (a->strides[i] == 0 && a->shape[i] > 1 && mt_numel(a) > 0) return mt_check_inplace(a), NULL;
+        if (mt_has_internal_overlap(a)) {
+            for (int i = a->ndim - 2; i < a->ndim; i++)
+                if (a->strides[i] == 0 && a->shape[i] > 1) return mt_check_inplace(a), NULL;
+            if (!tri_batch_in_place(a)) return mt_check_inplace(a), NULL;
+        }
         if (mt_check_inplace_leaf(a) < 0) return NULL;
     }
     if (inplace && !mt_inplace_needs_history(a, NULL) && mt_is_contiguous(a)) {
