@@ -73,6 +73,27 @@ def matmul(m):
     return lambda: a @ b
 
 
+def square(m):
+    if m is np:
+        return np.random.default_rng(0).random((M, M), dtype=np.float32)
+    return m.rand(M, M)
+
+
+def cumsum_rows(m):
+    a = square(m)
+    return (lambda: np.cumsum(a, axis=1)) if m is np else (lambda: a.cumsum(1))
+
+
+def cumsum_cols(m):
+    a = square(m)
+    return (lambda: np.cumsum(a, axis=0)) if m is np else (lambda: a.cumsum(0))
+
+
+def causal_mask(m):
+    T = 256
+    return (lambda: np.tril(np.ones((T, T), np.float32))) if m is np else (lambda: m.tril(m.ones(T, T)))
+
+
 # (name, maker, unit scale, unit, number, repeat, quick number, extra-metric fn(seconds) -> str)
 WORKLOADS = [
     ("x + 2 (3 elem)", small_add, 1e6, "us", 100_000, 5, 10_000, None),
@@ -80,6 +101,9 @@ WORKLOADS = [
     ("add 16M f32", big_add, 1e3, "ms", 10, 5, 2, lambda s: f"{3 * 4 * N / s / 1e9:.1f} GB/s"),
     ("sum 16M f32", big_sum, 1e3, "ms", 10, 5, 2, lambda s: f"{4 * N / s / 1e9:.1f} GB/s"),
     ("matmul 1024 f32", matmul, 1e3, "ms", 10, 5, 2, lambda s: f"{2 * M ** 3 / s / 1e9:.1f} GFLOP/s"),
+    ("cumsum 1024x1024 dim 1", cumsum_rows, 1e3, "ms", 20, 5, 3, None),
+    ("cumsum 1024x1024 dim 0", cumsum_cols, 1e3, "ms", 20, 5, 3, None),
+    ("tril(ones(256, 256))", causal_mask, 1e6, "us", 2_000, 5, 200, None),
 ]
 
 

@@ -7,7 +7,7 @@ from . import _blas
 _blas.load()
 
 from . import _C  # noqa: E402
-from ._C import Generator, cat, default_generator, get_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
+from ._C import Generator, cat, tril_indices, triu_indices, default_generator, get_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
 from ._types import Size, device, dtype  # noqa: E402,F401
 from ._types import bool_ as bool  # noqa: E402,F401  (shadows the builtin inside this module only, like torch.bool)
 from ._types import float32, float64, int32, int64  # noqa: E402,F401
@@ -36,6 +36,7 @@ _METHOD_FUNCTIONS = [op["name"] for op in _C._ops if "F" in op["variants"]] + ""
 clip true_divide numel clone detach reshape flatten unsqueeze squeeze permute transpose t narrow select
 sum mean prod max min amax amin argmax argmin var std logsumexp all any norm softmax log_softmax matmul mm bmm dot outer addmm
 index_select gather scatter scatter_add masked_fill split chunk unbind flip sort argsort topk nonzero float_power
+cumsum cumprod cummax cummin logcumsumexp tril triu
 subtract multiply divide greater less greater_equal less_equal not_equal swapaxes swapdims is_floating_point
 """.split()
 # PyTorch's other names for the same ops (functions and methods, with their in-place forms)

@@ -49,6 +49,15 @@ struct mt_backend {
     int (*softmax_backward)(mt_tensor *gin, const mt_tensor *gout, const mt_tensor *y, int64_t outer, int64_t inner,
                             bool log);
     int (*random)(mt_tensor *out, int kind, double a, double b, uint64_t seed, uint64_t offset);
+    /* scans (op: MT_SCAN_* of ops/ops.h) along the middle dim of contiguous tensors viewed as [outer, n, inner];
+       out has in's dtype (already the result dtype); idx (int64, contiguous like out) receives the arg-indices of
+       cummax/cummin and is NULL otherwise; reverse scans from the last element to the first. NULL on a device
+       without scan kernels (the op raises NotImplementedError). */
+    int (*scan)(int op, mt_tensor *out, mt_tensor *idx, const mt_tensor *in, int64_t outer, int64_t n, int64_t inner,
+                bool reverse);
+    /* tril (upper false) / triu of contiguous [batch, rows, cols]: out[b, i, j] = in[b, i, j] where j - i <= k
+       (tril) or j - i >= k (triu), else 0; out and in have the same dtype and may be the same tensor. NULL as scan. */
+    int (*tri)(mt_tensor *out, const mt_tensor *in, int64_t batch, int64_t rows, int64_t cols, int64_t k, bool upper);
 };
 
 static inline mt_backend *mt_backend_of(const mt_tensor *t) { return mt_backends[t->storage->device.type]; }

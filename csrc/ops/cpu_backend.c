@@ -19,6 +19,8 @@ static mt_backend cpu_backend = {
     .softmax = mt_cpu_softmax,
     .softmax_backward = mt_cpu_softmax_backward,
     .random = mt_cpu_random,
+    .scan = mt_cpu_scan,
+    .tri = mt_cpu_tri,
 };
 
 void mt_register_cpu_backend(void) { mt_backends[MT_CPU] = &cpu_backend; }

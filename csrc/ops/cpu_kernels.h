@@ -23,6 +23,9 @@ int mt_cpu_index_add(mt_tensor *out, const mt_tensor *src, const mt_tensor *inde
                      int64_t inner);
 int mt_cpu_gather(mt_tensor *out, const mt_tensor *in, const mt_tensor *index, int dim);
 int mt_cpu_scatter(mt_tensor *out, const mt_tensor *index, const mt_tensor *src, int dim, bool add);
+int mt_cpu_scan(int op, mt_tensor *out, mt_tensor *idx, const mt_tensor *in, int64_t outer, int64_t n, int64_t inner,
+                bool reverse);                                                             /* scan_cpu.c */
+int mt_cpu_tri(mt_tensor *out, const mt_tensor *in, int64_t batch, int64_t rows, int64_t cols, int64_t k, bool upper);
 int mt_cpu_random(mt_tensor *out, int kind, double a, double b, uint64_t seed, uint64_t offset); /* random_ops.c */
 
 #endif

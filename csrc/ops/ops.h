@@ -109,6 +109,19 @@ mt_tensor *mt_var(mt_tensor *a, const int64_t *dims, int ndims, bool keepdim, do
 mt_tensor *mt_std(mt_tensor *a, const int64_t *dims, int ndims, bool keepdim, double correction);
 /* ---- end of reductions block ---- */
 
+/* ---- scans and triangles (ops/scan.c) ---- */
+enum { MT_SCAN_SUM, MT_SCAN_PROD, MT_SCAN_MAX, MT_SCAN_MIN, MT_SCAN_LOGSUMEXP };
+/* cumsum / cumprod / logcumsumexp along dim, torch's dtype rules: dtype_or_neg >= 0 casts the input first,
+   else integer and bool inputs give int64 (cumsum, cumprod). Nodes CumsumBackward0, CumprodBackward0,
+   LogcumsumexpBackward0. inplace: the result is written into a (dtype must then match a's: torch's error). */
+mt_tensor *mt_cumulative(int op, mt_tensor *a, int64_t dim, int dtype_or_neg, bool inplace);
+/* cummax / cummin along dim: values (a's dtype) and int64 indices; node CummaxBackward0 / CumminBackward0 */
+int mt_cummaxmin(mt_tensor *a, int64_t dim, bool is_min, mt_tensor **values, mt_tensor **indices);
+/* tril / triu of the last two dims (batched); TrilBackward0 / TriuBackward0 */
+mt_tensor *mt_tri(mt_tensor *a, int64_t diagonal, bool upper, bool inplace);
+/* tril_indices / triu_indices: [2, n] of dtype (int32 or int64) on CPU */
+mt_tensor *mt_tri_indices(int64_t row, int64_t col, int64_t offset, bool upper, mt_dtype dtype);
+
 /* ---- matmul (ops/matmul.c) ---- */
 mt_tensor *mt_matmul(mt_tensor *a, mt_tensor *b);
 mt_tensor *mt_mm(mt_tensor *a, mt_tensor *b);

@@ -723,6 +723,80 @@ static PyObject *softmax_method(PyObject *self, PyObject *args, PyObject *kw, bo
 static PyObject *m_softmax(PyObject *s, PyObject *a, PyObject *k) { return softmax_method(s, a, k, false); }
 static PyObject *m_log_softmax(PyObject *s, PyObject *a, PyObject *k) { return softmax_method(s, a, k, true); }
 
+/* ---------------- scans and triangles (ops/scan.c) ---------------- */
+/* an int argument: an int (or an object with __index__, not a bool), else torch's TypeError */
+static int int_arg(const char *fn, const char *arg, PyObject *o, long long *v) {
+    if (PyBool_Check(o) || !PyIndex_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument '%s' (position 1) must be int, not %s", fn, arg, Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    PyObject *i = PyNumber_Index(o);
+    if (!i) return -1;
+    *v = PyLong_AsLongLong(i);
+    Py_DECREF(i);
+    return *v == -1 && PyErr_Occurred() ? -1 : 0;
+}
+static int missing_dim(const char *fn) {
+    PyErr_Format(PyExc_TypeError, "%s() missing 1 required positional arguments: \"dim\"", fn);
+    return -1;
+}
+
+/* cumsum(dim, *, dtype=None), cumprod, their in-place forms, logcumsumexp(dim) (no dtype) */
+static PyObject *cumulative(int op, const char *fn, PyObject *self, PyObject *args, PyObject *kw, bool inplace) {
+    static char *kws[] = {"dim", "dtype", NULL};
+    static char *kws1[] = {"dim", NULL};
+    PyObject *dim = NULL, *dt = Py_None;
+    if (op == MT_SCAN_LOGSUMEXP ? !PyArg_ParseTupleAndKeywords(args, kw, "|O", kws1, &dim)
+                                : !PyArg_ParseTupleAndKeywords(args, kw, "|O$O", kws, &dim, &dt))
+        return NULL;
+    long long d;
+    if (!dim) return missing_dim(fn), NULL;
+    if (int_arg(fn, "dim", dim, &d) < 0) return NULL;
+    int dtn = -1;
+    if (dt != Py_None) {
+        mt_dtype x;
+        if (mt_py_dtype(dt, &x) < 0) return NULL;
+        dtn = x;
+    }
+    return mt_py_wrap(mt_cumulative(op, SELF, d, dtn, inplace));
+}
+static PyObject *m_cumsum(PyObject *s, PyObject *a, PyObject *k) { return cumulative(MT_SCAN_SUM, "cumsum", s, a, k, false); }
+static PyObject *m_cumsum_(PyObject *s, PyObject *a, PyObject *k) { return cumulative(MT_SCAN_SUM, "cumsum_", s, a, k, true); }
+static PyObject *m_cumprod(PyObject *s, PyObject *a, PyObject *k) { return cumulative(MT_SCAN_PROD, "cumprod", s, a, k, false); }
+static PyObject *m_cumprod_(PyObject *s, PyObject *a, PyObject *k) { return cumulative(MT_SCAN_PROD, "cumprod_", s, a, k, true); }
+static PyObject *m_logcumsumexp(PyObject *s, PyObject *a, PyObject *k) {
+    return cumulative(MT_SCAN_LOGSUMEXP, "logcumsumexp", s, a, k, false);
+}
+
+static PyObject *cummaxmin(PyObject *self, PyObject *args, PyObject *kw, bool is_min) {
+    static char *kws[] = {"dim", NULL};
+    const char *fn = is_min ? "cummin" : "cummax";
+    PyObject *dim = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kws, &dim)) return NULL;
+    long long d;
+    if (!dim) return missing_dim(fn), NULL;
+    if (int_arg(fn, "dim", dim, &d) < 0) return NULL;
+    mt_tensor *v = NULL, *i = NULL;
+    if (mt_cummaxmin(SELF, d, is_min, &v, &i) < 0) return mt_py_raise();
+    return make_pair(fn, v, i);
+}
+static PyObject *m_cummax(PyObject *s, PyObject *a, PyObject *k) { return cummaxmin(s, a, k, false); }
+static PyObject *m_cummin(PyObject *s, PyObject *a, PyObject *k) { return cummaxmin(s, a, k, true); }
+
+/* tril(diagonal=0), triu, tril_, triu_ */
+static PyObject *tri_method(PyObject *self, PyObject *args, PyObject *kw, bool upper, bool inplace) {
+    static char *kws[] = {"diagonal", NULL};
+    PyObject *diag = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|O", kws, &diag)) return NULL;
+    long long k = 0;
+    if (diag && int_arg(upper ? "triu" : "tril", "diagonal", diag, &k) < 0) return NULL;
+    return mt_py_wrap(mt_tri(SELF, k, upper, inplace));
+}
+static PyObject *m_tril(PyObject *s, PyObject *a, PyObject *k) { return tri_method(s, a, k, false, false); }
+static PyObject *m_tril_(PyObject *s, PyObject *a, PyObject *k) { return tri_method(s, a, k, false, true); }
+static PyObject *m_triu(PyObject *s, PyObject *a, PyObject *k) { return tri_method(s, a, k, true, false); }
+static PyObject *m_triu_(PyObject *s, PyObject *a, PyObject *k) { return tri_method(s, a, k, true, true); }
+
 /* ---------------- matmul ---------------- */
 #define MAT2(name, fn)                                                                        \
     static PyObject *m_##name(PyObject *self, PyObject *o) {                                  \
@@ -878,6 +952,7 @@ static PyMethodDef hand_methods[] = {
     O(unsqueeze) V(squeeze) V(flatten) A(narrow) A(select) A(_slice) A(_split)
     V(sum) V(mean) V(prod) V(max) V(min) V(amax) V(amin) V(argmax) V(argmin) V(var) V(std) V(logsumexp) V(all) V(any) V(norm)
     V(softmax) V(log_softmax)
+    V(cumsum) V(cumsum_) V(cumprod) V(cumprod_) V(logcumsumexp) V(cummax) V(cummin) V(tril) V(tril_) V(triu) V(triu_)
     O(matmul) O(mm) O(bmm) O(dot) O(outer) V(addmm)
     A(index_select) V(gather) V(scatter) V(scatter_) V(scatter_add) V(scatter_add_) A(masked_fill) A(masked_fill_)
     V(backward)

@@ -597,6 +597,46 @@ static PyObject *f_num_threads(PyObject *mod, PyObject *u) {
     return PyLong_FromLong(mt_num_threads());
 }
 
+/* tril_indices / triu_indices(row, col, offset=0, *, dtype=torch.long, device=None, layout=torch.strided) */
+static int tri_int(const char *fn, const char *arg, int pos, PyObject *o, long long *v) {
+    if (PyBool_Check(o) || !PyIndex_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s(): argument '%s' (position %d) must be int, not %s", fn, arg, pos,
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    PyObject *i = PyNumber_Index(o);
+    if (!i) return -1;
+    *v = PyLong_AsLongLong(i);
+    Py_DECREF(i);
+    return *v == -1 && PyErr_Occurred() ? -1 : 0;
+}
+static PyObject *tri_indices(PyObject *args, PyObject *kw, bool upper) {
+    static char *kws[] = {"row", "col", "offset", "dtype", "device", "layout", NULL};
+    const char *fn = upper ? "triu_indices" : "tril_indices";
+    PyObject *ro = NULL, *co = NULL, *oo = NULL, *dt = Py_None, *dev = Py_None, *layout = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOO$OOO", kws, &ro, &co, &oo, &dt, &dev, &layout)) return NULL;
+    if (!ro || !co) {
+        PyErr_Format(PyExc_TypeError, "%s() missing 1 required positional arguments: \"%s\"", fn, ro ? "col" : "row");
+        return NULL;
+    }
+    long long row, col, off = 0;
+    if (tri_int(fn, "row", 1, ro, &row) < 0 || tri_int(fn, "col", 2, co, &col) < 0) return NULL;
+    if (oo && tri_int(fn, "offset", 3, oo, &off) < 0) return NULL;
+    mt_dtype d = MT_INT64;
+    if (dt != Py_None && mt_py_dtype(dt, &d) < 0) return NULL;
+    mt_device device = mt_cpu();
+    if (dev != Py_None && mt_py_device(dev, &device) < 0) return NULL;
+    mt_tensor *t = mt_tri_indices(row, col, off, upper, d);
+    if (t && device.type != MT_CPU) { /* computed on the CPU, then copied */
+        mt_tensor *m = mt_to_device_raw(t, device, d);
+        mt_decref(t);
+        t = m;
+    }
+    return mt_py_wrap(t);
+}
+static PyObject *f_tril_indices(PyObject *mod, PyObject *a, PyObject *k) { (void)mod; return tri_indices(a, k, false); }
+static PyObject *f_triu_indices(PyObject *mod, PyObject *a, PyObject *k) { (void)mod; return tri_indices(a, k, true); }
+
 #define KW (PyCFunction)(void (*)(void))
 PyMethodDef mt_module_functions[] = {
     {"_register", f_register, METH_VARARGS, NULL},
@@ -616,6 +656,8 @@ PyMethodDef mt_module_functions[] = {
     {"_run_backward", f_run_backward, METH_VARARGS, NULL},
     {"_function_record", f_function_record, METH_VARARGS, NULL},
     {"get_num_threads", f_num_threads, METH_NOARGS, NULL},
+    {"tril_indices", KW f_tril_indices, METH_VARARGS | METH_KEYWORDS, NULL},
+    {"triu_indices", KW f_triu_indices, METH_VARARGS | METH_KEYWORDS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

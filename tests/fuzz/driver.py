@@ -245,13 +245,14 @@ def replay(args):
 
 
 def main():
+    from fuzz_cases import FAMILIES
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--start", type=int, default=0, help="first case index")
     ap.add_argument("--chunk", type=int, default=2000, help="cases per worker subprocess")
     ap.add_argument("--chunk-timeout", type=float, default=600)
-    ap.add_argument("--family", choices=["unary", "binary", "reduce", "shape", "index", "matmul", "misc"])
+    ap.add_argument("--family", choices=[f[0] for f in FAMILIES])
     ap.add_argument("--op", help="only cases of this op (others are generated and skipped)")
     ap.add_argument("--case", type=int, help="replay one case index in-process, verbosely")
     ap.add_argument("--json", help="write every mismatching case here")

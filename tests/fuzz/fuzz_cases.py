@@ -1037,8 +1037,48 @@ def gen_misc(g, _ops=None):
     return _maybe_grad(g, c, 0.25, mutating=form == "I")
 
 
+SCANS = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "tril", "triu"]
+
+
+def gen_scan(g, _ops=None):
+    """cumsum/cumprod (dtype=, in place), cummax/cummin, logcumsumexp along a dim; tril/triu (diagonal=, in place)"""
+    name = g.pick(SCANS, [4, 4, 3, 3, 3, 3, 3])
+    dtype = g.dtype()
+    shape = _shape_for(g)
+    r = len(shape)
+    x = tensor_spec(g, shape, dtype, name)
+    if name == "cumprod" and dtype in FLOATS:
+        # long products end near the float range; zeros stay in (the exact zero-aware backward)
+        x["data"].update(dist="range", lo=-1.3, hi=1.3) if g.p(0.7) else x["data"].update(dist="gspecial")
+    if name == "cumprod" and dtype not in FLOATS and x["data"]["dist"] == "wide":
+        x["data"]["dist"] = "small"
+    if name in ("cumsum", "logcumsumexp") and dtype in FLOATS and x["data"]["dist"] in ("special", "wide"):
+        x["data"]["dist"] = "rspecial"  # overflow-sized partial sums: inf vs nan depends on the order
+    args, kwargs = [_T(0)], {}
+    if name in ("tril", "triu"):
+        if g.p(0.7):
+            k = g.int(-4, 4) if g.p(0.95) else g.pick([2 ** 62, -(2 ** 62)])
+            if g.p(0.5):
+                args.append(k)
+            else:
+                kwargs["diagonal"] = k
+        form = g.pick(["F", "M", "I"], [2, 2, 1])
+    else:
+        d = _dim(g, r, allow_none=False)
+        if g.p(0.6):
+            args.append(d)
+        else:
+            kwargs["dim"] = d
+        if name in ("cumsum", "cumprod") and g.p(0.2):
+            kwargs["dtype"] = {"dtype": g.pick(DTYPES)}
+        form = g.pick(["F", "M", "I"], [2, 2, 1]) if name in ("cumsum", "cumprod") else g.pick(["F", "M"])
+    c = _case("scan", name, form, [x], args, kwargs)
+    return _maybe_grad(g, c, 0.3, mutating=form == "I")
+
+
 FAMILIES = [("unary", gen_unary, 22), ("binary", gen_binary, 28), ("reduce", gen_reduce, 16), ("shape", gen_shape, 12),
-            ("index", gen_index, 12), ("matmul", gen_matmul, 5), ("misc", gen_misc, 5)]
+            ("index", gen_index, 12), ("matmul", gen_matmul, 5), ("misc", gen_misc, 5),
+            ("scan", gen_scan, 4)]
 
 
 def make_case(manifest, seed, index, family=None):
