@@ -72,9 +72,15 @@ CONV_CASES = [
     (1, (2, 3, 11), (4, 3, 3), {"stride": 2, "padding": 1}),
     (1, (2, 4, 11), (4, 2, 2), {"groups": 2, "dilation": 3}),
     (1, (3, 9), (4, 3, 3), {}),                                             # unbatched
-    (2, (1, 3, 40, 37), (9, 3, 3, 3), {"padding": 1}),                      # a plane of several tile blocks
-    (1, (2, 3, 700), (4, 3, 5), {"padding": 2, "dilation": 1}),
-    (2, (3, 2, 20, 70), (3, 2, 3, 3), {"stride": (2, 1), "padding": 1}),     # stride across lines only
+    # >= 8 channels per group: the implicit GEMM paths (forward, input and weight gradients)
+    (2, (2, 8, 9, 11), (8, 8, 3, 3), {"padding": 1}),
+    (2, (1, 8, 40, 37), (9, 8, 3, 3), {"padding": 1}),                      # a plane of several tile blocks
+    (2, (2, 16, 8, 8), (16, 8, 3, 3), {"groups": 2, "dilation": 2, "padding": 2}),
+    (2, (2, 8, 7, 9), (12, 8, 2, 4), {"padding": "same"}),
+    (2, (1, 9, 6, 6), (10, 9, 3, 3), {}),                                   # no padding: the source as is
+    (1, (2, 8, 700), (9, 8, 5), {"padding": 2}),
+    (2, (3, 8, 20, 70), (8, 8, 3, 3), {"stride": (2, 1), "padding": 1}),     # stride across lines only
+    (3, (1, 8, 5, 6, 7), (8, 8, 3, 3, 3), {"padding": 1}),
     (2, (2, 3, 5, 6), (4, 3, 1, 3), {"padding": (2, 1)}),                    # padding wider than the kernel
     (3, (2, 2, 5, 6, 4), (3, 2, 3, 2, 2), {"padding": (1, 0, 1)}),
     (3, (1, 4, 5, 5, 5), (4, 2, 2, 3, 3), {"groups": 2, "stride": (1, 2, 2), "dilation": (2, 1, 1)}),

@@ -249,7 +249,9 @@ typedef struct implicit_conv {
     int64_t out[3];            /* output spatial size */
 } implicit_conv;
 
-enum { MAX_IMPLICIT_TAPS = 64 };
+/* Few channels per group make each tap's segment of the register tile a few k steps long, and the tile's
+ * per-segment setup dominates (a 3-channel first layer ran at half the column-matrix path's speed). */
+enum { MAX_IMPLICIT_TAPS = 64, MIN_IMPLICIT_CHANNELS = 8 };
 
 /* With a stride along the second dim a tile covers up to 32 positions of one output line: lines of width w fill
  * w / (32 ceil(w / 32)) of it. Below 3/4 (a 16-wide line fills half) the column-matrix path is faster. */
@@ -424,7 +426,7 @@ static int weight_grad_implicit_f32(const implicit_conv *P, const float *src, co
 /* The forward as an implicit GEMM where it applies (unit stride along the last dim, few enough taps). */
 static bool forward_implicit(const conv_info *I, implicit_conv *P) {
     const geom *g = &I->g;
-    if (g->s[2] != 1 || taps(g) > MAX_IMPLICIT_TAPS || is_pointwise(g) || g->C == 0 ||
+    if (g->s[2] != 1 || taps(g) > MAX_IMPLICIT_TAPS || is_pointwise(g) || g->C < MIN_IMPLICIT_CHANNELS ||
         (g->s[1] != 1 && !fills_tiles(g->col[2])))
         return false;
     P->N = I->N;
@@ -447,7 +449,8 @@ static bool forward_implicit(const conv_info *I, implicit_conv *P) {
  * d (k - 1) - p, with the kernel flipped and its channel dims swapped. */
 static bool input_grad_implicit(const conv_info *I, implicit_conv *P) {
     const geom *g = &I->g;
-    if (taps(g) > MAX_IMPLICIT_TAPS || is_pointwise(g) || g->C == 0 || I->c_out == 0) return false;
+    if (taps(g) > MAX_IMPLICIT_TAPS || is_pointwise(g) || g->C == 0 || I->c_out / I->p.groups < MIN_IMPLICIT_CHANNELS)
+        return false;
     for (int i = 0; i < 3; i++)
         if (g->s[i] != 1 || g->d[i] * (g->k[i] - 1) - g->p[i] < 0) return false;
     P->N = I->N;
