@@ -69,6 +69,25 @@ int mt_cpu_fill(mt_tensor *dst, mt_scalar v) {
             memset(mt_data(dst), 0, n * es);
             return 0;
         }
+        /* other values: the converted element's bytes stored n times (ones(256, 256) took 43 us through the
+         * iterator's per-element conversion, torch 5) */
+        char *d = (char *)mt_data(dst);
+        if (es == 1) {
+            memset(d, o.bytes[0], n);
+        } else if (es == 4) {
+            uint32_t w;
+            memcpy(&w, o.bytes, 4);
+            uint32_t *p = (uint32_t *)d;
+#pragma omp parallel for schedule(static) if (n >= (1 << 20))
+            for (size_t i = 0; i < n; i++) p[i] = w;
+        } else {
+            uint64_t w;
+            memcpy(&w, o.bytes, 8);
+            uint64_t *p = (uint64_t *)d;
+#pragma omp parallel for schedule(static) if (n >= (1 << 20))
+            for (size_t i = 0; i < n; i++) p[i] = w;
+        }
+        return 0;
     }
     mt_iter it;
     mt_tensor *ops[2] = {dst, NULL};

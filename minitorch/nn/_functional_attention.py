@@ -27,8 +27,8 @@ def _cpp_name(dtype):
 
 
 def _causal_mask(L, S, device=None):
-    """(L, S) bool, True where query i may attend key j (j <= i, top-left aligned, as torch's
-    tril(ones(L, S))). The one place to switch to minitorch.tril once the core has it."""
+    """(L, S) bool, True where query i may attend key j (j <= i, top-left aligned): torch's tril(ones(L, S)),
+    as one comparison of two aranges."""
     kw = {} if device is None else {"device": device}
     return arange(L, **kw)[:, None] >= arange(S, **kw)[None, :]
 
