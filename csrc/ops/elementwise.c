@@ -47,8 +47,9 @@ static mt_tensor *clamp_mask(mt_tensor *x, const double *prm) {
     }
     return mask;
 }
-static mt_tensor *sinc_grad(mt_tensor *x) { /* (cos(pi x) - sinc(x)) / x, 0 at x == 0 */
-    mt_tensor *r = DIV(SUB(U_(COS, MULS(x, 3.141592653589793)), U_(SINC, x)), x);
+static mt_tensor *sinc_grad(mt_tensor *x) { /* torch's (pi x cos(pi x) - sin(pi x)) / (pi x x), 0 at x == 0 */
+    mt_tensor *px = MULS(x, 3.141592653589793);
+    mt_tensor *r = DIV(SUB(MUL(px, U_(COS, px)), U_(SIN, px)), MUL(px, x));
     return zero_where(BS_(EQ, x, 0.0), r);
 }
 static mt_tensor *logit_grad(mt_tensor *g, mt_tensor *x, const double *prm) {
