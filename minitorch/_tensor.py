@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import _C, _tensor_str
-from ._types import ALL_DTYPES, SCALAR_TYPE_NAMES, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
+from ._types import ALL_DTYPES, SCALAR_TYPE_NAMES, Size as _Size, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
 
 
 class Tensor(_C.TensorBase):
@@ -291,4 +291,4 @@ class Tensor(_C.TensorBase):
         raise NotImplementedError("minitorch does not support tensor hooks yet")
 
 
-_C._register(Tensor, __import__("minitorch._types", fromlist=["Size"]).Size, ALL_DTYPES, _device)
+_C._register(Tensor, _Size, ALL_DTYPES, _device)

@@ -8,7 +8,7 @@
 static PyObject *adv_module;
 
 static PyObject *adv_call(const char *fn, PyObject *args) {
-    if (!adv_module) adv_module = PyImport_ImportModule("minitorch._indexing");
+    if (!adv_module) adv_module = mt_py_import("_indexing");
     if (!adv_module) return NULL;
     PyObject *f = PyObject_GetAttrString(adv_module, fn);
     if (!f) return NULL;

@@ -596,7 +596,7 @@ static PyObject *make_pair(const char *name, mt_tensor *v, mt_tensor *i) {
     PyObject *pv = mt_py_wrap(v);
     PyObject *pi = pv ? mt_py_wrap(i) : (mt_decref(i), NULL);
     if (!pv || !pi) { Py_XDECREF(pv); Py_XDECREF(pi); return NULL; }
-    if (!return_types) return_types = PyImport_ImportModule("minitorch.return_types");
+    if (!return_types) return_types = mt_py_import("return_types");
     PyObject *cls = return_types ? PyObject_GetAttrString(return_types, name) : NULL;
     PyObject *r = cls ? PyObject_CallFunctionObjArgs(cls, pv, pi, NULL) : NULL;
     Py_XDECREF(cls);

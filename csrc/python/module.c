@@ -34,6 +34,19 @@ static PyObject *f_register(PyObject *mod, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+PyObject *mt_py_import(const char *sub) {
+    PyObject *modname = mt_tensor_class ? PyObject_GetAttrString((PyObject *)mt_tensor_class, "__module__") : NULL;
+    const char *m = modname ? PyUnicode_AsUTF8(modname) : NULL;
+    if (!m) {
+        PyErr_Clear();
+        m = "minitorch";
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%.*s%s%s", (int)strcspn(m, "."), m, sub ? "." : "", sub ? sub : "");
+    Py_XDECREF(modname);
+    return PyImport_ImportModule(name);
+}
+
 /* ---------------- factories ---------------- */
 static void release_pyobj(void *ctx, void *data) {
     (void)data;

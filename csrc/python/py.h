@@ -43,6 +43,10 @@ int mt_py_int_list(PyObject *o, int64_t *out, int max, const char *what);
 int mt_py_shape_args(PyObject *args, int start, int64_t *out, const char *what);
 /* Converts to a tensor: tensor (borrowed -> new ref) or anything torch.tensor accepts. */
 mt_tensor *mt_py_as_tensor(PyObject *o, const mt_tensor *like);
+/* New ref to <package>.sub (sub NULL: the package itself), the package being the one whose Tensor class was
+ * registered: "minitorch", or the name it was imported under (a program that finds it as `torch`); importing
+ * "minitorch" by name there would load a second copy of the Python layer. */
+PyObject *mt_py_import(const char *sub);
 PyObject *mt_py_size(const int64_t *shape, int ndim);
 
 /* ---- nodes ---- */

@@ -268,7 +268,7 @@ mt_tensor *mt_py_as_tensor(PyObject *o, const mt_tensor *like) {
         return t;
     }
     if (!tensor_fn) {
-        PyObject *m = PyImport_ImportModule("minitorch");
+        PyObject *m = mt_py_import(NULL);
         if (!m) return NULL;
         tensor_fn = PyObject_GetAttrString(m, "tensor");
         Py_DECREF(m);
