@@ -642,7 +642,7 @@ enum { MAX_DEPTHWISE_TAPS = 64 };
             }                                                                                                        \
         }                                                                                                            \
     }                                                                                                                \
-    static void dw_backward_##SFX(const conv_info *I, const T *x, const T *w, const T *gy, T *gx, T *gw) {           \
+    static int dw_backward_##SFX(const conv_info *I, const T *x, const T *w, const T *gy, T *gx, T *gw) {            \
         const geom *g = &I->g;                                                                                       \
         const int64_t K = taps(g), L = col_len(g), IMG = img_len(g), Og = I->c_out / I->p.groups;                  \
         if (gx) {                                                                                                    \
@@ -668,18 +668,28 @@ enum { MAX_DEPTHWISE_TAPS = 64 };
                                 const T *restrict yr = yp + (o0 * g->col[1] + o1) * g->col[2];                       \
                                 T *restrict xr = xp + ((o0 * g->s[0] + off[0]) * g->img[1] + o1 * g->s[1] + off[1]) * g->img[2] + \
                                         off[2];                                                                      \
-                                for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) xr[o2 * g->s[2]] += wt * yr[o2];          \
+                                if (g->s[2] == 1)                                                                    \
+                                    for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) xr[o2] += wt * yr[o2];                \
+                                else                                                                                 \
+                                    for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) xr[o2 * g->s[2]] += wt * yr[o2];      \
                             }                                                                                        \
                     }                                                                                                \
                 }                                                                                                    \
             }                                                                                                        \
         }                                                                                                            \
-        if (gw) { /* per output channel: sample by sample (its planes stay in L1), every tap */                      \
+        if (gw) { /* per output channel: sample by sample (its planes stay in L1), every tap; the products are     \
+                     summed per column position first (a vectorised loop), the positions in double at the end */    \
+            const int64_t W2 = g->col[2];                                                                            \
+            int failed = 0;                                                                                          \
             _Pragma("omp parallel for schedule(static) if (I->c_out * I->N * L * K >= 32768)") for (int64_t oc = 0;  \
                                                                                                 oc < I->c_out;        \
                                                                                                 oc++) {               \
                 int64_t ic = oc / Og;                                                                                \
-                double acc[MAX_DEPTHWISE_TAPS] = {0};                                                                \
+                T *lanes = (T *)calloc((size_t)(K * W2 > 0 ? K * W2 : 1), sizeof(T));                                \
+                if (!lanes) {                                                                                        \
+                    failed = 1;                                                                                      \
+                    continue;                                                                                        \
+                }                                                                                                    \
                 for (int64_t n = 0; n < I->N; n++) {                                                                 \
                     const T *yp = gy + (n * I->c_out + oc) * L, *xp = x + (n * I->c_in + ic) * IMG;                  \
                     for (int64_t t = 0; t < K; t++) {                                                                \
@@ -689,20 +699,29 @@ enum { MAX_DEPTHWISE_TAPS = 64 };
                             valid_range(g, i, kt[i], &lo[i], &hi[i]);                                               \
                             off[i] = kt[i] * g->d[i] - g->p[i];                                                      \
                         }                                                                                            \
-                        T part = 0;                                                                                  \
+                        T *restrict lane = lanes + t * W2;                                                           \
                         for (int64_t o0 = lo[0]; o0 < hi[0]; o0++)                                                   \
                             for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                             \
-                                const T *yr = yp + (o0 * g->col[1] + o1) * g->col[2];                                \
-                                const T *xr = xp + ((o0 * g->s[0] + off[0]) * g->img[1] + o1 * g->s[1] + off[1]) *   \
-                                                       g->img[2] + off[2];                                           \
-                                for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) part += yr[o2] * xr[o2 * g->s[2]];        \
+                                const T *restrict yr = yp + (o0 * g->col[1] + o1) * W2;                              \
+                                const T *restrict xr = xp + ((o0 * g->s[0] + off[0]) * g->img[1] + o1 * g->s[1] +    \
+                                                             off[1]) * g->img[2] + off[2];                           \
+                                if (g->s[2] == 1)                                                                    \
+                                    for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) lane[o2] += yr[o2] * xr[o2];          \
+                                else                                                                                 \
+                                    for (int64_t o2 = lo[2]; o2 < hi[2]; o2++) lane[o2] += yr[o2] * xr[o2 * g->s[2]]; \
                             }                                                                                        \
-                        acc[t] += part;                                                                              \
                     }                                                                                                \
                 }                                                                                                    \
-                for (int64_t t = 0; t < K; t++) gw[oc * K + t] = (T)acc[t];                                          \
+                for (int64_t t = 0; t < K; t++) {                                                                    \
+                    double acc = 0;                                                                                  \
+                    for (int64_t o2 = 0; o2 < W2; o2++) acc += lanes[t * W2 + o2];                                   \
+                    gw[oc * K + t] = (T)acc;                                                                         \
+                }                                                                                                    \
+                free(lanes);                                                                                         \
             }                                                                                                        \
+            if (failed) return mt_error(MT_ERR_MEMORY, "convolution: out of memory"), -1;                            \
         }                                                                                                            \
+        return 0;                                                                                                    \
     }
 
 DEFINE_DEPTHWISE(float, f32)
@@ -777,12 +796,10 @@ static int conv_backward_kernels(const conv_info *I, const mt_tensor *x, const m
     int64_t cin_g = I->c_in / G, cout_g = I->c_out / G;
     if (use_depthwise(I)) {
         if (dt == MT_FLOAT32)
-            dw_backward_f32(I, (const float *)mt_data(x), (const float *)mt_data(w), (const float *)mt_data(go),
-                            gx ? (float *)mt_data(gx) : NULL, gw ? (float *)mt_data(gw) : NULL);
-        else
-            dw_backward_f64(I, (const double *)mt_data(x), (const double *)mt_data(w), (const double *)mt_data(go),
-                            gx ? (double *)mt_data(gx) : NULL, gw ? (double *)mt_data(gw) : NULL);
-        return 0;
+            return dw_backward_f32(I, (const float *)mt_data(x), (const float *)mt_data(w), (const float *)mt_data(go),
+                                   gx ? (float *)mt_data(gx) : NULL, gw ? (float *)mt_data(gw) : NULL);
+        return dw_backward_f64(I, (const double *)mt_data(x), (const double *)mt_data(w), (const double *)mt_data(go),
+                               gx ? (double *)mt_data(gx) : NULL, gw ? (double *)mt_data(gw) : NULL);
     }
     implicit_conv P;
     if (use_tiles(I) && gx && input_grad_implicit(I, &P)) {
