@@ -142,28 +142,46 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "minitorch._C_cuda", "minitorch's CUDA backend", -1,
-                                       methods, NULL, NULL, NULL, NULL};
-
-PyMODINIT_FUNC PyInit__C_cuda(void) {
-    PyObject *core = PyImport_ImportModule("minitorch._C");
-    if (!core) return NULL;
+/* _attach(core): binds this backend to the core module the package imported (minitorch._C, or <pkg>._C when the
+ * package was imported under another name: importing "minitorch._C" by name here would load a second copy of the
+ * Python layer) and registers the CUDA kernels. minitorch/cuda.py calls it right after importing this module;
+ * ImportError when the core does not match or no device can be used. */
+static PyObject *f_attach(PyObject *self, PyObject *core) {
+    (void)self;
+    if (api) Py_RETURN_NONE;
     PyObject *cap = PyObject_GetAttrString(core, "_core_api");
-    Py_DECREF(core);
     if (!cap) return NULL;
-    api = PyCapsule_GetPointer(cap, MT_CORE_API_CAPSULE);
-    Py_DECREF(cap); /* the table is static in minitorch._C, which stays loaded */
-    if (!api) return NULL;
-    if (api->version != MT_CORE_API_VERSION || api->max_dims != MT_MAX_DIMS || api->tensor_size != sizeof(mt_tensor)) {
+    const mt_core_api *a = PyCapsule_GetPointer(cap, MT_CORE_API_CAPSULE);
+    Py_DECREF(cap); /* the table is static in the core module, which stays loaded */
+    if (!a) return NULL;
+    if (a->version != MT_CORE_API_VERSION || a->max_dims != MT_MAX_DIMS || a->tensor_size != sizeof(mt_tensor)) {
         PyErr_SetString(PyExc_ImportError,
                         "minitorch._C_cuda was built against a different minitorch._C (core API mismatch); rebuild");
         return NULL;
     }
-    int n = mt_cuda_init(api, init_msg, sizeof init_msg);
+    int n = mt_cuda_init(a, init_msg, sizeof init_msg);
     if (n < 0) {
         PyErr_SetString(PyExc_ImportError, init_msg);
         return NULL;
     }
+    api = a;
     n_devices = n;
-    return PyModule_Create(&moduledef);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef attach_method = {"_attach", f_attach, METH_O, "Binds the backend to the core module."};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_C_cuda", "minitorch's CUDA backend", -1,
+                                       methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__C_cuda(void) {
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    PyObject *f = PyCFunction_New(&attach_method, NULL);
+    if (!f || PyModule_AddObject(m, "_attach", f) < 0) {
+        Py_XDECREF(f);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -5,8 +5,9 @@ kernels with the core. It is optional: without it (not built, no driver, no devi
 here answers "no CUDA" instead of raising, and importing minitorch never fails.
 """
 try:
-    from . import _C_cuda as _cuda
-except ImportError as _e:  # not built, or libcudart / libcublas missing at run time
+    from . import _C, _C_cuda as _cuda
+    _cuda._attach(_C)  # registers the CUDA kernels with this package's core
+except ImportError as _e:  # not built, libcudart / libcublas missing at run time, or no usable device
     _cuda = None
     _import_error = str(_e)
 else:
