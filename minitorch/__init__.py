@@ -36,7 +36,7 @@ _METHOD_FUNCTIONS = [op["name"] for op in _C._ops if "F" in op["variants"]] + ""
 clip true_divide numel clone detach reshape flatten unsqueeze squeeze permute transpose t narrow select
 sum mean prod max min amax amin argmax argmin var std logsumexp all any norm softmax log_softmax matmul mm bmm dot outer addmm
 index_select gather scatter scatter_add masked_fill split chunk unbind flip sort argsort topk nonzero float_power
-cumsum cumprod cummax cummin logcumsumexp tril triu
+cumsum cumprod cummax cummin logcumsumexp tril triu unflatten
 subtract multiply divide greater less greater_equal less_equal not_equal swapaxes swapdims is_floating_point
 """.split()
 # PyTorch's other names for the same ops (functions and methods, with their in-place forms)

@@ -143,6 +143,10 @@ class Tensor(_C.TensorBase):
         return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
     # ---- shape helpers built from views ----
+    def unflatten(self, dim, sizes):
+        from .nn._functional_layers import unflatten
+        return unflatten(self, dim, sizes)
+
     def unbind(self, dim=0):
         n = self.size(dim)  # checks dim
         return self._split([1] * n, dim, 2) if n else ()

@@ -647,3 +647,17 @@ def test_random_keyword_forms():
     assert set(np.unique(x).tolist()) == {1.0, 2.0}
     same_error(lambda: mt.zeros(3).random_(**{"from": 2}), lambda: torch.zeros(3).random_(**{"from": 2}),
                match_message=False)
+
+
+def test_unflatten_method_and_function_as_torch():
+    minitorch = mt
+    a = np.arange(24.0).reshape(2, 12)
+    for dim, sizes in [(1, (3, 4)), (-1, (2, -1, 3)), (0, (1, 2))]:
+        want = torch.tensor(a).unflatten(dim, sizes)
+        for got in (minitorch.tensor(a).unflatten(dim, sizes), minitorch.unflatten(minitorch.tensor(a), dim, sizes)):
+            assert tuple(got.shape) == tuple(want.shape)
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(RuntimeError):
+        torch.tensor(a).unflatten(1, (5, 3))
+    with pytest.raises(RuntimeError):
+        minitorch.tensor(a).unflatten(1, (5, 3))
