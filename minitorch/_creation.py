@@ -188,21 +188,31 @@ def _size_args(size, fn):
     return tuple(int(s) for s in size)
 
 
-def _factory(size, value, dtype, device, requires_grad, fn):
+def _factory(size, value, dtype, device, requires_grad, fn, size_kw=None):
+    """size: the positional sizes; size_kw: size= given by keyword (torch accepts either, not both, not neither)"""
+    if size_kw is not None:
+        if size:
+            raise TypeError(f"{fn}() got multiple values for argument 'size'")
+        size = (size_kw,)
+    elif not size:
+        if fn in ("rand", "randn"):
+            raise TypeError(f"{fn}() received an invalid combination of arguments - got (), but expected (tuple of "
+                            "ints size, ...)")
+        raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
     shape = _size_args(size, fn)
     return _C._full(shape, value, dtype or _default_dtype[0], device, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    return _factory(size, 0, dtype, device, requires_grad, "zeros")
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    return _factory(args, 0, dtype, device, requires_grad, "zeros", size)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    return _factory(size, 1, dtype, device, requires_grad, "ones")
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    return _factory(args, 1, dtype, device, requires_grad, "ones", size)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
-    return _factory(size, None, dtype, device, requires_grad, "empty")
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False):
+    return _factory(args, None, dtype, device, requires_grad, "empty", size)
 
 
 def _fill_value(value, fn):
@@ -219,8 +229,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False, out=Non
     if dtype is None:
         dtype = bool_ if isinstance(fill_value, bool) else int64 if isinstance(fill_value, numbers.Integral) \
             else _default_dtype[0]
-    return _factory((size,) if not isinstance(size, (tuple, list)) else tuple(size), fill_value, dtype, device,
-                    requires_grad, "full")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
+    return _factory((tuple(size),), fill_value, dtype, device, requires_grad, "full")
 
 
 def _like(t, dtype, device):
@@ -377,14 +388,14 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False, out=None, layou
     return _filled((n, m), dtype or _default_dtype[0], device, requires_grad, 0, lambda a: np.fill_diagonal(a, 1))
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, out=None, layout=None):
-    t = _factory(size, None, dtype, device, False, "rand")
+def rand(*args, size=None, dtype=None, device=None, requires_grad=False, generator=None, out=None, layout=None):
+    t = _factory(args, None, dtype, device, False, "rand", size)
     t.uniform_(0.0, 1.0, generator=generator)
     return t.requires_grad_() if requires_grad else t
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, out=None, layout=None):
-    t = _factory(size, None, dtype, device, False, "randn")
+def randn(*args, size=None, dtype=None, device=None, requires_grad=False, generator=None, out=None, layout=None):
+    t = _factory(args, None, dtype, device, False, "randn", size)
     t.normal_(0.0, 1.0, generator=generator)
     return t.requires_grad_() if requires_grad else t
 

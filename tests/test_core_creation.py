@@ -274,3 +274,19 @@ def test_huge_allocation_raises():
     with pytest.raises(RuntimeError):
         mt.empty(2 ** 31, 2 ** 31, 2 ** 31)
     assert mt.ones(3).sum().item() == 3.0  # still usable
+
+
+def test_factories_need_a_size_and_take_size_keyword_as_torch():
+    torch = pytest.importorskip("torch")
+    for name in ("zeros", "ones", "empty", "rand", "randn"):
+        for lib in (mt, torch):
+            with pytest.raises(TypeError):
+                getattr(lib, name)()
+            assert tuple(getattr(lib, name)(size=(2, 3)).shape) == (2, 3)
+            assert tuple(getattr(lib, name)(()).shape) == ()
+            with pytest.raises(TypeError):
+                getattr(lib, name)(2, size=(2,))
+    assert mt.full((), 3.0).item() == 3.0 and tuple(mt.full([2, 1], True).shape) == (2, 1)
+    for lib in (mt, torch):
+        with pytest.raises(TypeError, match="must be tuple of ints, not int"):
+            lib.full(3, 2.0)
