@@ -361,3 +361,18 @@ def test_clamp_nan_bound_gives_nan(lo, hi):
 def test_index_broadcast_checked_before_value_dtype():
     same(lambda t: _setitem(t.zeros(2, 5, dtype=t.int32), (t.tensor([0, 1, 1, 0, 1, 0]), [3, 3, 4, -5]), t.tensor([True])))
     same(lambda t: _setitem(t.tensor(False), t.tensor(True), t.tensor(2.5, dtype=t.float64)))
+
+
+def test_storage_size_overflow_sticks_past_a_zero_size_as_torch():
+    mt = minitorch
+    """torch multiplies the sizes left to right and an overflow sticks even when a later size is 0."""
+    torch = pytest.importorskip("torch")
+    for shape in ([2 ** 62, 4, 0], [2 ** 40, 2 ** 30, 0], [2 ** 61, 2], [2 ** 62, 0, 4], [2 ** 60, 0]):
+        try:
+            want = tuple(torch.empty(shape).shape)
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError) as got:
+                mt.empty(shape)
+            assert str(got.value) == str(e)
+        else:
+            assert tuple(mt.empty(shape).shape) == want

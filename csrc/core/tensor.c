@@ -265,8 +265,14 @@ static int check_shape(const int64_t *shape, int ndim, mt_dtype dtype, int64_t *
             return -1;
         }
     }
+    /* torch's computeStorageNbytesContiguous: the product of the sizes left to right, an overflow anywhere
+     * sticks (even when a later size is 0), then times the element size, within int64 */
+    uint64_t prod = 1;
+    bool overflow = false;
+    for (int i = 0; i < ndim; i++) overflow |= __builtin_mul_overflow(prod, (uint64_t)shape[i], &prod);
+    overflow |= __builtin_mul_overflow(prod, (uint64_t)mt_dtype_sizes[dtype], &prod) || prod > (uint64_t)INT64_MAX;
     int64_t n = numel_checked(shape, ndim);
-    if (n < 0 || __builtin_mul_overflow(n, (int64_t)mt_dtype_sizes[dtype], &nbytes)) {
+    if (overflow || n < 0 || __builtin_mul_overflow(n, (int64_t)mt_dtype_sizes[dtype], &nbytes)) {
         mt_error(MT_ERR_RUNTIME, "Storage size calculation overflowed with sizes=%s", mt_shape_str(shape, ndim));
         return -1;
     }
