@@ -58,6 +58,16 @@ static void valid_range(const geom *g, int i, int64_t kk, int64_t *lo, int64_t *
     *hi = b;
 }
 
+/* Tap t of the kernel (taps in row-major order over the 3 dims): per dim the column positions [lo, hi) it reads
+ * inside the image, and its image offset off (image index = o * s + off). */
+static void tap_window(const geom *g, int64_t t, int64_t lo[3], int64_t hi[3], int64_t off[3]) {
+    int64_t kt[3] = {t / (g->k[1] * g->k[2]), t / g->k[2] % g->k[1], t % g->k[2]};
+    for (int i = 0; i < 3; i++) {
+        valid_range(g, i, kt[i], &lo[i], &hi[i]);
+        off[i] = kt[i] * g->d[i] - g->p[i];
+    }
+}
+
 /* The kernels work on a range [q0, q1) of column "lines" q = o0 * col[1] + o1 (each line col[2] positions): the
  * whole problem, or one chunk of it whose column matrix stays in the L2 cache. Its matrix has (q1 - q0) * col[2]
  * columns. im2col splits its rows over the threads when `par`; col2im its channels. */
@@ -67,12 +77,8 @@ static void valid_range(const geom *g, int i, int64_t kk, int64_t *lo, int64_t *
         _Pragma("omp parallel for schedule(static) if (par && rows * L >= 32768)") for (int64_t r = 0; r < rows;     \
                                                                                            r++) {                     \
             int64_t c = r / K, kk = r % K;                                                                           \
-            int64_t kt[3] = {kk / (g->k[1] * g->k[2]), (kk / g->k[2]) % g->k[1], kk % g->k[2]};                     \
             int64_t lo[3], hi[3], off[3];                                                                            \
-            for (int i = 0; i < 3; i++) {                                                                            \
-                valid_range(g, i, kt[i], &lo[i], &hi[i]);                                                           \
-                off[i] = kt[i] * g->d[i] - g->p[i];                                                                  \
-            }                                                                                                        \
+            tap_window(g, kk, lo, hi, off);                                                                          \
             const T *plane = img + c * img_len(g);                                                                   \
             for (int64_t q = q0; q < q1; q++) {                                                                      \
                 int64_t o0 = q / g->col[1], o1 = q % g->col[1];                                                      \
@@ -98,12 +104,8 @@ static void valid_range(const geom *g, int i, int64_t kk, int64_t *lo, int64_t *
                                                                                             c++) {                    \
             T *plane = img + c * img_len(g);                                                                         \
             for (int64_t kk = 0; kk < K; kk++) {                                                                     \
-                int64_t kt[3] = {kk / (g->k[1] * g->k[2]), (kk / g->k[2]) % g->k[1], kk % g->k[2]};                 \
                 int64_t lo[3], hi[3], off[3];                                                                        \
-                for (int i = 0; i < 3; i++) {                                                                        \
-                    valid_range(g, i, kt[i], &lo[i], &hi[i]);                                                       \
-                    off[i] = kt[i] * g->d[i] - g->p[i];                                                              \
-                }                                                                                                    \
+                tap_window(g, kk, lo, hi, off);                                                                      \
                 const T *src = col + (c * K + kk) * L;                                                               \
                 for (int64_t q = q0; q < q1; q++) {                                                                  \
                     int64_t o0 = q / g->col[1], o1 = q % g->col[1];                                                  \
@@ -623,11 +625,8 @@ enum { MAX_DEPTHWISE_TAPS = 64 };
             T *yp = y + pl * L, bv = b ? b[oc] : (T)0;                                                               \
             for (int64_t l = 0; l < L; l++) yp[l] = bv;                                                              \
             for (int64_t t = 0; t < K; t++) {                                                                        \
-                int64_t kt[3] = {t / (g->k[1] * g->k[2]), t / g->k[2] % g->k[1], t % g->k[2]}, lo[3], hi[3], off[3]; \
-                for (int i = 0; i < 3; i++) {                                                                        \
-                    valid_range(g, i, kt[i], &lo[i], &hi[i]);                                                       \
-                    off[i] = kt[i] * g->d[i] - g->p[i];                                                              \
-                }                                                                                                    \
+                int64_t lo[3], hi[3], off[3];                                                                        \
+                tap_window(g, t, lo, hi, off);                                                                       \
                 const T wt = wp[t];                                                                                  \
                 for (int64_t o0 = lo[0]; o0 < hi[0]; o0++)                                                           \
                     for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                                     \
@@ -656,12 +655,8 @@ enum { MAX_DEPTHWISE_TAPS = 64 };
                     int64_t oc = ic * Og + o;                                                                        \
                     const T *yp = gy + (n * I->c_out + oc) * L, *wp = w + oc * K;                                    \
                     for (int64_t t = 0; t < K; t++) {                                                                \
-                        int64_t kt[3] = {t / (g->k[1] * g->k[2]), t / g->k[2] % g->k[1], t % g->k[2]}, lo[3], hi[3], \
-                                off[3];                                                                              \
-                        for (int i = 0; i < 3; i++) {                                                                \
-                            valid_range(g, i, kt[i], &lo[i], &hi[i]);                                               \
-                            off[i] = kt[i] * g->d[i] - g->p[i];                                                      \
-                        }                                                                                            \
+                        int64_t lo[3], hi[3], off[3];                                                                \
+                        tap_window(g, t, lo, hi, off);                                                               \
                         const T wt = wp[t];                                                                          \
                         for (int64_t o0 = lo[0]; o0 < hi[0]; o0++)                                                   \
                             for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                             \
@@ -693,12 +688,8 @@ enum { MAX_DEPTHWISE_TAPS = 64 };
                 for (int64_t n = 0; n < I->N; n++) {                                                                 \
                     const T *yp = gy + (n * I->c_out + oc) * L, *xp = x + (n * I->c_in + ic) * IMG;                  \
                     for (int64_t t = 0; t < K; t++) {                                                                \
-                        int64_t kt[3] = {t / (g->k[1] * g->k[2]), t / g->k[2] % g->k[1], t % g->k[2]}, lo[3], hi[3], \
-                                off[3];                                                                              \
-                        for (int i = 0; i < 3; i++) {                                                                \
-                            valid_range(g, i, kt[i], &lo[i], &hi[i]);                                               \
-                            off[i] = kt[i] * g->d[i] - g->p[i];                                                      \
-                        }                                                                                            \
+                        int64_t lo[3], hi[3], off[3];                                                                \
+                        tap_window(g, t, lo, hi, off);                                                               \
                         T *restrict lane = lanes + t * W2;                                                           \
                         for (int64_t o0 = lo[0]; o0 < hi[0]; o0++)                                                   \
                             for (int64_t o1 = lo[1]; o1 < hi[1]; o1++) {                                             \

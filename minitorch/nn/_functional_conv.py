@@ -216,12 +216,12 @@ def _pool_composed(kind, x, nsp, kernel, stride, padding, dilation, ceil_mode, c
     fill = float("-inf") if kind == _POOL_MAX else 0.0
     xp = _pad(x, (p1, p1 + ew, p0, p0 + eh), value=fill) if (p0 or p1 or eh or ew) else x
     cols = unfold(xp, (k0, k1), (d0, d1), 0, (s0, s1)).view(n, c, k0 * k1, oh * ow)
-    # per tap and output: the input row and column it reads
-    rows = (np.arange(oh) * s0 - p0)[None, :, None] + (np.arange(k0) * d0)[:, None, None, None]
-    colz = (np.arange(ow) * s1 - p1)[None, None, :] + (np.arange(k1) * d1)[None, :, None, None]
-    rows = np.broadcast_to(rows, (k0, k1, oh, ow)).reshape(k0 * k1, oh * ow)
-    colz = np.broadcast_to(colz, (k0, k1, oh, ow)).reshape(k0 * k1, oh * ow)
     if kind == _POOL_MAX:
+        # per tap and output: the input row and column it reads, for the flat indices
+        rows = (np.arange(oh) * s0 - p0)[None, :, None] + (np.arange(k0) * d0)[:, None, None, None]
+        colz = (np.arange(ow) * s1 - p1)[None, None, :] + (np.arange(k1) * d1)[None, :, None, None]
+        rows = np.broadcast_to(rows, (k0, k1, oh, ow)).reshape(k0 * k1, oh * ow)
+        colz = np.broadcast_to(colz, (k0, k1, oh, ow)).reshape(k0 * k1, oh * ow)
         vals, arg = cols.max(2)
         table = tensor(rows * w + colz, device=x.device).view(1, 1, k0 * k1, oh * ow).expand(n, c, k0 * k1, oh * ow)
         idx = table.gather(2, arg.unsqueeze(2)).squeeze(2)
