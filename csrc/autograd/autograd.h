@@ -19,11 +19,48 @@ typedef struct mt_node mt_node;
 typedef struct mt_node_vt {
     const char *name;
     /* grads_out[k]: gradient w.r.t. output k (borrowed, NULL when no gradient reached it).
-       Fill grads_in[j] (new refs, or NULL) for each next edge j. Runs with grad mode off. */
+       Fill grads_in[j] (new refs, or NULL) for each next edge j. Runs with grad mode off, or on
+       under create_graph=True. */
     int (*backward)(mt_node *n, mt_tensor **grads_out, mt_tensor **grads_in);
     /* frees op-specific payload (n->extra); may be NULL */
     void (*release)(mt_node *n);
+    /* true when backward is written with recorded ops only, so that under create_graph=True its
+       gradients carry their own history. A node without it runs its backward with grad mode off
+       and its gradients get a node that raises when differentiated (never a silent zero). */
+    bool differentiable;
 } mt_node_vt;
+
+/* Hooks (Tensor.register_hook, Node.register_hook/register_prehook,
+ * register_post_accumulate_grad_hook). The binding supplies fn; the engine calls it:
+ *   TENSOR_PRE  a[0]: the gradient of output `output_nr` (of a leaf when on a tensor), may be replaced
+ *   NODE_PRE    a: the node's output gradients, may be replaced
+ *   NODE_POST   a: the node's input gradients (may be replaced), b: its output gradients
+ *   POST_ACC    t: the leaf whose .grad was just accumulated
+ * A replaced entry's old reference is released by fn. */
+enum { MT_HOOK_TENSOR_PRE, MT_HOOK_NODE_PRE, MT_HOOK_NODE_POST, MT_HOOK_POST_ACC };
+typedef struct mt_hook mt_hook;
+struct mt_hook {
+    mt_hook *next;        /* in the owner's list, in registration order */
+    mt_hook **owner;      /* head of that list (a node's or a leaf tensor's) */
+    mt_hook *all_prev, *all_next; /* every live hook, for removal by id */
+    int kind, output_nr;
+    int64_t id;
+    int (*fn)(mt_hook *h, mt_node *n, mt_tensor *t, int n_a, mt_tensor **a, int n_b, mt_tensor **b);
+    void (*free)(mt_hook *h);
+    void *ctx;
+};
+/* Appends h to *owner; returns its id. */
+int64_t mt_hook_add(mt_hook **owner, mt_hook *h);
+/* Unlinks and frees the hook with this id; false when it is gone already. */
+bool mt_hook_remove(int64_t id);
+/* Frees a whole list (its owner is dying). */
+void mt_hooks_free(mt_hook **owner);
+
+/* Anomaly mode (torch.autograd.detect_anomaly): nodes record where they were created (through the
+ * binding's capture), and a backward that fails or returns NaN reports it. */
+extern bool mt_anomaly_enabled;
+extern char *(*mt_anomaly_capture)(void);          /* malloc'd text, or NULL */
+extern void (*mt_anomaly_report)(const mt_node *n); /* called with the error set */
 
 struct mt_node {
     int64_t refcount;
@@ -38,6 +75,7 @@ struct mt_node {
     bool had_saved;
     mt_tensor *saved[MT_NODE_MAX_SAVED];
     uint64_t saved_version[MT_NODE_MAX_SAVED];
+    int8_t saved_output[MT_NODE_MAX_SAVED]; /* 1 + output_nr for a saved output of this node, else 0 */
     mt_scalar scalar;
     double fargs[4];        /* float parameters of the op (clamp bounds, logit's eps, ...) */
     int64_t iargs[2 * MT_MAX_DIMS + 4];
@@ -54,6 +92,9 @@ struct mt_node {
     /* retain_grad: outputs whose .grad should be kept (weak) */
     mt_tensor **retained;
     int n_retained;
+    const char *name;       /* overrides vt->name (a custom Function's class name); not owned */
+    mt_hook *hooks;
+    char *anomaly_trace;    /* where the forward created this node (anomaly mode) */
     /* engine scratch */
     int64_t deps;
     mt_tensor **buf;
@@ -61,6 +102,8 @@ struct mt_node {
 };
 
 mt_node *mt_node_new(const mt_node_vt *vt, int n_next, int n_outputs);
+/* PyTorch's name of the node (grad_fn.name()) */
+const char *mt_node_name(const mt_node *n);
 static inline void mt_node_incref(mt_node *n) { if (n) n->refcount++; }
 void mt_node_decref(mt_node *n);
 
@@ -92,8 +135,10 @@ mt_node *mt_autograd_record_n(const mt_node_vt *vt, int n_out, mt_tensor **outs,
 void mt_node_set_edges(mt_node *n, int n_in, mt_tensor *const *inputs);
 
 /* backward(): roots with their gradients (new refs are not taken). If `inputs` is given
-   (autograd.grad), their gradients are returned in `results` (new refs) and .grad is not touched. */
-int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool retain_graph,
+   (autograd.grad), their gradients are returned in `results` (new refs) and .grad is not touched.
+   create_graph runs the backward formulas with grad mode on, so the gradients have a history.
+   Safe to call from inside a backward (a custom Function's backward, checkpointing). */
+int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool retain_graph, bool create_graph,
                 int n_inputs, mt_tensor **inputs, mt_tensor **results, bool allow_unused);
 
 /* Records input k's shape and dtype; mt_node_grad_for then turns a raw gradient (consumed) into

@@ -12,6 +12,10 @@ static uint64_t epoch;
 
 int mt_debug_fail_node_allocs;
 bool mt_autograd_record_failed;
+bool mt_anomaly_enabled;
+char *(*mt_anomaly_capture)(void);
+void (*mt_anomaly_report)(const mt_node *n);
+static int engine_depth; /* > 0 while a backward runs: a nested one saves the scratch it reuses */
 
 mt_node *mt_node_new(const mt_node_vt *vt, int n_next, int n_outputs) {
     if (mt_debug_fail_node_allocs > 0) { /* test hook: minitorch._C._fail_node_allocs(k) */
@@ -27,7 +31,67 @@ mt_node *mt_node_new(const mt_node_vt *vt, int n_next, int n_outputs) {
     n->n_outputs = n_outputs;
     n->next = n_next <= MT_NODE_INLINE_EDGES ? n->inline_next : calloc((size_t)n_next, sizeof(mt_edge));
     if (!n->next) { free(n); return mt_error(MT_ERR_MEMORY, "out of memory"); }
+    if (mt_anomaly_enabled && mt_anomaly_capture) n->anomaly_trace = mt_anomaly_capture();
     return n;
+}
+
+const char *mt_node_name(const mt_node *n) { return n->name ? n->name : n->vt->name ? n->vt->name : "Node"; }
+
+/* ---------------- hooks ---------------- */
+static mt_hook *all_hooks;
+static int64_t next_hook_id;
+
+int64_t mt_hook_add(mt_hook **owner, mt_hook *h) {
+    h->owner = owner;
+    h->next = NULL;
+    mt_hook **p = owner;
+    while (*p) p = &(*p)->next;
+    *p = h;
+    h->all_prev = NULL;
+    h->all_next = all_hooks;
+    if (all_hooks) all_hooks->all_prev = h;
+    all_hooks = h;
+    return h->id = next_hook_id++;
+}
+
+static void hook_free(mt_hook *h) {
+    if (h->all_prev) h->all_prev->all_next = h->all_next;
+    else all_hooks = h->all_next;
+    if (h->all_next) h->all_next->all_prev = h->all_prev;
+    if (h->free) h->free(h);
+    free(h);
+}
+
+bool mt_hook_remove(int64_t id) {
+    for (mt_hook *h = all_hooks; h; h = h->all_next) {
+        if (h->id != id) continue;
+        mt_hook **p = h->owner;
+        while (*p != h) p = &(*p)->next;
+        *p = h->next;
+        hook_free(h);
+        return true;
+    }
+    return false;
+}
+
+void mt_hooks_free(mt_hook **owner) {
+    while (*owner) {
+        mt_hook *h = *owner;
+        *owner = h->next;
+        hook_free(h);
+    }
+}
+
+/* runs the hooks of `kind` in list order; stops at the first failure */
+static int run_hooks(mt_hook *list, int kind, int output_nr, mt_node *n, mt_tensor *t, int n_a, mt_tensor **a,
+                     int n_b, mt_tensor **b) {
+    for (mt_hook *h = list, *nx; h; h = nx) {
+        nx = h->next; /* a hook may remove itself */
+        if (h->kind != kind || (kind == MT_HOOK_TENSOR_PRE && h->output_nr != output_nr)) continue;
+        if (kind == MT_HOOK_TENSOR_PRE && !a[0]) continue;
+        if (h->fn(h, n, t, n_a, a, n_b, b) < 0) return -1;
+    }
+    return 0;
 }
 
 static void node_release(mt_node *n) {
@@ -49,6 +113,8 @@ void mt_node_decref(mt_node *n) {
         for (int k = 0; k < n->n_retained; k++)
             if (n->retained[k]) n->retained[k]->retains_grad = false;
         free(n->retained);
+        if (n->hooks) mt_hooks_free(&n->hooks);
+        free(n->anomaly_trace);
         mt_node *tail = NULL;
         for (int k = 0; k < n->n_next; k++) {
             mt_node *c = n->next[k].node;
@@ -69,6 +135,7 @@ void mt_node_save(mt_node *n, int slot, const mt_tensor *t, bool is_output) {
     mt_decref(n->saved[slot]);
     n->saved[slot] = s;
     n->saved_version[slot] = t->storage->version;
+    n->saved_output[slot] = is_output && t->grad_fn == n ? (int8_t)(1 + t->output_nr) : 0;
     if (slot + 1 > n->n_saved) n->n_saved = slot + 1;
     n->had_saved = true;
 }
@@ -128,7 +195,12 @@ static int accumulate_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     (void)gi;
     mt_tensor *v = n->variable, *g = go[0];
     if (!v || !g) return 0;
-    if (!v->grad) {
+    if (mt_grad_enabled) {
+        /* create_graph: .grad keeps the gradient's history (out of place, as torch) */
+        mt_tensor *r = v->grad ? mt_add(v->grad, g) : mt_clone(g);
+        if (!r) return -1;
+        mt_xsetref(&v->grad, r);
+    } else if (!v->grad) {
         /* steal the buffer when nobody else holds it or its storage (views!); else keep a private copy */
         if (g->refcount == 1 && g->storage->refcount == 1 && mt_is_contiguous(g) && !g->grad_fn && g->dtype == v->dtype)
             v->grad = mt_incref(g);
@@ -142,9 +214,9 @@ static int accumulate_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
         if (!r) return -1;
         mt_decref(r);
     }
-    return 0;
+    return run_hooks(v->hooks, MT_HOOK_POST_ACC, 0, n, v, 0, NULL, 0, NULL);
 }
-static const mt_node_vt accumulate_vt = {"AccumulateGrad", accumulate_backward, NULL};
+static const mt_node_vt accumulate_vt = {"AccumulateGrad", accumulate_backward, NULL, true};
 
 static mt_node *grad_accumulator(mt_tensor *t) {
     if (t->grad_acc) {
@@ -166,9 +238,9 @@ bool mt_any_requires_grad(int n, mt_tensor *const *ts) {
     return false;
 }
 
-void mt_node_set_edges(mt_node *n, int n_in, mt_tensor *const *inputs) {
-    for (int i = 0; i < n_in; i++) {
-        mt_tensor *t = inputs[i];
+static void set_edges_at(mt_node *n, int first, int n_in, mt_tensor *const *inputs) {
+    for (int i = first; i < first + n_in; i++) {
+        mt_tensor *t = inputs[i - first];
         n->next[i].node = NULL;
         n->next[i].input_nr = 0;
         if (!t || !t->requires_grad) continue;
@@ -181,6 +253,8 @@ void mt_node_set_edges(mt_node *n, int n_in, mt_tensor *const *inputs) {
         }
     }
 }
+
+void mt_node_set_edges(mt_node *n, int n_in, mt_tensor *const *inputs) { set_edges_at(n, 0, n_in, inputs); }
 
 mt_node *mt_autograd_record_n(const mt_node_vt *vt, int n_out, mt_tensor **outs, int n_in, mt_tensor *const *inputs) {
     if (!mt_any_requires_grad(n_in, inputs)) return NULL;
@@ -299,7 +373,84 @@ static void buf_clear(mt_node *n) {
     n->buf = NULL;
 }
 
-int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool retain_graph,
+/* ---------------- create_graph helpers ---------------- */
+/* Under create_graph a saved output must lead back to its node, so that the backward formula's use
+ * of it is differentiated too (exp's backward is g * exp(x): its own derivative needs exp's node).
+ * The node keeps outputs detached (an output holding its node holding it would be a cycle); for the
+ * call, the slot holds an alias whose grad_fn is the node. */
+static int relink_saved_outputs(mt_node *n, mt_tensor **orig) {
+    for (int k = 0; k < n->n_saved; k++) {
+        orig[k] = NULL;
+        if (!n->saved_output[k] || !n->saved[k]) continue;
+        mt_tensor *a = mt_detach(n->saved[k]);
+        if (!a) return -1;
+        mt_node_incref(n);
+        a->grad_fn = n;
+        a->output_nr = (uint32_t)(n->saved_output[k] - 1);
+        a->requires_grad = true;
+        orig[k] = n->saved[k];
+        n->saved[k] = a;
+    }
+    return 0;
+}
+static void restore_saved_outputs(mt_node *n, mt_tensor **orig) {
+    for (int k = 0; k < n->n_saved; k++)
+        if (orig[k]) { mt_decref(n->saved[k]); n->saved[k] = orig[k]; orig[k] = NULL; }
+}
+
+static int no_double_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    (void)go; (void)gi;
+    mt_error(MT_ERR_NOTIMPL, "the derivative of %s's gradient (double backward, create_graph=True) is not "
+                             "implemented in minitorch", (const char *)n->extra);
+    return -1;
+}
+static const mt_node_vt no_double_vt = {"NotImplemented", no_double_backward, NULL};
+
+/* A gradient computed by a backward that is not itself differentiable gets a node that raises when
+ * a later backward reaches it; its edges are everything the gradient depends on (the node's inputs
+ * and the incoming gradients). The gradient is left alone when nothing there requires grad. */
+static int guard_gradients(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    int n_out = n->n_outputs ? n->n_outputs : 1;
+    bool any = false;
+    for (int j = 0; j < n->n_next; j++) any |= n->next[j].node != NULL;
+    for (int k = 0; k < n_out; k++) any |= go[k] && go[k]->requires_grad;
+    if (!any) return 0;
+    for (int i = 0; i < n->n_next; i++) {
+        if (!gi[i]) continue;
+        mt_node *e = mt_node_new(&no_double_vt, n->n_next + n_out, 1);
+        if (!e) return -1;
+        e->extra = (void *)mt_node_name(n);
+        memcpy(e->next, n->next, sizeof(mt_edge) * (size_t)n->n_next);
+        for (int j = 0; j < n->n_next; j++) mt_node_incref(e->next[j].node);
+        set_edges_at(e, n->n_next, n_out, go);
+        mt_tensor *a = mt_detach(gi[i]);
+        if (!a) { mt_node_decref(e); return -1; }
+        a->grad_fn = e;
+        a->requires_grad = true;
+        mt_xsetref(&gi[i], a);
+    }
+    return 0;
+}
+
+/* any NaN in t (anomaly mode) */
+static int has_nan(mt_tensor *t) {
+    if (!mt_is_floating(t->dtype)) return 0;
+    mt_tensor *m = mt_unary(MT_U_ISNAN, t);
+    mt_tensor *r = m ? mt_reduce(MT_RED_ANY, m, NULL, 0, false, 0, -1) : NULL;
+    mt_decref(m);
+    if (!r) return -1;
+    mt_tensor *c = r->storage->device.type == MT_CPU ? mt_incref(r) : mt_to_device_raw(r, mt_cpu(), r->dtype);
+    mt_decref(r);
+    if (!c) return -1;
+    int v = *(bool *)mt_data(c) ? 1 : 0;
+    mt_decref(c);
+    return v;
+}
+
+/* the scratch a nested backward reuses on a node an outer backward is also walking */
+typedef struct { mt_node *n; uint64_t epoch; int64_t deps; mt_tensor **buf; } saved_scratch;
+
+int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool retain_graph, bool create_graph,
                 int n_inputs, mt_tensor **inputs, mt_tensor **results, bool allow_unused) {
     uint64_t ep = ++epoch;
     mt_node **all = NULL;
@@ -313,6 +464,10 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
     int *cap_slot = NULL;
     mt_node **owned = NULL; /* accumulators created for this call (new refs) */
     int n_owned = 0, cap_owned = 0;
+    saved_scratch *outer = NULL; /* nested call: the outer walk's scratch on the nodes this one visits */
+    int n_outer = 0, cap_outer = 0;
+    bool nested = engine_depth > 0;
+    engine_depth++;
 
 #define PUSH(arr, n_, cap_, x)                                                                     \
     do {                                                                                           \
@@ -323,6 +478,19 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
             arr = p_;                                                                              \
         }                                                                                          \
         arr[n_++] = x;                                                                             \
+    } while (0)
+    /* first visit of node x in this call */
+#define VISIT(x)                                                                                   \
+    do {                                                                                           \
+        if (nested) {                                                                              \
+            saved_scratch s_ = {x, x->epoch, x->deps, x->buf};                                     \
+            PUSH(outer, n_outer, cap_outer, s_);                                                   \
+            x->buf = NULL;                                                                         \
+        }                                                                                          \
+        x->epoch = ep;                                                                             \
+        x->deps = 0;                                                                               \
+        PUSH(all, n_all, cap_all, x);                                                              \
+        PUSH(stack, sp, cap_sp, x);                                                                \
     } while (0)
 
     for (int r = 0; r < n_roots; r++) {
@@ -360,24 +528,14 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
             if (!root) goto done;
             PUSH(owned, n_owned, cap_owned, root);
         }
-        if (root->epoch != ep) {
-            root->epoch = ep;
-            root->deps = 0;
-            PUSH(all, n_all, cap_all, root);
-            PUSH(stack, sp, cap_sp, root);
-        }
+        if (root->epoch != ep) VISIT(root);
     }
     while (sp) {
         mt_node *n = stack[--sp];
         for (int k = 0; k < n->n_next; k++) {
             mt_node *c = n->next[k].node;
             if (!c) continue;
-            if (c->epoch != ep) {
-                c->epoch = ep;
-                c->deps = 0;
-                PUSH(all, n_all, cap_all, c);
-                PUSH(stack, sp, cap_sp, c);
-            }
+            if (c->epoch != ep) VISIT(c);
             c->deps++;
         }
     }
@@ -390,9 +548,17 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
         if (all[i]->deps == 0 && heap_push(&h, all[i]) < 0) goto done;
 
     /* 3. run */
-    mt_grad_enabled = false;
+    mt_grad_enabled = create_graph;
     while (h.n) {
         mt_node *n = heap_pop(&h);
+        int n_out = n->n_outputs ? n->n_outputs : 1;
+        if (n->buf) {
+            /* tensor hooks (a leaf's live on the leaf), then node pre-hooks, see the incoming gradients */
+            mt_hook *th = n->vt == &accumulate_vt ? (n->variable ? n->variable->hooks : NULL) : n->hooks;
+            for (int k = 0; th && k < n_out; k++)
+                if (run_hooks(th, MT_HOOK_TENSOR_PRE, k, n, NULL, 1, &n->buf[k], 0, NULL) < 0) goto fail_node;
+            if (n->hooks && run_hooks(n->hooks, MT_HOOK_NODE_PRE, 0, n, NULL, n_out, n->buf, 0, NULL) < 0) goto fail_node;
+        }
         /* .grad of non-leaf tensors that asked for it */
         for (int k = 0; k < n->n_retained; k++) {
             mt_tensor *t = n->retained[k];
@@ -415,10 +581,28 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
         if (run) {
             mt_tensor *inline_go[8] = {0};
             mt_tensor **go = n->buf ? n->buf : inline_go;
+            mt_tensor *orig[MT_NODE_MAX_SAVED] = {0};
+            bool diff = create_graph && n->vt->differentiable;
             int mark = mt_pool_mark();
-            int ok = n->vt->backward(n, go, gi);
+            int ok = diff ? relink_saved_outputs(n, orig) : 0;
+            if (ok == 0) {
+                bool prev_active = mt_create_graph_active;
+                mt_grad_enabled = mt_create_graph_active = diff;
+                ok = n->vt->backward(n, go, gi);
+                mt_grad_enabled = create_graph;
+                mt_create_graph_active = prev_active;
+            }
+            restore_saved_outputs(n, orig);
             mt_pool_drain(mark);
+            if (ok == 0 && create_graph && !diff) ok = guard_gradients(n, go, gi);
+            if (ok == 0 && n->hooks) ok = run_hooks(n->hooks, MT_HOOK_NODE_POST, 0, n, NULL, n->n_next, gi, n_out, go);
+            for (int k = 0; ok == 0 && mt_anomaly_enabled && k < n->n_next; k++) {
+                int bad = gi[k] ? has_nan(gi[k]) : 0;
+                if (bad > 0) mt_error(MT_ERR_RUNTIME, "Function '%s' returned nan values in its %dth output.", mt_node_name(n), k);
+                if (bad) ok = -1;
+            }
             if (ok < 0) {
+                if (mt_anomaly_enabled && mt_anomaly_report) mt_anomaly_report(n);
                 for (int k = 0; k < n->n_next; k++) mt_decref(gi[k]);
                 if (gi != inline_gi) free(gi);
                 goto done;
@@ -441,6 +625,10 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
             }
         }
         if (gi != inline_gi) free(gi);
+        continue;
+    fail_node:
+        if (mt_anomaly_enabled && mt_anomaly_report) mt_anomaly_report(n);
+        goto done;
     }
     if (n_inputs && !allow_unused) {
         for (int i = 0; i < n_inputs; i++)
@@ -454,6 +642,13 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
 done:
     mt_grad_enabled = prev_mode;
     for (int i = 0; i < n_all; i++) buf_clear(all[i]);
+    for (int i = n_outer - 1; i >= 0; i--) { /* give the outer walk its scratch back */
+        outer[i].n->epoch = outer[i].epoch;
+        outer[i].n->deps = outer[i].deps;
+        outer[i].n->buf = outer[i].buf;
+    }
+    free(outer);
+    engine_depth--;
     if (rc < 0 && n_inputs && results)
         for (int i = 0; i < n_inputs; i++) { mt_decref(results[i]); results[i] = NULL; }
     /* accumulators created only for this call die here unless the graph holds them */
@@ -466,4 +661,5 @@ done:
     free(cap_slot);
     return rc;
 #undef PUSH
+#undef VISIT
 }

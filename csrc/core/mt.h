@@ -79,6 +79,7 @@ typedef struct mt_tensor {
     struct mt_node *grad_fn;       /* owned */
     uint32_t output_nr;
     struct mt_node *grad_acc;      /* weak: AccumulateGrad node of a leaf */
+    struct mt_hook *hooks;         /* owned: a leaf's gradient hooks */
     struct mt_tensor *base;        /* owned: the tensor this one is a view of */
     void *pyobj;                   /* weak back-pointer to the Python wrapper */
 } mt_tensor;
@@ -158,5 +159,9 @@ void mt_pool_drain(int mark);
 #define MT_THREAD_LOCAL _Thread_local
 #endif
 extern MT_THREAD_LOCAL bool mt_grad_enabled;
+/* true while a backward formula runs under create_graph=True: the helpers that otherwise keep no
+   history (mt_cast, mt_contiguous, the raw GEMM of matmul's backward) record it then, so that a
+   formula using them stays differentiable */
+extern MT_THREAD_LOCAL bool mt_create_graph_active;
 
 #endif

@@ -16,6 +16,7 @@ const char *const mt_dtype_names[MT_NUM_DTYPES] = {"bool", "int32", "int64", "fl
 const size_t mt_dtype_sizes[MT_NUM_DTYPES] = {1, 4, 8, 4, 8};
 
 MT_THREAD_LOCAL bool mt_grad_enabled = true;
+MT_THREAD_LOCAL bool mt_create_graph_active;
 mt_backend *mt_backends[MT_NUM_DEVICE_TYPES];
 
 /* ---------------- errors ---------------- */
@@ -145,6 +146,7 @@ static mt_tensor *tensor_header(void) {
     t->grad = NULL;
     t->grad_fn = NULL;
     t->grad_acc = NULL;
+    t->hooks = NULL;
     t->base = NULL;
     t->pyobj = NULL;
     t->requires_grad = t->retains_grad = false;
@@ -156,6 +158,7 @@ void mt_decref(mt_tensor *t) {
     if (!t || --t->refcount > 0) return;
     if (t->retains_grad && t->grad_fn) mt_node_forget_retained(t->grad_fn, t);
     if (t->grad_acc) t->grad_acc->variable_weak = NULL;
+    if (t->hooks) mt_hooks_free(&t->hooks);
     mt_decref(t->grad);
     mt_node_decref(t->grad_fn);
     mt_decref(t->base);

@@ -113,6 +113,7 @@ int mt_copy_into(mt_tensor *dst, const mt_tensor *src) {
 mt_tensor *mt_cast(const mt_tensor *t, mt_dtype dtype) {
     if (!t) return NULL;
     if (t->dtype == dtype) return mt_incref((mt_tensor *)t);
+    if (mt_create_graph_active && t->requires_grad) return mt_to_device((mt_tensor *)t, t->storage->device, dtype);
     mt_tensor *out = mt_empty(t->shape, t->ndim, dtype, t->storage->device);
     if (out && mt_copy_into(out, t) < 0) { mt_decref(out); return NULL; }
     return out;
@@ -121,6 +122,7 @@ mt_tensor *mt_cast(const mt_tensor *t, mt_dtype dtype) {
 mt_tensor *mt_contiguous(const mt_tensor *t) {
     if (!t) return NULL;
     if (mt_is_contiguous(t)) return mt_incref((mt_tensor *)t);
+    if (mt_create_graph_active && t->requires_grad) return mt_clone((mt_tensor *)t);
     mt_tensor *out = mt_empty_like(t);
     if (out && mt_copy_into(out, t) < 0) { mt_decref(out); return NULL; }
     return out;
@@ -132,7 +134,7 @@ static int clone_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_incref(go[0]);
     return 0;
 }
-static const mt_node_vt clone_vt = {"CloneBackward0", clone_backward, NULL};
+static const mt_node_vt clone_vt = {"CloneBackward0", clone_backward, NULL, true};
 
 mt_tensor *mt_clone(mt_tensor *a) {
     if (!a) return NULL;
@@ -152,10 +154,10 @@ mt_tensor *mt_contiguous_ag(mt_tensor *a) {
 static int tocopy_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     mt_tensor *g = go[0];
     mt_device dev = {(int8_t)n->iargs[0], (int8_t)n->iargs[1]};
-    gi[0] = mt_to_device_raw(g, dev, n->in_dtype);
+    gi[0] = mt_to_device(g, dev, n->in_dtype);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt tocopy_vt = {"ToCopyBackward0", tocopy_backward, NULL};
+static const mt_node_vt tocopy_vt = {"ToCopyBackward0", tocopy_backward, NULL, true};
 
 mt_tensor *mt_to_device_raw(mt_tensor *a, mt_device dev, mt_dtype dtype) {
     if (!a) return NULL;

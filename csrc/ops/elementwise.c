@@ -114,7 +114,7 @@ static int unary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
 }
 
 static mt_node_vt unary_vts[MT_NUM_UNARY] = {
-#define VT_U(ID, name, kind, saves, var, node, deriv) {node, unary_backward, NULL},
+#define VT_U(ID, name, kind, saves, var, node, deriv) {node, unary_backward, NULL, true},
     MT_UNARY_OPS(VT_U)
 #undef VT_U
 };
@@ -270,7 +270,7 @@ static int clamp_t_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     }
     return 0;
 }
-static const mt_node_vt clamp_t_vt = {"ClampBackward0", clamp_t_backward, NULL};
+static const mt_node_vt clamp_t_vt = {"ClampBackward0", clamp_t_backward, NULL, true};
 
 mt_tensor *mt_clamp_t(mt_tensor *a, mt_tensor *lo, mt_tensor *hi, bool inplace) {
     if (!a) return NULL;
@@ -349,15 +349,15 @@ static int binary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
 }
 
 /* one node type per operand form; a form without its own torch name uses the tensor-tensor one */
-#define VT_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) {node, binary_backward, NULL},
+#define VT_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) {node, binary_backward, NULL, true},
 static const mt_node_vt binary_vts[MT_NUM_BINARY] = {MT_BINARY_OPS(VT_B)};
 #undef VT_B
 #define VT_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) \
-    {(node_s) ? (node_s) : (node), binary_backward, NULL},
+    {(node_s) ? (node_s) : (node), binary_backward, NULL, true},
 static const mt_node_vt binary_vts_s[MT_NUM_BINARY] = {MT_BINARY_OPS(VT_B)};
 #undef VT_B
 #define VT_B(ID, name, kind, da_uses, db_uses, var, node, node_s, node_sf, da, db) \
-    {(node_sf) ? (node_sf) : (node), binary_backward, NULL},
+    {(node_sf) ? (node_sf) : (node), binary_backward, NULL, true},
 static const mt_node_vt binary_vts_sf[MT_NUM_BINARY] = {MT_BINARY_OPS(VT_B)};
 #undef VT_B
 
@@ -498,7 +498,7 @@ static int where_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     }
     return 0;
 }
-static const mt_node_vt where_vt = {"WhereBackward0", where_backward, NULL};
+static const mt_node_vt where_vt = {"WhereBackward0", where_backward, NULL, true};
 
 mt_tensor *mt_where(mt_tensor *cond, mt_tensor *a, mt_tensor *b) {
     if (!cond || !a || !b) return NULL;

@@ -292,7 +292,7 @@ static int index_add_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_index_select(go[0], n->iargs[0], index);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt index_add_vt = {"IndexAddBackward0", index_add_backward, NULL};
+static const mt_node_vt index_add_vt = {"IndexAddBackward0", index_add_backward, NULL, true};
 
 mt_tensor *mt_index_add_zeros(mt_tensor *g, int64_t dim, mt_tensor *index, int64_t size) {
     if (!g || !index) return NULL;
@@ -336,7 +336,7 @@ static int index_select_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_index_add_zeros(go[0], n->iargs[0], index, n->iargs[1]);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt index_select_vt = {"IndexSelectBackward0", index_select_backward, NULL};
+static const mt_node_vt index_select_vt = {"IndexSelectBackward0", index_select_backward, NULL, true};
 
 mt_tensor *mt_index_select(mt_tensor *a, int64_t dim, mt_tensor *index) {
     if (!a || !index) return NULL;
@@ -385,7 +385,7 @@ static int gather_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_scatter(z, n->iargs[0], index, go[0], NULL, true, true);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt gather_vt = {"GatherBackward0", gather_backward, NULL};
+static const mt_node_vt gather_vt = {"GatherBackward0", gather_backward, NULL, true};
 
 mt_tensor *mt_gather(mt_tensor *a, int64_t dim, mt_tensor *index) {
     if (!a || !index) return NULL;
@@ -466,9 +466,9 @@ static int scatter_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     }
     return 0;
 }
-static const mt_node_vt scatter_vt = {"ScatterBackward0", scatter_backward, NULL};
-static const mt_node_vt scatter_value_vt = {"ScatterBackward1", scatter_backward, NULL};
-static const mt_node_vt scatter_add_vt = {"ScatterAddBackward0", scatter_backward, NULL};
+static const mt_node_vt scatter_vt = {"ScatterBackward0", scatter_backward, NULL, true};
+static const mt_node_vt scatter_value_vt = {"ScatterBackward1", scatter_backward, NULL, true};
+static const mt_node_vt scatter_add_vt = {"ScatterAddBackward0", scatter_backward, NULL, true};
 
 mt_tensor *mt_scatter(mt_tensor *a, int64_t dim, mt_tensor *index, mt_tensor *src, const mt_scalar *value,
                       bool inplace, bool add) {
@@ -558,7 +558,7 @@ static int masked_fill_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_node_grad_for(n, 0, mt_masked_fill(go[0], mask, mt_si(0), false));
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt masked_fill_vt = {"MaskedFillBackward0", masked_fill_backward, NULL};
+static const mt_node_vt masked_fill_vt = {"MaskedFillBackward0", masked_fill_backward, NULL, true};
 
 mt_tensor *mt_masked_fill(mt_tensor *a, mt_tensor *mask, mt_scalar v, bool inplace) {
     static const char *const cpp[] = {"bool", "int", "long int", "float", "double"};

@@ -348,6 +348,15 @@ static int batch_shape(const int64_t *as, int an, const int64_t *bs, int bn, int
 /* x @ y for x [..., m, k], y [..., k, n] (ndim >= 2, broadcast batch); no autograd. New ref. */
 static mt_tensor *bmm_raw(mt_tensor *x, mt_tensor *y, double alpha) {
     if (!x || !y) return NULL;
+    if (mt_create_graph_active && (x->requires_grad || y->requires_grad)) { /* a backward under create_graph */
+        mt_tensor *yc = mt_cast(y, x->dtype);
+        mt_tensor *r = yc ? mt_matmul(x, yc) : NULL;
+        mt_decref(yc);
+        if (!r || alpha == 1.0) return r;
+        mt_tensor *s = mt_muls(r, alpha);
+        mt_decref(r);
+        return s;
+    }
     int64_t shape[MT_MAX_DIMS];
     int nb;
     if (batch_shape(x->shape, x->ndim, y->shape, y->ndim, shape, &nb) < 0) return NULL;
@@ -402,19 +411,19 @@ static int mm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     }
     return 0;
 }
-static const mt_node_vt mm_vt = {"MmBackward0", mm_backward, NULL};
-static const mt_node_vt mv_vt = {"MvBackward0", mm_backward, NULL};
-static const mt_node_vt bmm_vt = {"BmmBackward0", mm_backward, NULL};
-static const mt_node_vt dot_vt = {"DotBackward0", mm_backward, NULL};
+static const mt_node_vt mm_vt = {"MmBackward0", mm_backward, NULL, true};
+static const mt_node_vt mv_vt = {"MvBackward0", mm_backward, NULL, true};
+static const mt_node_vt bmm_vt = {"BmmBackward0", mm_backward, NULL, true};
+static const mt_node_vt dot_vt = {"DotBackward0", mm_backward, NULL, true};
 
 /* The reshapes matmul applies to a fresh product (named as PyTorch names them). */
 static int reshape_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_reshape(go[0], n->meta_shape[0], n->meta_ndim[0]);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt unsafe_view_vt = {"UnsafeViewBackward0", reshape_backward, NULL};
-static const mt_node_vt squeeze_vt = {"SqueezeBackward4", reshape_backward, NULL};
-static const mt_node_vt clone_vt = {"CloneBackward0", reshape_backward, NULL};
+static const mt_node_vt unsafe_view_vt = {"UnsafeViewBackward0", reshape_backward, NULL, true};
+static const mt_node_vt squeeze_vt = {"SqueezeBackward4", reshape_backward, NULL, true};
+static const mt_node_vt clone_vt = {"CloneBackward0", reshape_backward, NULL, true};
 
 /* x (consumed; contiguous) reshaped to shape with a node of type vt. */
 static mt_tensor *reshape_node(mt_tensor *x, const int64_t *shape, int nd, const mt_node_vt *vt) {
@@ -641,7 +650,7 @@ static int addmm_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     }
     return 0;
 }
-static const mt_node_vt addmm_vt = {"AddmmBackward0", addmm_backward, NULL};
+static const mt_node_vt addmm_vt = {"AddmmBackward0", addmm_backward, NULL, true};
 
 mt_tensor *mt_addmm(mt_tensor *c, mt_tensor *a, mt_tensor *b, double beta, double alpha) {
     if (!c || !a || !b) return NULL;

@@ -444,20 +444,20 @@ static int reduce_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     return gi[0] ? 0 : -1;
 }
 
-static const mt_node_vt sum0_vt = {"SumBackward0", reduce_backward, NULL};
-static const mt_node_vt sum1_vt = {"SumBackward1", reduce_backward, NULL};
-static const mt_node_vt mean0_vt = {"MeanBackward0", reduce_backward, NULL};
-static const mt_node_vt mean1_vt = {"MeanBackward1", reduce_backward, NULL};
-static const mt_node_vt prod0_vt = {"ProdBackward0", reduce_backward, NULL};
-static const mt_node_vt prod1_vt = {"ProdBackward1", reduce_backward, NULL};
-static const mt_node_vt max1_vt = {"MaxBackward1", reduce_backward, NULL};
-static const mt_node_vt min1_vt = {"MinBackward1", reduce_backward, NULL};
-static const mt_node_vt amax_vt = {"AmaxBackward0", reduce_backward, NULL};
-static const mt_node_vt amin_vt = {"AminBackward0", reduce_backward, NULL};
-static const mt_node_vt var_vt = {"VarBackward0", reduce_backward, NULL};
-static const mt_node_vt std_vt = {"StdBackward0", reduce_backward, NULL};
-static const mt_node_vt lse_vt = {"LogsumexpBackward0", reduce_backward, NULL};
-static const mt_node_vt norm_vt = {"LinalgVectorNormBackward0", reduce_backward, NULL};
+static const mt_node_vt sum0_vt = {"SumBackward0", reduce_backward, NULL, true};
+static const mt_node_vt sum1_vt = {"SumBackward1", reduce_backward, NULL, true};
+static const mt_node_vt mean0_vt = {"MeanBackward0", reduce_backward, NULL, true};
+static const mt_node_vt mean1_vt = {"MeanBackward1", reduce_backward, NULL, true};
+static const mt_node_vt prod0_vt = {"ProdBackward0", reduce_backward, NULL, true};
+static const mt_node_vt prod1_vt = {"ProdBackward1", reduce_backward, NULL, true};
+static const mt_node_vt max1_vt = {"MaxBackward1", reduce_backward, NULL, true};
+static const mt_node_vt min1_vt = {"MinBackward1", reduce_backward, NULL, true};
+static const mt_node_vt amax_vt = {"AmaxBackward0", reduce_backward, NULL, true};
+static const mt_node_vt amin_vt = {"AminBackward0", reduce_backward, NULL, true};
+static const mt_node_vt var_vt = {"VarBackward0", reduce_backward, NULL, true};
+static const mt_node_vt std_vt = {"StdBackward0", reduce_backward, NULL, true};
+static const mt_node_vt lse_vt = {"LogsumexpBackward0", reduce_backward, NULL, true};
+static const mt_node_vt norm_vt = {"LinalgVectorNormBackward0", reduce_backward, NULL, true};
 
 static const mt_node_vt *reduce_vt(int op, bool all) {
     switch (op) {
@@ -549,8 +549,8 @@ static int max_dim_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_node_grad_for(n, 0, mt_scatter(z, dim, ik, gk, NULL, false, false));
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt max0_vt = {"MaxBackward0", max_dim_backward, NULL};
-static const mt_node_vt min0_vt = {"MinBackward0", max_dim_backward, NULL};
+static const mt_node_vt max0_vt = {"MaxBackward0", max_dim_backward, NULL, true};
+static const mt_node_vt min0_vt = {"MinBackward0", max_dim_backward, NULL, true};
 
 int mt_max_dim(mt_tensor *a, int64_t dim, bool keepdim, bool is_min, mt_tensor **values, mt_tensor **indices) {
     *values = *indices = NULL;
@@ -632,11 +632,19 @@ static int softmax_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     if (!y) return -1;
     mt_tensor *g = P(mt_cast(go[0], y->dtype));
     if (!g) return -1;
-    gi[0] = softmax_apply(g, y, (int)n->iargs[0], n->iargs[1] != 0, true);
+    int64_t d = n->iargs[0];
+    if (mt_create_graph_active && y->ndim > 0) {
+        /* the same formulas as recorded ops, so that they are differentiated in turn:
+           softmax: y (g - sum(g y)); log_softmax: g - exp(y) sum(g) */
+        if (n->iargs[1]) gi[0] = mt_sub(g, P(mt_mul(P(mt_unary(MT_U_EXP, y)), P(mt_reduce(MT_RED_SUM, g, &d, 1, true, 0, -1)))));
+        else gi[0] = mt_mul(y, P(mt_sub(g, P(mt_reduce(MT_RED_SUM, P(mt_mul(g, y)), &d, 1, true, 0, -1)))));
+        return gi[0] ? 0 : -1;
+    }
+    gi[0] = softmax_apply(g, y, (int)d, n->iargs[1] != 0, true);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt softmax_vt = {"SoftmaxBackward0", softmax_backward, NULL};
-static const mt_node_vt log_softmax_vt = {"LogSoftmaxBackward0", softmax_backward, NULL};
+static const mt_node_vt softmax_vt = {"SoftmaxBackward0", softmax_backward, NULL, true};
+static const mt_node_vt log_softmax_vt = {"LogSoftmaxBackward0", softmax_backward, NULL, true};
 
 mt_tensor *mt_softmax(mt_tensor *a, int64_t dim, bool log) {
     if (!a) return NULL;

@@ -258,11 +258,12 @@ static mt_tensor *tri_raw(mt_tensor *x, int64_t k, bool upper, bool into) {
 
 static int tri_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     if (!go[0]) return 0;
-    gi[0] = tri_raw(go[0], n->iargs[0], n->iargs[1] != 0, false);
+    gi[0] = mt_create_graph_active ? mt_tri(go[0], n->iargs[0], n->iargs[1] != 0, false)
+                                   : tri_raw(go[0], n->iargs[0], n->iargs[1] != 0, false);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt tril_vt = {"TrilBackward0", tri_backward, NULL};
-static const mt_node_vt triu_vt = {"TriuBackward0", tri_backward, NULL};
+static const mt_node_vt tril_vt = {"TrilBackward0", tri_backward, NULL, true};
+static const mt_node_vt triu_vt = {"TriuBackward0", tri_backward, NULL, true};
 
 /* torch's checkTrilTriuBatchContiguous(t, allow_zero_stride=true): whether tril_/triu_ write t directly */
 static bool tri_batch_in_place(const mt_tensor *t) {

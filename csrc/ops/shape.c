@@ -79,8 +79,8 @@ static int view_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_reshape(go[0], n->meta_shape[0], n->meta_ndim[0]);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt view_vt = {"ViewBackward0", view_backward, NULL};
-static const mt_node_vt unsafe_view_vt = {"UnsafeViewBackward0", view_backward, NULL};
+static const mt_node_vt view_vt = {"ViewBackward0", view_backward, NULL, true};
+static const mt_node_vt unsafe_view_vt = {"UnsafeViewBackward0", view_backward, NULL, true};
 
 mt_tensor *mt_view(mt_tensor *a, const int64_t *shape, int ndim) {
     if (!a) return NULL;
@@ -148,9 +148,9 @@ static int permute_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_permute(go[0], inv, n->meta_ndim[0]);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt permute_vt = {"PermuteBackward0", permute_backward, NULL};
-static const mt_node_vt transpose_vt = {"TransposeBackward0", permute_backward, NULL};
-static const mt_node_vt t_vt = {"TBackward0", permute_backward, NULL};
+static const mt_node_vt permute_vt = {"PermuteBackward0", permute_backward, NULL, true};
+static const mt_node_vt transpose_vt = {"TransposeBackward0", permute_backward, NULL, true};
+static const mt_node_vt t_vt = {"TBackward0", permute_backward, NULL, true};
 
 static mt_tensor *permute_impl(mt_tensor *a, const int64_t *dims, int ndim, const mt_node_vt *vt) {
     if (!a) return NULL;
@@ -199,9 +199,9 @@ mt_tensor *mt_t(mt_tensor *a) {
 }
 
 /* ---------------- unsqueeze / squeeze / flatten ---------------- */
-static const mt_node_vt unsqueeze_vt = {"UnsqueezeBackward0", view_backward, NULL};
-static const mt_node_vt squeeze_vt = {"SqueezeBackward0", view_backward, NULL};
-static const mt_node_vt squeeze1_vt = {"SqueezeBackward1", view_backward, NULL};
+static const mt_node_vt unsqueeze_vt = {"UnsqueezeBackward0", view_backward, NULL, true};
+static const mt_node_vt squeeze_vt = {"SqueezeBackward0", view_backward, NULL, true};
+static const mt_node_vt squeeze1_vt = {"SqueezeBackward1", view_backward, NULL, true};
 
 mt_tensor *mt_unsqueeze(mt_tensor *a, int64_t dim) {
     if (!a) return NULL;
@@ -270,7 +270,7 @@ static int expand_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_sum_to(go[0], n->meta_shape[0], n->meta_ndim[0]);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt expand_vt = {"ExpandBackward0", expand_backward, NULL};
+static const mt_node_vt expand_vt = {"ExpandBackward0", expand_backward, NULL, true};
 
 mt_tensor *mt_expand(mt_tensor *a, const int64_t *shape, int ndim) {
     if (!a) return NULL;
@@ -308,36 +308,84 @@ mt_tensor *mt_expand(mt_tensor *a, const int64_t *shape, int ndim) {
     return v;
 }
 
+/* ---------------- window scatter: the derivative of strided views ---------------- */
+/* window_scatter(g) is zeros of `shape` with g written into a window (ws, wst, woff) of their
+ * contiguous layout: the gradient of a slice, select or narrow. Its derivative takes the same
+ * window of a contiguous gradient (window_view), whose derivative is window_scatter again, so both
+ * are recorded and differentiable to any order.
+ * iargs: [0] window ndim, [1] window offset, [2..] window sizes, [2 + MT_MAX_DIMS..] strides. */
+static void set_window(mt_node *n, const int64_t *ws, const int64_t *wst, int wnd, int64_t woff) {
+    n->iargs[0] = wnd;
+    n->iargs[1] = woff;
+    memcpy(n->iargs + 2, ws, sizeof(int64_t) * (size_t)wnd);
+    memcpy(n->iargs + 2 + MT_MAX_DIMS, wst, sizeof(int64_t) * (size_t)wnd);
+    n->n_iargs = 2 + MT_MAX_DIMS + wnd;
+}
+static mt_tensor *window_scatter(mt_tensor *g, const int64_t *shape, int ndim, const int64_t *ws, const int64_t *wst,
+                                 int wnd, int64_t woff);
+static mt_tensor *window_view(mt_tensor *x, const int64_t *ws, const int64_t *wst, int wnd, int64_t woff);
+
+static int window_scatter_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    gi[0] = window_view(go[0], n->iargs + 2, n->iargs + 2 + MT_MAX_DIMS, (int)n->iargs[0], n->iargs[1]);
+    return gi[0] ? 0 : -1;
+}
+static int window_view_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    gi[0] = window_scatter(go[0], n->meta_shape[0], n->meta_ndim[0], n->iargs + 2, n->iargs + 2 + MT_MAX_DIMS,
+                           (int)n->iargs[0], n->iargs[1]);
+    return gi[0] ? 0 : -1;
+}
+static const mt_node_vt window_scatter_vt = {"AsStridedScatterBackward0", window_scatter_backward, NULL, true};
+static const mt_node_vt window_view_vt = {"AsStridedBackward0", window_view_backward, NULL, true};
+
+static mt_tensor *window_scatter(mt_tensor *g, const int64_t *shape, int ndim, const int64_t *ws, const int64_t *wst,
+                                 int wnd, int64_t woff) {
+    mt_tensor *z = mt_zeros(shape, ndim, g->dtype, g->storage->device);
+    mt_tensor *w = z ? mt_alias(z, ws, wst, wnd, woff) : NULL;
+    int rc = w ? mt_copy_into(w, g) : -1;
+    mt_decref(w);
+    if (rc < 0) { mt_decref(z); return NULL; }
+    mt_node *n = mt_autograd_record(&window_scatter_vt, z, 1, &g);
+    if (n) set_window(n, ws, wst, wnd, woff);
+    return z;
+}
+static mt_tensor *window_view(mt_tensor *x, const int64_t *ws, const int64_t *wst, int wnd, int64_t woff) {
+    bool prev = mt_create_graph_active;
+    mt_create_graph_active = false; /* the copy needs no node of its own: the view's node covers it */
+    mt_tensor *c = mt_contiguous(x);
+    mt_create_graph_active = prev;
+    mt_tensor *v = c ? mt_alias(c, ws, wst, wnd, c->offset + woff) : NULL;
+    mt_decref(c);
+    if (!v) return NULL;
+    mt_node *n = record_view(&window_view_vt, v, x);
+    if (n) set_window(n, ws, wst, wnd, woff);
+    return v;
+}
+
 /* ---------------- slice / select / narrow ---------------- */
 /* Gradient of a strided window: zeros of the input's shape with g copied into the same window. */
 static int window_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
-    mt_tensor *z = mt_zeros(n->meta_shape[0], n->meta_ndim[0], go[0]->dtype, go[0]->storage->device);
-    if (!z) return -1;
     int dim = (int)n->iargs[0];
     int64_t start = n->iargs[1], step = n->iargs[2], len = n->iargs[3];
     bool is_select = n->iargs[4];
-    int64_t shape[MT_MAX_DIMS], strides[MT_MAX_DIMS];
+    int64_t cs[MT_MAX_DIMS], shape[MT_MAX_DIMS], strides[MT_MAX_DIMS];
+    mt_contiguous_strides(n->meta_shape[0], n->meta_ndim[0], cs);
     int nd = 0;
-    for (int i = 0; i < z->ndim; i++) {
+    for (int i = 0; i < n->meta_ndim[0]; i++) {
         if (i == dim) {
             if (is_select) continue;
             shape[nd] = len;
-            strides[nd] = z->strides[i] * step;
+            strides[nd] = cs[i] * step;
         } else {
-            shape[nd] = z->shape[i];
-            strides[nd] = z->strides[i];
+            shape[nd] = n->meta_shape[0][i];
+            strides[nd] = cs[i];
         }
         nd++;
     }
-    mt_tensor *w = mt_alias(z, shape, strides, nd, z->offset + start * z->strides[dim]);
-    int rc = w ? mt_copy_into(w, go[0]) : -1;
-    mt_decref(w);
-    if (rc < 0) { mt_decref(z); return -1; }
-    gi[0] = z;
-    return 0;
+    gi[0] = window_scatter(go[0], n->meta_shape[0], n->meta_ndim[0], shape, strides, nd, start * cs[dim]);
+    return gi[0] ? 0 : -1;
 }
-static const mt_node_vt slice_vt = {"SliceBackward0", window_backward, NULL};
-static const mt_node_vt select_vt = {"SelectBackward0", window_backward, NULL};
+static const mt_node_vt slice_vt = {"SliceBackward0", window_backward, NULL, true};
+static const mt_node_vt select_vt = {"SelectBackward0", window_backward, NULL, true};
 
 mt_tensor *mt_slice(mt_tensor *a, int64_t dim, int64_t start, int64_t stop, int64_t step) {
     if (!a) return NULL;
@@ -420,7 +468,7 @@ static int cat_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     return 0;
 }
 static void free_extra(mt_node *n) { free(n->extra); }
-static const mt_node_vt cat_vt = {"CatBackward0", cat_backward, free_extra};
+static const mt_node_vt cat_vt = {"CatBackward0", cat_backward, free_extra, true};
 
 mt_tensor *mt_cat(int n, mt_tensor *const *ts, int64_t dim) {
     if (n == 0) return mt_error(MT_ERR_VALUE, "torch.cat(): expected a non-empty list of Tensors"); /* ValueError in PyTorch */
@@ -490,7 +538,7 @@ static int stack_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     }
     return 0;
 }
-static const mt_node_vt stack_vt = {"StackBackward0", stack_backward, NULL};
+static const mt_node_vt stack_vt = {"StackBackward0", stack_backward, NULL, true};
 
 mt_tensor *mt_stack(int n, mt_tensor *const *ts, int64_t dim) {
     if (n == 0) return mt_error(MT_ERR_RUNTIME, "stack expects a non-empty TensorList");
@@ -544,7 +592,7 @@ static int repeat_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     gi[0] = mt_reshape(s, n->meta_shape[0], n->meta_ndim[0]);
     return gi[0] ? 0 : -1;
 }
-static const mt_node_vt repeat_vt = {"RepeatBackward0", repeat_backward, NULL};
+static const mt_node_vt repeat_vt = {"RepeatBackward0", repeat_backward, NULL, true};
 
 mt_tensor *mt_repeat(mt_tensor *a, const int64_t *reps, int nr) {
     if (!a) return NULL;
@@ -620,9 +668,9 @@ static int split_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     free(parts);
     return ok;
 }
-static const mt_node_vt split_vt = {"SplitBackward0", split_backward, free_extra};
-static const mt_node_vt split_sizes_vt = {"SplitWithSizesBackward0", split_backward, free_extra};
-static const mt_node_vt unbind_vt = {"UnbindBackward0", split_backward, free_extra};
+static const mt_node_vt split_vt = {"SplitBackward0", split_backward, free_extra, true};
+static const mt_node_vt split_sizes_vt = {"SplitWithSizesBackward0", split_backward, free_extra, true};
+static const mt_node_vt unbind_vt = {"UnbindBackward0", split_backward, free_extra, true};
 
 int mt_split(mt_tensor *a, const int64_t *sizes, int n, int64_t dim, int kind, mt_tensor **outs) {
     if (!a) return -1;

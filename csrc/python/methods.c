@@ -890,10 +890,8 @@ static PyObject *m_backward(PyObject *self, PyObject *args, PyObject *kw) {
     static char *kws[] = {"gradient", "retain_graph", "create_graph", "inputs", NULL};
     PyObject *grad = Py_None, *retain = Py_None, *create = Py_False, *inputs = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOO", kws, &grad, &retain, &create, &inputs)) return NULL;
-    if (PyObject_IsTrue(create)) {
-        PyErr_SetString(PyExc_NotImplementedError, "minitorch does not support create_graph=True");
-        return NULL;
-    }
+    int create_graph = PyObject_IsTrue(create);
+    if (create_graph < 0) return NULL;
     if (inputs != Py_None) {
         PyErr_SetString(PyExc_NotImplementedError, "minitorch does not support backward(inputs=...)");
         return NULL;
@@ -920,7 +918,9 @@ static PyObject *m_backward(PyObject *self, PyObject *args, PyObject *kw) {
         }
     }
     if (!g) return mt_py_raise();
-    int rc = mt_backward(1, &t, &g, retain != Py_None && PyObject_IsTrue(retain), 0, NULL, NULL, false);
+    /* retain_graph defaults to create_graph, as torch */
+    bool retain_graph = retain == Py_None ? create_graph : PyObject_IsTrue(retain);
+    int rc = mt_backward(1, &t, &g, retain_graph, create_graph, 0, NULL, NULL, false);
     mt_decref(g);
     if (rc < 0) return mt_py_raise();
     Py_RETURN_NONE;

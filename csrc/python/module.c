@@ -411,12 +411,12 @@ static PyObject *f_where(PyObject *mod, PyObject *args) {
     return r;
 }
 
-/* _run_backward(outputs, grad_outputs, retain_graph, inputs or None, allow_unused) */
+/* _run_backward(outputs, grad_outputs, retain_graph, inputs or None, allow_unused, create_graph) */
 static PyObject *f_run_backward(PyObject *mod, PyObject *args) {
     (void)mod;
     PyObject *outs, *grads, *inputs;
-    int retain = 0, allow_unused = 0;
-    if (!PyArg_ParseTuple(args, "OOpOp", &outs, &grads, &retain, &inputs, &allow_unused)) return NULL;
+    int retain = 0, allow_unused = 0, create = 0;
+    if (!PyArg_ParseTuple(args, "OOpOp|p", &outs, &grads, &retain, &inputs, &allow_unused, &create)) return NULL;
     mt_tensor **to = NULL, **tg = NULL, **ti = NULL, **res = NULL;
     Py_ssize_t no, ng, ni = 0;
     PyObject *result = NULL;
@@ -428,7 +428,7 @@ static PyObject *f_run_backward(PyObject *mod, PyObject *args) {
         res = PyMem_Calloc((size_t)(ni ? ni : 1), sizeof(mt_tensor *));
         if (!res) { PyErr_NoMemory(); goto out; }
     }
-    if (mt_backward((int)no, to, tg, retain, (int)ni, ti, res, allow_unused) < 0) { mt_py_raise(); goto out; }
+    if (mt_backward((int)no, to, tg, retain, create, (int)ni, ti, res, allow_unused) < 0) { mt_py_raise(); goto out; }
     if (inputs == Py_None) { result = Py_None; Py_INCREF(result); goto out; }
     result = PyTuple_New(ni);
     for (Py_ssize_t i = 0; result && i < ni; i++) {
@@ -459,12 +459,8 @@ static void py_fn_release(mt_node *n) {
     PyGILState_Release(st);
     PyMem_RawFree(e);
 }
-static const mt_node_vt py_fn_vt = {"PythonFunction", py_fn_backward, py_fn_release};
-
-const char *mt_node_name(const mt_node *n) {
-    if (n->vt == &py_fn_vt && n->extra) return ((py_fn_extra *)n->extra)->name;
-    return n->vt->name ? n->vt->name : "Node";
-}
+/* differentiable: the user's backward runs with grad mode on under create_graph, as torch */
+static const mt_node_vt py_fn_vt = {"PythonFunction", py_fn_backward, py_fn_release, true};
 
 static void node_dealloc(PyObject *self) {
     mt_node_decref(((PyNode *)self)->n);
@@ -593,6 +589,7 @@ static PyObject *f_function_record(PyObject *mod, PyObject *args) {
         e->ctx = ctx;
         e->backward = backward;
         snprintf(e->name, sizeof e->name, "%s", name);
+        n->name = e->name;
         n->extra = e;
         n->had_saved = true; /* ctx may hold saved tensors: a second backward is an error */
     }

@@ -51,7 +51,6 @@ PyObject *mt_py_size(const int64_t *shape, int ndim);
 
 /* ---- nodes ---- */
 PyObject *mt_py_node(mt_node *n); /* new wrapper or None */
-const char *mt_node_name(const mt_node *n);
 
 /* ---- pieces defined in other binding files ---- */
 PyMethodDef *mt_py_build_methods(void); /* methods.c: declared ops + hand-written methods */

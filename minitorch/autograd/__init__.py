@@ -28,23 +28,42 @@ def _make_grads(outputs, grads):
     return res
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
     tensors = _as_tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
     grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
-    if create_graph:
-        raise NotImplementedError("minitorch does not support create_graph=True")
-    _C._run_backward(tensors, _make_grads(tensors, grads), bool(retain_graph), None, False)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        raise NotImplementedError("minitorch does not support backward(inputs=...)")
+    _C._run_backward(tensors, _make_grads(tensors, grads), bool(retain_graph), None, False, bool(create_graph))
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
-    if create_graph:
-        raise NotImplementedError("minitorch does not support create_graph=True")
+    if allow_unused is False and materialize_grads:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    if retain_graph is None:
+        retain_graph = create_graph
     grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grads)} grad_outputs and "
+                           f"{len(outputs)} outputs")
+    if is_grads_batched:
+        # one backward per row of the batched grad_outputs (torch vmaps this; same numbers)
+        from .._tensor import Tensor  # noqa: F401
+        from .. import stack
+        n = grads[0].shape[0]
+        rows = [grad(outputs, inputs, tuple(g[i] for g in grads), retain_graph=True, create_graph=create_graph,
+                     allow_unused=allow_unused, materialize_grads=materialize_grads) for i in range(n)]
+        res = tuple(None if rows[0][j] is None else stack([r[j] for r in rows]) for j in range(len(inputs)))
+        return res
     res = _C._run_backward(outputs, _make_grads(outputs, grads), bool(retain_graph), inputs,
-                           bool(allow_unused or materialize_grads))
+                           bool(allow_unused or materialize_grads), bool(create_graph))
     if materialize_grads:
         from .._creation import zeros_like
         res = tuple(r if r is not None else zeros_like(i) for r, i in zip(res, inputs))
