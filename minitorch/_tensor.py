@@ -292,7 +292,15 @@ class Tensor(_C.TensorBase):
         return self.element_size() * self.numel()
 
     def register_hook(self, hook):
-        raise NotImplementedError("minitorch does not support tensor hooks yet")
+        """hook(grad) -> Tensor or None runs when the gradient w.r.t. this tensor is computed; a returned
+        tensor replaces it. Returns a handle whose remove() unregisters the hook."""
+        from .autograd.graph import _HookHandle
+        return _HookHandle(_C._hook_add(self, 0, hook))
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs after a backward has accumulated this leaf's .grad."""
+        from .autograd.graph import _HookHandle
+        return _HookHandle(_C._hook_add(self, 3, hook))
 
 
 _C._register(Tensor, _Size, ALL_DTYPES, _device)

@@ -552,14 +552,21 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
     while (h.n) {
         mt_node *n = heap_pop(&h);
         int n_out = n->n_outputs ? n->n_outputs : 1;
+        /* a node that no gradient reached only passes the dependency count on */
+        bool run = n->buf && !(n_inputs && n->vt == &accumulate_vt);
+        /* autograd.grad takes a node's gradient before its tensor hooks when the node runs on (torch's
+           order), after them when the walk stops there (a leaf) */
+        for (int i = 0; run && i < n_inputs; i++)
+            if (cap_node[i] == n && n->buf[cap_slot[i]]) results[i] = mt_incref(n->buf[cap_slot[i]]);
         if (n->buf) {
             /* tensor hooks (a leaf's live on the leaf), then node pre-hooks, see the incoming gradients */
             mt_hook *th = n->vt == &accumulate_vt ? (n->variable ? n->variable->hooks : NULL) : n->hooks;
             for (int k = 0; th && k < n_out; k++)
                 if (run_hooks(th, MT_HOOK_TENSOR_PRE, k, n, NULL, 1, &n->buf[k], 0, NULL) < 0) goto fail_node;
-            if (n->hooks && run_hooks(n->hooks, MT_HOOK_NODE_PRE, 0, n, NULL, n_out, n->buf, 0, NULL) < 0) goto fail_node;
+            if (n->hooks && run && run_hooks(n->hooks, MT_HOOK_NODE_PRE, 0, n, NULL, n_out, n->buf, 0, NULL) < 0)
+                goto fail_node;
         }
-        /* .grad of non-leaf tensors that asked for it */
+        /* .grad of non-leaf tensors that asked for it (after their hooks, as torch) */
         for (int k = 0; k < n->n_retained; k++) {
             mt_tensor *t = n->retained[k];
             if (!t || !n->buf || !n->buf[t->output_nr]) continue;
@@ -567,10 +574,8 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
             if (!t->grad) { t->grad = mt_clone(g); if (!t->grad) goto done; }
             else { mt_tensor *s = mt_add(t->grad, g); if (!s) goto done; mt_xsetref(&t->grad, s); }
         }
-        for (int i = 0; i < n_inputs; i++)
+        for (int i = 0; !run && i < n_inputs; i++)
             if (cap_node[i] == n && n->buf && n->buf[cap_slot[i]]) results[i] = mt_incref(n->buf[cap_slot[i]]);
-        /* a node that no gradient reached only passes the dependency count on */
-        bool run = n->buf && !(n_inputs && n->vt == &accumulate_vt);
         if (run && n->released && n->had_saved) {
             mt_node_saved(n, 0); /* sets the "backward through the graph a second time" error */
             goto done;

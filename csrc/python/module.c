@@ -446,7 +446,6 @@ out:
 }
 
 /* ---------------- graph nodes ---------------- */
-typedef struct { PyObject_HEAD mt_node *n; } PyNode;
 typedef struct { PyObject *ctx; PyObject *backward; char name[96]; } py_fn_extra;
 
 static int py_fn_backward(mt_node *n, mt_tensor **go, mt_tensor **gi);
@@ -490,7 +489,20 @@ static PyObject *node_richcompare(PyObject *a, PyObject *b, int op) {
     return PyBool_FromLong(op == Py_EQ ? eq : !eq);
 }
 static Py_hash_t node_hash(PyObject *self) { return (Py_hash_t)((uintptr_t)((PyNode *)self)->n >> 4); }
-static PyMethodDef node_methods[] = {{"name", node_name, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+/* register_hook(fn(grad_inputs, grad_outputs)) / register_prehook(fn(grad_outputs)): a handle whose
+   remove() unregisters it (minitorch.autograd.graph._HookHandle) */
+static PyObject *node_add_hook(PyObject *self, PyObject *fn, int kind) {
+    extern PyObject *mt_py_hook_add(PyObject *target, int kind, PyObject *fn);
+    return mt_py_hook_add(self, kind, fn);
+}
+static PyObject *node_register_hook(PyObject *self, PyObject *fn) { return node_add_hook(self, fn, MT_HOOK_NODE_POST); }
+static PyObject *node_register_prehook(PyObject *self, PyObject *fn) { return node_add_hook(self, fn, MT_HOOK_NODE_PRE); }
+static PyMethodDef node_methods[] = {
+    {"name", node_name, METH_NOARGS, NULL},
+    {"register_hook", node_register_hook, METH_O, NULL},
+    {"register_prehook", node_register_prehook, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
 static PyGetSetDef node_getset[] = {
     {"next_functions", node_next_functions, NULL, NULL, NULL},
     {"variable", node_variable, NULL, NULL, NULL},
@@ -681,8 +693,10 @@ PyMODINIT_FUNC PyInit__C(void) {
     if (!m) return NULL;
     if (mt_py_init_tensor_type(m) < 0) return NULL;
     /* function tables of the nn and optim layers (nn_py.c, optim_py.c) */
-    extern PyMethodDef mt_nn_functions[], mt_optim_functions[];
-    if (PyModule_AddFunctions(m, mt_nn_functions) < 0 || PyModule_AddFunctions(m, mt_optim_functions) < 0) return NULL;
+    extern PyMethodDef mt_nn_functions[], mt_optim_functions[], mt_autograd_functions[];
+    if (PyModule_AddFunctions(m, mt_nn_functions) < 0 || PyModule_AddFunctions(m, mt_optim_functions) < 0 ||
+        PyModule_AddFunctions(m, mt_autograd_functions) < 0)
+        return NULL;
     if (PyType_Ready(&PyNode_Type) < 0) return NULL;
     if (PyType_Ready(&PyGenerator_Type) < 0) return NULL;
     Py_INCREF(&PyGenerator_Type);

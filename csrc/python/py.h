@@ -51,6 +51,8 @@ PyObject *mt_py_size(const int64_t *shape, int ndim);
 
 /* ---- nodes ---- */
 PyObject *mt_py_node(mt_node *n); /* new wrapper or None */
+typedef struct { PyObject_HEAD mt_node *n; } PyNode; /* grad_fn objects */
+extern PyTypeObject PyNode_Type;
 
 /* ---- pieces defined in other binding files ---- */
 PyMethodDef *mt_py_build_methods(void); /* methods.c: declared ops + hand-written methods */
