@@ -1,4 +1,6 @@
 """minitorch.autograd: backward, grad, Function, grad modes and gradcheck."""
+import threading
+
 import numpy as np
 
 from .. import _C
@@ -11,6 +13,33 @@ def _as_tuple(x):
     if x is None:
         return ()
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+class _EngineCall:
+    """Marks one backward()/grad() call while the engine runs it, so that code running inside the
+    backward pass (utils.checkpoint) can tell which kind of call reached it; a thread-local stack,
+    as backward calls nest (a checkpoint's recomputation runs backward from inside a backward)."""
+    _tls = threading.local()
+
+    def __init__(self, kind, inputs=None):
+        self.kind = kind      # "backward" or "grad"
+        self.inputs = inputs  # grad()'s inputs
+
+    def __enter__(self):
+        stack = self._tls.__dict__.setdefault("stack", [])
+        stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        self._tls.stack.pop()
+        return False
+
+
+def _current_engine_call():
+    """The innermost backward()/grad() call running on this thread, or None (also for
+    Tensor.backward(), which goes to the engine directly and counts as a backward call)."""
+    stack = getattr(_EngineCall._tls, "stack", None)
+    return stack[-1] if stack else None
 
 
 def _make_grads(outputs, grads):
@@ -33,7 +62,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     grads = _as_tuple(grad_tensors) or (None,) * len(tensors)
     if create_graph:
         raise NotImplementedError("minitorch does not support create_graph=True")
-    _C._run_backward(tensors, _make_grads(tensors, grads), bool(retain_graph), None, False)
+    grads = _make_grads(tensors, grads)
+    with _EngineCall("backward"):
+        _C._run_backward(tensors, grads, bool(retain_graph), None, False)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
@@ -43,8 +74,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if create_graph:
         raise NotImplementedError("minitorch does not support create_graph=True")
     grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
-    res = _C._run_backward(outputs, _make_grads(outputs, grads), bool(retain_graph), inputs,
-                           bool(allow_unused or materialize_grads))
+    grads = _make_grads(outputs, grads)
+    with _EngineCall("grad", inputs):
+        res = _C._run_backward(outputs, grads, bool(retain_graph), inputs, bool(allow_unused or materialize_grads))
     if materialize_grads:
         from .._creation import zeros_like
         res = tuple(r if r is not None else zeros_like(i) for r, i in zip(res, inputs))
