@@ -28,6 +28,7 @@ import contextlib
 import warnings
 
 from .. import _C
+from ..autograd import Function, enable_grad
 
 __all__ = [
     "checkpoint",
@@ -277,12 +278,7 @@ def _input_grads(detached, outputs, grads, in_grad_call):
 
 # ---------------------------------------------------------------- use_reentrant=True
 
-def _function_base():
-    from ..autograd import Function
-    return Function
-
-
-class CheckpointFunction(_function_base()):
+class CheckpointFunction(Function):
     """torch's reentrant checkpoint: apply(run_function, preserve_rng_state, *args)."""
 
     @staticmethod
@@ -310,7 +306,6 @@ class CheckpointFunction(_function_base()):
                 " with .grad() or passing an `inputs` parameter to .backward()."
                 " To resolve this error, you can either set use_reentrant=False,"
                 " or call .backward() without passing the `inputs` argument.")
-        from ..autograd import enable_grad
         inputs = list(ctx.inputs)
         for i, t in zip(ctx.tensor_indices, ctx.saved_tensors):
             inputs[i] = t
@@ -363,7 +358,7 @@ class _Frame:
         self.out_meta = None
 
 
-class _NonReentrantCheckpoint(_function_base()):
+class _NonReentrantCheckpoint(Function):
     """apply(frame, anchor, *tensors): the anchor, a 0-element tensor that requires grad, makes the outputs
     part of the graph even when no argument requires grad (parameters inside still need the backward)."""
 
@@ -381,7 +376,6 @@ class _NonReentrantCheckpoint(_function_base()):
 
     @staticmethod
     def backward(ctx, *grads):
-        from ..autograd import enable_grad
         frame = ctx.frame
         grad_call = _in_grad_call()
         saved = ctx.saved_tensors
