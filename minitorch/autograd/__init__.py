@@ -1,4 +1,6 @@
 """minitorch.autograd: backward, grad, Function, grad modes and gradcheck."""
+import threading
+
 import numpy as np
 
 from .. import _C
@@ -13,6 +15,33 @@ def _as_tuple(x):
     if x is None:
         return ()
     return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+class _EngineCall:
+    """Marks one backward()/grad() call while the engine runs it, so that code running inside the
+    backward pass (utils.checkpoint) can tell which kind of call reached it; a thread-local stack,
+    as backward calls nest (a checkpoint's recomputation runs backward from inside a backward)."""
+    _tls = threading.local()
+
+    def __init__(self, kind, inputs=None):
+        self.kind = kind      # "backward" or "grad"
+        self.inputs = inputs  # grad()'s inputs
+
+    def __enter__(self):
+        stack = self._tls.__dict__.setdefault("stack", [])
+        stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        self._tls.stack.pop()
+        return False
+
+
+def _current_engine_call():
+    """The innermost backward()/grad() call running on this thread, or None (also for
+    Tensor.backward(), which goes to the engine directly and counts as a backward call)."""
+    stack = getattr(_EngineCall._tls, "stack", None)
+    return stack[-1] if stack else None
 
 
 def _make_grads(outputs, grads):
@@ -39,7 +68,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         retain_graph = create_graph
     if inputs is not None:
         raise NotImplementedError("minitorch does not support backward(inputs=...)")
-    _C._run_backward(tensors, _make_grads(tensors, grads), bool(retain_graph), None, False, bool(create_graph))
+    grads = _make_grads(tensors, grads)
+    with _EngineCall("backward"):
+        _C._run_backward(tensors, grads, bool(retain_graph), None, False, bool(create_graph))
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
@@ -57,15 +88,15 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                            f"{len(outputs)} outputs")
     if is_grads_batched:
         # one backward per row of the batched grad_outputs (torch vmaps this; same numbers)
-        from .._tensor import Tensor  # noqa: F401
         from .. import stack
         n = grads[0].shape[0]
         rows = [grad(outputs, inputs, tuple(g[i] for g in grads), retain_graph=True, create_graph=create_graph,
                      allow_unused=allow_unused, materialize_grads=materialize_grads) for i in range(n)]
-        res = tuple(None if rows[0][j] is None else stack([r[j] for r in rows]) for j in range(len(inputs)))
-        return res
-    res = _C._run_backward(outputs, _make_grads(outputs, grads), bool(retain_graph), inputs,
-                           bool(allow_unused or materialize_grads), bool(create_graph))
+        return tuple(None if rows[0][j] is None else stack([r[j] for r in rows]) for j in range(len(inputs)))
+    grads = _make_grads(outputs, grads)
+    with _EngineCall("grad", inputs):
+        res = _C._run_backward(outputs, grads, bool(retain_graph), inputs, bool(allow_unused or materialize_grads),
+                               bool(create_graph))
     if materialize_grads:
         from .._creation import zeros_like
         res = tuple(r if r is not None else zeros_like(i) for r, i in zip(res, inputs))

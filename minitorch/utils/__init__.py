@@ -1,2 +1,3 @@
-"""minitorch.utils: data loading (minitorch.utils.data), like torch.utils."""
-from . import data  # noqa: F401
+"""minitorch.utils: data loading (minitorch.utils.data) and activation checkpointing
+(minitorch.utils.checkpoint), like torch.utils."""
+from . import checkpoint, data  # noqa: F401
