@@ -1,3 +1,3 @@
-"""minitorch.utils: data loading (minitorch.utils.data) and activation checkpointing
-(minitorch.utils.checkpoint), like torch.utils."""
-from . import checkpoint, data  # noqa: F401
+"""minitorch.utils: data loading (minitorch.utils.data), activation checkpointing (minitorch.utils.checkpoint)
+and hook handles (minitorch.utils.hooks), like torch.utils."""
+from . import checkpoint, data, hooks  # noqa: F401
