@@ -116,6 +116,13 @@ mt_tensor *mt_node_saved(mt_node *n, int slot);
  * error naming node n */
 mt_tensor *mt_saved_check(const mt_node *n, mt_tensor *t, uint64_t version);
 
+/* Under create_graph: `values` (a saved copy of the node's input k) with history leading to that input
+ * (new ref; values itself, incref'd, when not under create_graph or the input needs no gradient). */
+mt_tensor *mt_node_input_alias(mt_node *n, int k, mt_tensor *values);
+/* `copy` (a private copy of src's values) with src's history through an identity node, so that a
+ * derivative formula using the copy under create_graph is differentiated w.r.t. src (new ref). */
+mt_tensor *mt_with_history_of(mt_tensor *copy, mt_tensor *src);
+
 void mt_node_forget_retained(mt_node *n, mt_tensor *t);
 int mt_retain_grad(mt_tensor *t);
 

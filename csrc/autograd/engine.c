@@ -432,6 +432,48 @@ static int guard_gradients(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     return 0;
 }
 
+/* Fused ops keep contiguous or cast copies of their inputs, which have no history. A backward that
+ * runs under create_graph uses this alias instead: the saved values, with an identity node whose edge
+ * is the node's input k, so that what the formula does with them is differentiated w.r.t. that input. */
+static int identity_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    gi[0] = mt_node_grad_for(n, 0, mt_incref(go[0]));
+    return gi[0] ? 0 : -1;
+}
+static const mt_node_vt identity_vt = {"AliasBackward0", identity_backward, NULL, true};
+
+static mt_tensor *alias_with_edge(mt_tensor *values, mt_edge edge) {
+    mt_node *e = mt_node_new(&identity_vt, 1, 1);
+    mt_tensor *a = e ? mt_detach(values) : NULL;
+    if (!a) { if (e) mt_node_decref(e); return NULL; }
+    e->next[0] = edge;
+    mt_node_incref(edge.node);
+    mt_node_set_meta(e, 0, values);
+    a->grad_fn = e;
+    a->requires_grad = true;
+    return a;
+}
+
+mt_tensor *mt_node_input_alias(mt_node *n, int k, mt_tensor *values) {
+    if (!values) return NULL;
+    if (!mt_create_graph_active || !n->next[k].node) return mt_incref(values);
+    return alias_with_edge(values, n->next[k]);
+}
+
+mt_tensor *mt_with_history_of(mt_tensor *copy, mt_tensor *src) {
+    if (!copy) return NULL;
+    if (!src->requires_grad) return mt_incref(copy);
+    mt_edge edge = {src->grad_fn, src->output_nr};
+    if (!src->grad_fn) {
+        edge.node = grad_accumulator(src);
+        edge.input_nr = 0;
+        if (!edge.node) return NULL;
+        mt_tensor *a = alias_with_edge(copy, edge);
+        mt_node_decref(edge.node); /* alias_with_edge took its own reference */
+        return a;
+    }
+    return alias_with_edge(copy, edge);
+}
+
 /* any NaN in t (anomaly mode) */
 static int has_nan(mt_tensor *t) {
     if (!mt_is_floating(t->dtype)) return 0;

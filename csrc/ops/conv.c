@@ -16,6 +16,7 @@
  * The GEMMs are mt_cpu_gemm (AVX-512 tiles or OpenBLAS); the im2col rows and col2im channels are split
  * over the OpenMP threads. A 1x1 stride-1 unpadded convolution uses the image as its column matrix. */
 #include "conv.h"
+#include "ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -862,6 +863,66 @@ static int conv_backward_kernels(const conv_info *I, const mt_tensor *x, const m
     return rc;
 }
 
+/* ---- double backward: the gradients as convolutions (recorded, so differentiable again) ---- */
+#define PL mt_pool
+/* weight gradient of one group: the correlation of the image-side tensor `img` [N, C, *sp] with the
+ * gradient-side `grd` [N, O, *sp'] over the batch: conv(img^T, grd^T) with stride and dilation swapped,
+ * cut to the kernel size; [C, O, *k] (img^T is the input, grd^T the weight) */
+static mt_tensor *weight_grad_group(const conv_info *I, mt_tensor *img, mt_tensor *grd, const int64_t *k) {
+    int nsp = I->p.nsp;
+    mt_conv_params q = {.nsp = nsp, .groups = 1};
+    for (int i = 0; i < nsp; i++) { q.stride[i] = I->p.dilation[i]; q.dilation[i] = I->p.stride[i]; q.padding[i] = I->p.padding[i]; }
+    mt_tensor *r = PL(mt_convolution(PL(mt_transpose(img, 0, 1)), PL(mt_contiguous_ag(PL(mt_transpose(grd, 0, 1)))), NULL, &q));
+    for (int i = 0; r && i < nsp; i++) r = PL(mt_narrow(r, 2 + i, 0, k[i]));
+    return r;
+}
+
+/* conv: gx = conv_transpose(g, w), gw = corr(x, g); transposed conv: gx = conv(g, w), gw = corr(g, x)
+ * (per group; cat over groups), gb = g summed over batch and space. New refs in gi. */
+static int conv_backward_composed(mt_node *n, const conv_info *I, mt_tensor *x, mt_tensor *w, mt_tensor *g,
+                                  mt_tensor **gi) {
+    int nsp = I->p.nsp;
+    int64_t G = I->p.groups;
+    if (mt_node_needs(n, 0)) {
+        mt_conv_params q = I->p;
+        q.transposed = !I->p.transposed;
+        for (int i = 0; i < nsp; i++) {
+            /* the output padding that gives back the input's size */
+            int64_t full = (g->shape[2 + i] - 1) * q.stride[i] - 2 * q.padding[i] + q.dilation[i] * (w->shape[2 + i] - 1) + 1;
+            q.output_padding[i] = q.transposed ? x->shape[2 + i] - full : 0;
+        }
+        if (!(gi[0] = mt_convolution(g, w, NULL, &q))) return -1;
+    }
+    if (mt_node_needs(n, 1)) {
+        int64_t k[MT_CONV_MAX_SPATIAL];
+        for (int i = 0; i < nsp; i++) k[i] = w->shape[2 + i];
+        /* the image side is what the kernel slides over: x for conv, g for transposed */
+        mt_tensor *img = I->p.transposed ? g : x, *grd = I->p.transposed ? x : g;
+        int64_t ci = img->shape[1] / G, co = grd->shape[1] / G;
+        mt_tensor *parts[64];
+        mt_tensor **pp = G <= 64 ? parts : calloc((size_t)G, sizeof *pp);
+        if (!pp) { mt_error(MT_ERR_MEMORY, "out of memory"); return -1; }
+        int ok = 0;
+        for (int64_t j = 0; j < G && ok == 0; j++) {
+            mt_tensor *r = weight_grad_group(I, PL(mt_narrow(img, 1, j * ci, ci)), PL(mt_narrow(grd, 1, j * co, co)), k);
+            /* r is [ci, co, *k] of the group; the weight's layout is its transpose, for conv ([O, C/G, *k])
+               and for transposed conv ([C_in, O/G, *k], its image side being the output) alike */
+            pp[j] = r ? PL(mt_transpose(r, 0, 1)) : NULL;
+            if (!pp[j]) ok = -1;
+        }
+        if (ok == 0 && !(gi[1] = G == 1 ? mt_contiguous_ag(pp[0]) : mt_cat((int)G, pp, 0))) ok = -1;
+        if (pp != parts) free(pp);
+        if (ok < 0) return -1;
+    }
+    if (mt_node_needs(n, 2)) {
+        int64_t dims[1 + MT_CONV_MAX_SPATIAL] = {0};
+        for (int i = 0; i < nsp; i++) dims[1 + i] = 2 + i;
+        if (!(gi[2] = mt_reduce(MT_RED_SUM, g, dims, 1 + nsp, false, 0, -1))) return -1;
+    }
+    return 0;
+}
+#undef PL
+
 /* saved: 0 input, 1 weight (contiguous, the op's dtype); extra: conv_info */
 static int conv_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const conv_info *I = (const conv_info *)n->extra;
@@ -869,6 +930,15 @@ static int conv_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     if (!go[0]) return 0;
     mt_tensor *x = mt_node_saved(n, 0), *w = mt_node_saved(n, 1);
     if (!x || !w) return -1;
+    if (mt_create_graph_active) {
+        /* the saved input and weight may be copies: give them their inputs' history */
+        mt_tensor *gc = mt_cast(go[0], I->dtype);
+        mt_tensor *xh = mt_pool(mt_node_input_alias(n, 0, x)), *wh = mt_pool(mt_node_input_alias(n, 1, w));
+        int r = gc && xh && wh ? conv_backward_composed(n, I, xh, wh, gc, gi) : -1;
+        mt_decref(gc);
+        if (r < 0) for (int k = 0; k < 3; k++) { mt_decref(gi[k]); gi[k] = NULL; }
+        return r;
+    }
     mt_tensor *g = mt_contiguous(go[0]);
     if (!g) return -1;
     mt_tensor *gx = mt_node_needs(n, 0) ? mt_empty(I->in_shape, I->in_ndim, I->dtype, mt_cpu()) : NULL;
@@ -895,7 +965,7 @@ static void conv_release(mt_node *n) {
     free(n->extra);
     n->extra = NULL;
 }
-static const mt_node_vt conv_vt = {"ConvolutionBackward0", conv_backward, conv_release};
+static const mt_node_vt conv_vt = {"ConvolutionBackward0", conv_backward, conv_release, true};
 
 /* "[a, b]" of a parameter list (the first nsp entries) */
 static const char *param_str(const int64_t *v, int nsp) { return mt_shape_str(v, nsp); }

@@ -135,9 +135,13 @@ mt_tensor *mt_commit_inplace(mt_tensor *self, mt_tensor *res) {
             if (n->saved[k] && n->saved[k]->storage == self->storage) {
                 mt_tensor *cp = mt_empty_like(n->saved[k]);
                 if (!cp || mt_copy_into(cp, n->saved[k]) < 0) { mt_decref(cp); mt_decref(res); return NULL; }
+                /* with self's old history, for a backward under create_graph (as torch's clone) */
+                mt_tensor *h = mt_with_history_of(cp, n->saved[k]);
+                mt_decref(cp);
+                if (!h) { mt_decref(res); return NULL; }
                 mt_decref(n->saved[k]);
-                n->saved[k] = cp;
-                n->saved_version[k] = cp->storage->version;
+                n->saved[k] = h;
+                n->saved_version[k] = h->storage->version;
             }
     }
     if (mt_copy_into(self, res) < 0) { mt_decref(res); return NULL; }

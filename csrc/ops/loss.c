@@ -411,9 +411,71 @@ static int scan_targets(loss_info *L, const int64_t *tg, const mt_tensor *w) {
  * 3 per-position (row max, log of the sum of exps) pairs (float64; logits only); extra: loss_info */
 static int loss_backward_dev(mt_node *n, mt_tensor **go, mt_tensor **gi);
 
+/* Under create_graph: the gradient of nll_loss / cross_entropy as recorded ops, on any device.
+ * With p = softmax(x), wt = w[t] (0 where t is ignored), m = (t is not ignored), s the incoming
+ * gradient (over total_w for 'mean'):
+ *   nll:            -s wt onehot(t)
+ *   cross_entropy:   s ((1 - eps) wt (p - onehot(t)) + eps / C m (sum(w) p - w))
+ * saved: 0 input (logits only), 1 target, 2 weight */
+#define P mt_pool
+static int loss_backward_composed(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    const loss_info *L = (const loss_info *)n->extra;
+    mt_tensor *tg = mt_node_saved(n, 1), *w = NULL, *x = NULL;
+    if (!tg) return -1;
+    if (L->has_weight && !(w = mt_node_saved(n, 2))) return -1;
+    if (L->logits && !(x = mt_node_saved(n, 0))) return -1;
+    mt_device dev = tg->storage->device;
+    mt_dtype dt = L->dtype;
+    int cd = L->in_ndim == 1 ? 0 : 1; /* the class dim */
+    mt_tensor *t = P(mt_unsqueeze(P(mt_reshape(tg, tg->shape, tg->ndim)), cd));
+    mt_tensor *keep = t ? P(mt_binary_s(MT_B_NE, t, mt_si(L->ignore_index), false)) : NULL;
+    mt_tensor *ts = keep ? P(mt_where(keep, t, P(mt_scalar_tensor(mt_si(0), MT_INT64, dev)))) : NULL;
+    mt_tensor *m = keep ? P(mt_to_dtype(keep, dt)) : NULL;
+    if (!ts || !m) return -1;
+    mt_tensor *wt = m;
+    if (w) {
+        mt_tensor *flat = P(mt_reshape(ts, (int64_t[]){-1}, 1));
+        mt_tensor *wg = flat ? P(mt_index_select(w, 0, flat)) : NULL;
+        wt = wg ? P(mt_mul(P(mt_reshape(wg, ts->shape, ts->ndim)), m)) : NULL;
+        if (!wt) return -1;
+    }
+    /* the incoming gradient per position, shaped like t */
+    mt_tensor *g = P(mt_cast(go[0], dt));
+    if (!g) return -1;
+    if (L->reduction == MT_REDUCTION_NONE) g = P(mt_reshape(g, t->shape, t->ndim));
+    else if (L->reduction == MT_REDUCTION_MEAN) g = P(mt_muls(g, 1.0 / L->total_w));
+    mt_scalar one = mt_sf(1.0);
+    mt_tensor *onehot = P(mt_scatter(P(mt_zeros(L->in_shape, L->in_ndim, dt, dev)), cd, ts, NULL, &one, false, false));
+    if (!g || !onehot) return -1;
+    mt_tensor *r;
+    if (!L->logits) {
+        r = mt_neg(P(mt_mul(P(mt_mul(onehot, wt)), g)));
+    } else {
+        mt_tensor *xh = P(mt_node_input_alias(n, 0, x));
+        mt_tensor *p = xh ? P(mt_softmax(xh, cd, false)) : NULL;
+        if (!p) return -1;
+        mt_tensor *inner = P(mt_muls(P(mt_mul(wt, P(mt_sub(p, onehot)))), 1.0 - L->eps));
+        if (L->eps > 0) {
+            mt_tensor *wv = NULL;
+            if (w) {
+                int64_t s[MT_MAX_DIMS];
+                for (int i = 0; i < L->in_ndim; i++) s[i] = i == cd ? L->C : 1;
+                wv = P(mt_reshape(w, s, L->in_ndim));
+            } else wv = P(mt_scalar_tensor(mt_sf(1.0), dt, dev));
+            mt_tensor *sm = P(mt_mul(m, P(mt_sub(P(mt_muls(p, L->wsum)), wv))));
+            inner = P(mt_add(inner, P(mt_muls(sm, L->eps / (double)L->C))));
+        }
+        r = mt_mul(inner, g);
+    }
+    gi[0] = r;
+    return r ? 0 : -1;
+}
+#undef P
+
 static int loss_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const loss_info *L = (const loss_info *)n->extra;
     if (!go[0]) { gi[0] = NULL; return 0; }
+    if (mt_create_graph_active) return loss_backward_composed(n, go, gi);
     mt_tensor *x = NULL, *w = NULL, *lse = NULL, *tg = mt_node_saved(n, 1);
     if (!tg) return -1;
     if (tg->storage->device.type != MT_CPU) return loss_backward_dev(n, go, gi);
@@ -479,9 +541,9 @@ static int loss_backward_dev(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     return 0;
 }
 
-static const mt_node_vt nll_vt = {"NllLossBackward0", loss_backward, loss_release};
-static const mt_node_vt nll2d_vt = {"NllLoss2DBackward0", loss_backward, loss_release};
-static const mt_node_vt smooth_vt = {"AddBackward0", loss_backward, loss_release};
+static const mt_node_vt nll_vt = {"NllLossBackward0", loss_backward, loss_release, true};
+static const mt_node_vt nll2d_vt = {"NllLoss2DBackward0", loss_backward, loss_release, true};
+static const mt_node_vt smooth_vt = {"AddBackward0", loss_backward, loss_release, true};
 
 /* ---------------- the op ---------------- */
 /* A device with a mt_loss_backends entry: the kernels do the target scan, the per-position losses and the
