@@ -148,6 +148,10 @@ void mt_node_set_edges(mt_node *n, int n_in, mt_tensor *const *inputs);
 int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool retain_graph, bool create_graph,
                 int n_inputs, mt_tensor **inputs, mt_tensor **results, bool allow_unused);
 
+/* Called by a backward formula under create_graph that cannot keep its gradients' history for this
+ * call (a special case of its input): the engine then guards them as for a non-differentiable node. */
+void mt_backward_not_differentiable(void);
+
 /* Records input k's shape and dtype; mt_node_grad_for then turns a raw gradient (consumed) into
    one of that shape and dtype (new ref). */
 void mt_node_set_meta(mt_node *n, int k, const mt_tensor *t);

@@ -16,6 +16,8 @@ bool mt_anomaly_enabled;
 char *(*mt_anomaly_capture)(void);
 void (*mt_anomaly_report)(const mt_node *n);
 static int engine_depth; /* > 0 while a backward runs: a nested one saves the scratch it reuses */
+static MT_THREAD_LOCAL bool guard_request;
+void mt_backward_not_differentiable(void) { guard_request = true; }
 
 mt_node *mt_node_new(const mt_node_vt *vt, int n_next, int n_outputs) {
     if (mt_debug_fail_node_allocs > 0) { /* test hook: minitorch._C._fail_node_allocs(k) */
@@ -635,7 +637,9 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
             if (ok == 0) {
                 bool prev_active = mt_create_graph_active;
                 mt_grad_enabled = mt_create_graph_active = diff;
+                guard_request = false;
                 ok = n->vt->backward(n, go, gi);
+                if (guard_request) diff = false;
                 mt_grad_enabled = create_graph;
                 mt_create_graph_active = prev_active;
             }

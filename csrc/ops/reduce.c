@@ -389,15 +389,15 @@ static int reduce_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
         /* exact with zeros: d/dx_i = prod of the others */
         mt_tensor *zero = P(mt_binary_s(MT_B_EQ, x, mt_sf(0), false));
         if (mt_create_graph_active && zero) {
-            /* the zero case's gradient below has no history of the other entries: refuse, never a wrong
-               second derivative */
+            /* the zero case's gradient below has no history of the other entries: compute it without
+               history and let the engine guard it (differentiating it raises; never a wrong Hessian) */
             mt_tensor *anyz = P(mt_reduce(MT_RED_ANY, zero, NULL, 0, false, 0, -1));
             mt_tensor *c = anyz ? P(mt_to_device_raw(anyz, mt_cpu(), MT_BOOL)) : NULL;
             if (!c) return -1;
             if (*(const bool *)mt_data(c)) {
-                mt_error(MT_ERR_NOTIMPL, "the derivative of ProdBackward's gradient (double backward, create_graph=True) "
-                                         "for an input that contains zeros is not implemented in minitorch");
-                return -1;
+                mt_backward_not_differentiable();
+                if (!(x = P(mt_detach(x))) || !(gk = P(mt_detach(gk)))) return -1;
+                zero = P(mt_binary_s(MT_B_EQ, x, mt_sf(0), false));
             }
         }
         mt_tensor *xnz = P(mt_where(zero, P(scalar_like(x, 1.0)), x));
