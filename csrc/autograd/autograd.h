@@ -96,6 +96,7 @@ struct mt_node {
     mt_hook *hooks;
     char *anomaly_trace;    /* where the forward created this node (anomaly mode) */
     /* engine scratch */
+    bool needed;            /* autograd.grad: some captured input lies below this node */
     int64_t deps;
     mt_tensor **buf;
     uint64_t epoch;

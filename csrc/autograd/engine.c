@@ -492,7 +492,12 @@ static int has_nan(mt_tensor *t) {
 }
 
 /* the scratch a nested backward reuses on a node an outer backward is also walking */
-typedef struct { mt_node *n; uint64_t epoch; int64_t deps; mt_tensor **buf; } saved_scratch;
+typedef struct { mt_node *n; uint64_t epoch; int64_t deps; mt_tensor **buf; bool needed; } saved_scratch;
+
+static int by_seq(const void *a, const void *b) {
+    uint64_t x = (*(mt_node *const *)a)->seq, y = (*(mt_node *const *)b)->seq;
+    return x < y ? -1 : x > y;
+}
 
 int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool retain_graph, bool create_graph,
                 int n_inputs, mt_tensor **inputs, mt_tensor **results, bool allow_unused) {
@@ -527,7 +532,7 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
 #define VISIT(x)                                                                                   \
     do {                                                                                           \
         if (nested) {                                                                              \
-            saved_scratch s_ = {x, x->epoch, x->deps, x->buf};                                     \
+            saved_scratch s_ = {x, x->epoch, x->deps, x->buf, x->needed};                                     \
             PUSH(outer, n_outer, cap_outer, s_);                                                   \
             x->buf = NULL;                                                                         \
         }                                                                                          \
@@ -583,6 +588,22 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
             c->deps++;
         }
     }
+    /* autograd.grad computes only what leads to its inputs (as torch's exec_info): a node is needed when
+       it is captured or has a needed child; inputs come before their users in creation order */
+    if (n_inputs) {
+        mt_node **order = malloc(sizeof(*order) * (size_t)(n_all ? n_all : 1));
+        if (!order) { mt_error(MT_ERR_MEMORY, "out of memory"); goto done; }
+        memcpy(order, all, sizeof(*order) * (size_t)n_all);
+        qsort(order, (size_t)n_all, sizeof(*order), by_seq);
+        /* captured first: a leaf's accumulator may be newer than its users (it is made on demand) */
+        for (int i = 0; i < n_all; i++) all[i]->needed = false;
+        for (int j = 0; j < n_inputs; j++) cap_node[j]->needed = true;
+        for (int i = 0; i < n_all; i++) {
+            mt_node *n = order[i];
+            for (int k = 0; k < n->n_next && !n->needed; k++) n->needed = n->next[k].node && n->next[k].node->needed;
+        }
+        free(order);
+    }
     /* 2. seed the roots' buffers */
     for (int r = 0; r < n_roots; r++) {
         mt_node *root = roots[r]->grad_fn ? roots[r]->grad_fn : roots[r]->grad_acc;
@@ -596,8 +617,9 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
     while (h.n) {
         mt_node *n = heap_pop(&h);
         int n_out = n->n_outputs ? n->n_outputs : 1;
-        /* a node that no gradient reached only passes the dependency count on */
-        bool run = n->buf && !(n_inputs && n->vt == &accumulate_vt);
+        /* a node that no gradient reached, or (autograd.grad) that leads to no input, only passes the
+           dependency count on */
+        bool run = n->buf && !(n_inputs && (n->vt == &accumulate_vt || !n->needed));
         /* autograd.grad takes a node's gradient before its tensor hooks when the node runs on (torch's
            order), after them when the walk stops there (a leaf) */
         for (int i = 0; run && i < n_inputs; i++)
@@ -638,7 +660,27 @@ int mt_backward(int n_roots, mt_tensor **roots, mt_tensor **grad_roots, bool ret
                 bool prev_active = mt_create_graph_active;
                 mt_grad_enabled = mt_create_graph_active = diff;
                 guard_request = false;
+                /* autograd.grad: hide the edges that lead to no input, so the formula skips those gradients */
+                mt_edge hidden_inline[8], *hidden = NULL;
+                int n_hidden = 0;
+                if (n_inputs) {
+                    for (int k = 0; k < n->n_next; k++) n_hidden += n->next[k].node && !n->next[k].node->needed;
+                    if (n_hidden) {
+                        hidden = n->n_next <= 8 ? hidden_inline : malloc(sizeof(mt_edge) * (size_t)n->n_next);
+                        if (!hidden) { mt_error(MT_ERR_MEMORY, "out of memory"); goto done; }
+                        memcpy(hidden, n->next, sizeof(mt_edge) * (size_t)n->n_next);
+                        for (int k = 0; k < n->n_next; k++)
+                            if (n->next[k].node && !n->next[k].node->needed) n->next[k].node = NULL;
+                    }
+                }
                 ok = n->vt->backward(n, go, gi);
+                if (n_hidden) {
+                    for (int k = 0; k < n->n_next; k++) {
+                        if (!n->next[k].node && hidden[k].node) { mt_decref(gi[k]); gi[k] = NULL; }
+                        n->next[k] = hidden[k];
+                    }
+                    if (hidden != hidden_inline) free(hidden);
+                }
                 if (guard_request) diff = false;
                 mt_grad_enabled = create_graph;
                 mt_create_graph_active = prev_active;
@@ -697,6 +739,7 @@ done:
         outer[i].n->epoch = outer[i].epoch;
         outer[i].n->deps = outer[i].deps;
         outer[i].n->buf = outer[i].buf;
+        outer[i].n->needed = outer[i].needed;
     }
     free(outer);
     engine_depth--;
