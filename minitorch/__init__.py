@@ -8,6 +8,7 @@ _blas.load()
 
 from . import _C  # noqa: E402
 from ._C import Generator, cat, tril_indices, triu_indices, default_generator, get_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
+from ._C import is_inference_mode_enabled  # noqa: E402,F401
 from ._types import Size, device, dtype  # noqa: E402,F401
 from ._types import bool_ as bool  # noqa: E402,F401  (shadows the builtin inside this module only, like torch.bool)
 from ._types import float32, float64, int32, int64  # noqa: E402,F401
@@ -101,3 +102,8 @@ Tensor.hardshrink = _torch_forms._tensor_hardshrink
 Tensor.prelu = _torch_forms._tensor_prelu
 
 __version__ = "0.1.0"
+
+
+def is_inference(input):
+    """Whether `input` is an inference tensor (made under inference_mode)."""
+    return input.is_inference()

@@ -132,6 +132,15 @@ void mt_node_decref(mt_node *n) {
 }
 
 void mt_node_save(mt_node *n, int slot, const mt_tensor *t, bool is_output) {
+    if (t->storage->inference && !mt_inference_mode) {
+        /* the op's output exists: the Python boundary raises instead of returning it */
+        mt_error(MT_ERR_RUNTIME, "Inference tensors cannot be saved for backward. Please do not use Tensors created "
+                                 "in inference mode in computation tracked by autograd. To work around this, you can make "
+                                 "a clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` "
+                                 "instead of `torch.inference_mode()`.");
+        mt_autograd_record_failed = true;
+        return;
+    }
     mt_tensor *s = is_output ? mt_detach(t) : mt_incref((mt_tensor *)t);
     if (!s) return;
     mt_decref(n->saved[slot]);

@@ -58,6 +58,7 @@ typedef struct mt_storage {
     int64_t nbytes;
     mt_device device;
     uint64_t version;              /* bumped by in-place ops; shared by all views */
+    bool inference;                /* made under inference_mode: its tensors are inference tensors */
     void (*deleter)(void *ctx, void *data); /* NULL: data lives inside this block */
     void *deleter_ctx;
 } mt_storage;
@@ -163,5 +164,8 @@ extern MT_THREAD_LOCAL bool mt_grad_enabled;
    history (mt_cast, mt_contiguous, the raw GEMM of matmul's backward) record it then, so that a
    formula using them stays differentiable */
 extern MT_THREAD_LOCAL bool mt_create_graph_active;
+/* torch.inference_mode: storage made while it is on belongs to inference tensors, which autograd
+   refuses to save and which only inference mode may update in place */
+extern MT_THREAD_LOCAL bool mt_inference_mode;
 
 #endif

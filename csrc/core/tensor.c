@@ -17,6 +17,7 @@ const size_t mt_dtype_sizes[MT_NUM_DTYPES] = {1, 4, 8, 4, 8};
 
 MT_THREAD_LOCAL bool mt_grad_enabled = true;
 MT_THREAD_LOCAL bool mt_create_graph_active;
+MT_THREAD_LOCAL bool mt_inference_mode;
 mt_backend *mt_backends[MT_NUM_DEVICE_TYPES];
 
 /* ---------------- errors ---------------- */
@@ -97,6 +98,7 @@ static void storage_init(mt_storage *s, void *data, int64_t nbytes, mt_device de
     s->nbytes = nbytes;
     s->device = dev;
     s->version = 0;
+    s->inference = mt_inference_mode;
     s->deleter = NULL;
     s->deleter_ctx = NULL;
 }

@@ -35,6 +35,12 @@ int mt_check_no_overlap(const mt_tensor *dst, const mt_tensor *src) {
 }
 
 int mt_check_inplace_leaf(mt_tensor *t) {
+    if (t->storage->inference && !mt_inference_mode) {
+        mt_error(MT_ERR_RUNTIME, "Inplace update to inference tensor outside InferenceMode is not allowed.You can make "
+                                 "a clone to get a normal tensor before doing inplace update.See "
+                                 "https://github.com/pytorch/rfcs/pull/17 for more details.");
+        return -1;
+    }
     if (!mt_grad_enabled) return 0;
     if (t->requires_grad && !t->grad_fn && !t->base) {
         mt_error(MT_ERR_RUNTIME, "a leaf Variable that requires grad is being used in an in-place operation.");

@@ -323,6 +323,19 @@ static PyObject *f_set_rng_state(PyObject *mod, PyObject *args) {
 
 /* ---------------- grad mode ---------------- */
 static PyObject *f_is_grad_enabled(PyObject *mod, PyObject *u) { (void)mod; (void)u; return PyBool_FromLong(mt_grad_enabled); }
+static PyObject *f_set_inference_mode(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    int b = PyObject_IsTrue(arg);
+    if (b < 0) return NULL;
+    PyObject *prev = PyBool_FromLong(mt_inference_mode);
+    mt_inference_mode = b;
+    return prev;
+}
+static PyObject *f_is_inference_mode_enabled(PyObject *mod, PyObject *u) {
+    (void)mod; (void)u;
+    return PyBool_FromLong(mt_inference_mode);
+}
+
 static PyObject *f_set_grad_enabled(PyObject *mod, PyObject *arg) {
     (void)mod;
     int b = PyObject_IsTrue(arg);
@@ -672,6 +685,8 @@ PyMethodDef mt_module_functions[] = {
     {"set_rng_state", f_set_rng_state, METH_VARARGS, NULL},
     {"is_grad_enabled", f_is_grad_enabled, METH_NOARGS, NULL},
     {"_set_grad_enabled", f_set_grad_enabled, METH_O, NULL},
+    {"_set_inference_mode", f_set_inference_mode, METH_O, NULL},
+    {"is_inference_mode_enabled", f_is_inference_mode_enabled, METH_NOARGS, NULL},
     {"cat", KW f_cat, METH_VARARGS | METH_KEYWORDS, NULL},
     {"stack", KW f_stack, METH_VARARGS | METH_KEYWORDS, NULL},
     {"where", f_where, METH_VARARGS, NULL},

@@ -479,6 +479,10 @@ static int set_requires_grad(PyObject *self, PyObject *v, void *c) {
         PyErr_SetString(PyExc_RuntimeError, "only Tensors of floating point dtype can require gradients");
         return -1;
     }
+    if (b && t->storage->inference && !mt_inference_mode) {
+        PyErr_SetString(PyExc_RuntimeError, "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
+        return -1;
+    }
     t->requires_grad = b;
     return 0;
 }
@@ -490,14 +494,35 @@ static PyObject *get_grad(PyObject *self, void *c) {
 }
 static int set_grad(PyObject *self, PyObject *v, void *c) {
     (void)c;
+    /* torch's checks and words: the element type as C++ names it, the tensor's as ScalarType does */
+    static const char *const cxx[] = {"bool", "int", "long int", "float", "double"};
+    static const char *const scalar[] = {"Bool", "Int", "Long", "Float", "Double"};
     if (!v || v == Py_None) { mt_xsetref(&T(self)->grad, NULL); return 0; }
-    if (!PyTensor_Check(v)) { PyErr_SetString(PyExc_TypeError, "assigned grad expected to be a Tensor or None"); return -1; }
-    mt_tensor *t = T(self), *g = T(v);
-    if (g->ndim != t->ndim || memcmp(g->shape, t->shape, sizeof(int64_t) * t->ndim)) {
-        PyErr_SetString(PyExc_RuntimeError, "assigned grad has data of a different size");
+    if (!PyTensor_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "assigned grad expected to be a Tensor or None but got grad of type %s",
+                     Py_TYPE(v)->tp_name);
         return -1;
     }
-    if (g->dtype != t->dtype) { PyErr_SetString(PyExc_RuntimeError, "assigned grad has data of a different type"); return -1; }
+    mt_tensor *t = T(self), *g = T(v);
+    if (g->dtype != t->dtype) {
+        PyErr_Format(PyExc_RuntimeError,
+                     "attempting to assign a gradient with dtype '%s' to a tensor with grad_dtype '%s'. The gradient "
+                     "must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's "
+                     "grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+                     "caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that "
+                     "assume they match.", cxx[g->dtype], scalar[t->dtype]);
+        return -1;
+    }
+    if (!mt_same_device(g->storage->device, t->storage->device)) {
+        PyErr_SetString(PyExc_RuntimeError, "assigned grad has data located on a different device");
+        return -1;
+    }
+    if (g->ndim != t->ndim || memcmp(g->shape, t->shape, sizeof(int64_t) * t->ndim)) {
+        PyErr_Format(PyExc_RuntimeError, "attempting to assign a gradient of size '%s' to a tensor of size '%s'. Please "
+                     "ensure that the gradient and the tensor are the same size", mt_shape_str(g->shape, g->ndim),
+                     mt_shape_str(t->shape, t->ndim));
+        return -1;
+    }
     mt_xsetref(&t->grad, mt_incref(g));
     return 0;
 }

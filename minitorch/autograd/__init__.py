@@ -65,10 +65,30 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is not None:
-        raise NotImplementedError("minitorch does not support backward(inputs=...)")
+        return _backward_into(tensors, grads, retain_graph, create_graph, inputs)
     grads = _make_grads(tensors, grads)
     with _EngineCall("backward"):
         _C._run_backward(tensors, grads, bool(retain_graph), None, False, bool(create_graph))
+
+
+def _backward_into(tensors, grads, retain_graph, create_graph, inputs):
+    """backward(inputs=...): the gradients w.r.t. `inputs` only (through grad()), accumulated into
+    their .grad as the engine accumulates a leaf's (a non-leaf input gets a .grad too, as torch)."""
+    inputs = (inputs,) if isinstance(inputs, _C.TensorBase) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    res = grad(tensors, inputs, grads if any(g is not None for g in grads) else None, retain_graph=retain_graph,
+               create_graph=create_graph, allow_unused=True)
+    for t, g in zip(inputs, res):
+        if g is None:
+            continue
+        if t.grad is None:
+            t.grad = g if create_graph else g.detach().clone()
+        elif create_graph:
+            t.grad = t.grad + g
+        else:
+            with no_grad():
+                t.grad.add_(g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,

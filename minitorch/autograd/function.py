@@ -93,3 +93,40 @@ class Function(metaclass=_FunctionMeta):
                 if isinstance(o, _C.TensorBase) and id(o) in non_diff:
                     o.detach_()
         return outs[0] if single else outs
+
+
+def once_differentiable(fn):
+    """Decorator for a Function's backward that is not itself differentiable (torch's): it runs under
+    no_grad, and under create_graph its gradients get a node that raises when differentiated. minitorch
+    also counts the saved tensors, so a second derivative through them is never a silent zero."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            outputs = fn(ctx, *args)
+        if not _C.is_grad_enabled():
+            return outputs
+        saved = getattr(ctx, "_saved", ())
+        tracked = any(isinstance(a, _C.TensorBase) and a.requires_grad for a in (*args, *saved))
+        if not tracked:
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        outs = tuple(_DelayedError.apply(o, *[a for a in (*args, *saved) if isinstance(a, _C.TensorBase)])
+                     if isinstance(o, _C.TensorBase) else o for o in outs)
+        return outs[0] if single else outs
+    return wrapper
+
+
+class _DelayedError(Function):
+    """Identity on its first argument; its backward raises (what once_differentiable gives its gradients).
+    The other arguments only make the node depend on what the gradient depends on."""
+
+    @staticmethod
+    def forward(ctx, x, *deps):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")

@@ -58,5 +58,23 @@ class set_grad_enabled(_GradMode):
 
 
 class inference_mode(no_grad):
+    """no_grad, and the tensors made inside are inference tensors: autograd refuses to save them and
+    only inference mode may change them in place (torch's rules)."""
+
     def __init__(self, mode=True):
         self._target = not mode
+        self._mode = bool(mode)
+
+    def __enter__(self):
+        super().__enter__()
+        self._prev_inference = _C._set_inference_mode(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _C._set_inference_mode(self._prev_inference)
+        return super().__exit__(*exc)
+
+    def _fresh(self):
+        mode = super()._fresh()
+        mode._mode = self._mode
+        return mode
