@@ -787,11 +787,68 @@ typedef struct { int kind, reduction; int64_t numel; mt_dtype dtype; bool has_w,
 DEF_PW(float, f32, logf, log1pf, expf)
 DEF_PW(double, f64, log, log1p, exp)
 
+/* Under create_graph: the pointwise losses' gradients as recorded ops (g is the incoming gradient,
+ * over numel for 'mean'; w the weight, pw the pos_weight, s = sigmoid(x)):
+ *   mse:     dx = 2 (x - y) g,                         dy = -dx
+ *   bce:     dx = (x - y) / max((1 - x) x, 1e-12) w g,  dy = (log1p(-x) - log(x)) w g
+ *   bce with logits: dx = ((pw y + 1 - y) s - pw y) w g, dy = ((pw - 1) softplus(-x) - x) w g
+ * saved as pw_backward's; the saved input and target get their inputs' history. */
+#define P mt_pool
+static int pw_backward_composed(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    const pw_info *I = (const pw_info *)n->extra;
+    mt_tensor *x0 = mt_node_saved(n, 0), *y0 = mt_node_saved(n, 1), *w = NULL, *pw = NULL;
+    if (!x0 || !y0) return -1;
+    if (I->has_w && !(w = mt_node_saved(n, 2))) return -1;
+    if (I->has_pw && !(pw = mt_node_saved(n, 3))) return -1;
+    mt_tensor *x = P(mt_node_input_alias(n, 0, x0)), *y = P(mt_node_input_alias(n, 1, y0));
+    mt_tensor *g = P(mt_cast(go[0], I->dtype));
+    if (!x || !y || !g) return -1;
+    if (I->reduction == MT_REDUCTION_MEAN) g = P(mt_muls(g, 1.0 / (double)I->numel));
+    if (w) g = P(mt_mul(g, w));
+    if (!g) return -1;
+    mt_tensor *dx = NULL, *dy = NULL;
+    bool need_x = mt_node_needs(n, 0), need_y = mt_node_needs(n, 1);
+    if (I->kind == MT_LOSS_MSE) {
+        mt_tensor *d = P(mt_mul(P(mt_muls(P(mt_sub(x, y)), 2.0)), g));
+        dx = d;
+        dy = need_y && d ? P(mt_neg(d)) : NULL;
+    } else if (I->kind == MT_LOSS_BCE) {
+        mt_tensor *den = P(mt_binary_s(MT_B_MAXIMUM, P(mt_mul(P(mt_binary_s(MT_B_SUB, x, mt_sf(1.0), true)), x)),
+                                       mt_sf(1e-12), false));
+        dx = need_x ? P(mt_mul(P(mt_div(P(mt_sub(x, y)), den)), g)) : NULL;
+        dy = need_y ? P(mt_mul(P(mt_sub(P(mt_unary(MT_U_LOG1P, P(mt_neg(x)))), P(mt_unary(MT_U_LOG, x)))), g)) : NULL;
+    } else {
+        mt_tensor *sg = P(mt_unary(MT_U_SIGMOID, x));
+        if (need_x) {
+            if (pw) {
+                mt_tensor *t = P(mt_mul(pw, y));
+                dx = P(mt_mul(P(mt_sub(P(mt_mul(P(mt_add(t, P(mt_binary_s(MT_B_SUB, y, mt_sf(1.0), true)))), sg)), t)), g));
+            } else dx = P(mt_mul(P(mt_sub(sg, y)), g));
+        }
+        if (need_y) {
+            mt_tensor *r = P(mt_neg(x));
+            if (pw) { /* softplus(-x) = relu(-x) + log1p(exp(-|x|)), stable for any x */
+                mt_tensor *sp = P(mt_add(P(mt_unary(MT_U_RELU, P(mt_neg(x)))),
+                                         P(mt_unary(MT_U_LOG1P, P(mt_unary(MT_U_EXP, P(mt_neg(P(mt_unary(MT_U_ABS, x))))))))));
+                r = P(mt_add(r, P(mt_mul(P(mt_binary_s(MT_B_SUB, pw, mt_sf(1.0), false)), sp))));
+            }
+            dy = P(mt_mul(r, g));
+        }
+    }
+    if ((need_x && !dx) || (need_y && !dy)) return -1;
+    gi[0] = need_x ? mt_node_grad_for(n, 0, mt_incref(dx)) : NULL;
+    gi[1] = need_y ? mt_node_grad_for(n, 1, mt_incref(dy)) : NULL;
+    if ((need_x && !gi[0]) || (need_y && !gi[1])) { mt_decref(gi[0]); mt_decref(gi[1]); gi[0] = gi[1] = NULL; return -1; }
+    return 0;
+}
+#undef P
+
 /* saved: 0 input, 1 target, 2 weight, 3 pos_weight (contiguous, compute dtype); extra: pw_info */
 static int pw_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const pw_info *P = (const pw_info *)n->extra;
     gi[0] = gi[1] = NULL;
     if (!go[0]) return 0;
+    if (mt_create_graph_active) return pw_backward_composed(n, go, gi);
     bool need_x = mt_node_needs(n, 0), need_y = mt_node_needs(n, 1);
     mt_tensor *x = mt_node_saved(n, 0), *y = mt_node_saved(n, 1), *w = NULL, *pw = NULL;
     if (!x || !y) return -1;
@@ -840,9 +897,9 @@ static void pw_release(mt_node *n) {
     n->extra = NULL;
 }
 static const mt_node_vt pw_vts[3] = {
-    {"MseLossBackward0", pw_backward, pw_release},
-    {"BinaryCrossEntropyBackward0", pw_backward, pw_release},
-    {"BinaryCrossEntropyWithLogitsBackward0", pw_backward, pw_release},
+    {"MseLossBackward0", pw_backward, pw_release, true},
+    {"BinaryCrossEntropyBackward0", pw_backward, pw_release, true},
+    {"BinaryCrossEntropyWithLogitsBackward0", pw_backward, pw_release, true},
 };
 
 static bool same_shape(const mt_tensor *a, const mt_tensor *b) {

@@ -10,11 +10,13 @@
 
 #include "../autograd/autograd.h"
 #include "../core/backend.h"
+#include "ops.h"
 
 typedef struct bn_info {
     bool training, has_w, has_b;
     mt_dtype dtype;
     int64_t N, C, inner; /* input viewed as [N, C, inner] */
+    double eps;
 } bn_info;
 
 #define DEFINE_BN(T, SFX)                                                                                             \
@@ -91,6 +93,64 @@ typedef struct bn_info {
 DEFINE_BN(float, f32)
 DEFINE_BN(double, f64)
 
+/* Under create_graph: the same gradients as recorded ops of the input and weight (with their history),
+ * the statistics recomputed from the input in training (they depend on it), the saved running ones in eval:
+ *   training: gx = w invstd (g - mean(g) - xhat mean(g xhat)), eval: gx = w invstd g;
+ *   gw = sum(g xhat), gb = sum(g), sums and means over every dim but the channels */
+#define P mt_pool
+static int bn_backward_composed(mt_node *n, const bn_info *I, mt_tensor *x0, mt_tensor *w0, mt_tensor *go,
+                                mt_tensor **gi) {
+    const double *save = (const double *)(I + 1);
+    mt_tensor *x = P(mt_node_input_alias(n, 0, x0));
+    mt_tensor *g = P(mt_cast(go, I->dtype));
+    if (!x || !g) return -1;
+    int nd = x->ndim;
+    int64_t dims[MT_MAX_DIMS], cshape[MT_MAX_DIMS];
+    int ndims = 0;
+    for (int i = 0; i < nd; i++) {
+        if (i != 1) dims[ndims++] = i;
+        cshape[i] = i == 1 ? I->C : 1;
+    }
+    mt_tensor *wv = NULL;
+    if (w0) {
+        mt_tensor *w = P(mt_node_input_alias(n, 1, w0));
+        if (!w || !(wv = P(mt_reshape(w, cshape, nd)))) return -1;
+    }
+    mt_tensor *mean, *inv;
+    if (I->training) {
+        mean = P(mt_reduce(MT_RED_MEAN, x, dims, ndims, true, 0, -1));
+        mt_tensor *xc = mean ? P(mt_sub(x, mean)) : NULL;
+        mt_tensor *var = xc ? P(mt_reduce(MT_RED_MEAN, P(mt_mul(xc, xc)), dims, ndims, true, 0, -1)) : NULL;
+        inv = var ? P(mt_unary(MT_U_RSQRT, P(mt_binary_s(MT_B_ADD, var, mt_sf(I->eps), false)))) : NULL;
+    } else { /* the running statistics: constants */
+        mt_tensor *m = P(mt_empty(cshape, nd, MT_FLOAT64, mt_cpu())), *v = P(mt_empty(cshape, nd, MT_FLOAT64, mt_cpu()));
+        if (!m || !v) return -1;
+        for (int64_t c = 0; c < I->C; c++) {
+            ((double *)mt_data(m))[c] = save[2 * c];
+            ((double *)mt_data(v))[c] = save[2 * c + 1];
+        }
+        mean = P(mt_cast(m, I->dtype));
+        inv = P(mt_cast(v, I->dtype));
+    }
+    if (!mean || !inv) return -1;
+    mt_tensor *xhat = P(mt_mul(P(mt_sub(x, mean)), inv));
+    if (!xhat) return -1;
+    if (mt_node_needs(n, 0)) {
+        mt_tensor *scale = wv ? P(mt_mul(wv, inv)) : inv;
+        mt_tensor *inner = g;
+        if (I->training) {
+            mt_tensor *mg = P(mt_reduce(MT_RED_MEAN, g, dims, ndims, true, 0, -1));
+            mt_tensor *mgx = P(mt_reduce(MT_RED_MEAN, P(mt_mul(g, xhat)), dims, ndims, true, 0, -1));
+            inner = mg && mgx ? P(mt_sub(P(mt_sub(g, mg)), P(mt_mul(xhat, mgx)))) : NULL;
+        }
+        if (!scale || !inner || !(gi[0] = mt_mul(scale, inner))) return -1;
+    }
+    if (mt_node_needs(n, 1) && !(gi[1] = mt_reduce(MT_RED_SUM, P(mt_mul(g, xhat)), dims, ndims, false, 0, -1))) return -1;
+    if (mt_node_needs(n, 2) && !(gi[2] = mt_reduce(MT_RED_SUM, g, dims, ndims, false, 0, -1))) return -1;
+    return 0;
+}
+#undef P
+
 /* saved: 0 input, 1 weight (contiguous); extra: bn_info followed by the per-channel (mean, invstd) doubles */
 static int bn_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const bn_info *I = (const bn_info *)n->extra;
@@ -99,6 +159,11 @@ static int bn_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     if (!go[0]) return 0;
     mt_tensor *x = mt_node_saved(n, 0), *w = I->has_w ? mt_node_saved(n, 1) : NULL;
     if (!x || (I->has_w && !w)) return -1;
+    if (mt_create_graph_active) {
+        int r = bn_backward_composed(n, I, x, w, go[0], gi);
+        if (r < 0) for (int k = 0; k < 3; k++) { mt_decref(gi[k]); gi[k] = NULL; }
+        return r;
+    }
     mt_tensor *g = mt_contiguous(go[0]);
     if (!g) return -1;
     int64_t cs[1] = {I->C};
@@ -128,7 +193,7 @@ static void bn_release(mt_node *n) {
     free(n->extra);
     n->extra = NULL;
 }
-static const mt_node_vt bn_vt = {"NativeBatchNormBackward0", bn_backward, bn_release};
+static const mt_node_vt bn_vt = {"NativeBatchNormBackward0", bn_backward, bn_release, true};
 
 int mt_batch_norm(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, mt_tensor *running_mean,
                   mt_tensor *running_var, bool training, double eps, mt_tensor **out, mt_tensor **mean,
@@ -152,6 +217,7 @@ int mt_batch_norm(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, mt_tenso
     bn_info *I = (bn_info *)malloc(sizeof(bn_info) + sizeof(double) * (size_t)(2 * (C > 0 ? C : 1)));
     if (!I) return mt_error(MT_ERR_MEMORY, "batch_norm: out of memory"), -1;
     I->training = training;
+    I->eps = eps;
     I->has_w = weight != NULL;
     I->has_b = bias != NULL;
     I->dtype = dt;

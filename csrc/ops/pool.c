@@ -13,6 +13,7 @@
 #include "../autograd/autograd.h"
 #include "../core/backend.h"
 #include "conv.h"
+#include "ops.h"
 
 typedef struct pool_info {
     int kind, nsp;
@@ -24,6 +25,7 @@ typedef struct pool_info {
     int64_t divisor_override;
     int in_ndim;
     int64_t in_shape[MT_MAX_DIMS];
+    mt_pool_params params;          /* as called: the double backward pools again */
 } pool_info;
 
 static bool is_max(int kind) { return kind == MT_POOL_MAX || kind == MT_POOL_ADAPTIVE_MAX; }
@@ -133,7 +135,36 @@ DEFINE_POOL(int64_t, i64, int64_t, INT64_MIN)
 DEFINE_POOL_BACKWARD(float, f32)
 DEFINE_POOL_BACKWARD(double, f64)
 
-/* saved: 0 indices (max kinds); extra: pool_info */
+/* The gradient of a pooling is linear in g and does not depend on the input (the argmax positions are
+ * fixed), so its own derivative w.r.t. g is the transposed map: the pooling again for the avg kinds,
+ * g taken at the saved argmax positions for the max kinds; both recorded, so differentiable again.
+ * saved: 0 indices (max kinds); extra: a copy of the pooling's pool_info */
+static int pool_grad_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    const pool_info *P = (const pool_info *)n->extra;
+    mt_tensor *gg = go[0];
+    if (!is_max(P->kind)) {
+        mt_tensor *out = NULL;
+        if (mt_pooling(P->kind, gg, &P->params, &out, NULL) < 0) return -1;
+        gi[0] = out;
+        return 0;
+    }
+    mt_tensor *ind = mt_node_saved(n, 0);
+    if (!ind) return -1;
+    int64_t ilen = P->in[0] * P->in[1] * P->in[2], olen = P->out[0] * P->out[1] * P->out[2];
+    int64_t gs[2] = {P->planes, ilen}, is[2] = {P->planes, olen};
+    mt_tensor *g2 = mt_pool(mt_reshape(gg, gs, 2)), *i2 = mt_pool(mt_reshape(ind, is, 2));
+    mt_tensor *r = g2 && i2 ? mt_pool(mt_gather(g2, 1, i2)) : NULL;
+    gi[0] = r ? mt_reshape(r, ind->shape, ind->ndim) : NULL;
+    return gi[0] ? 0 : -1;
+}
+static void pool_release(mt_node *n);
+static const mt_node_vt pool_grad_vts[4] = {
+    {"MaxPool2DWithIndicesBackwardBackward0", pool_grad_backward, pool_release, true},
+    {"AvgPool2DBackwardBackward0", pool_grad_backward, pool_release, true},
+    {"AdaptiveMaxPool2DBackwardBackward0", pool_grad_backward, pool_release, true},
+    {"AdaptiveAvgPool2DBackwardBackward0", pool_grad_backward, pool_release, true},
+};
+
 static int pool_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const pool_info *P = (const pool_info *)n->extra;
     gi[0] = NULL;
@@ -149,6 +180,17 @@ static int pool_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const int64_t *ip = ind ? (const int64_t *)mt_data(ind) : NULL;
     if (P->dtype == MT_FLOAT32) pool_backward_f32(P, (const float *)mt_data(g), ip, (float *)mt_data(gx));
     else pool_backward_f64(P, (const double *)mt_data(g), ip, (double *)mt_data(gx));
+    /* under create_graph the gradient's history is the transposed map of g */
+    if (mt_create_graph_active && go[0]->requires_grad) {
+        mt_node *q = mt_autograd_record(&pool_grad_vts[P->kind], gx, 1, &go[0]);
+        if (q) {
+            pool_info *c = malloc(sizeof *c);
+            if (!c) { mt_decref(g); mt_decref(gx); mt_error(MT_ERR_MEMORY, "out of memory"); return -1; }
+            *c = *P;
+            q->extra = c;
+            if (ind) mt_node_save(q, 0, ind, false);
+        }
+    }
     mt_decref(g);
     gi[0] = gx;
     return 0;
@@ -158,14 +200,14 @@ static void pool_release(mt_node *n) {
     n->extra = NULL;
 }
 static const mt_node_vt pool_vts[2][4] = {
-    {{"MaxPool2DWithIndicesBackward0", pool_backward, pool_release},
-     {"AvgPool2DBackward0", pool_backward, pool_release},
-     {"AdaptiveMaxPool2DBackward0", pool_backward, pool_release},
-     {"AdaptiveAvgPool2DBackward0", pool_backward, pool_release}},
-    {{"MaxPool3DWithIndicesBackward0", pool_backward, pool_release},
-     {"AvgPool3DBackward0", pool_backward, pool_release},
-     {"AdaptiveMaxPool3DBackward0", pool_backward, pool_release},
-     {"AdaptiveAvgPool3DBackward0", pool_backward, pool_release}},
+    {{"MaxPool2DWithIndicesBackward0", pool_backward, pool_release, true},
+     {"AvgPool2DBackward0", pool_backward, pool_release, true},
+     {"AdaptiveMaxPool2DBackward0", pool_backward, pool_release, true},
+     {"AdaptiveAvgPool2DBackward0", pool_backward, pool_release, true}},
+    {{"MaxPool3DWithIndicesBackward0", pool_backward, pool_release, true},
+     {"AvgPool3DBackward0", pool_backward, pool_release, true},
+     {"AdaptiveMaxPool3DBackward0", pool_backward, pool_release, true},
+     {"AdaptiveAvgPool3DBackward0", pool_backward, pool_release, true}},
 };
 static const char *const pool_names[2][4] = {
     {"max_pool2d", "avg_pool2d", "adaptive_max_pool2d", "adaptive_avg_pool2d"},
@@ -285,6 +327,7 @@ int mt_pooling(int kind, mt_tensor *input, const mt_pool_params *p, mt_tensor **
     }
 
     pool_info *P = (pool_info *)calloc(1, sizeof *P);
+    if (P) P->params = *p;
     if (!P) return mt_error(MT_ERR_MEMORY, "%s: out of memory", name), -1;
     P->kind = kind;
     P->nsp = nsp;

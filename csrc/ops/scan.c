@@ -77,9 +77,21 @@ static mt_tensor *scan_raw(int op, const mt_tensor *x, int d, bool reverse, mt_t
 
 /* ---------------- derivatives ---------------- */
 /* saved: none (cumsum); 0 input in the result dtype, 1 result (cumprod, logcumsumexp). iargs[0]: dim */
+/* cumsum's gradient (a reversed cumsum) is linear in g: its own derivative is the cumsum of gg */
+static int cumsum_grad_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    gi[0] = mt_cumulative(MT_SCAN_SUM, go[0], n->iargs[0], -1, false);
+    return gi[0] ? 0 : -1;
+}
+static const mt_node_vt cumsum_grad_vt = {"CumsumBackwardBackward0", cumsum_grad_backward, NULL, true};
+
 static int cumsum_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     if (!go[0]) return 0;
-    gi[0] = mt_node_grad_for(n, 0, scan_raw(MT_SCAN_SUM, go[0], (int)n->iargs[0], true, NULL));
+    mt_tensor *r = scan_raw(MT_SCAN_SUM, go[0], (int)n->iargs[0], true, NULL);
+    if (r && mt_create_graph_active && go[0]->requires_grad) {
+        mt_node *q = mt_autograd_record(&cumsum_grad_vt, r, 1, &go[0]);
+        if (q) q->iargs[0] = n->iargs[0];
+    }
+    gi[0] = mt_node_grad_for(n, 0, r);
     return gi[0] ? 0 : -1;
 }
 
@@ -166,7 +178,7 @@ static int cummaxmin_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     return gi[0] ? 0 : -1;
 }
 
-static const mt_node_vt cumsum_vt = {"CumsumBackward0", cumsum_backward, NULL};
+static const mt_node_vt cumsum_vt = {"CumsumBackward0", cumsum_backward, NULL, true};
 static const mt_node_vt cumprod_vt = {"CumprodBackward0", cumprod_backward, NULL};
 static const mt_node_vt lcse_vt = {"LogcumsumexpBackward0", lcse_backward, NULL};
 static const mt_node_vt cummax_vt = {"CummaxBackward0", cummaxmin_backward, NULL};
