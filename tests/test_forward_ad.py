@@ -7,6 +7,8 @@ import minitorch.autograd.forward_ad as fwAD
 
 torch = pytest.importorskip("torch")
 tfwAD = torch.autograd.forward_ad
+# torch's make_dual loads its jvp decompositions through the deprecated torch.jit.script
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def _rand(*shape, seed=0):
