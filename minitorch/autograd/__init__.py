@@ -7,6 +7,7 @@ from .grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .variable import Variable  # noqa: F401
 from . import graph  # noqa: F401
 from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
+from . import forward_ad  # noqa: F401
 
 
 def _as_tuple(x):
