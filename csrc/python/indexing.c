@@ -156,7 +156,8 @@ int mt_py_setitem(PyObject *self, PyObject *index, PyObject *value) {
         }
         PyObject *pv = mt_py_wrap(v);
         if (!pv) { Py_DECREF(adv); return -1; }
-        PyObject *args = PyTuple_Pack(3, pv, adv, value);
+        /* self too: when it is a contiguous base, an autograd-recording write goes into it directly */
+        PyObject *args = PyTuple_Pack(4, pv, adv, value, self);
         Py_DECREF(pv);
         Py_DECREF(adv);
         if (!args) return -1;
