@@ -14,6 +14,7 @@ def _as_index_tensors(view, pairs):
     from ._creation import tensor
 
     dims, idxs = [], []
+    first = pairs[0][0] if pairs else 0  # PyTorch numbers the dims in its messages from the first advanced one
     for dim, obj in pairs:
         if not isinstance(obj, _C.TensorBase):
             obj = tensor(obj) if not isinstance(obj, list) or obj else tensor(obj, dtype=_int64())
@@ -38,7 +39,7 @@ def _as_index_tensors(view, pairs):
                 lo, hi = int(obj.min()), int(obj.max())
                 bad = hi if hi >= size else lo if lo < -size else None
                 if bad is not None:
-                    raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+                    raise IndexError(f"index {bad} is out of bounds for dimension {dim - first} with size {size}")
             if obj.dtype.name != "int64":
                 obj = obj.long()
             dims.append(dim)
@@ -280,7 +281,7 @@ def _parse_put_args(name, args, kwargs, first):
     names = ("indices", "values", "accumulate")
     if len(args) > 3:
         raise TypeError(f"{name}() takes from {first + 1} to {first + 2} positional arguments but "
-                        f"{len(args) + first} were given")
+                        f"{len(args) + first - 1} were given")
     got = dict(zip(names, args))
     positional = set(got)
     for k, v in kwargs.items():
