@@ -131,9 +131,9 @@ def _broadcasts_to(shape, target):
     return all(s == 1 or s == t for s, t in zip(reversed(shape), reversed(target)))
 
 
-def advanced_setitem(view, pairs, value, self=None):
+def advanced_setitem(view, pairs, value, self=None, index=None):
     """view[pairs] = value (x[index] = value, or index_put_ when value is a _PutArgs). `self` is the
-    tensor being indexed, `view` the result of applying the basic part of the index to it."""
+    tensor being indexed, `index` the whole index, `view` the result of applying its basic part to self."""
     strict, accumulate = False, False
     if isinstance(value, _PutArgs):  # index_put_: no leading-1 stripping, accumulate
         strict, accumulate, value = True, value.accumulate, value.values
@@ -160,7 +160,13 @@ def advanced_setitem(view, pairs, value, self=None):
         if strict and not _broadcasts_to(tuple(value.shape), result_shape):
             raise _shape_error(value.shape, result_shape)
     if _C.is_grad_enabled() and (view.requires_grad or (isinstance(value, _C.TensorBase) and value.requires_grad)):
-        _setitem_autograd(self, view, dims, idxs, value, result_shape, strict, accumulate)
+        if self is None or index is None:  # called without the C layer's context: write into the view
+            self, lin = view, _gather(_positions(view), dims, idxs)
+        else:
+            # the positions, in self's row-major order, of the written elements: self's own indexing
+            # applied to a tensor of positions (the same basic and advanced rules, the same result layout)
+            lin = _positions(self)[index]
+        _setitem_autograd(self, lin.reshape(-1), value, result_shape, strict, accumulate)
         return None
     arr = view.detach().numpy()
     key = [slice(None)] * view.dim()
@@ -180,17 +186,23 @@ def advanced_setitem(view, pairs, value, self=None):
     return None
 
 
-def _setitem_autograd(self, view, dims, idxs, value, result_shape, strict, accumulate):
-    """The assignment when autograd records it (PyTorch's IndexPutBackward0): the gradient of the old value
-    is the incoming one with the written positions zeroed (kept whole when accumulating), the value's is the
-    incoming one at those positions, summed back to its shape. Both are built of differentiable ops, so the
-    node supports create_graph."""
+def _positions(t):
+    from ._creation import arange
+
+    return arange(t.numel(), dtype=_int64(), device=t.device).view(tuple(t.shape))
+
+
+def _setitem_autograd(target, lin, value, result_shape, strict, accumulate):
+    """The assignment when autograd records it (PyTorch's IndexPutBackward0): the gradient of target's old
+    value is the incoming one with the written positions (lin, flat in target's row-major order) zeroed
+    (kept whole when accumulating), the value's is the incoming one at those positions, summed back to its
+    shape. Both are built of differentiable ops, so double backward works."""
     from ._creation import tensor
 
     if not isinstance(value, _C.TensorBase):
-        value = tensor(value, dtype=view.dtype)
-    if value.dtype != view.dtype:
-        value = value.to(view.dtype)
+        value = tensor(value, dtype=target.dtype)
+    if value.dtype != target.dtype:
+        value = value.to(target.dtype)
     if not strict:  # x[i] = v drops v's leading size-1 dims, as PyTorch's copy_to
         k = 0
         while k < value.dim() and value.shape[k] == 1:
@@ -199,25 +211,11 @@ def _setitem_autograd(self, view, dims, idxs, value, result_shape, strict, accum
             value = value.reshape(tuple(value.shape[k:]))
     if not _broadcasts_to(tuple(value.shape), result_shape):
         raise _shape_error(value.shape, result_shape)
-    direct = self is not None and self._base is None and self.is_contiguous()
-    target = self if direct else view
-    # the positions, in target's row-major order, of view's elements
-    if direct:
-        pos = np.full((), view.storage_offset() - self.storage_offset(), dtype=np.int64)
-        for d, (n, st) in enumerate(zip(view.shape, view.stride())):
-            shp = [1] * view.dim()
-            shp[d] = n
-            pos = pos + (np.arange(n, dtype=np.int64) * st).reshape(shp)
-        pos = tensor(np.ascontiguousarray(np.broadcast_to(pos, tuple(view.shape))), dtype=_int64())
-    else:
-        from ._creation import arange
-        pos = arange(view.numel(), dtype=_int64()).reshape(tuple(view.shape))
-    lin = _gather(pos, dims, idxs).reshape(-1)
-    if direct:
+    if target._base is None and target.is_contiguous():
         _put_recorded(target, lin, value, result_shape, accumulate)
         return
-    # target is a view (or not contiguous): compute the new contents out of place and copy them in, which
-    # rebases the base's history (CopySlices)
+    # target is a view (or not contiguous): compute its new contents out of place and copy them in, which
+    # rebases the base's history (CopySlices) and makes target a window of the new base
     flat = target.reshape(-1)
     src = value.expand(*result_shape).reshape(-1)
     new = flat.scatter_add(0, lin, src) if accumulate else flat.scatter(0, lin, src)

@@ -81,6 +81,14 @@ def _run_setitem(L, x_np, key_fn, vspec, *, value_grad=True, dtype=None, how="no
         big = L.cat([leaf * 1, leaf * 2], 0)
         x = big[: x_np.shape[0]]
         out = big
+    elif how == "view_read_back":  # as "view", the loss read through x itself (x's own history continues)
+        big = L.cat([leaf * 1, leaf * 2], 0)
+        x = big[x_np.shape[0]:]
+        out = x
+    elif how == "permuted_read_back":  # x a permuted view of a clone, the loss read through x
+        rev = list(range(leaf.dim()))[::-1]
+        x = (leaf * 1).permute(*rev).contiguous().permute(*rev)
+        out = x
     elif how == "transposed":  # a strided view: x is big with its dims reversed
         rev = list(range(leaf.dim()))[::-1]
         big = (leaf * 1).permute(*rev).contiguous()
@@ -93,7 +101,7 @@ def _run_setitem(L, x_np, key_fn, vspec, *, value_grad=True, dtype=None, how="no
 
 
 @pytest.mark.parametrize("name,x_np,key_fn,vspec,gname", CASES, ids=[c[0] for c in CASES])
-@pytest.mark.parametrize("how", ["nonleaf", "view", "transposed"])
+@pytest.mark.parametrize("how", ["nonleaf", "view", "transposed", "view_read_back", "permuted_read_back"])
 def test_setitem_gradients(name, x_np, key_fn, vspec, gname, how):
     xm, gm, vm = _run_setitem(mt, x_np, key_fn, vspec, how=how)
     xt, gt, vt = _run_setitem(torch, x_np, key_fn, vspec, how=how)
