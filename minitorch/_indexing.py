@@ -160,12 +160,15 @@ def advanced_setitem(view, pairs, value, self=None, index=None):
         if strict and not _broadcasts_to(tuple(value.shape), result_shape):
             raise _shape_error(value.shape, result_shape)
     if _C.is_grad_enabled() and (view.requires_grad or (isinstance(value, _C.TensorBase) and value.requires_grad)):
-        if self is None or index is None:  # called without the C layer's context: write into the view
-            self, lin = view, _gather(_positions(view), dims, idxs)
-        else:
+        if self is not None and self._base is None and self.is_contiguous():
+            # memory offsets in self are its row-major positions: computed from view's strides, O(written)
+            lin = _strided_positions(view, self.storage_offset(), dims, idxs, bshape, result_shape)
+        elif self is not None and index is not None:
             # the positions, in self's row-major order, of the written elements: self's own indexing
             # applied to a tensor of positions (the same basic and advanced rules, the same result layout)
             lin = _positions(self)[index]
+        else:  # called without the C layer's context: write into the view
+            self, lin = view, _gather(_positions(view), dims, idxs)
         _setitem_autograd(self, lin.reshape(-1), value, result_shape, strict, accumulate)
         return None
     arr = view.detach().numpy()
@@ -184,6 +187,26 @@ def advanced_setitem(view, pairs, value, self=None, index=None):
     except ValueError:
         raise _shape_error(np.shape(value), arr[tuple(key)].shape) from None
     return None
+
+
+def _strided_positions(view, base_offset, dims, idxs, bshape, result_shape):
+    """The storage offsets (from base_offset) of view[advanced indices idxs at dims], in the result's layout."""
+    from ._creation import arange, tensor
+
+    nd, nb, r = view.dim(), len(bshape), len(result_shape)
+    rest = [d for d in range(nd) if d not in dims]
+    adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
+    at = dims[0] if adjacent else 0  # where the broadcast index dims sit in the result
+    lin = tensor(view.storage_offset() - base_offset, dtype=_int64(), device=view.device)
+    for d, i in zip(dims, idxs):
+        shp = [1] * (at + nb - i.dim()) + list(i.shape) + [1] * (r - at - nb)
+        lin = lin + i.reshape(shp) * view.stride(d)
+    for k, d in enumerate(rest):
+        pos = (d if d < at else d - len(dims) + nb) if adjacent else nb + k
+        shp = [1] * r
+        shp[pos] = view.shape[d]
+        lin = lin + arange(view.shape[d], dtype=_int64(), device=view.device).reshape(shp) * view.stride(d)
+    return lin.expand(*result_shape).reshape(-1)
 
 
 def _positions(t):
