@@ -293,8 +293,6 @@ def _put_recorded(target, lin, value, result_shape, accumulate):
     _C._function_record(ctx, "IndexPutBackward0", _put_backward, (target, value), (target,))
 
 
-_MISSING = object()
-
 
 def _parse_put_args(name, args, kwargs, first):
     """(indices, values, accumulate) from torch's signature index_put(indices, values, accumulate=False);
