@@ -91,6 +91,7 @@ def broadcast_shapes(*shapes):
 from .serialization import load, save  # noqa: E402,F401
 from ._composites import *  # noqa: E402,F401,F403  (diagonal, kron, roll, meshgrid, cdist, searchsorted, ...)
 from ._einsum import einsum  # noqa: E402,F401
+from ._indexing import index_put  # noqa: E402,F401
 from ._compile import compile  # noqa: E402,F401
 from . import _random_fills  # noqa: E402,F401  (Tensor.random_, exponential_, geometric_, ...)
 from . import backends, nn, optim, safetensors, utils  # noqa: E402,F401

@@ -61,6 +61,15 @@ class Tensor(_C.TensorBase):
         from ._creation import _rebuild_tensor
         return (_rebuild_tensor, (self.detach().cpu().numpy().copy(), self.requires_grad, str(self.device)))
 
+    # ---- indexing ----
+    def index_put_(self, *args, **kwargs):
+        from ._indexing import index_put_
+        return index_put_(self, *args, **kwargs)
+
+    def index_put(self, *args, **kwargs):
+        from ._indexing import tensor_index_put
+        return tensor_index_put(self, *args, **kwargs)
+
     # ---- conversions ----
     def to(self, *args, **kwargs):
         dtype = kwargs.pop("dtype", None)

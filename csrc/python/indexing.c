@@ -156,7 +156,9 @@ int mt_py_setitem(PyObject *self, PyObject *index, PyObject *value) {
         }
         PyObject *pv = mt_py_wrap(v);
         if (!pv) { Py_DECREF(adv); return -1; }
-        PyObject *args = PyTuple_Pack(3, pv, adv, value);
+        /* self and the whole index too: a write that autograd records goes into self (its history, or its
+           base's when self is a view, continues), at the positions self's indices select */
+        PyObject *args = PyTuple_Pack(5, pv, adv, value, self, index);
         Py_DECREF(pv);
         Py_DECREF(adv);
         if (!args) return -1;

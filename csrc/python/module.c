@@ -614,9 +614,21 @@ static PyObject *f_function_record(PyObject *mod, PyObject *args) {
         e->ctx = ctx;
         e->backward = backward;
         snprintf(e->name, sizeof e->name, "%s", name);
-        n->name = e->name;
         n->extra = e;
         n->had_saved = true; /* ctx may hold saved tensors: a second backward is an error */
+        /* the node outlives its extra (freed with the saved state after a backward): its name points into
+           a str kept for the process's lifetime, one per distinct name */
+        static PyObject *names;
+        if (!names && !(names = PyDict_New())) goto out;
+        PyObject *key = PyDict_GetItemString(names, e->name); /* borrowed */
+        if (!key) {
+            key = PyUnicode_FromString(e->name);
+            if (!key || PyDict_SetItemString(names, e->name, key) < 0) { Py_XDECREF(key); goto out; }
+            Py_DECREF(key); /* the dict holds it */
+        }
+        const char *kept = PyUnicode_AsUTF8(key);
+        if (!kept) goto out;
+        n->name = kept;
     }
     res = Py_None;
     Py_INCREF(res);

@@ -44,7 +44,9 @@ class FunctionCtx:
 class _FunctionMeta(type):
     def __init__(cls, name, bases, ns):
         super().__init__(name, bases, ns)
-        cls._backward_name = name + "Backward"
+        # grad_fn.name() is "<Class>Backward" as in torch; a class may set `_node_name` (not inherited) to name
+        # its node exactly, as minitorch's own Functions do to show torch's built-in names ("EmbeddingBackward0")
+        cls._backward_name = ns.get("_node_name") or name + "Backward"
 
 
 class Function(metaclass=_FunctionMeta):

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from .. import _C
 from .._C import cat, where
 from .._creation import _as_index, full, rand, tensor, zeros, zeros_like
 from ..autograd.function import Function
@@ -148,7 +149,25 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         # the padding row gets no gradient: its lookups read a detached copy of the weight
         keep = (flat != padding_idx).unsqueeze(1)
         out = where(keep, out, weight.detach().index_select(0, flat))
-    return out.view(*input.shape, weight.shape[1])
+    out = out.view(*input.shape, weight.shape[1])
+    if out.requires_grad:
+        # the output's node gets torch's name (EmbeddingBackward0): an identity node recorded onto the output
+        # itself (its edge is taken from the view's history before the output's grad_fn is replaced). The
+        # gradient is the recorded index_select (index_add into zeros), padding mask and frequency scaling
+        # below it, so double backward and the composed ops' speed are kept.
+        _C._function_record(_EMBEDDING_CTX, "EmbeddingBackward0", _embedding_identity_backward, (out,), (out,))
+    return out
+
+
+class _EmbeddingCtx:
+    __slots__ = ()
+
+
+_EMBEDDING_CTX = _EmbeddingCtx()
+
+
+def _embedding_identity_backward(ctx, g):
+    return (g,)
 
 
 class _ScaleGrad(Function):
@@ -162,7 +181,13 @@ class _ScaleGrad(Function):
     @staticmethod
     def backward(ctx, g):
         (scale,) = ctx.saved_tensors
-        return g * scale, None
+        if not _C.is_grad_enabled():
+            return g * scale, None
+        # create_graph: the value is g * scale, but its derivative with respect to g is the identity, as
+        # torch's embedding_dense_double_backward (which leaves out the frequency scaling). The scaled
+        # pseudo-gradient is no true derivative; this way the second derivative with respect to the weight
+        # (Hessian-vector products through the lookup) is exact and matches torch.
+        return g + (g * (scale - 1.0)).detach(), None
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",

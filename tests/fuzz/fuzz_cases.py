@@ -913,11 +913,6 @@ def gen_index(g, _ops=None):
         if g.p(0.2) and len(args) == 3 and isinstance(args[1], dict):
             form = "Mwhere"  # a.where(cond, b)
     c = _case("index", name, form, inputs, args, kwargs)
-    adv = any(isinstance(a, dict) and ("list" in a or "t" in a) for a in
-              (args[1]["tuple"] if len(args) > 1 and isinstance(args[1], dict) and "tuple" in args[1] else args[1:2]))
-    if form == "setitem" and adv or name == "take_mask":
-        # documented: advanced-index assignment into a tensor that requires grad is not supported yet
-        return c
     return _maybe_grad(g, c, 0.25, mutating=form in ("setitem", "I"))
 
 
