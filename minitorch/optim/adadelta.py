@@ -2,7 +2,7 @@
 from ..autograd import no_grad
 from .._creation import zeros_like
 from ._composed import addcmul_, step_
-from .optimizer import Optimizer, _as_float, _new_step, _steps_to_tensors
+from .optimizer import Optimizer, _as_float, _new_step, _require_nonneg
 
 __all__ = ["Adadelta"]
 
@@ -17,27 +17,18 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _require_nonneg(lr, "learning rate")
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _require_nonneg(eps, "epsilon value")
+        _require_nonneg(weight_decay, "weight_decay value")
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize, capturable=capturable,
                         foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
         self._check_options(differentiable, None, foreach)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        _steps_to_tensors(self.state)
+        self._restore_groups(state, foreach=None, maximize=False, differentiable=False, capturable=False)
 
     def step(self, closure=None):
         """Performs a single optimization step; returns closure()'s loss when a closure is given."""

@@ -1,7 +1,7 @@
 """Adagrad (torch.optim.Adagrad) with lr decay, weight decay, initial accumulator value and maximize."""
 from .. import _C
 from .._creation import full_like
-from .optimizer import Optimizer, _as_float, _new_step, _require_nonneg, _steps_to_tensors
+from .optimizer import Optimizer, _as_float, _new_step, _require_nonneg
 
 __all__ = ["Adagrad"]
 
@@ -41,13 +41,7 @@ class Adagrad(Optimizer):
                 state["sum"] = full_like(p, initial_accumulator_value)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-        _steps_to_tensors(self.state)
+        self._restore_groups(state, foreach=None, maximize=False, differentiable=False, fused=None)
 
     def share_memory(self):
         """No-op: minitorch tensors are not shared across processes."""

@@ -2,7 +2,7 @@
 from .. import _C
 from .._creation import zeros_like
 from .._tensor import Tensor
-from .optimizer import Optimizer, _as_float, _new_step, _require_nonneg, _steps_to_tensors
+from .optimizer import Optimizer, _as_float, _new_step, _require_betas, _require_nonneg
 
 __all__ = ["Adam", "AdamW"]
 
@@ -21,10 +21,7 @@ class Adam(Optimizer):
                  maximize=False, capturable=False, differentiable=False, fused=None, decoupled_weight_decay=False):
         _require_nonneg(lr, "learning rate")
         _require_nonneg(eps, "epsilon value")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        _require_betas(betas)
         _require_nonneg(weight_decay, "weight_decay value")
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
@@ -50,16 +47,8 @@ class Adam(Optimizer):
         self._check_options(differentiable, fused, foreach)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("fused", None)
-        _steps_to_tensors(self.state)
+        self._restore_groups(state, amsgrad=False, maximize=False, foreach=None, capturable=False,
+                             differentiable=False, decoupled_weight_decay=False, fused=None)
 
     def step(self, closure=None):
         """Performs a single optimization step; returns closure()'s loss when a closure is given."""

@@ -2,7 +2,7 @@
 from ..autograd import no_grad
 from .._creation import zeros_like
 from ._composed import addcdiv_, lerp_, step_
-from .optimizer import Optimizer, _as_float, _new_step, _steps_to_tensors
+from .optimizer import Optimizer, _as_float, _new_step, _require_betas, _require_nonneg
 
 __all__ = ["Adamax"]
 
@@ -16,29 +16,17 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _require_nonneg(lr, "learning rate")
+        _require_nonneg(eps, "epsilon value")
+        _require_betas(betas)
+        _require_nonneg(weight_decay, "weight_decay value")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
         self._check_options(differentiable, None, foreach)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        _steps_to_tensors(self.state)
+        self._restore_groups(state, foreach=None, maximize=False, differentiable=False, capturable=False)
 
     def step(self, closure=None):
         """Performs a single optimization step; returns closure()'s loss when a closure is given."""

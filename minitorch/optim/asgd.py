@@ -2,7 +2,7 @@
 from ..autograd import no_grad
 from .._creation import tensor, zeros_like
 from ._composed import step_
-from .optimizer import Optimizer, _as_float, _new_step, _scalar_dtype, _steps_to_tensors
+from .optimizer import Optimizer, _as_float, _new_step, _require_nonneg, _scalar_dtype
 
 __all__ = ["ASGD"]
 
@@ -17,23 +17,15 @@ class ASGD(Optimizer):
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None, maximize=False,
                  differentiable=False, capturable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _require_nonneg(lr, "learning rate")
+        _require_nonneg(weight_decay, "weight_decay value")
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
         self._check_options(differentiable, None, foreach)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        _steps_to_tensors(self.state)
+        self._restore_groups(state, foreach=None, maximize=False, differentiable=False, capturable=False)
         for s in self.state.values():
             for k in ("eta", "mu"):
                 if k in s and not hasattr(s[k], "item"):

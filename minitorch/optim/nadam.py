@@ -2,7 +2,7 @@
 from ..autograd import no_grad
 from .._creation import tensor, zeros_like
 from ._composed import addcdiv_, addcmul_, lerp_, step_
-from .optimizer import Optimizer, _as_float, _new_step, _scalar_dtype, _steps_to_tensors
+from .optimizer import Optimizer, _as_float, _new_step, _require_betas, _require_nonneg, _scalar_dtype
 
 __all__ = ["NAdam"]
 
@@ -19,18 +19,11 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        _require_nonneg(lr, "learning rate")
+        _require_nonneg(eps, "epsilon value")
+        _require_betas(betas)
+        _require_nonneg(weight_decay, "weight_decay value")
+        _require_nonneg(momentum_decay, "momentum_decay value")
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable)
@@ -38,14 +31,8 @@ class NAdam(Optimizer):
         self._check_options(differentiable, None, foreach)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-        _steps_to_tensors(self.state)
+        self._restore_groups(state, maximize=False, foreach=None, capturable=False, differentiable=False,
+                             decoupled_weight_decay=False)
         for s in self.state.values():
             if "mu_product" in s and not hasattr(s["mu_product"], "item"):
                 s["mu_product"] = tensor(float(s["mu_product"]), dtype=_scalar_dtype())

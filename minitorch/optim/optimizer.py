@@ -52,6 +52,13 @@ def _require_nonneg(value, what):
         raise ValueError(f"Invalid {what}: {value}")
 
 
+def _require_betas(betas):
+    """torch's check of the Adam family's betas: each in [0, 1)"""
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+
+
 def _steps_to_tensors(state):
     """Per-parameter states loaded with a plain-number 'step' (older checkpoints) get it as a
     tensor, as torch's __setstate__ does"""
@@ -93,6 +100,15 @@ class Optimizer:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self.defaults.setdefault("differentiable", False)
+
+    def _restore_groups(self, state, **group_defaults):
+        """__setstate__ of the built-in optimizers: the base's, then the options an older pickle's groups
+        lack, and 'step' counts as tensors"""
+        Optimizer.__setstate__(self, state)
+        for group in self.param_groups:
+            for k, v in group_defaults.items():
+                group.setdefault(k, v)
+        _steps_to_tensors(self.state)
 
     def __repr__(self):
         format_string = self.__class__.__name__ + " ("

@@ -2,7 +2,7 @@
 from ..autograd import no_grad
 from .._creation import full_like, zeros_like
 from ._composed import step_
-from .optimizer import Optimizer, _as_float, _new_step, _steps_to_tensors
+from .optimizer import Optimizer, _as_float, _new_step, _require_nonneg
 
 __all__ = ["Rprop"]
 
@@ -16,8 +16,7 @@ class Rprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
                  maximize=False, differentiable=False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _require_nonneg(lr, "learning rate")
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach, maximize=maximize,
@@ -26,13 +25,7 @@ class Rprop(Optimizer):
         self._check_options(differentiable, None, foreach)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        _steps_to_tensors(self.state)
+        self._restore_groups(state, foreach=None, maximize=False, differentiable=False, capturable=False)
 
     def step(self, closure=None):
         """Performs a single optimization step; returns closure()'s loss when a closure is given."""
