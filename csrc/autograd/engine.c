@@ -489,14 +489,8 @@ mt_tensor *mt_with_history_of(mt_tensor *copy, mt_tensor *src) {
 static int has_nan(mt_tensor *t) {
     if (!mt_is_floating(t->dtype)) return 0;
     mt_tensor *m = mt_unary(MT_U_ISNAN, t);
-    mt_tensor *r = m ? mt_reduce(MT_RED_ANY, m, NULL, 0, false, 0, -1) : NULL;
+    int v = m ? mt_any_true(m) : -1;
     mt_decref(m);
-    if (!r) return -1;
-    mt_tensor *c = r->storage->device.type == MT_CPU ? mt_incref(r) : mt_to_device_raw(r, mt_cpu(), r->dtype);
-    mt_decref(r);
-    if (!c) return -1;
-    int v = *(bool *)mt_data(c) ? 1 : 0;
-    mt_decref(c);
     return v;
 }
 

@@ -98,6 +98,9 @@ enum { MT_RED_SUM, MT_RED_MEAN, MT_RED_PROD, MT_RED_MAX, MT_RED_MIN, MT_RED_ALL,
        MT_RED_LOGSUMEXP, MT_RED_NORM, MT_RED_ARGMAX, MT_RED_ARGMIN };
 /* dims == NULL / ndims == 0 with all_dims: reduce everything. */
 mt_tensor *mt_reduce(int op, mt_tensor *a, const int64_t *dims, int ndims, bool keepdim, double p, int dtype_or_neg);
+/* 1 when any element of t is nonzero (true), 0 when none, -1 with the error set; reads one value back
+   from t's device */
+int mt_any_true(mt_tensor *t);
 mt_tensor *mt_sum(mt_tensor *a);
 /* max/min along one dim: values and int64 indices */
 int mt_max_dim(mt_tensor *a, int64_t dim, bool keepdim, bool is_min, mt_tensor **values, mt_tensor **indices);

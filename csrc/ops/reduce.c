@@ -391,10 +391,9 @@ static int reduce_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
         if (mt_create_graph_active && zero) {
             /* the zero case's gradient below has no history of the other entries: compute it without
                history and let the engine guard it (differentiating it raises; never a wrong Hessian) */
-            mt_tensor *anyz = P(mt_reduce(MT_RED_ANY, zero, NULL, 0, false, 0, -1));
-            mt_tensor *c = anyz ? P(mt_to_device_raw(anyz, mt_cpu(), MT_BOOL)) : NULL;
-            if (!c) return -1;
-            if (*(const bool *)mt_data(c)) {
+            int anyz = mt_any_true(zero);
+            if (anyz < 0) return -1;
+            if (anyz) {
                 mt_backward_not_differentiable();
                 if (!(x = P(mt_detach(x))) || !(gk = P(mt_detach(gk)))) return -1;
                 zero = P(mt_binary_s(MT_B_EQ, x, mt_sf(0), false));
@@ -521,6 +520,16 @@ mt_tensor *mt_reduce(int op, mt_tensor *a, const int64_t *dims, int ndims, bool 
     if (!out) return NULL;
     reduce_record(op, a, out, &pl, keepdim, p);
     return out;
+}
+
+int mt_any_true(mt_tensor *t) {
+    mt_tensor *a = mt_reduce(MT_RED_ANY, t, NULL, 0, false, 0, -1);
+    mt_tensor *c = a ? mt_to_device_raw(a, mt_cpu(), MT_BOOL) : NULL;
+    mt_decref(a);
+    if (!c) return -1;
+    int r = *(const bool *)mt_data(c) ? 1 : 0;
+    mt_decref(c);
+    return r;
 }
 
 mt_tensor *mt_sum(mt_tensor *a) { return mt_reduce(MT_RED_SUM, a, NULL, 0, false, 0, -1); }

@@ -99,14 +99,6 @@ static mt_tensor *scalar_like(const mt_tensor *t, double v) {
     return P(mt_scalar_tensor(mt_sf(v), t->dtype, t->storage->device));
 }
 
-/* true when any element of t (bool) is set; -1 on error */
-static int any_true(mt_tensor *t) {
-    mt_tensor *a = P(mt_reduce(MT_RED_ANY, t, NULL, 0, false, 0, -1));
-    mt_tensor *c = a ? P(mt_to_device_raw(a, mt_cpu(), MT_BOOL)) : NULL;
-    if (!c) return -1;
-    return *(const uint8_t *)mt_data(c) != 0;
-}
-
 static mt_tensor *cumprod_grad(mt_tensor *g, mt_tensor *x, mt_tensor *y, int d) {
     int64_t outer, len, inner;
     split_at(x, d, &outer, &len, &inner);
@@ -114,7 +106,7 @@ static mt_tensor *cumprod_grad(mt_tensor *g, mt_tensor *x, mt_tensor *y, int d) 
     mt_tensor *w = P(mt_mul(y, g));
     mt_tensor *zero = scalar_like(x, 0), *one = scalar_like(x, 1);
     mt_tensor *is_zero = P(mt_binary_s(MT_B_EQ, x, mt_sf(0), false));
-    int any = is_zero ? any_true(is_zero) : -1;
+    int any = is_zero ? mt_any_true(is_zero) : -1;
     if (any < 0 || !w || !zero || !one) return NULL;
     if (!any) return mt_div(P(scan_raw(MT_SCAN_SUM, w, d, true, NULL)), x);
     /* cz: zeros seen so far; [0, z1) is cz == 0, [z1, z2) is cz == 1, z1 is where that meets is_zero */
