@@ -389,16 +389,23 @@ static void buf_clear(mt_node *n) {
  * of it is differentiated too (exp's backward is g * exp(x): its own derivative needs exp's node).
  * The node keeps outputs detached (an output holding its node holding it would be a cycle); for the
  * call, the slot holds an alias whose grad_fn is the node. */
+/* values' alias whose history is output `output_nr` of fn (the reference to fn is consumed) */
+static mt_tensor *alias_with_history(mt_tensor *values, mt_node *fn, uint32_t output_nr) {
+    mt_tensor *a = mt_detach(values);
+    if (!a) { mt_node_decref(fn); return NULL; }
+    a->grad_fn = fn;
+    a->output_nr = output_nr;
+    a->requires_grad = true;
+    return a;
+}
+
 static int relink_saved_outputs(mt_node *n, mt_tensor **orig) {
     for (int k = 0; k < n->n_saved; k++) {
         orig[k] = NULL;
         if (!n->saved_output[k] || !n->saved[k]) continue;
-        mt_tensor *a = mt_detach(n->saved[k]);
-        if (!a) return -1;
         mt_node_incref(n);
-        a->grad_fn = n;
-        a->output_nr = (uint32_t)(n->saved_output[k] - 1);
-        a->requires_grad = true;
+        mt_tensor *a = alias_with_history(n->saved[k], n, (uint32_t)(n->saved_output[k] - 1));
+        if (!a) return -1;
         orig[k] = n->saved[k];
         n->saved[k] = a;
     }
@@ -434,10 +441,8 @@ static int guard_gradients(mt_node *n, mt_tensor **go, mt_tensor **gi) {
         memcpy(e->next, n->next, sizeof(mt_edge) * (size_t)n->n_next);
         for (int j = 0; j < n->n_next; j++) mt_node_incref(e->next[j].node);
         set_edges_at(e, n->n_next, n_out, go);
-        mt_tensor *a = mt_detach(gi[i]);
-        if (!a) { mt_node_decref(e); return -1; }
-        a->grad_fn = e;
-        a->requires_grad = true;
+        mt_tensor *a = alias_with_history(gi[i], e, 0);
+        if (!a) return -1;
         mt_xsetref(&gi[i], a);
     }
     return 0;
@@ -452,37 +457,28 @@ static int identity_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
 }
 static const mt_node_vt identity_vt = {"AliasBackward0", identity_backward, NULL, true};
 
-static mt_tensor *alias_with_edge(mt_tensor *values, mt_edge edge) {
+/* values' alias behind an identity node: inputs[0]'s history, or the edge given when inputs is NULL */
+static mt_tensor *identity_alias(mt_tensor *values, mt_tensor *input, const mt_edge *edge) {
     mt_node *e = mt_node_new(&identity_vt, 1, 1);
-    mt_tensor *a = e ? mt_detach(values) : NULL;
-    if (!a) { if (e) mt_node_decref(e); return NULL; }
-    e->next[0] = edge;
-    mt_node_incref(edge.node);
+    if (!e) return NULL;
+    if (input) set_edges_at(e, 0, 1, &input);
+    else {
+        e->next[0] = *edge;
+        mt_node_incref(edge->node);
+    }
     mt_node_set_meta(e, 0, values);
-    a->grad_fn = e;
-    a->requires_grad = true;
-    return a;
+    return alias_with_history(values, e, 0);
 }
 
 mt_tensor *mt_node_input_alias(mt_node *n, int k, mt_tensor *values) {
     if (!values) return NULL;
     if (!mt_create_graph_active || !n->next[k].node) return mt_incref(values);
-    return alias_with_edge(values, n->next[k]);
+    return identity_alias(values, NULL, &n->next[k]);
 }
 
 mt_tensor *mt_with_history_of(mt_tensor *copy, mt_tensor *src) {
     if (!copy) return NULL;
-    if (!src->requires_grad) return mt_incref(copy);
-    mt_edge edge = {src->grad_fn, src->output_nr};
-    if (!src->grad_fn) {
-        edge.node = grad_accumulator(src);
-        edge.input_nr = 0;
-        if (!edge.node) return NULL;
-        mt_tensor *a = alias_with_edge(copy, edge);
-        mt_node_decref(edge.node); /* alias_with_edge took its own reference */
-        return a;
-    }
-    return alias_with_edge(copy, edge);
+    return src->requires_grad ? identity_alias(copy, src, NULL) : mt_incref(copy);
 }
 
 /* any NaN in t (anomaly mode) */
