@@ -39,6 +39,8 @@ extra_link_args = ["-fopenmp"]
 if os.environ.get("CFLAGS", "").find("sanitize") >= 0:
     extra_compile_args.append("-O1")
 
+libraries += ["dl", "pthread"]  # csrc/dist/mpi.c: dlopen of libmpi at run time, its engine thread
+
 ext = Extension(
     "minitorch._C",
     sources=sources,
