@@ -19,7 +19,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BOOT = """
-import os, pickle, sys, traceback
+import datetime, os, pickle, sys, traceback
 sys.path.insert(0, {tests!r})
 import minitorch as torch
 import minitorch.distributed as dist

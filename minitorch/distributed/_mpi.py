@@ -116,9 +116,14 @@ def node_name():
 
 
 def _finalize_at_exit():
-    if _state["broken"] or _state["abnormal"]:
-        return  # a peer (or this rank) failed: MPI_Finalize would wait for it forever
     store = _state["store"]
+    server = getattr(store, "_server", None)
+    if _state["broken"] or _state["abnormal"]:
+        # a peer (or this rank) failed: MPI_Finalize would wait for it forever. The store's host stays a
+        # moment so that the others read the failure from it rather than find it gone.
+        if server is not None:
+            server.wait_pmi_closed({_state["rank"]}, 5)
+        return
     try:
         if store is not None:
             store.set(f"mt/exiting/{_state['rank']}", "1")  # its PMI connection closing is no failure
@@ -128,9 +133,9 @@ def _finalize_at_exit():
         _C._mpi_finalize()
     except RuntimeError:
         pass
-    server = getattr(store, "_server", None)
     if server is not None:  # the host stays until the others' MPI has said goodbye to its PMI server
         server.wait_pmi_closed({_state["rank"]}, 10)
+        server.preack_finalize(_state["rank"])
 
 
 def _install_excepthook():
@@ -263,9 +268,38 @@ class Work:
         self.wait()
 
 
+_KIND_NAMES = ["ALLREDUCE", "BROADCAST", "REDUCE", "ALLGATHER", "GATHER", "SCATTER", "REDUCE_SCATTER",
+               "ALLTOALL", "BARRIER", "SPLIT", "FREE"]
+_DTYPE_NAMES = {v: k for k, v in _DTYPES.items()}
+
+
+def _check_same_collective(group, kind, what, count, dtype, op, root):
+    """TORCH_DISTRIBUTED_DEBUG=DETAIL: all ranks compare what they are about to run (an all-gather of a
+    fixed-size description) and fail instead of running mismatched collectives."""
+    import numpy as np
+
+    desc = f"{what} {_KIND_NAMES[kind]} count={count if kind != ALLTOALLV else '-'} " \
+           f"dtype={_DTYPE_NAMES.get(dtype, 'bytes')} op={op:#x} root={root}"
+    mine = np.zeros(160, dtype=np.uint8)
+    raw = desc.encode()[:160]
+    mine[:len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+    size = _C._mpi_comm_rank_size(group.comm)[1]
+    every = np.zeros(160 * size, dtype=np.uint8)
+    pending = _Pending("debug check", job=_C._mpi_submit(ALLGATHER, group.comm, mine.ctypes.data, every.ctypes.data,
+                                                          160, BYTE, 0, 0, 0, 0, None))
+    Work(group, [pending], keep=(mine, every), timeout=group.timeout.total_seconds()).wait()
+    descs = [every[i * 160:(i + 1) * 160].tobytes().rstrip(b"\0").decode() for i in range(size)]
+    for r, d in enumerate(descs):
+        if d != desc:
+            raise DistBackendError(f"Detected mismatch between collectives on ranks. Rank {group.rank()} is running "
+                                   f"collective: {desc}, but Rank {r} is running collective: {d}.")
+
+
 def submit(group, kind, what, send=0, recv=0, count=0, dtype=BYTE, op=0, root=0, color=0, key=0, v=None):
     if _state["broken"]:
         raise DistBackendError(f"{what}: the process group is unusable after an earlier failure: {_state['broken']}")
+    if os.environ.get("TORCH_DISTRIBUTED_DEBUG", "").upper() == "DETAIL":
+        _check_same_collective(group, kind, what, count, dtype, op, root)
     return _Pending(what, job=_C._mpi_submit(kind, group.comm, send, recv, count, dtype, op, root, color, key, v))
 
 

@@ -496,6 +496,8 @@ def _group_peer(g, global_rank, group_rank, fn, what):
         if global_rank is not None and global_rank != g.ranks[group_rank]:
             raise ValueError(f"{fn}: {what} and group_{what} are both given and disagree")
         r = group_rank
+    elif g is _world.default:
+        r = global_rank
     else:
         if global_rank not in g.ranks:
             raise ValueError(f"Global rank {global_rank} is not part of group {g}")
