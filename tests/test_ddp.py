@@ -592,7 +592,16 @@ def main(rank, world):
     # after the context, training goes on as usual
     opt.zero_grad()
     loss_of("mlp", ddp(x[:4]), y[:4]).backward()
-    return params(model), [p.grad.numpy().copy() for p in model.parameters()]
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    # throw_on_early_termination: every rank raises once one has run out
+    try:
+        with ddp.join(throw_on_early_termination=True):
+            for step in range(2 if rank == 0 else 4):
+                loss_of("mlp", ddp(x[:4]), y[:4]).backward()
+        thrown = None
+    except RuntimeError as e:
+        thrown = str(e)
+    return params(model), grads, thrown
 """
 
 
@@ -610,8 +619,10 @@ def test_join_shadows_the_collectives_of_uneven_inputs(tmp_path):
             loss = loss + loss_of("mlp", model(x[part]), y[part]) / 2
         loss.backward()
         opt.step()
-    for got, grads in res:
+    for got, grads, thrown in res:
         assert_params(got, params(model))
+    assert [r[2] for r in res] == ["Rank 0 exhausted all inputs.",
+                                   "Detected at least one rank that exhausted inputs. Throwing across all ranks."]
     model.zero_grad()
     loss_of("mlp", model(x[:4]), y[:4]).backward()
     assert_params(res[0][1], [p.grad.numpy() for p in model.parameters()], atol=1e-6)
@@ -652,6 +663,15 @@ def main(rank, world):
     half = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
     half[0].requires_grad_(False)
     out["half"] = [len(b.variables) for b in DDP(half).reducer.buckets]
+    two = nn.Sequential(nn.Linear(5, 16), nn.Linear(16, 16))
+    out["cap_list"] = [b.variables for b in DDP(two, bucket_cap_mb_list=[0.0004, 1]).reducer.buckets]
+    import copy, pickle
+    twin = copy.deepcopy(ddp)  # torch's __getstate__/__setstate__: the default group, buckets of its own
+    twin(mt.ones(2, 3)).sum().backward()
+    out["twin"] = (twin.module is not m and twin.reducer is not ddp.reducer and m.weight.grad is None
+                   and twin.module.weight.grad.tolist() == [[2.0] * 3] * 2)
+    sub = DDP(nn.Linear(2, 2), process_group=dist.new_group([0, 1]))
+    out["pickle_group"] = err(lambda: pickle.dumps(sub))
     other = nn.Linear(3, 2 + rank)
     out["mismatch"] = err(lambda: DDP(other))
     other = nn.Sequential(*[nn.Linear(2, 2) for _ in range(rank + 1)])
@@ -676,6 +696,12 @@ def test_construction_errors_and_attributes(tmp_path):
         assert r["warnings"] == ["The `check_reduction` argument in `DistributedDataParallel` module is deprecated. "
                                  "Please avoid using it."]
         assert r["half"] == [2]
+        assert r["cap_list"] == [[3, 2], [1, 0]]  # 0.0004 MiB closes at the 16x16 weight; 1 MiB holds the rest
+        assert r["twin"]
+        assert r["pickle_group"] == ("RuntimeError", "DDP Pickling/Unpickling are only supported when using DDP "
+                                     "with the default process group. That is, when you have called "
+                                     "init_process_group and have not passed process_group argument to DDP "
+                                     "constructor")
         assert r["mismatch"][0] == "RuntimeError" and "same model across all ranks" in r["mismatch"][1] or \
             r["mismatch"][1].startswith("[1]: params[0] in this process with sizes [3, 3]")
         assert r["count"][0] == "RuntimeError"

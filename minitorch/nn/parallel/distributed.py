@@ -19,7 +19,6 @@ iteration from the order the gradients arrived in (the reverse registration orde
 static_graph=True is served by the same per-iteration unused-parameter search.
 """
 import itertools
-import sys
 import warnings
 import weakref
 from contextlib import contextmanager
@@ -207,7 +206,6 @@ class _Reducer:
         self.use_static_world_size = True
         self.num_iterations = 0
         self.launched = []  # bucket indices in the order this iteration launched them
-        self._in_hook = False
         ref = weakref.ref(self)
         self.handles = [p.register_post_accumulate_grad_hook(self._make_hook(ref, i)) for i, p in enumerate(params)]
         if gradient_as_bucket_view:  # torch: existing gradients move into their bucket views
@@ -719,20 +717,51 @@ class DistributedDataParallel(Module):
         self._divide_by_initial_world_size = True
         self._pending_works = []
 
+        self._bucket_size_limits = limits
+
         parameters = self._build_params_for_reducer()
         if init_sync:
             _verify_param_shape_across_processes(self.process_group, parameters)
             _sync_module_states(self.module, self.process_group, 0, self.parameters_to_ignore, init_sync_buffers)
-        # buckets in the order backward fills them: the parameters in reverse registration order
-        order = list(reversed(range(len(parameters))))
-        assignment = _compute_bucket_assignment_by_size([parameters[i] for i in order], limits)
-        bucket_indices = [[order[j] for j in bucket] for bucket in assignment]
-        self.reducer = _Reducer(parameters, bucket_indices, self.process_group,
-                                find_unused_parameters or static_graph, gradient_as_bucket_view,
-                                skip_all_reduce_unused_params)
+        self._ddp_init_helper(parameters)
         self._has_rebuilt_buckets = False
         if static_graph:
             self._set_static_graph()
+
+    def _ddp_init_helper(self, parameters):
+        """The buckets, in the order backward fills them (the parameters in reverse registration order)."""
+        order = list(reversed(range(len(parameters))))
+        assignment = _compute_bucket_assignment_by_size([parameters[i] for i in order], self._bucket_size_limits)
+        bucket_indices = [[order[j] for j in bucket] for bucket in assignment]
+        self.reducer = _Reducer(parameters, bucket_indices, self.process_group,
+                                self.find_unused_parameters or self.static_graph, self.gradient_as_bucket_view,
+                                self.skip_all_reduce_unused_params)
+
+    def __getstate__(self):
+        self._check_default_group()
+        attrs = dict(self.__dict__)
+        for k in ("process_group", "reducer", "logger", "_pending_works"):
+            attrs.pop(k, None)
+        return attrs
+
+    def __setstate__(self, state):
+        """Unpickled (or deep-copied) onto the default process group, with buckets of its own; no collective."""
+        super().__setstate__(state)
+        self.__dict__.update(process_group=_dist().distributed_c10d._default(), logger=None, _pending_works=[])
+        self.__dict__.setdefault("require_forward_param_sync", True)
+        self.__dict__.setdefault("require_backward_grad_sync", True)
+        self._join_config = _JoinConfig()
+        self._ddp_init_helper(self._build_params_for_reducer())
+
+    def _check_default_group(self):
+        try:
+            unsupported = self.process_group is not _dist().distributed_c10d._default()
+        except ValueError:
+            unsupported = True
+        if unsupported:
+            raise RuntimeError("DDP Pickling/Unpickling are only supported when using DDP with the default process "
+                               "group. That is, when you have called init_process_group and have not passed "
+                               "process_group argument to DDP constructor")
 
     # -- construction helpers -----------------------------------------------------------------------------
 
@@ -964,9 +993,6 @@ class DistributedDataParallel(Module):
     def _register_fused_optim(self, optim, *args, optim_params=None, **kwargs):
         raise NotImplementedError("DistributedDataParallel._register_fused_optim is not supported by minitorch")
 
-    def __getstate__(self):
-        raise NotImplementedError("pickling a DistributedDataParallel is not supported by minitorch: save "
-                                  "ddp.module (or its state_dict) instead")
 
 
 def _device_index(d):
