@@ -19,3 +19,8 @@ class DataParallel(Module):
 
     def forward(self, *inputs, **kwargs):
         return self.module(*inputs, **kwargs)
+
+
+from .distributed import DistributedDataParallel  # noqa: E402
+
+__all__ += ["DistributedDataParallel"]

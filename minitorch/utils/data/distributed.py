@@ -5,7 +5,8 @@ Each of num_replicas ranks takes every num_replicas-th index (from rank) of the 
 indices are minitorch.randperm(len(dataset)) from a Generator seeded with seed + epoch, as torch does; the
 permutation comes from minitorch's generator, which is not torch's Mersenne Twister, so the shuffled order
 differs from torch's for the same seed (it is the same on every rank, which is what the sampler needs).
-minitorch has no process groups: num_replicas and rank must be given."""
+num_replicas and rank default to the default process group's world size and rank (minitorch.distributed),
+as in torch; with no process group initialised they must be given."""
 import math
 
 from . import Sampler
@@ -18,9 +19,12 @@ class DistributedSampler(Sampler):
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         if num_replicas is None or rank is None:
-            # torch asks the default process group, which minitorch never has
-            raise ValueError("Default process group has not been initialized, please make sure to call "
-                             "init_process_group.")
+            from ... import distributed as dist  # ValueError from these when no process group is initialised
+
+            if num_replicas is None:
+                num_replicas = dist.get_world_size()
+            if rank is None:
+                rank = dist.get_rank()
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
         self.dataset = dataset
