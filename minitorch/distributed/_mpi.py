@@ -176,21 +176,48 @@ def peer_failure():
 class _Pending:
     """One queued collective (a job of the engine thread) or one nonblocking send/receive."""
 
-    __slots__ = ("job", "request", "source", "what")
+    __slots__ = ("job", "request", "source", "what", "done")
 
     def __init__(self, what, job=None, request=None):
-        self.what, self.job, self.request, self.source = what, job, request, -1
+        self.what, self.job, self.request, self.source, self.done = what, job, request, -1, False
 
     def poll(self, seconds):
+        if self.done:
+            return True
         if self.job is not None:
             if not _C._mpi_job_wait(self.job, seconds):
                 return False
             _C._mpi_job_result(self.job)  # RuntimeError with MPI's message if it failed
-            return True
-        done, self.request, source = _C._mpi_request_wait(self.request, seconds)
-        if done:
+        else:
+            done, self.request, source = _C._mpi_request_wait(self.request, seconds)
+            if not done:
+                return False
             self.source = source
-        return done
+        self.done = True
+        return True
+
+
+_inflight = []  # async Works not waited for yet
+
+
+def reap():
+    """Finishes the async Works whose collectives are done although nobody waited for them: their staging
+    buffers (a non-contiguous or CUDA tensor's) are written back, then freed. A dropped Work is kept here
+    until then, so the engine never writes into freed memory."""
+    for w in list(_inflight):
+        if w._error is None and w.is_completed():
+            try:
+                w.wait()
+            except RuntimeError:
+                pass
+
+
+def wait_inflight():
+    for w in list(_inflight):
+        try:
+            w.wait()
+        except RuntimeError:
+            pass
 
 
 class Work:
@@ -202,6 +229,8 @@ class Work:
         self._timeout = timeout
         self._done = False
         self._error = None
+        if keep or finish is not None:
+            _inflight.append(self)  # owns the buffers until the engine is done with them (see reap)
 
     def wait(self, timeout=None):
         if self._error is not None:
@@ -230,6 +259,8 @@ class Work:
         if self._finish is not None:
             self._finish()
         self._keep = ()
+        if self in _inflight:
+            _inflight.remove(self)
         return True
 
     def is_completed(self):
@@ -296,6 +327,8 @@ def _check_same_collective(group, kind, what, count, dtype, op, root):
 
 
 def submit(group, kind, what, send=0, recv=0, count=0, dtype=BYTE, op=0, root=0, color=0, key=0, v=None):
+    if _inflight:
+        reap()
     if _state["broken"]:
         raise DistBackendError(f"{what}: the process group is unusable after an earlier failure: {_state['broken']}")
     if os.environ.get("TORCH_DISTRIBUTED_DEBUG", "").upper() == "DETAIL":

@@ -329,6 +329,7 @@ def destroy_process_group(group=None):
     if _world.default is None:
         raise ValueError("Default process group has not been initialized, please make sure to call "
                          "init_process_group.")
+    _mpi.wait_inflight()  # async work nobody waited for finishes (and writes back) first
     targets = [group] if group is not None else _world.groups + [_world.default]
     for g in targets:
         if isinstance(g, ProcessGroup) and not _mpi._state["broken"]:
