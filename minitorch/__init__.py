@@ -7,7 +7,7 @@ from . import _blas
 _blas.load()
 
 from . import _C  # noqa: E402
-from ._C import Generator, cat, tril_indices, triu_indices, default_generator, get_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
+from ._C import Generator, cat, tril_indices, triu_indices, default_generator, get_num_threads, set_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
 from ._C import is_inference_mode_enabled  # noqa: E402,F401
 from ._types import Size, device, dtype  # noqa: E402,F401
 from ._types import bool_ as bool  # noqa: E402,F401  (shadows the builtin inside this module only, like torch.bool)
@@ -105,6 +105,33 @@ Tensor.prelu = _torch_forms._tensor_prelu
 __version__ = "0.1.0"
 
 
+_interop_threads = [1]
+
+
+def get_num_interop_threads():
+    """minitorch runs no inter-op thread pool: the number set (1 by default) is only remembered."""
+    return _interop_threads[0]
+
+
+def set_num_interop_threads(n):
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise RuntimeError("Expected positive number of threads")
+    _interop_threads[0] = n
+
+
 def is_inference(input):
     """Whether `input` is an inference tensor (made under inference_mode)."""
     return input.is_inference()
+
+
+_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures")
+
+
+def __getattr__(name):
+    """torch.distributed, torch.multiprocessing and torch.futures without an import of their own (as after
+    `import torch`), loaded on first use so that `import minitorch` stays quick."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

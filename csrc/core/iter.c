@@ -13,6 +13,14 @@ int mt_num_threads(void) {
 #endif
 }
 
+void mt_set_num_threads(int n) {
+    extern void mt_blas_set_num_threads(int);
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#endif
+    mt_blas_set_num_threads(n);
+}
+
 int mt_broadcast_shapes(const int64_t *a, int na, const int64_t *b, int nb, int64_t *out, int *nout) {
     int n = na > nb ? na : nb;
     for (int i = 0; i < n; i++) {

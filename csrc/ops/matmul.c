@@ -48,6 +48,19 @@ typedef int mt_blasint;
 #define MT_BLASINT_MAX (sizeof(mt_blasint) == 4 ? (int64_t)INT32_MAX : INT64_MAX)
 #endif
 
+/* Threads of the BLAS (OpenBLAS's own pool), set with OpenMP's by minitorch.set_num_threads. */
+void mt_blas_set_num_threads(int n) {
+#if defined(MT_NO_BLAS)
+    (void)n;
+#elif defined(MT_BLAS_PREFIX)
+    extern void MT_CBLAS_CAT(MT_BLAS_PREFIX, openblas_set_num_threads)(int);
+    MT_CBLAS_CAT(MT_BLAS_PREFIX, openblas_set_num_threads)(n);
+#else
+    extern void openblas_set_num_threads(int);
+    openblas_set_num_threads(n);
+#endif
+}
+
 #define P mt_pool
 
 /* ======================================================================

@@ -644,6 +644,19 @@ static PyObject *f_num_threads(PyObject *mod, PyObject *u) {
     return PyLong_FromLong(mt_num_threads());
 }
 
+/* torch.set_num_threads: OpenMP's threads (minitorch's kernels) and the BLAS's; torch's errors. */
+static PyObject *f_set_num_threads(PyObject *mod, PyObject *arg) {
+    (void)mod;
+    extern void mt_set_num_threads(int);
+    if (!PyLong_Check(arg) || PyBool_Check(arg))
+        return PyErr_Format(PyExc_RuntimeError, "set_num_threads expects an int, but got %s", Py_TYPE(arg)->tp_name);
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (n <= 0 || n > 1 << 16) return PyErr_Format(PyExc_RuntimeError, "set_num_threads expects a positive integer");
+    mt_set_num_threads((int)n);
+    Py_RETURN_NONE;
+}
+
 /* tril_indices / triu_indices(row, col, offset=0, *, dtype=torch.long, device=None, layout=torch.strided) */
 static int tri_int(const char *fn, const char *arg, int pos, PyObject *o, long long *v) {
     if (PyBool_Check(o) || !PyIndex_Check(o)) {
@@ -705,6 +718,7 @@ PyMethodDef mt_module_functions[] = {
     {"_run_backward", f_run_backward, METH_VARARGS, NULL},
     {"_function_record", f_function_record, METH_VARARGS, NULL},
     {"get_num_threads", f_num_threads, METH_NOARGS, NULL},
+    {"set_num_threads", f_set_num_threads, METH_O, NULL},
     {"tril_indices", KW f_tril_indices, METH_VARARGS | METH_KEYWORDS, NULL},
     {"triu_indices", KW f_triu_indices, METH_VARARGS | METH_KEYWORDS, NULL},
     {NULL, NULL, 0, NULL},
