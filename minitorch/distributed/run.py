@@ -459,84 +459,85 @@ def _close(procs, death_sig, timeout, state):
         p.wait()
 
 
+def _std_of(spec, local_rank):
+    return spec.get(local_rank, 0) if isinstance(spec, dict) else spec
+
+
+def _streams(c, local_rank, clogdir, files):
+    """Popen's stdout and stderr for one worker, and {stream index: (log path, console)} to tee.
+
+    As torchrun: redirected (or tee'd) streams go to ``clogdir/std{out,err}.log``; a rank left out
+    by --local-ranks-filter shows nothing on the console."""
+    redirect, tee = _std_of(c.redirects, local_rank) | _std_of(c.tee, local_rank), _std_of(c.tee, local_rank)
+    hidden = c.local_ranks_filter is not None and local_rank not in c.local_ranks_filter
+    popen, tees = [], {}
+    for i, (bit, name, console) in enumerate(((1, "stdout", sys.stdout), (2, "stderr", sys.stderr))):
+        if redirect & bit and clogdir:
+            path = os.path.join(clogdir, f"{name}.log")
+            if tee & bit:
+                popen.append(subprocess.PIPE)
+                tees[i] = (path, None if hidden else getattr(console, "buffer", console))
+            else:
+                files.append(open(path, "wb"))
+                popen.append(files[-1])
+        else:
+            popen.append(subprocess.DEVNULL if hidden or redirect & bit else None)
+    return popen, tees
+
+
 def launch(config, cmd, name=None):
     """Run ``config.nproc_per_node`` workers of ``cmd``; return when all succeeded, raise
     ChildFailedError when one failed, SignalException when the launcher was signalled."""
     c, n, name = config, config.nproc_per_node, name or cmd[0]
     envs = [_worker_env(c, lr) for lr in range(n)]
-    redirs = [(c.redirects.get(lr, 0) if isinstance(c.redirects, dict) else c.redirects) for lr in range(n)]
-    tees = [(c.tee.get(lr, 0) if isinstance(c.tee, dict) else c.tee) for lr in range(n)]
-    devnull = c.log_dir == os.devnull
-    temp_base = None
-    if not devnull:
+    attempt_dir = temp_base = None
+    if c.log_dir != os.devnull:
         base = c.log_dir or tempfile.mkdtemp(prefix="minitorchrun_")
-        temp_base = None if c.log_dir or any(redirs) or any(tees) else base
         os.makedirs(base, exist_ok=True)
+        if not c.log_dir and not any(_std_of(c.redirects, lr) | _std_of(c.tee, lr) for lr in range(n)):
+            temp_base = base  # only error files in it: removed at the end
         attempt_dir = os.path.join(tempfile.mkdtemp(prefix=f"{c.run_id}_", dir=base), "attempt_0")
     if c.omp_num_threads is not None:
         sys.stderr.write(_OMP_WARNING)
         sys.stderr.flush()
+    prefix = Template(os.environ.get("TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE", "[${role_name}${local_rank}]:"))
 
     state = {"closing": False, "kill": False}
 
     def on_signal(signum, frame):
-        if state["closing"]:
+        if state["closing"]:  # a second signal while stopping: SIGKILL at once
             state["kill"] = True
             return
         raise SignalException(f"Process {os.getpid()} got signal: {signum}", sigval=signal.Signals(signum))
 
-    previous = {}
-    for sname in filter(None, (s.strip() for s in c.signals_to_handle.split(","))):
-        sig = getattr(signal, sname, None)
-        if sig is None:
-            logger.warning("Signal %s is not known on this platform; not forwarding it", sname)
-            continue
-        try:
-            previous[sig] = signal.signal(sig, on_signal)
-        except (ValueError, OSError):  # not the main thread, or a signal that cannot be caught
-            pass
-
-    procs, threads, files, error_files = [], [], [], []
+    previous, procs, threads, files = {}, [], [], []
     try:
+        for sname in filter(None, (s.strip() for s in c.signals_to_handle.split(","))):
+            try:
+                previous[getattr(signal, sname)] = signal.signal(getattr(signal, sname), on_signal)
+            except (AttributeError, ValueError, OSError):  # unknown here, uncatchable, or not the main thread
+                logger.warning("Cannot handle signal %s; it is not forwarded to the workers", sname)
         for lr in range(n):
-            streams = []
-            filtered = c.local_ranks_filter is not None and lr not in c.local_ranks_filter
-            clogdir = None if devnull else os.path.join(attempt_dir, str(lr))
+            clogdir = attempt_dir and os.path.join(attempt_dir, str(lr))
             if clogdir:
                 os.makedirs(clogdir)
-                envs[lr]["TORCHELASTIC_ERROR_FILE"] = os.path.join(clogdir, "error.json")
-            else:
-                envs[lr]["TORCHELASTIC_ERROR_FILE"] = ""
-            error_files.append(envs[lr]["TORCHELASTIC_ERROR_FILE"])
-            for bit, sname, console in ((1, "stdout", sys.stdout), (2, "stderr", sys.stderr)):
-                if (redirs[lr] | tees[lr]) & bit and not devnull:
-                    path = os.path.join(clogdir, f"{sname}.log")
-                    if tees[lr] & bit:
-                        streams.append(("tee", path, None if filtered else getattr(console, "buffer", console)))
-                    else:
-                        files.append(open(path, "wb"))
-                        streams.append(files[-1])
-                else:
-                    streams.append(subprocess.DEVNULL if filtered or (redirs[lr] | tees[lr]) & bit else None)
+            envs[lr]["TORCHELASTIC_ERROR_FILE"] = os.path.join(clogdir, "error.json") if clogdir else ""
+            (stdout, stderr), tees = _streams(c, lr, clogdir, files)
             argv = [Template(a).safe_substitute(local_rank=str(lr)) for a in cmd]
-            p = subprocess.Popen(argv, env=envs[lr], start_new_session=hasattr(os, "setsid"),
-                                 stdout=subprocess.PIPE if isinstance(streams[0], tuple) else streams[0],
-                                 stderr=subprocess.PIPE if isinstance(streams[1], tuple) else streams[1])
+            p = subprocess.Popen(argv, env=envs[lr], stdout=stdout, stderr=stderr,
+                                 start_new_session=hasattr(os, "setsid"))  # own process group
             procs.append(p)
-            prefix = Template(os.environ.get("TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE", "[${role_name}${local_rank}]:"))
-            prefix = prefix.safe_substitute(role_name=c.role, rank=envs[lr]["RANK"], local_rank=lr).encode()
-            for pipe, dest in ((p.stdout, streams[0]), (p.stderr, streams[1])):
-                if isinstance(dest, tuple):
-                    t = threading.Thread(target=_pump, args=(pipe, dest[1], dest[2], prefix), daemon=True)
-                    t.start()
-                    threads.append(t)
+            line_prefix = prefix.safe_substitute(role_name=c.role, rank=envs[lr]["RANK"], local_rank=lr).encode()
+            for i, (path, console) in tees.items():
+                threads.append(threading.Thread(target=_pump, daemon=True,
+                                                args=((p.stdout, p.stderr)[i], path, console, line_prefix)))
+                threads[-1].start()
         failed = {}
         while not failed:
             codes = [p.poll() for p in procs]
             if all(code == 0 for code in codes):
                 return None
-            now = time.time()
-            failed = {lr: now for lr, code in enumerate(codes) if code not in (None, 0)}
+            failed = dict.fromkeys((lr for lr, code in enumerate(codes) if code not in (None, 0)), time.time())
             if not failed:
                 time.sleep(c.monitor_interval)
         first = min(failed)
@@ -544,13 +545,11 @@ def launch(config, cmd, name=None):
                      procs[first].returncode, first, procs[first].pid, cmd[0])
         state["closing"] = True
         _close(procs, signal.SIGTERM, c.shutdown_timeout, state)
-        now = time.time()
-        failures = {}
-        for lr, p in enumerate(procs):
-            if p.returncode != 0:
-                failures[c.node_rank * n + lr] = _Failure(lr, c.node_rank * n + lr, p.pid, p.returncode,
-                                                          error_files[lr], failed.get(lr, now))
-        raise ChildFailedError(name, failures)
+        now, base_rank = time.time(), c.node_rank * n
+        raise ChildFailedError(name, {
+            base_rank + lr: _Failure(lr, base_rank + lr, p.pid, p.returncode, envs[lr]["TORCHELASTIC_ERROR_FILE"],
+                                     failed.get(lr, now))
+            for lr, p in enumerate(procs) if p.returncode != 0})
     except SignalException as e:
         state["closing"] = True
         logger.warning("Received %s death signal, shutting down workers", e.sigval)
