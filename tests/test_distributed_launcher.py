@@ -260,10 +260,11 @@ def test_tee_and_redirects(tmp_path):
 
 @pytest.mark.parametrize("flags", [["--nproc_per_node", "2", "--master_port", "free"],
                                    ["--standalone", "--nproc_per_node", "2"]])
-def test_matches_torchrun(dump_script, flags):
+def test_matches_torchrun(dump_script, tmp_path, flags):
     pytest.importorskip("torch")
     script, out = dump_script
     env = base_env(out)
+    env["TMPDIR"] = str(tmp_path)  # torchrun leaves its log directory behind
     flags = [str(free_port()) if f == "free" else f for f in flags]
     got = {}
     for module in ("minitorch.distributed.run", "torch.distributed.run"):
