@@ -1,0 +1,56 @@
+"""Child functions for test_multiprocessing.py: spawn pickles them by module and name, so they
+live at the top level of an importable module."""
+import os
+import signal
+import sys
+import time
+
+
+def write_result(i, out_dir, scale):
+    with open(os.path.join(out_dir, f"{i}.txt"), "w") as f:
+        f.write(f"{i * scale} {os.getpid()}")
+
+
+def put_result(i, queue):
+    queue.put((i, i * i, os.getpid()))
+
+
+def _record_pid(i, out_dir):
+    tmp = os.path.join(out_dir, f"{i}.pid.tmp")
+    with open(tmp, "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(tmp, os.path.join(out_dir, f"{i}.pid"))
+
+
+def _wait_for_all(out_dir, nprocs):
+    while not all(os.path.exists(os.path.join(out_dir, f"{j}.pid")) for j in range(nprocs)):
+        time.sleep(0.02)
+
+
+def raise_in_one(i, out_dir, nprocs):
+    _record_pid(i, out_dir)
+    if i == 1:
+        _wait_for_all(out_dir, nprocs)
+        raise ValueError(f"bad value in child {i}")
+    time.sleep(600)
+
+
+def exit_in_one(i, out_dir, nprocs, code):
+    _record_pid(i, out_dir)
+    if i == 0:
+        _wait_for_all(out_dir, nprocs)
+        os._exit(code)
+    time.sleep(600)
+
+
+def kill_self(i, out_dir, nprocs):
+    _record_pid(i, out_dir)
+    if i == 1:
+        _wait_for_all(out_dir, nprocs)
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(600)
+
+
+def sleep_then_exit(i, seconds):
+    time.sleep(seconds)
+    sys.exit(0)
