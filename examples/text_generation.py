@@ -31,6 +31,7 @@ import time
 import numpy as np
 
 import minitorch as torch
+import minitorch.distributed as dist
 import minitorch.nn as nn
 import minitorch.optim as optim
 from minitorch.utils import data
@@ -402,10 +403,17 @@ def evaluate_charrnn(model, ids, seq_len=100, batch_size=256, device="cpu"):
 
 def train_charrnn(text, epochs=1, hidden=256, layers=2, embed=64, batch_size=64, seq_len=100, lr=2e-3, dropout=0.2,
                   clip=5.0, device="cpu", max_batches=None, time_limit=None, stop_below=None, progress=True,
-                  log=print, char_to_int=None):
+                  log=print, char_to_int=None, distributed=False):
     """Train on the first 90% of the text, validate on the last 10% after every epoch (a pass over the training
     text in shuffled non-overlapping windows). Stops after `epochs`, `time_limit` seconds, or once the validation
-    loss is below `stop_below`. Returns model, best state_dict, char_to_int, history (one dict per epoch)."""
+    loss is below `stop_below`. Returns model, best state_dict, char_to_int, history (one dict per epoch).
+
+    distributed: this process is one rank of an initialised process group; the model is wrapped in
+    DistributedDataParallel and each rank takes its share (every world_size-th window) of every batch of
+    batch_size windows, so the updates are those of one process on the whole batch. Rank 0 logs."""
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    if rank != 0:
+        log, progress = (lambda *a, **k: None), False
     char_to_int = char_to_int or build_vocab(text)
     n_vocab = len(char_to_int)
     ids = encode(text, char_to_int)
@@ -413,9 +421,13 @@ def train_charrnn(text, epochs=1, hidden=256, layers=2, embed=64, batch_size=64,
     log(f"Total characters: {len(text)} (train {len(train_ids)}, validation {len(val_ids)}), vocabulary: {n_vocab}, "
         f"unigram entropy {unigram_entropy(train_ids, n_vocab):.4f} nats")
     model = CharRNN(n_vocab, hidden, layers, embed, dropout).to(device)
+    seed = [int(torch.randint(0, 2 ** 31 - 1, (1,)).item())]  # follows --seed
+    if distributed:
+        model = nn.parallel.DistributedDataParallel(model)  # rank 0's initial weights everywhere
+        dist.broadcast_object_list(seed, src=0)              # and one window order
     optimizer = optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
-    rng = np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, (1,)).item()))  # follows --seed
+    rng = np.random.default_rng(seed[0])
     best_model, best_loss, history = None, math.inf, []
     t_start = time.perf_counter()
     deadline = None if time_limit is None else t_start + time_limit
@@ -423,7 +435,7 @@ def train_charrnn(text, epochs=1, hidden=256, layers=2, embed=64, batch_size=64,
     for epoch in range(epochs):
         x, t = _chunks(train_ids, seq_len, offset=int(rng.integers(0, seq_len)))
         order = rng.permutation(len(x))
-        n_batches = math.ceil(len(x) / batch_size)
+        n_batches = math.ceil(len(x) / batch_size) if world == 1 else len(x) // batch_size  # every rank a share
         if max_batches is not None:
             n_batches = min(n_batches, max_batches)
         bar = Progress(n_batches, f"epoch {epoch + 1}/{epochs}", progress)
@@ -431,10 +443,13 @@ def train_charrnn(text, epochs=1, hidden=256, layers=2, embed=64, batch_size=64,
         t0 = time.perf_counter()
         total, nb = 0.0, 0
         for b in range(n_batches):
-            if deadline is not None and time.perf_counter() > deadline:
+            over = deadline is not None and time.perf_counter() > deadline
+            if distributed and deadline is not None:
+                over = _any_rank(over)  # all ranks stop at the same batch (DDP's collectives must match)
+            if over:
                 stop = True
                 break
-            sel = order[b * batch_size:(b + 1) * batch_size]
+            sel = order[b * batch_size:(b + 1) * batch_size][rank::world]
             xb = torch.from_numpy(x[sel]).to(device)
             tb = torch.from_numpy(t[sel]).to(device)
             logits, _ = model(xb)
@@ -443,14 +458,18 @@ def train_charrnn(text, epochs=1, hidden=256, layers=2, embed=64, batch_size=64,
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
+            if distributed:  # the logged loss is the whole batch's
+                loss = loss.detach().clone()
+                dist.all_reduce(loss, op=dist.ReduceOp.AVG)
             lv = loss.item()
             total, nb = total + lv, nb + 1
             bar.update(lv)
         bar.close()
         train_time = time.perf_counter() - t0
-        val = evaluate_charrnn(model, val_ids, seq_len, device=device)
+        plain = model.module if distributed else model  # (every rank evaluates the same weights)
+        val = evaluate_charrnn(plain, val_ids, seq_len, device=device)
         if val < best_loss:
-            best_loss, best_model = val, _clone_state(model)
+            best_loss, best_model = val, _clone_state(plain)
         row = {"epoch": epoch + 1, "batches": nb, "train_loss": total / max(nb, 1), "eval_loss": val,
                "train_seconds": round(train_time, 3), "seconds": round(time.perf_counter() - t0, 3)}
         history.append(row)
@@ -458,7 +477,13 @@ def train_charrnn(text, epochs=1, hidden=256, layers=2, embed=64, batch_size=64,
             f"({nb} batches in {train_time:.1f} s, {train_time / max(nb, 1) * 1000:.0f} ms/batch)")
         if stop or (stop_below is not None and val < stop_below):
             break
-    return model, best_model, char_to_int, history
+    return (model.module if distributed else model), best_model, char_to_int, history
+
+
+def _any_rank(flag):
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.item() > 0
 
 
 def generate_charrnn(model, char_to_int, prompt, length=1000, temperature=1.0, device="cpu", out=None):
@@ -519,6 +544,9 @@ def build_parser():
     t.add_argument("--keep-case", action="store_true", help="charrnn: do not lower-case the text")
     t.add_argument("--history", default=None, help="CSV of the per-epoch losses (default: <checkpoint>_history.csv)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--distributed", action="store_true",
+                   help="charrnn: one rank of a process group (start with python -m minitorch.distributed.run "
+                        "--nproc_per_node N, or mpiexec -n N); DDP over the ranks, rank 0 logs and saves")
 
     g = sub.add_parser("generate", help="write text with a trained checkpoint")
     common(g)
@@ -539,6 +567,19 @@ def cmd_train(args):
     device = resolve_device(args.device)
     _seed(args.seed)
     tutorial = args.model == "tutorial"
+    if args.distributed:
+        if tutorial:
+            raise SystemExit("error: --distributed trains --model charrnn")
+        dist.init_process_group()
+        try:
+            return _cmd_train(args, device, tutorial)
+        finally:
+            dist.destroy_process_group()
+    return _cmd_train(args, device, tutorial)
+
+
+def _cmd_train(args, device, tutorial):
+    main_rank = not args.distributed or dist.get_rank() == 0
     text = load_text(args.data, lower=tutorial or not args.keep_case)
     if args.max_chars:
         text = text[:args.max_chars]
@@ -546,7 +587,8 @@ def cmd_train(args):
     common = dict(epochs=args.epochs or (20 if tutorial else 10), hidden=args.hidden, dropout=args.dropout,
                   device=device, max_batches=args.max_batches, time_limit=args.time_limit,
                   progress=not args.no_progress)
-    print(f"model {args.model} on {device}")
+    if main_rank:
+        print(f"model {args.model} on {device}" + (f", rank 0 of {dist.get_world_size()}" if args.distributed else ""))
     t0 = time.perf_counter()
     if tutorial:
         model, best, char_to_int, history = train_tutorial(
@@ -555,7 +597,9 @@ def cmd_train(args):
     else:
         model, best, char_to_int, history = train_charrnn(
             text, layers=args.layers or 2, embed=args.embed, batch_size=args.batch_size or 64, seq_len=args.seq_len,
-            lr=args.lr or 2e-3, clip=args.clip, **common)
+            lr=args.lr or 2e-3, clip=args.clip, distributed=args.distributed, **common)
+    if not main_rank:
+        return 0
     torch.save([best, char_to_int], args.checkpoint)
     csv_path, png_path = _side_paths(args)
     write_history(history, csv_path)
