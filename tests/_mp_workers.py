@@ -54,3 +54,16 @@ def kill_self(i, out_dir, nprocs):
 def sleep_then_exit(i, seconds):
     time.sleep(seconds)
     sys.exit(0)
+
+
+def distributed_all_reduce(i, port, nprocs, out_dir):
+    """A process of torch's mp.spawn + init_process_group(rank=, world_size=) recipe."""
+    import minitorch
+    import minitorch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=i, world_size=nprocs)
+    x = minitorch.tensor([float(i + 1)])
+    dist.all_reduce(x)
+    with open(os.path.join(out_dir, f"{i}.txt"), "w") as f:
+        f.write(f"{dist.get_rank()} {dist.get_world_size()} {x.item()}")
+    dist.destroy_process_group()

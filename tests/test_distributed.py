@@ -469,3 +469,14 @@ def test_futures_without_distributed():
         e.wait()
     assert wait_all([f, g]) == [41, 42]
     assert collect_all([f, g]).wait() == [f, g]
+
+
+def test_multiprocessing_spawn_forms_a_world(tmp_path):
+    import _mp_workers
+    from _dist_harness import free_port
+
+    import minitorch.multiprocessing as mp
+
+    mp.spawn(_mp_workers.distributed_all_reduce, args=(free_port(), 3, str(tmp_path)), nprocs=3, join=True)
+    got = sorted((tmp_path / f"{i}.txt").read_text() for i in range(3))
+    assert got == [f"{i} 3 6.0" for i in range(3)]
