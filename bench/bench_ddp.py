@@ -87,14 +87,19 @@ def bench_allreduce(quick):
         dist.all_reduce(t)
         lib.MPI_Allreduce(ctypes.c_void_p(-1), a.ctypes.data, count, _mpi._DTYPES["float32"], _mpi._OPS["SUM"],
                           _mpi.COMM_WORLD)
-        mt = timed(lambda: dist.all_reduce(t), repeat, dist.barrier)
-        raw = timed(lambda: lib.MPI_Allreduce(ctypes.c_void_p(-1), a.ctypes.data, count, _mpi._DTYPES["float32"],
-                                              _mpi._OPS["SUM"], _mpi.COMM_WORLD), repeat, dist.barrier)
-        tt = None
+        raw_call = lambda: lib.MPI_Allreduce(ctypes.c_void_p(-1), a.ctypes.data, count,  # noqa: E731
+                                             _mpi._DTYPES["float32"], _mpi._OPS["SUM"], _mpi.COMM_WORLD)
+        cases = [("mt", lambda: dist.all_reduce(t), dist.barrier), ("raw", raw_call, dist.barrier)]
         if torch is not None:
             tx = torch.ones(count)
             tdist.all_reduce(tx)
-            tt = timed(lambda: tdist.all_reduce(tx), repeat, tdist.barrier)
+            cases.append(("torch", lambda: tdist.all_reduce(tx), tdist.barrier))
+        times = {name: [] for name, _, _ in cases}
+        for _ in range(repeat):  # interleaved, so that the machine's ups and downs hit all three alike
+            for name, fn, barrier in cases:
+                times[name].append(timed(fn, 1, barrier))
+        mt, raw = statistics.median(times["mt"]), statistics.median(times["raw"])
+        tt = statistics.median(times["torch"]) if torch is not None else None
         bus = lambda s: 2 * (n - 1) / n * count * 4 / s / 1e9  # noqa: E731
         rows.append([f"{mb} MB", f"{bus(mt):.2f}", f"{bus(raw):.2f}", f"{mt and raw / mt:.2f}",
                      f"{bus(tt):.2f}" if tt else "-", f"{tt / mt:.2f}" if tt else "-"])
@@ -129,11 +134,24 @@ def lstm_model(nn, seed_fn):
     return Tutorial()
 
 
+def mlp_model(nn, seed_fn):
+    """Wide layers: 50 MB of gradients, so communication is as long as the backward pass."""
+    seed_fn(0)
+    layers = [nn.Linear(SEQ, MLP_WIDTH), nn.ReLU()]
+    for _ in range(3):
+        layers += [nn.Linear(MLP_WIDTH, MLP_WIDTH), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(MLP_WIDTH, CLASSES))
+
+
+MLP_WIDTH = 2048
+
+
 def step_time(lib, model, batch, steps, barrier=lambda: None):
     import numpy as np
 
     rng = np.random.default_rng(1)
-    x = lib.tensor(rng.random((batch, SEQ, 1), dtype=np.float32))
+    flat = isinstance(model, lib.nn.Sequential) or isinstance(getattr(model, "module", None), lib.nn.Sequential)
+    x = lib.tensor(rng.random((batch, SEQ) if flat else (batch, SEQ, 1), dtype=np.float32))
     y = lib.tensor(rng.integers(0, CLASSES, batch))
     opt = lib.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = lib.nn.CrossEntropyLoss()
@@ -163,12 +181,13 @@ def bench_ddp_worker(quick, libname):
     lib.set_num_threads(1)
     steps = 3 if quick else 8
     out = {}
+    make = lstm_model if os.environ["BENCH_MODEL"] == "lstm" else mlp_model
     for name, cap in (("overlap", None), ("no_overlap", 1000)):
-        model = lib.nn.parallel.DistributedDataParallel(lstm_model(lib.nn, lib.manual_seed), bucket_cap_mb=cap)
+        model = lib.nn.parallel.DistributedDataParallel(make(lib.nn, lib.manual_seed), bucket_cap_mb=cap)
         out[name] = step_time(lib, model, BATCH // n, steps, dist.barrier)
     if rank == 0:
         with open(os.environ["RESULT_FILE"], "a") as f:
-            f.write(f"{libname} {n} {out['overlap']} {out['no_overlap']}\n")
+            f.write(f"{libname} {os.environ['BENCH_MODEL']} {out['overlap']} {out['no_overlap']}\n")
     dist.destroy_process_group()
 
 
@@ -179,7 +198,8 @@ def bench_single(quick, libname, threads):
     if libname == "torch":
         import torch as lib
     lib.set_num_threads(threads)
-    return step_time(lib, lstm_model(lib.nn, lib.manual_seed), BATCH, 3 if quick else 8)
+    make = lstm_model if os.environ["BENCH_MODEL"] == "lstm" else mlp_model
+    return step_time(lib, make(lib.nn, lib.manual_seed), BATCH, 3 if quick else 8)
 
 
 def bench_ddp(args):
@@ -196,18 +216,20 @@ def bench_ddp(args):
     except ImportError:
         pass
     rows = []
-    for libname in libs:
-        os.environ["RESULT_FILE"] = result
-        launch(args, args.nproc, ["--ddp-lib", libname] + (["--quick"] if args.quick else []))
-        single = float(subprocess.check_output([sys.executable, __file__, "--single", libname, str(args.nproc)]
-                                               + (["--quick"] if args.quick else []), text=True).split()[-1])
-        line = [ln for ln in open(result) if ln.startswith(libname)][-1].split()
-        overlap, no_overlap = float(line[2]), float(line[3])
-        rows.append([libname, f"{BATCH / single:.0f}", f"{BATCH / overlap:.0f}", f"{BATCH / no_overlap:.0f}",
-                     f"{single / overlap:.2f}", f"{no_overlap / overlap:.2f}"])
-    print(f"\nDDP training step, tutorial LSTM, global batch {BATCH}: samples/s "
-          f"(1 process x {args.nproc} threads vs {args.nproc} processes x 1 thread)")
-    print_table(["library", f"1 proc x {args.nproc} thr", "DDP overlap", "DDP one bucket at end",
+    for model in ("lstm", "mlp"):
+        for libname in libs:
+            os.environ["RESULT_FILE"], os.environ["BENCH_MODEL"] = result, model
+            launch(args, args.nproc, ["--ddp-lib", libname] + (["--quick"] if args.quick else []))
+            single = float(subprocess.check_output([sys.executable, __file__, "--single", libname, str(args.nproc)]
+                                                   + (["--quick"] if args.quick else []), text=True).split()[-1])
+            line = [ln for ln in open(result) if ln.startswith(f"{libname} {model}")][-1].split()
+            overlap, no_overlap = float(line[2]), float(line[3])
+            rows.append([model, libname, f"{BATCH / single:.0f}", f"{BATCH / overlap:.0f}", f"{BATCH / no_overlap:.0f}",
+                         f"{single / overlap:.2f}", f"{no_overlap / overlap:.2f}"])
+    print(f"\nDDP training step, global batch {BATCH}, samples/s (1 process x {args.nproc} threads vs {args.nproc} "
+          f"processes x 1 thread); lstm: the tutorial LSTM (1 MB of gradients), mlp: {SEQ}-{MLP_WIDTH}x4-{CLASSES} "
+          "(50 MB); overlap gain: DDP's buckets against one bucket all-reduced after backward")
+    print_table(["model", "library", f"1 proc x {args.nproc} thr", "DDP overlap", "DDP one bucket at end",
                  "DDP/1 proc", "overlap gain"], rows)
 
 
