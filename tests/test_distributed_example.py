@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from _dist_harness import ROOT, requires_mpi
+from _dist_harness import ROOT, _source_tree, requires_mpi
 
 import minitorch
 
@@ -17,7 +17,9 @@ SCRIPT = os.path.join(ROOT, "examples", "text_generation.py")
 
 def _env():
     env = dict(os.environ, MINITORCH_OFFLINE="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
+    # the minitorch under test: this checkout's only when the tests import it from here (not an installed copy)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT if _source_tree() else None, os.environ.get("PYTHONPATH"))
+                                        if p)
     return env
 
 

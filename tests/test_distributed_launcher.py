@@ -38,7 +38,10 @@ def free_port():
 def base_env(dump_dir):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PET_", "TORCHELASTIC_")) and k not in TORCHRUN_VARS + ["OMP_NUM_THREADS"]}
-    env["PYTHONPATH"] = os.pathsep.join([REPO] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    from _dist_harness import _source_tree
+
+    # the minitorch under test: this checkout's only when the tests import it from here (not an installed copy)
+    env["PYTHONPATH"] = os.pathsep.join(([REPO] if _source_tree() else []) + [p for p in [os.environ.get("PYTHONPATH")] if p])
     env["DUMP_DIR"] = str(dump_dir)
     return env
 

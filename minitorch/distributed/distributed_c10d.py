@@ -305,9 +305,11 @@ def _backend_name(backend):
     name = Backend(backend) if isinstance(backend, str) else None
     if name is None:
         raise ValueError(f"Backend constructor parameter must be string-ish, but got: {type(backend)}")
-    if ":" in name:  # "cpu:gloo,cuda:nccl"
+    if ":" in name:  # "cpu:gloo,cuda:nccl": MPI serves both devices (CUDA tensors through host memory)
         for part in name.split(","):
-            _backend_name(part.split(":")[-1])
+            device, _, backend_part = part.partition(":")
+            if Backend(backend_part) not in (Backend.GLOO, Backend.MPI, Backend.NCCL):
+                raise ValueError(f"Invalid backend: '{backend_part}' for device {device}")
         return name
     if name == Backend.NCCL:
         raise RuntimeError("Distributed package doesn't have NCCL built in: minitorch's NCCL backend is not "
@@ -748,8 +750,7 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
     from .. import cat, empty
 
     like = input_tensor_list[0]
-    _same_dtype = [t for t in output_tensor_list + input_tensor_list if t.dtype != like.dtype]
-    if _same_dtype:
+    if any(t.dtype != like.dtype for t in list(output_tensor_list) + list(input_tensor_list)):
         raise RuntimeError("all_to_all: all tensors must have one dtype")
     inp = cat([t.detach().reshape(-1).to("cpu") for t in input_tensor_list]).contiguous()
     sc = [t.numel() for t in input_tensor_list]
