@@ -23,8 +23,9 @@ from ... import _C
 _mt = sys.modules[__name__.split(".")[0]]
 
 __all__ = [
-    "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset", "random_split",
-    "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler",
+    "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset", "StackDataset", "Subset",
+    "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+    "BatchSampler",
     "DataLoader", "default_collate", "default_convert", "get_worker_info",
 ]
 
@@ -52,7 +53,67 @@ class IterableDataset(Dataset):
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
 
     def __add__(self, other):
-        raise NotImplementedError("ChainDataset is not supported by minitorch")
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """The iterable datasets one after the other, chained on the fly."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def _check(self, d):
+        if not isinstance(d, IterableDataset):
+            raise AssertionError("ChainDataset only supports IterableDataset")
+        return d
+
+    def __iter__(self):
+        for d in self.datasets:
+            yield from self._check(d)
+
+    def __len__(self):
+        return sum(len(self._check(d)) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Samples of several equally long datasets side by side: a tuple (positional datasets) or a dict
+    (keyword datasets) per index."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via ``kwargs``) like "
+                             "input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        parts = list(args) if args else list(kwargs.values())
+        self._length = len(parts[0])
+        if any(self._length != len(d) for d in parts):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args if args else kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices):
+        named = isinstance(self.datasets, dict)
+        columns = {}
+        for k, d in (self.datasets.items() if named else enumerate(self.datasets)):
+            getitems = getattr(d, "__getitems__", None)
+            if callable(getitems):
+                items = getitems(indices)
+                if len(items) != len(indices):
+                    raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, got {len(items)}")
+            else:
+                items = [d[i] for i in indices]
+            columns[k] = items
+        if named:
+            return [{k: columns[k][j] for k in columns} for j in range(len(indices))]
+        return [tuple(columns[k][j] for k in columns) for j in range(len(indices))]
+
+    def __len__(self):
+        return self._length
 
 
 class TensorDataset(Dataset):
@@ -191,9 +252,8 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def _index_tensor(self):
+        """The epoch's order as one tensor (DataLoader's fast path; the draws __iter__ makes)."""
         n = len(self.data_source)
-        if self.replacement:
-            return _mt.randint(0, n, (self.num_samples,), dtype=_mt.int64, generator=self.generator)
         if self.num_samples == n:
             return _mt.randperm(n, generator=self.generator)
         parts = [_mt.randperm(n, generator=self.generator) for _ in range(self.num_samples // n)]
@@ -202,7 +262,37 @@ class RandomSampler(Sampler):
         return _mt.cat(parts)
 
     def __iter__(self):
-        return iter(self._index_tensor().tolist())
+        n = len(self.data_source)
+        if self.replacement:  # drawn 32 at a time, as torch: num_samples may be huge (minGPT asks for 1e10)
+            for _ in range(self.num_samples // 32):
+                yield from _mt.randint(0, n, (32,), dtype=_mt.int64, generator=self.generator).tolist()
+            yield from _mt.randint(0, n, (self.num_samples % 32,), dtype=_mt.int64, generator=self.generator).tolist()
+            return
+        for _ in range(self.num_samples // n):
+            yield from _mt.randperm(n, generator=self.generator).tolist()
+        if self.num_samples % n:
+            yield from _mt.randperm(n, generator=self.generator)[:self.num_samples % n].tolist()
+
+    def __len__(self):
+        return self.num_samples
+
+
+class WeightedRandomSampler(Sampler):
+    """num_samples indices drawn with probabilities proportional to weights (torch.multinomial)."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        weights = _mt.as_tensor(weights, dtype=_mt.float64)
+        if weights.dim() != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
+        self.weights, self.num_samples, self.replacement, self.generator = weights, num_samples, replacement, generator
+
+    def __iter__(self):
+        drawn = _mt.multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator)
+        yield from drawn.tolist()
 
     def __len__(self):
         return self.num_samples
@@ -470,8 +560,8 @@ class DataLoader:
                 or type(self.batch_sampler) is not BatchSampler or self.batch_sampler.sampler is not self.sampler):
             return None
         if type(self.sampler) is RandomSampler:
-            if self.sampler.data_source is not self.dataset:
-                return None
+            if self.sampler.data_source is not self.dataset or self.sampler.replacement:
+                return None  # (draws with replacement come 32 at a time, as torch's: there may be 1e10 of them)
         elif type(self.sampler) is not SequentialSampler or self.sampler.data_source is not self.dataset:
             return None
         return _tensor_source(self.dataset)
