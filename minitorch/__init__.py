@@ -124,6 +124,10 @@ def is_inference(input):
     return input.is_inference()
 
 
+from ._shared_memory import _register_reductions  # noqa: E402
+
+_register_reductions()  # multiprocessing sends CPU tensors in shared memory, as after `import torch`
+
 _LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures")
 
 

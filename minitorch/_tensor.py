@@ -57,6 +57,15 @@ class Tensor(_C.TensorBase):
         memo[id(self)] = new
         return new
 
+    def share_memory_(self):
+        """Moves the storage to shared memory (see minitorch/_shared_memory.py); a no-op if it is there."""
+        from ._shared_memory import share_memory_
+        return share_memory_(self)
+
+    def is_shared(self):
+        from ._shared_memory import is_shared
+        return is_shared(self)
+
     def __reduce_ex__(self, proto):
         from ._creation import _rebuild_tensor
         return (_rebuild_tensor, (self.detach().cpu().numpy().copy(), self.requires_grad, str(self.device)))

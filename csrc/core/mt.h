@@ -61,6 +61,8 @@ typedef struct mt_storage {
     bool inference;                /* made under inference_mode: its tensors are inference tensors */
     void (*deleter)(void *ctx, void *data); /* NULL: data lives inside this block */
     void *deleter_ctx;
+    bool cpu_block;                /* this header came from the CPU block allocator (data inline, or moved by
+                                      mt_storage_move: then deleter releases the new data) */
 } mt_storage;
 
 struct mt_node;
@@ -109,6 +111,9 @@ mt_tensor *mt_full(const int64_t *shape, int ndim, mt_scalar v, mt_dtype dtype, 
 mt_tensor *mt_full_like(const mt_tensor *t, double v);
 mt_tensor *mt_scalar_tensor(mt_scalar v, mt_dtype dtype, mt_device device);
 /* Tensor over memory someone else owns (NumPy): deleter(ctx, data) runs when the storage dies. */
+/* Moves t's storage (all its views) to `data` (capacity bytes, >= the storage's): copies the contents, releases
+ * the old data; deleter(ctx, data) later releases the new. share_memory_() uses it. 0, or -1 with the error set. */
+int mt_storage_move(mt_tensor *t, void *data, int64_t capacity, void (*deleter)(void *, void *), void *ctx);
 mt_tensor *mt_from_blob(void *data, const int64_t *shape, const int64_t *strides, int ndim,
                         mt_dtype dtype, void (*deleter)(void *, void *), void *ctx);
 /* A new tensor header sharing t's storage (used for views); no autograd info. */

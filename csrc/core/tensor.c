@@ -101,6 +101,7 @@ static void storage_init(mt_storage *s, void *data, int64_t nbytes, mt_device de
     s->inference = mt_inference_mode;
     s->deleter = NULL;
     s->deleter_ctx = NULL;
+    s->cpu_block = false;
 }
 
 static mt_storage *storage_new(int64_t nbytes, mt_device dev) {
@@ -113,6 +114,7 @@ static mt_storage *storage_new(int64_t nbytes, mt_device dev) {
                             "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: "
                             "you tried to allocate %lld bytes.", (long long)nbytes);
         storage_init(s, (char *)s + MT_HEADER_BYTES, nbytes, dev);
+        s->cpu_block = true;
         return s;
     }
     mt_backend *be = mt_backends[dev.type];
@@ -130,13 +132,29 @@ static void storage_decref(mt_storage *s) {
     if (!s || --s->refcount > 0) return;
     if (s->deleter) {
         s->deleter(s->deleter_ctx, s->data);
-        free(s);
+        if (s->cpu_block)
+            cpu_block_free(s, cpu_block_bytes(s->nbytes));
+        else
+            free(s);
     } else if (s->device.type == MT_CPU) {
         cpu_block_free(s, cpu_block_bytes(s->nbytes));
     } else {
         mt_backends[s->device.type]->free(s->data, s->device);
         free(s);
     }
+}
+
+int mt_storage_move(mt_tensor *t, void *data, int64_t capacity, void (*deleter)(void *, void *), void *ctx) {
+    mt_storage *s = t->storage;
+    if (s->device.type != MT_CPU)
+        return mt_error(MT_ERR_RUNTIME, "share_memory_: only CPU tensors can be moved to shared memory here"), -1;
+    if (capacity < s->nbytes) return mt_error(MT_ERR_RUNTIME, "mt_storage_move: the new buffer is too small"), -1;
+    if (s->nbytes) memcpy(data, s->data, (size_t)s->nbytes);
+    if (s->deleter) s->deleter(s->deleter_ctx, s->data); /* inline data just stays unused in its block */
+    s->data = data;
+    s->deleter = deleter;
+    s->deleter_ctx = ctx;
+    return 0;
 }
 
 /* ---------------- tensors ---------------- */

@@ -55,6 +55,30 @@ static void release_pyobj(void *ctx, void *data) {
     PyGILState_Release(st);
 }
 
+/* _move_storage(tensor, uint8 array): the tensor's storage (and its views') now lives in the array's memory
+ * (a shared mapping: Tensor.share_memory_), which the storage keeps alive. */
+static PyObject *f_move_storage(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *t, *o;
+    if (!PyArg_ParseTuple(args, "OO", &t, &o)) return NULL;
+    if (!PyTensor_Check(t) || !PyArray_Check(o) || !PyArray_ISCARRAY((PyArrayObject *)o))
+        return PyErr_Format(PyExc_TypeError, "_move_storage(tensor, contiguous writable array)");
+    PyArrayObject *a = (PyArrayObject *)o;
+    Py_INCREF(o);
+    if (mt_storage_move(T(t), PyArray_DATA(a), (int64_t)PyArray_NBYTES(a), release_pyobj, o) < 0) {
+        Py_DECREF(o);
+        return mt_py_raise();
+    }
+    Py_RETURN_NONE;
+}
+
+/* _storage_nbytes(tensor): the size of the tensor's storage in bytes */
+static PyObject *f_storage_nbytes(PyObject *mod, PyObject *t) {
+    (void)mod;
+    if (!PyTensor_Check(t)) return PyErr_Format(PyExc_TypeError, "_storage_nbytes(tensor)");
+    return PyLong_FromLongLong((long long)T(t)->storage->nbytes);
+}
+
 /* _from_numpy(array, copy): float32/float64/int32/int64/bool arrays; copy=False shares memory */
 static PyObject *f_from_numpy(PyObject *mod, PyObject *args) {
     (void)mod;
@@ -701,6 +725,8 @@ static PyObject *f_triu_indices(PyObject *mod, PyObject *a, PyObject *k) { (void
 PyMethodDef mt_module_functions[] = {
     {"_register", f_register, METH_VARARGS, NULL},
     {"_from_numpy", f_from_numpy, METH_VARARGS, NULL},
+    {"_move_storage", f_move_storage, METH_VARARGS, NULL},
+    {"_storage_nbytes", f_storage_nbytes, METH_O, NULL},
     {"_full", f_full, METH_VARARGS, NULL},
     {"_randperm", f_randperm, METH_VARARGS, NULL},
     {"_fail_node_allocs", f_fail_node_allocs, METH_O, NULL},

@@ -2,9 +2,10 @@
 
 Every name of :mod:`multiprocessing` is re-exported, plus torch's extras: ``spawn``,
 ``start_processes``, ``ProcessContext``, ``ProcessRaisedException``, ``ProcessExitedException``
-and the sharing-strategy functions. Tensors sent through queues are pickled (copied); the
-shared-memory reducers torch registers for its tensors are not provided, so the sharing
-strategy is recorded but changes nothing.
+and the sharing-strategy functions. CPU tensors sent through queues, pipes or a spawned
+process's arguments travel in shared memory, as torch's do (minitorch/_shared_memory.py: a memfd
+whose descriptor is passed, torch's "file_descriptor" strategy; "file_system" is recorded but
+served the same way); CUDA tensors are copied through host memory.
 """
 
 import logging
@@ -22,6 +23,10 @@ from multiprocessing import *  # noqa: F401,F403
 
 __all__ = ["set_sharing_strategy", "get_sharing_strategy", "get_all_sharing_strategies"]
 __all__ += multiprocessing.__all__
+
+from .._shared_memory import _register_reductions
+
+_register_reductions()
 
 ENV_VAR_PARALLEL_START = "TORCH_MP_PARALLEL_START"
 
