@@ -25,6 +25,9 @@ def make_opt(lib, kind):
     a = T.nn.Parameter(T.ones(2))
     b = T.nn.Parameter(T.ones(3))
     groups = [{"params": [a]}, {"params": [b], "lr": 0.05}]
+    if kind == "sgd_tensor":  # tensor learning rates: the schedulers fill them in place
+        groups[1]["lr"] = T.tensor(0.05, dtype=T.float64)
+        return O.SGD(groups, lr=T.tensor(0.1, dtype=T.float64), momentum=0.9)
     if kind == "sgd":
         return O.SGD(groups, lr=0.1, momentum=0.9)
     if kind == "adam":
@@ -34,8 +37,12 @@ def make_opt(lib, kind):
     raise AssertionError(kind)
 
 
+def _floats(values):
+    return [[float(x) for x in v] if isinstance(v, (list, tuple)) else float(v) for v in values]
+
+
 def assert_close(m, t, what):
-    np.testing.assert_allclose(np.asarray(m, dtype=np.float64), np.asarray(t, dtype=np.float64),
+    np.testing.assert_allclose(np.asarray(_floats(m), dtype=np.float64), np.asarray(_floats(t), dtype=np.float64),
                                rtol=1e-12, atol=0, err_msg=what)
 
 
@@ -133,6 +140,28 @@ def test_sequence_matches_torch(name):
     (mo, ms), (to, ts) = pair
     assert_same_state(ms, mo, ts, to, -1)
     step_pair(pair, STEPS)
+
+
+@pytest.mark.parametrize("name", ["onecycle_cos", "cyclic_triangular2", "warm_restarts_mult", "linear_decay",
+                                  "constant_long", "polynomial_pow", "sequential3", "chained_opt", "swalr_cos"])
+def test_tensor_lr_sequence_matches_torch(name):
+    _, make = SCHEDULERS[name]
+    pair = make_pair(make, "sgd_tensor")
+    step_pair(pair, STEPS)
+    (mo, ms), (to, ts) = pair
+    assert all(isinstance(g["lr"], mt.Tensor) for g in mo.param_groups)
+    assert all(isinstance(g["lr"], torch.Tensor) for g in to.param_groups)
+
+
+def test_get_lr_outside_step_warns():
+    for L in (optim.lr_scheduler, torch.optim.lr_scheduler):
+        o = make_opt("mt" if L is optim.lr_scheduler else "torch", "sgd")
+        for s in (L.OneCycleLR(o, 0.1, total_steps=10), L.LinearLR(o), L.PolynomialLR(o), L.ConstantLR(o),
+                  L.CyclicLR(o, 0.01, 0.1), L.CosineAnnealingWarmRestarts(o, 3), _swa(L).SWALR(o, 0.1)):
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                s.get_lr()
+            assert any("get_last_lr()" in str(x.message) for x in w), type(s)
 
 
 def test_onecycle_past_total_steps_raises():
