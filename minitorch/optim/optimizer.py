@@ -1,13 +1,34 @@
 """Optimizer base class, as torch.optim.Optimizer: param_groups, per-parameter state,
 add_param_group, zero_grad, state_dict/load_state_dict in PyTorch's format, step(closure)."""
+import functools
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
 
 from .._tensor import Tensor
+from ..utils import hooks
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook", "required"]
+
+_global_optimizer_pre_hooks = OrderedDict()
+_global_optimizer_post_hooks = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook):
+    """Registers a pre hook common to all optimizers, called before every optimizer's step as
+    ``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)``; returns a RemovableHandle."""
+    handle = hooks.RemovableHandle(_global_optimizer_pre_hooks)
+    _global_optimizer_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook):
+    """Registers a post hook common to all optimizers, called after every optimizer's step as
+    ``hook(optimizer, args, kwargs) -> None``; returns a RemovableHandle."""
+    handle = hooks.RemovableHandle(_global_optimizer_post_hooks)
+    _global_optimizer_post_hooks[handle.id] = hook
+    return handle
 
 
 class _RequiredParameter:
@@ -78,6 +99,9 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = defaults
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
+        self._patch_step_function()
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be "
@@ -99,6 +123,11 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        if "_optimizer_step_pre_hooks" not in self.__dict__:
+            self._optimizer_step_pre_hooks = OrderedDict()
+        if "_optimizer_step_post_hooks" not in self.__dict__:
+            self._optimizer_step_post_hooks = OrderedDict()
+        self._patch_step_function()
         self.defaults.setdefault("differentiable", False)
 
     def _restore_groups(self, state, **group_defaults):
@@ -229,6 +258,53 @@ class Optimizer:
     def step(self, closure=None):
         """Performs a single optimization step (implemented by the subclasses)."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ step hooks
+    @staticmethod
+    def profile_hook_step(func):
+        """Wraps a step function so that the global and the per-optimizer step pre hooks run before it
+        (hook(optimizer, args, kwargs), args holding the optimizer first; a hook may return
+        (new_args, new_kwargs)) and the post hooks after it, as torch's decorator."""
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            self = args[0]
+            for pre_hook in chain(_global_optimizer_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
+                result = pre_hook(self, args, kwargs)
+                if result is not None:
+                    if isinstance(result, tuple) and len(result) == 2:
+                        args, kwargs = result
+                    else:
+                        raise RuntimeError(
+                            f"{func} must return None or a tuple of (new_args, new_kwargs), but got {result}."
+                        )
+            out = func(*args, **kwargs)
+            for post_hook in chain(self._optimizer_step_post_hooks.values(), _global_optimizer_post_hooks.values()):
+                post_hook(self, args, kwargs)
+            return out
+
+        return wrapper
+
+    def _patch_step_function(self):
+        """Wraps this optimizer class's step (once per class) in profile_hook_step."""
+        cls = self.__class__
+        if not getattr(cls.step, "hooked", None):
+            cls.step = self.profile_hook_step(cls.step)
+            cls.step.hooked = True
+
+    def register_step_pre_hook(self, hook):
+        """Registers a hook called before this optimizer's step as
+        ``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)``; returns a RemovableHandle."""
+        handle = hooks.RemovableHandle(self._optimizer_step_pre_hooks)
+        self._optimizer_step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook):
+        """Registers a hook called after this optimizer's step as ``hook(optimizer, args, kwargs) -> None``;
+        returns a RemovableHandle."""
+        handle = hooks.RemovableHandle(self._optimizer_step_post_hooks)
+        self._optimizer_step_post_hooks[handle.id] = hook
+        return handle
 
     def _closure_loss(self, closure):
         if closure is None:
