@@ -59,10 +59,10 @@ typedef struct mt_storage {
     mt_device device;
     uint64_t version;              /* bumped by in-place ops; shared by all views */
     bool inference;                /* made under inference_mode: its tensors are inference tensors */
-    void (*deleter)(void *ctx, void *data); /* NULL: data lives inside this block */
-    void *deleter_ctx;
     bool cpu_block;                /* this header came from the CPU block allocator (data inline, or moved by
                                       mt_storage_move: then deleter releases the new data) */
+    void (*deleter)(void *ctx, void *data); /* NULL: data lives inside this block */
+    void *deleter_ctx;
 } mt_storage;
 
 struct mt_node;

@@ -39,6 +39,7 @@ void mt_err_clear(void) { err_kind = MT_ERR_NONE; err_msg[0] = 0; }
 /* ---------------- storage ---------------- */
 /* CPU storage is one block: the header, padding to 64 bytes, then the data. */
 #define MT_HEADER_BYTES 64
+_Static_assert(sizeof(mt_storage) <= MT_HEADER_BYTES, "a CPU block's header must hold its mt_storage");
 #define MT_HUGE_BYTES ((size_t)1 << 21)
 
 /* ---- CPU blocks ----
