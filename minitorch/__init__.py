@@ -105,6 +105,31 @@ Tensor.prelu = _torch_forms._tensor_prelu
 __version__ = "0.1.0"
 
 
+_MATMUL_PRECISIONS = ("highest", "high", "medium")
+
+
+def set_float32_matmul_precision(precision):
+    """'highest' (float32 products in float32), 'high' or 'medium' (TF32 tensor cores allowed, as torch: it sets
+    backends.cuda.matmul.allow_tf32). CPU products are always float32."""
+    if precision not in _MATMUL_PRECISIONS:
+        import warnings
+
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      "setFloat32MatmulPrecision call has no effect.")
+        return
+    backends.cuda.matmul.allow_tf32 = precision != "highest"
+    _matmul_precision[0] = precision
+
+
+def get_float32_matmul_precision():
+    if _matmul_precision[0] != "highest" and not backends.cuda.matmul.allow_tf32:
+        return "highest"  # allow_tf32 was switched off since
+    if _matmul_precision[0] == "highest" and backends.cuda.matmul.allow_tf32:
+        return "high"
+    return _matmul_precision[0]
+
+
+_matmul_precision = ["highest"]
 _interop_threads = [1]
 
 

@@ -104,12 +104,15 @@ def empty_cache():
 class _TF32Flag:
     """minitorch.cuda.matmul.allow_tf32 (off by default, like torch)."""
 
+    _value = False  # remembered without the CUDA backend too, as torch's flag is
+
     @property
     def allow_tf32(self):
-        return bool(_cuda.get_allow_tf32()) if _cuda is not None else False
+        return bool(_cuda.get_allow_tf32()) if _cuda is not None else _TF32Flag._value
 
     @allow_tf32.setter
     def allow_tf32(self, value):
+        _TF32Flag._value = bool(value)
         if _cuda is not None:
             _cuda.set_allow_tf32(bool(value))
 

@@ -34,3 +34,22 @@ def test_cudnn_flags_and_mps_answer_like_torch_without_them():
     mt.backends.cudnn.benchmark = False
     import minitorch.backends.mps as mps
     assert mps.is_available() is False and mps.is_built() is False
+
+
+def test_float32_matmul_precision_as_torch():
+    """set_float32_matmul_precision drives backends.cuda.matmul.allow_tf32 (remembered without a GPU too)."""
+    torch = pytest.importorskip("torch")
+    try:
+        for p in ("high", "medium", "highest"):
+            mt.set_float32_matmul_precision(p)
+            torch.set_float32_matmul_precision(p)
+            assert mt.get_float32_matmul_precision() == torch.get_float32_matmul_precision() == p
+            assert mt.backends.cuda.matmul.allow_tf32 is torch.backends.cuda.matmul.allow_tf32
+        with pytest.warns(UserWarning, match="is not one of 'highest', 'high', or 'medium'"):
+            mt.set_float32_matmul_precision("fast")
+        assert mt.get_float32_matmul_precision() == "highest"
+    finally:
+        mt.set_float32_matmul_precision("highest")
+        torch.set_float32_matmul_precision("highest")
+        torch.backends.cuda.matmul.allow_tf32 = False
+    assert mt.backends.cuda.matmul.allow_tf32 is False
