@@ -242,9 +242,20 @@ def main(rank, world):
 """
 
 
+# nanoGPT's train.py spelling of the same: the flag no_sync() sets, assigned before each micro-step's forward
+NANOGPT_FLAG = NO_SYNC.replace("""                with ddp.no_sync():
+                    loss_of("mlp", ddp(xs), ys).backward()""", """                ddp.require_backward_grad_sync = False
+                loss_of("mlp", ddp(xs), ys).backward()""").replace("""            else:
+                loss_of""", """            else:
+                ddp.require_backward_grad_sync = True
+                loss_of""")
+
+
 @requires_mpi
-def test_no_sync_accumulates_locally_then_averages(tmp_path):
-    res = run_ranks(2, NO_SYNC, tmp_path).ok()
+@pytest.mark.parametrize("body", [NO_SYNC, NANOGPT_FLAG], ids=["no_sync", "require_backward_grad_sync"])
+def test_no_sync_accumulates_locally_then_averages(tmp_path, body):
+    assert body.count("ddp(xs)") == 2
+    res = run_ranks(2, body, tmp_path).ok()
     model = mlp()
     opt = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     x, y = batch("mlp", 24)
