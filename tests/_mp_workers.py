@@ -95,3 +95,52 @@ def hogwild_train(rank, model, steps):
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+
+class SquaresDataset:
+    """A map-style dataset whose items are computed (so a worker does real work)."""
+
+    def __init__(self, n, fail_at=None, die_at=None):
+        self.n, self.fail_at, self.die_at = n, fail_at, die_at
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        import minitorch
+
+        if i == self.fail_at:
+            raise ValueError(f"item {i} is broken")
+        if i == self.die_at:
+            os._exit(3)
+        return minitorch.tensor([float(i), float(i * i)]), i
+
+
+from minitorch.utils.data import IterableDataset as _IterableDataset  # noqa: E402
+
+
+class ShardedRange(_IterableDataset):
+    """An iterable dataset that each worker shards with get_worker_info()."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        from minitorch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        start, step = (0, 1) if info is None else (info.id, info.num_workers)
+        return iter(range(start, self.n, step))
+
+
+def record_init(worker_id):
+    import minitorch
+    from minitorch.utils.data import get_worker_info
+
+    info = get_worker_info()
+    assert info.id == worker_id
+    os.environ["MT_WORKER_SEED"] = str(info.seed)
+
+
+def slow_item(i):
+    time.sleep(10)

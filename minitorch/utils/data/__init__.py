@@ -1,7 +1,7 @@
 """minitorch.utils.data: datasets, samplers and DataLoader, like torch.utils.data.
 
-Single-process (num_workers is accepted and ignored: the num_workers=0 semantics). Batches, their order,
-drop_last and the default collation match torch's DataLoader. A DataLoader over a TensorDataset (or a
+num_workers > 0 loads in worker processes (see _worker.py; batches come back in shared memory). Batches,
+their order, drop_last and the default collation match torch's DataLoader. A DataLoader over a TensorDataset (or a
 Subset of one, as random_split returns) with the default collate_fn and sampler builds each batch with one
 index_select per tensor instead of one Python call per sample.
 """
@@ -431,8 +431,10 @@ def default_collate(batch):
 
 
 def get_worker_info():
-    """Always None: minitorch's DataLoader loads in the main process."""
-    return None
+    """In a DataLoader worker process: its WorkerInfo (id, num_workers, seed, dataset); None elsewhere."""
+    from ._worker import get_worker_info as info
+
+    return info()
 
 
 # --------------------------------------------------------------------------------------------- DataLoader
@@ -462,6 +464,9 @@ def _tensor_source(dataset):
 class _DataLoaderIter:
     def __init__(self, loader):
         self._loader = loader
+        # the workers' base seed, drawn first whatever num_workers is, as torch does (so the sampler's shuffle
+        # draws the same numbers with and without workers)
+        loader._base_seed = int(_mt.empty((), dtype=_mt.int64).random_(generator=loader.generator).item())
         self._it = loader._generate()
         self._num_yielded = 0
 
@@ -478,7 +483,7 @@ class _DataLoaderIter:
 
 
 class DataLoader:
-    """Iterate over a dataset in batches, as torch.utils.data.DataLoader (single process)."""
+    """Iterate over a dataset in batches, as torch.utils.data.DataLoader (num_workers > 0: worker processes)."""
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
@@ -488,6 +493,16 @@ class DataLoader:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
         if timeout < 0:
             raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 "
+                             "to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self._worker_pool = None
         self.dataset = dataset
         self.num_workers = num_workers
         self.prefetch_factor = prefetch_factor
@@ -567,6 +582,11 @@ class DataLoader:
         return _tensor_source(self.dataset)
 
     def _generate(self):
+        if self.num_workers > 0:
+            from . import _worker
+
+            yield from _worker.generate(self)
+            return
         if self._dataset_kind == "iterable":
             yield from self._generate_iterable()
             return
