@@ -134,6 +134,9 @@ def lstm_model(nn, seed_fn):
     return Tutorial()
 
 
+MLP_WIDTH = 2048
+
+
 def mlp_model(nn, seed_fn):
     """Wide layers: 50 MB of gradients, so communication is as long as the backward pass."""
     seed_fn(0)
@@ -143,15 +146,14 @@ def mlp_model(nn, seed_fn):
     return nn.Sequential(*layers, nn.Linear(MLP_WIDTH, CLASSES))
 
 
-MLP_WIDTH = 2048
+MODELS = {"lstm": (lstm_model, (SEQ, 1)), "mlp": (mlp_model, (SEQ,))}  # builder, one sample's input shape
 
 
 def step_time(lib, model, batch, steps, barrier=lambda: None):
     import numpy as np
 
     rng = np.random.default_rng(1)
-    flat = isinstance(model, lib.nn.Sequential) or isinstance(getattr(model, "module", None), lib.nn.Sequential)
-    x = lib.tensor(rng.random((batch, SEQ) if flat else (batch, SEQ, 1), dtype=np.float32))
+    x = lib.tensor(rng.random((batch,) + MODELS[os.environ["BENCH_MODEL"]][1], dtype=np.float32))
     y = lib.tensor(rng.integers(0, CLASSES, batch))
     opt = lib.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = lib.nn.CrossEntropyLoss()
@@ -181,7 +183,7 @@ def bench_ddp_worker(quick, libname):
     lib.set_num_threads(1)
     steps = 3 if quick else 8
     out = {}
-    make = lstm_model if os.environ["BENCH_MODEL"] == "lstm" else mlp_model
+    make = MODELS[os.environ["BENCH_MODEL"]][0]
     for name, cap in (("overlap", None), ("no_overlap", 1000)):
         model = lib.nn.parallel.DistributedDataParallel(make(lib.nn, lib.manual_seed), bucket_cap_mb=cap)
         out[name] = step_time(lib, model, BATCH // n, steps, dist.barrier)
@@ -198,7 +200,7 @@ def bench_single(quick, libname, threads):
     if libname == "torch":
         import torch as lib
     lib.set_num_threads(threads)
-    make = lstm_model if os.environ["BENCH_MODEL"] == "lstm" else mlp_model
+    make = MODELS[os.environ["BENCH_MODEL"]][0]
     return step_time(lib, make(lib.nn, lib.manual_seed), BATCH, 3 if quick else 8)
 
 

@@ -1,9 +1,24 @@
 """Child functions for test_multiprocessing.py: spawn pickles them by module and name, so they
-live at the top level of an importable module."""
+live at the top level of an importable module. Also alive(pid), shared by the process tests."""
 import os
 import signal
 import sys
 import time
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def write_result(i, out_dir, scale):

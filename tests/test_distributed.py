@@ -211,7 +211,6 @@ def main(rank, n):
         dist.recv_object_list(ol, src=0)
         out["recv_obj"] = ol[0]
     ops = [dist.P2POp(dist.isend, torch.full((2,), float(rank)), right), dist.P2POp(dist.irecv, torch.zeros(2), left)]
-    ops[1].tensor  # noqa
     for w in dist.batch_isend_irecv(ops):
         w.wait()
     out["batch"] = ops[1].tensor.tolist()

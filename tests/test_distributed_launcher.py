@@ -6,13 +6,15 @@ are bounded in time: the launcher must return (and take its workers with it) wit
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
 import time
 
 import pytest
+
+from _dist_harness import _source_tree, free_port
+from _mp_workers import alive
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 20
@@ -29,17 +31,10 @@ with open(os.path.join(os.environ["DUMP_DIR"], os.environ["RANK"] + ".json"), "w
 """
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def base_env(dump_dir):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PET_", "TORCHELASTIC_")) and k not in TORCHRUN_VARS + ["OMP_NUM_THREADS"]}
-    from _dist_harness import _source_tree
-
     # the minitorch under test: this checkout's only when the tests import it from here (not an installed copy)
     env["PYTHONPATH"] = os.pathsep.join(([REPO] if _source_tree() else []) + [p for p in [os.environ.get("PYTHONPATH")] if p])
     env["DUMP_DIR"] = str(dump_dir)
@@ -65,13 +60,18 @@ def added(env, base):
     return {k: v for k, v in env.items() if k not in base}
 
 
-@pytest.fixture
-def dump_script(tmp_path):
-    p = tmp_path / "dump.py"
-    p.write_text(DUMP)
+def script_and_out(tmp_path, name, text):
+    """The script written to tmp_path/name and an empty tmp_path/out for what its workers write."""
+    p = tmp_path / name
+    p.write_text(text)
     out = tmp_path / "out"
     out.mkdir()
     return p, out
+
+
+@pytest.fixture
+def dump_script(tmp_path):
+    return script_and_out(tmp_path, "dump.py", DUMP)
 
 
 def check_ranks(d, nnodes, nproc, node_ranks):
@@ -293,19 +293,6 @@ def test_matches_torchrun(dump_script, tmp_path, flags):
 
 # ---------------------------------------------------------------- failures, signals
 
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 def wait_for(path_list, timeout=TIMEOUT):
@@ -345,11 +332,7 @@ def pids(out, n):
 
 @pytest.fixture
 def fail_script(tmp_path):
-    p = tmp_path / "trainer.py"
-    p.write_text(FAIL)
-    out = tmp_path / "out"
-    out.mkdir()
-    return p, out
+    return script_and_out(tmp_path, "trainer.py", FAIL)
 
 
 def test_worker_exit_code_stops_the_others(fail_script):

@@ -244,7 +244,7 @@ def _rendezvous(init_method, rank, world_size, timeout):
         raise ValueError(f"Unsupported init_method {init_method!r}: use env://, tcp://host:port or file://path")
     if not 0 <= rank < world_size:
         raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {world_size - 1}]")
-    store = _server_for(host, port) if rank == 0 else None
+    store = _servers.get(port) if rank == 0 else None  # this process's server, from an earlier init
     store = store or TCPStore(host, port, world_size, rank == 0, timeout, wait_for_workers=False)
     return store, rank, world_size
 
@@ -260,10 +260,6 @@ def _host_address():
 
 _servers = {}  # port -> this process's TCPStore that hosts the server (it outlives destroy_process_group:
                # MPI_Finalize at exit still talks to its PMI side)
-
-
-def _server_for(host, port):
-    return _servers.get(port)
 
 
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None,
@@ -510,6 +506,11 @@ def _group_peer(g, global_rank, group_rank, fn, what):
     return r
 
 
+def _root(g, global_rank, group_rank, fn, what):
+    """The root's rank within g; rank 0 when neither is given, as torch's defaults."""
+    return _group_peer(g, 0 if global_rank is None and group_rank is None else global_rank, group_rank, fn, what)
+
+
 def _avg_finish(buf, size):
     def finish():
         if buf.data.dtype.is_floating_point:
@@ -542,7 +543,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     g = _group(group)
     if not _member(g):
         return _warn_non_member("broadcast")
-    root = _group_peer(g, 0 if src is None and group_src is None else src, group_src, "broadcast", "src")
+    root = _root(g, src, group_src, "broadcast", "src")
     buf = _Buffer(tensor, load=g.rank() == root)
     p = _mpi.submit(g, _mpi.BCAST, "broadcast", buf.ptr, buf.ptr, tensor.numel(), _mpi_dtype(tensor, "broadcast"),
                     root=root)
@@ -554,7 +555,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     g = _group(group)
     if not _member(g):
         return _warn_non_member("reduce")
-    root = _group_peer(g, 0 if dst is None and group_dst is None else dst, group_dst, "reduce", "dst")
+    root = _root(g, dst, group_dst, "reduce", "dst")
     mop, avg = _mpi_op(op, tensor, "reduce")
     buf = _Buffer(tensor)
     at_root = g.rank() == root
@@ -577,6 +578,13 @@ def _stacked(like, n):
     from .. import empty
 
     return empty((n,) + tuple(like.shape), dtype=like.dtype)
+
+
+def _stacked_from(tensors, shape):
+    """The tensors (each of shape's numel), stacked into one contiguous host buffer."""
+    from .. import stack
+
+    return stack([t.detach().reshape(shape).to("cpu") for t in tensors]).contiguous()
 
 
 def _copy_out(stack, outputs):
@@ -627,7 +635,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     g = _group(group)
     if not _member(g):
         return _warn_non_member("gather")
-    root = _group_peer(g, 0 if dst is None and group_dst is None else dst, group_dst, "gather", "dst")
+    root = _root(g, dst, group_dst, "gather", "dst")
     at_root = g.rank() == root
     if at_root:
         if gather_list is None or len(gather_list) != g.size():
@@ -648,7 +656,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     g = _group(group)
     if not _member(g):
         return _warn_non_member("scatter")
-    root = _group_peer(g, 0 if src is None and group_src is None else src, group_src, "scatter", "src")
+    root = _root(g, src, group_src, "scatter", "src")
     at_root = g.rank() == root
     stack = None
     if at_root:
@@ -656,9 +664,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
             raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
         _check_list(scatter_list, "scatter", "scatter_list")
         _same_blocks("ProcessGroupMPI::scatter", scatter_list, tensor)
-        from .. import stack as _stack
-
-        stack = _stack([t.detach().reshape(tensor.shape).to("cpu") for t in scatter_list]).contiguous()
+        stack = _stacked_from(scatter_list, tensor.shape)
     elif scatter_list:
         raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
     out = _Buffer(tensor, load=False)
@@ -677,10 +683,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     if len(input_list) != g.size():
         raise ValueError(f"reduce_scatter: input_list has {len(input_list)} tensors for a group of {g.size()} ranks")
     _same_blocks("ProcessGroupMPI::reduce_scatter", input_list, output)
-    from .. import stack as _stack
-
-    inp = _stack([t.detach().reshape(output.shape).to("cpu") for t in input_list]).contiguous()
-    return _reduce_scatter(g, output, inp, op, async_op, "reduce_scatter")
+    return _reduce_scatter(g, output, _stacked_from(input_list, output.shape), op, async_op, "reduce_scatter")
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
@@ -883,7 +886,7 @@ def gather_object(obj, object_gather_list=None, dst=None, group=None, group_dst=
     g = _group(group)
     if not _member(g):
         return _warn_non_member("gather_object")
-    root = _group_peer(g, 0 if dst is None and group_dst is None else dst, group_dst, "gather_object", "dst")
+    root = _root(g, dst, group_dst, "gather_object", "dst")
     objs = _gathered_bytes(g, _bytes_of(obj), "gather_object")
     if g.rank() == root:
         if object_gather_list is None or len(object_gather_list) != g.size():
@@ -896,7 +899,7 @@ def broadcast_object_list(object_list, src=None, group=None, device=None, group_
     g = _group(group)
     if not _member(g):
         return _warn_non_member("broadcast_object_list")
-    root = _group_peer(g, 0 if src is None and group_src is None else src, group_src, "broadcast_object_list", "src")
+    root = _root(g, src, group_src, "broadcast_object_list", "src")
     data = _bytes_of(list(object_list)) if g.rank() == root else np.zeros(0, dtype=np.uint8)
     size = np.array([data.size], dtype=np.int64)
     _raw(g, _mpi.BCAST, "broadcast_object_list", size.ctypes.data, size.ctypes.data, 1, _mpi._DTYPES["int64"], root)
@@ -914,7 +917,7 @@ def scatter_object_list(scatter_object_output_list, scatter_object_input_list=No
     g = _group(group)
     if not _member(g):
         return _warn_non_member("scatter_object_list")
-    root = _group_peer(g, 0 if src is None and group_src is None else src, group_src, "scatter_object_list", "src")
+    root = _root(g, src, group_src, "scatter_object_list", "src")
     if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
         raise ValueError("Expected argument scatter_object_output_list to be a list of size at least 1.")
     holder = [list(scatter_object_input_list) if g.rank() == root else None]

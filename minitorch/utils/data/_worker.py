@@ -203,7 +203,6 @@ def generate(loader):
         prefetch = loader.prefetch_factor or 2
         active = list(range(pool.n))  # workers that still have data (iterable datasets run out one by one)
         sent = received = 0
-        worker_of = {}
         pending = {}
         exhausted = False
 
@@ -216,11 +215,9 @@ def generate(loader):
             except StopIteration:
                 exhausted = True
                 return False
-            w = active[sent % len(active)] if loader._dataset_kind != "iterable" else active[0]
-            if loader._dataset_kind == "iterable":
-                active.append(active.pop(0))  # round robin over the workers still running
+            w = active[0]
+            active.append(active.pop(0))  # round robin over the workers still running
             pool.index_queues[w].put((epoch, sent, indices))
-            worker_of[sent] = w
             sent += 1
             return True
 
