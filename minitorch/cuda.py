@@ -146,7 +146,7 @@ class _CudaLegacyTensorType(type):
                             + ("Torch not compiled with CUDA enabled." if _cuda is None else _lazy_init_error()))
         from ._creation import _legacy_new
         from ._tensor import Tensor
-        if args and hasattr(args[0], "dtype") and hasattr(args[0], "device"):  # a tensor: an alias on the device
+        if args and isinstance(args[0], Tensor):  # a tensor (not a NumPy array, which has .device too)
             t = args[0]
             if t.dtype is not cls.dtype:
                 raise TypeError(f"expected {cls.dtype} (got {t.dtype})")

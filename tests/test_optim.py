@@ -462,15 +462,6 @@ def test_kernel_errors():
     np.testing.assert_allclose(p.detach().numpy(), [-0.5] * 3, rtol=1e-6)
 
 
-def test_cuda_params_raise_clearly():
-    if not mt.cuda.is_available():
-        pytest.skip("no CUDA device")
-    p = mt.zeros(3, device="cuda", requires_grad=True)
-    p.grad = mt.zeros(3, device="cuda")
-    with pytest.raises(NotImplementedError, match="CPU tensors only"):
-        optim.SGD([p], lr=0.1).step()
-
-
 # ---------------------------------------------------------------- lr schedulers
 
 def _sched_pair(make, n_groups=2, opt_name="SGD", **okw):
