@@ -36,12 +36,12 @@ int cu_random(mt_tensor *out, int kind, double a, double b, uint64_t seed, uint6
     }
     void *p = cu_data(out);
     unsigned nb = cu_blocks(n);
-    switch (kind * 8 + out->dtype) {
-    case MT_RAND_UNIFORM * 8 + MT_FLOAT32: random_k<MT_RAND_UNIFORM, float><<<nb, CU_THREADS, 0, cu_stream>>>((float *)p, n, a, b, seed, off); break;
-    case MT_RAND_UNIFORM * 8 + MT_FLOAT64: random_k<MT_RAND_UNIFORM, double><<<nb, CU_THREADS, 0, cu_stream>>>((double *)p, n, a, b, seed, off); break;
-    case MT_RAND_NORMAL * 8 + MT_FLOAT32: random_k<MT_RAND_NORMAL, float><<<nb, CU_THREADS, 0, cu_stream>>>((float *)p, n, a, b, seed, off); break;
-    case MT_RAND_NORMAL * 8 + MT_FLOAT64: random_k<MT_RAND_NORMAL, double><<<nb, CU_THREADS, 0, cu_stream>>>((double *)p, n, a, b, seed, off); break;
-    case MT_RAND_INT * 8 + MT_INT64: random_k<MT_RAND_INT, int64_t><<<nb, CU_THREADS, 0, cu_stream>>>((int64_t *)p, n, a, b, seed, off); break;
+    switch (kind * MT_NUM_DTYPES + out->dtype) {
+    case MT_RAND_UNIFORM * MT_NUM_DTYPES + MT_FLOAT32: random_k<MT_RAND_UNIFORM, float><<<nb, CU_THREADS, 0, cu_stream>>>((float *)p, n, a, b, seed, off); break;
+    case MT_RAND_UNIFORM * MT_NUM_DTYPES + MT_FLOAT64: random_k<MT_RAND_UNIFORM, double><<<nb, CU_THREADS, 0, cu_stream>>>((double *)p, n, a, b, seed, off); break;
+    case MT_RAND_NORMAL * MT_NUM_DTYPES + MT_FLOAT32: random_k<MT_RAND_NORMAL, float><<<nb, CU_THREADS, 0, cu_stream>>>((float *)p, n, a, b, seed, off); break;
+    case MT_RAND_NORMAL * MT_NUM_DTYPES + MT_FLOAT64: random_k<MT_RAND_NORMAL, double><<<nb, CU_THREADS, 0, cu_stream>>>((double *)p, n, a, b, seed, off); break;
+    case MT_RAND_INT * MT_NUM_DTYPES + MT_INT64: random_k<MT_RAND_INT, int64_t><<<nb, CU_THREADS, 0, cu_stream>>>((int64_t *)p, n, a, b, seed, off); break;
     default:
         cu_api->error(MT_ERR_RUNTIME, "random fill kind %d not implemented for '%s'", kind,
                       cu_api->dtype_names[out->dtype]);

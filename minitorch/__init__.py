@@ -8,14 +8,14 @@ _blas.load()
 
 from . import _C  # noqa: E402
 from ._C import Generator, cat, tril_indices, triu_indices, default_generator, get_num_threads, set_num_threads, get_rng_state, initial_seed, is_grad_enabled, manual_seed, set_rng_state, stack, where  # noqa: E402,F401
-from ._C import is_inference_mode_enabled  # noqa: E402,F401
-from ._types import Size, device, dtype  # noqa: E402,F401
+from ._C import is_inference_mode_enabled, promote_types  # noqa: E402,F401
+from ._types import Size, device, dtype, finfo, iinfo  # noqa: E402,F401
 from ._types import bool_ as bool  # noqa: E402,F401  (shadows the builtin inside this module only, like torch.bool)
-from ._types import float32, float64, int32, int64  # noqa: E402,F401
+from ._types import bfloat16, float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: E402,F401
 from ._tensor import Tensor  # noqa: E402
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402,F401
 from ._creation import (  # noqa: E402,F401
-    BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_dtype, linspace, multinomial,
+    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_dtype, linspace, multinomial,
     normal, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, zeros,
     zeros_like,
 )
@@ -29,6 +29,8 @@ float = float32
 double = float64
 long = int64
 int = int32
+half = float16
+short = int16
 
 # Functions that are the Tensor methods of the same name: minitorch.exp(x) is x.exp(). The
 # elementwise ops come from their declarations (csrc/ops/elementwise_ops.h, as _C._ops); the

@@ -332,7 +332,8 @@ def count_nonzero(input, dim=None):
 
 # ------------------------------------------------------------------------------------------ integer-valued
 def _np(t):
-    return t.detach().cpu().numpy()
+    from ._tensor import _numpy_of
+    return _numpy_of(t)
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None, out=None):

@@ -7,16 +7,17 @@ import operator
 
 import numpy as np
 
-from . import _C
+from . import _C, _types
 from ._tensor import Tensor
-from ._types import SCALAR_TYPE_NAMES, Size, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
+from ._types import (SCALAR_TYPE_NAMES, Size, bfloat16, bool_, device as _device, dtype as _dtype, float16, float32,
+                     float64, int8, int16, int32, int64, uint8)
 
-_NP_TO_DTYPE = {np.dtype(np.bool_): bool_, np.dtype(np.int32): int32, np.dtype(np.int64): int64,
-                np.dtype(np.float32): float32, np.dtype(np.float64): float64}
 # the minitorch dtype of a NumPy dtype by (kind, itemsize): any byte order, and NumPy's aliases (longlong, intc)
-_NP_KINDS = {("b", 1): bool_, ("i", 4): int32, ("i", 8): int64, ("f", 4): float32, ("f", 8): float64}
-# among minitorch's five dtypes, torch.promote_types(a, b) is the later of the two in this order
-_PROMOTION_ORDER = {d: i for i, d in enumerate((bool_, int32, int64, float32, float64))}
+_NP_KINDS = {("b", 1): bool_, ("i", 4): int32, ("i", 8): int64, ("f", 4): float32, ("f", 8): float64,
+             ("u", 1): uint8, ("i", 1): int8, ("i", 2): int16, ("f", 2): float16}
+_NP_TO_DTYPE = {np.dtype(d._np): d for d in _NP_KINDS.values()}
+# the range of each integer dtype narrower than int64, for torch.tensor's overflow check
+_INT_RANGES = {int32: (-(1 << 31), (1 << 31) - 1), int16: (-(1 << 15), (1 << 15) - 1), int8: (-128, 127), uint8: (0, 255)}
 _default_dtype = [float32]
 _PY_SCALARS = {bool, int, float}
 
@@ -33,7 +34,7 @@ def set_default_dtype(d):
 
 def _numpy_dtype_error(npdt):
     return TypeError(f"can't convert np.ndarray of type numpy.{npdt.type.__name__}. The only supported types are: "
-                     "float64, float32, int64, int32, and bool.")
+                     "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.")
 
 
 def _is_sequence(x):
@@ -68,8 +69,8 @@ def _scan(data, infer, dim=0):
                     raise ValueError(f"expected sequence of length {first[0]} at dim {dim + 1} (got {s[0]})")
                 raise ValueError(f"expected sequence of length {first[0] if first else 0} at dim {dim + 1} "
                                  f"(got {s[0] if s else 0})")
-            if d is not None and (dt is None or _PROMOTION_ORDER[d] > _PROMOTION_ORDER[dt]):
-                dt = d
+            if d is not None:
+                dt = d if dt is None else _C.promote_types(dt, d)
         return (len(items),) + first, dt
     if isinstance(data, _C.TensorBase):
         if data.numel() != 1:
@@ -111,7 +112,8 @@ def _convert(data, dtype, inferred):
     torch's overflow errors (an int past int64: ValueError; a value outside the dtype: RuntimeError)."""
     if dtype.is_floating_point or dtype is bool_:
         with np.errstate(over="ignore"):  # 1e300 as float32 is inf, as in torch
-            return np.array(data, dtype=dtype._np)
+            # (bfloat16, which NumPy lacks, goes through float32: the caller converts it)
+            return np.array(data, dtype=dtype._np or np.float32)
     try:
         with np.errstate(invalid="raise"):
             arr = np.array(data, dtype=np.int64)
@@ -119,10 +121,13 @@ def _convert(data, dtype, inferred):
         if inferred is not None and not inferred.is_floating_point:
             raise ValueError("Overflow when unpacking long long") from None
         raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow") from None
-    if dtype is int32:
-        if arr.size and (arr.min() < -(1 << 31) or arr.max() >= 1 << 31):
-            raise RuntimeError("value cannot be converted to type int32 without overflow")
-        arr = arr.astype(np.int32)
+    if dtype in _INT_RANGES:
+        lo, hi = _INT_RANGES[dtype]
+        if dtype is uint8 and not np.asarray(data).dtype.kind == "f":
+            lo = -hi  # c10's check lets integers down to -255 wrap into uint8 (-1 is 255); floats must fit
+        if arr.size and (arr.min() < lo or arr.max() > hi):
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow")
+        arr = arr.astype(dtype._np)
     return arr
 
 
@@ -136,7 +141,8 @@ def _to_numpy(data, dtype):
             raise _numpy_dtype_error(data.dtype)
         target = dtype or src
         with np.errstate(all="ignore"):
-            return data if data.dtype == np.dtype(target._np) else data.astype(target._np)
+            npdt = np.dtype(target._np or np.float32)  # bfloat16: converted from float32 by the caller
+            return data if data.dtype == npdt else data.astype(npdt)
     shape, inferred = _scan(data, dtype is None)
     if len(shape) > 64:
         raise ValueError(f"too many dimensions '{type(data).__name__}'")
@@ -154,6 +160,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     else:
         arr = _to_numpy(data, dtype)
         t = _C._from_numpy(arr, True)
+        if dtype is bfloat16:
+            t = t.to(bfloat16)
         if device is not None:
             t = t.to(device)
     if requires_grad:
@@ -164,7 +172,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, _C.TensorBase):
         return data.to(dtype=dtype, device=device)
-    if isinstance(data, np.ndarray) and data.dtype in _NP_TO_DTYPE and (dtype is None or np.dtype(dtype._np) == data.dtype) \
+    if isinstance(data, np.ndarray) and data.dtype in _NP_TO_DTYPE and (dtype is None or _NP_TO_DTYPE[data.dtype] is dtype) \
             and (device is None or _device(device).type == "cpu") and all(s >= 0 for s in data.strides):
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
@@ -306,7 +314,11 @@ def _not_implemented(fn, dtype):
 
 def _filled(shape, dtype, device, requires_grad, value, fill):
     """A new tensor whose values fill(a) writes into a, its NumPy view. The C allocator runs first, so a size that
-    cannot be allocated raises its RuntimeError before NumPy allocates anything."""
+    cannot be allocated raises its RuntimeError before NumPy allocates anything. The 16-bit floats are filled
+    in float32 and rounded once, as c10 converts (NumPy has no bfloat16, and rounds double -> half directly)."""
+    if dtype in (float16, bfloat16):
+        return _filled(shape, float32, None, False, value, fill).to(dtype=dtype, device=device).requires_grad_(
+            requires_grad)
     t = _C._full(shape, value, dtype, None, False)
     if t.numel():
         fill(t.numpy())
@@ -367,6 +379,14 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, ou
     dtype = dtype or _default_dtype[0]
     if dtype is bool_:
         raise _not_implemented("linspace_cpu", dtype)
+    if dtype in (float16, bfloat16) and steps > 1:
+        # PyTorch's kernel steps in the dtype itself for these (step_t is Half): each product and sum rounds
+        s, e = tensor(start, dtype=dtype), tensor(end, dtype=dtype)
+        step = (e - s) / (steps - 1)
+        i = arange(steps).to(dtype)
+        t = _C.where(i < steps // 2, s + step * i, e - step * (steps - 1 - i))
+        t = t.to(device) if device is not None else t
+        return t.requires_grad_() if requires_grad else t
 
     def fill(a):
         # PyTorch fills the first half from start and the second half from end (symmetric rounding)
@@ -401,7 +421,8 @@ def randn(*args, size=None, dtype=None, device=None, requires_grad=False, genera
 
 
 # the range an integer dtype holds (int64's is the argument range itself), and PyTorch's name for it
-_INT_BOUNDS = {bool_: (0, 1, "bool"), int32: (-(1 << 31), (1 << 31) - 1, "int")}
+_INT_BOUNDS = {bool_: (0, 1, "bool"), int32: (-(1 << 31), (1 << 31) - 1, "int"), uint8: (0, 255, "unsigned char"),
+               int8: (-128, 127, "signed char"), int16: (-32768, 32767, "short int"), float16: (-65504, 65504, "c10::Half")}
 
 
 def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False, generator=None, out=None):
@@ -543,8 +564,11 @@ def multinomial(input, num_samples, replacement=False, generator=None):
     return t.to(input.device) if input.device.type != "cpu" else t
 
 
-def _rebuild_tensor(arr, requires_grad, device):
+def _rebuild_tensor(arr, requires_grad, device, dtype_name=None):
+    """Tensor.__reduce_ex__'s inverse (dtype_name: a dtype NumPy lacks, carried in float32)."""
     t = tensor(arr)
+    if dtype_name is not None:
+        t = t.to(getattr(_types, dtype_name))
     if device != "cpu":
         t = t.to(device)
     return t.requires_grad_() if requires_grad else t
@@ -609,3 +633,8 @@ DoubleTensor = _legacy_type("DoubleTensor", float64)
 LongTensor = _legacy_type("LongTensor", int64)
 IntTensor = _legacy_type("IntTensor", int32)
 BoolTensor = _legacy_type("BoolTensor", bool_)
+HalfTensor = _legacy_type("HalfTensor", float16)
+BFloat16Tensor = _legacy_type("BFloat16Tensor", bfloat16)
+ByteTensor = _legacy_type("ByteTensor", uint8)
+CharTensor = _legacy_type("CharTensor", int8)
+ShortTensor = _legacy_type("ShortTensor", int16)

@@ -171,14 +171,17 @@ def advanced_setitem(view, pairs, value, self=None, index=None):
             self, lin = view, _gather(_positions(view), dims, idxs)
         _setitem_autograd(self, lin.reshape(-1), value, result_shape, strict, accumulate)
         return None
-    arr = view.detach().numpy()
+    # NumPy has no bfloat16: write into a float32 copy (exact), rounded back once at the end
+    target = view.detach().float() if view.dtype.name == "bfloat16" else view.detach()
+    arr = target.numpy()
     key = [slice(None)] * view.dim()
     # build a NumPy key: advanced entries at their dims
     for d, i in zip(dims, idxs):
         key[d] = i.numpy()
     # NumPy needs advanced entries in one block to keep PyTorch's placement; they are, as given
     if isinstance(value, _C.TensorBase):
-        value = value.detach().cpu().numpy()
+        from ._tensor import _numpy_of
+        value = _numpy_of(value)
     try:
         if accumulate:
             np.add.at(arr, tuple(key), np.asarray(value, dtype=arr.dtype))
@@ -186,6 +189,8 @@ def advanced_setitem(view, pairs, value, self=None, index=None):
             arr[tuple(key)] = value
     except ValueError:
         raise _shape_error(np.shape(value), arr[tuple(key)].shape) from None
+    if target.dtype is not view.dtype:
+        view.detach().copy_(target)
     return None
 
 

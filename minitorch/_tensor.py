@@ -1,8 +1,17 @@
 """minitorch.Tensor: the C TensorBase plus the Python-level conveniences."""
 import numpy as np
 
-from . import _C, _tensor_str
+from . import _C, _tensor_str, _types
 from ._types import ALL_DTYPES, SCALAR_TYPE_NAMES, Size as _Size, bool_, device as _device, dtype as _dtype, float32, float64, int32, int64
+
+
+def _numpy_of(t):
+    """t's values as a NumPy array (detached, on the host): a view where NumPy has t's dtype; bfloat16, which NumPy
+    lacks, as a float32 copy (which holds every bfloat16 value exactly)."""
+    t = t.detach()
+    if t.device.type != "cpu":
+        t = t.cpu()
+    return (t.float() if t.dtype is _types.bfloat16 else t).numpy()
 
 
 class Tensor(_C.TensorBase):
@@ -13,7 +22,7 @@ class Tensor(_C.TensorBase):
 
     # ---- printing ----
     def __repr__(self, *, tensor_contents=None):
-        values = self.detach().cpu().numpy() if self.device.type != "cpu" else self.detach().numpy()
+        values = _numpy_of(self)
         dev = None if self.device.type == "cpu" else str(self.device)
         gf = self.grad_fn
         return _tensor_str.format_tensor(
@@ -68,7 +77,8 @@ class Tensor(_C.TensorBase):
 
     def __reduce_ex__(self, proto):
         from ._creation import _rebuild_tensor
-        return (_rebuild_tensor, (self.detach().cpu().numpy().copy(), self.requires_grad, str(self.device)))
+        args = (_numpy_of(self).copy(), self.requires_grad, str(self.device))
+        return (_rebuild_tensor, args + (("bfloat16",) if self.dtype is _types.bfloat16 else ()))
 
     # ---- indexing ----
     def index_put_(self, *args, **kwargs):
@@ -119,9 +129,23 @@ class Tensor(_C.TensorBase):
     def bool(self):
         return self._to(bool_)
 
+    def half(self):
+        return self._to(_types.float16)
+
+    def bfloat16(self):
+        return self._to(_types.bfloat16)
+
+    def byte(self):
+        return self._to(_types.uint8)
+
+    def char(self):
+        return self._to(_types.int8)
+
+    def short(self):
+        return self._to(_types.int16)
+
     def type(self, dtype=None):
-        names = {bool_: "torch.BoolTensor", int32: "torch.IntTensor", int64: "torch.LongTensor",
-                 float32: "torch.FloatTensor", float64: "torch.DoubleTensor"}
+        names = {d: f"torch.{n}Tensor" for d, n in SCALAR_TYPE_NAMES.items()}  # torch.HalfTensor, torch.ByteTensor ...
         if dtype is None:
             n = names[self.dtype]
             return n.replace("torch.", "torch.cuda.") if self.is_cuda else n
@@ -242,7 +266,7 @@ class Tensor(_C.TensorBase):
         """int64 keys whose ascending stable order along the last axis is the wanted order along dim d.
         Floats map to their IEEE bits made order-preserving, after -0.0 -> 0.0 (equal, as in torch) and every NaN
         -> one positive NaN (the largest value, as in torch); descending is ~key, exact and overflow-free."""
-        a = np.moveaxis(self.detach().cpu().numpy(), d, -1)
+        a = np.moveaxis(_numpy_of(self), d, -1)
         if a.dtype.kind == "f":
             f = a.astype(np.float64) + 0.0
             f[np.isnan(f)] = np.nan
@@ -273,7 +297,7 @@ class Tensor(_C.TensorBase):
 
     def nonzero(self, as_tuple=False):
         from ._creation import tensor
-        nz = np.nonzero(self.detach().cpu().numpy())
+        nz = np.nonzero(_numpy_of(self))
         if as_tuple:
             return tuple(tensor(i, dtype=int64).to(self.device) for i in nz)
         return tensor(np.stack(nz, axis=1) if nz else np.zeros((1, 0), dtype=np.int64), dtype=int64).to(self.device)

@@ -30,11 +30,18 @@ int32 = dtype("int32", 4, False, True, "int32")
 int64 = dtype("int64", 8, False, True, "int64")
 float32 = dtype("float32", 4, True, True, "float32")
 float64 = dtype("float64", 8, True, True, "float64")
-ALL_DTYPES = (bool_, int32, int64, float32, float64)  # the order of mt_dtype in csrc/core/mt.h
+# storage dtypes: the CPU computes them in float32 / int32 and rounds once per op (csrc/ops/narrow.c)
+uint8 = dtype("uint8", 1, False, False, "uint8")
+int8 = dtype("int8", 1, False, True, "int8")
+int16 = dtype("int16", 2, False, True, "int16")
+float16 = dtype("float16", 2, True, True, "float16")
+bfloat16 = dtype("bfloat16", 2, True, True, None)  # NumPy has no bfloat16
+ALL_DTYPES = (bool_, int32, int64, float32, float64, uint8, int8, int16, float16, bfloat16)  # mt_dtype's order (csrc/core/mt.h)
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_NAME["bool"] = bool_
 # PyTorch's scalar-type names, as its error messages print them ("has dtype Long")
-SCALAR_TYPE_NAMES = {bool_: "Bool", int32: "Int", int64: "Long", float32: "Float", float64: "Double"}
+SCALAR_TYPE_NAMES = {bool_: "Bool", int32: "Int", int64: "Long", float32: "Float", float64: "Double", uint8: "Byte",
+                     int8: "Char", int16: "Short", float16: "Half", bfloat16: "BFloat16"}
 
 
 def _dtype_by_name(name):
@@ -112,3 +119,46 @@ class Size(tuple):
 
     def __add__(self, other):
         return Size(tuple.__add__(self, other))
+
+
+# (bits, eps, max, smallest normal, resolution) of each floating dtype, as torch.finfo reports them
+_FINFO = {"float16": (16, 2.0 ** -10, 65504.0, 2.0 ** -14, 0.001),
+          "bfloat16": (16, 2.0 ** -7, 3.3895313892515355e38, 2.0 ** -126, 0.01),
+          "float32": (32, 2.0 ** -23, 3.4028234663852886e38, 2.0 ** -126, 1e-06),
+          "float64": (64, 2.0 ** -52, 1.7976931348623157e308, 2.0 ** -1022, 1e-15)}
+_IINFO = {"uint8": (8, 0, 255), "int8": (8, -128, 127), "int16": (16, -(1 << 15), (1 << 15) - 1),
+          "int32": (32, -(1 << 31), (1 << 31) - 1), "int64": (64, -(1 << 63), (1 << 63) - 1)}
+
+
+class finfo:
+    """torch.finfo(dtype=None): the limits of a floating dtype (the default dtype when omitted)."""
+
+    def __init__(self, type=None):
+        if type is None:
+            from ._creation import get_default_dtype
+            type = get_default_dtype()
+        if not isinstance(type, dtype) or type.name not in _FINFO:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'")
+        self.bits, self.eps, self.max, self.smallest_normal, self.resolution = _FINFO[type.name]
+        self.min = -self.max
+        self.tiny = self.smallest_normal
+        self.dtype = type.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """torch.iinfo(dtype): the limits of an integer dtype."""
+
+    def __init__(self, type):
+        if type is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if not isinstance(type, dtype) or type.name not in _IINFO:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
+        self.bits, self.min, self.max = _IINFO[type.name]
+        self.dtype = type.name
+
+    def __repr__(self):
+        return f"iinfo(min={float(self.min):g}, max={float(self.max):g}, dtype={self.dtype})"

@@ -66,10 +66,17 @@ def test_ragged_raises_like_torch(bad):
 
 
 def test_unsupported_numpy_dtypes_raise_unless_a_dtype_is_given():
-    # minitorch has no int16/uint8/float16 yet: inferring one is a TypeError, never a silent widening
-    for a in (np.array([1, -2], dtype=np.int16), np.array([1, 200], dtype=np.uint8), np.array([1.5], dtype=np.float16)):
+    # minitorch has no uint16/uint32/uint64: inferring one is a TypeError, never a silent widening
+    for a in (np.array([1, 2], dtype=np.uint16), np.array([1, 200], dtype=np.uint32), np.array([1], dtype=np.uint64)):
         with pytest.raises(TypeError, match="can't convert np.ndarray of type numpy"):
             mt.tensor(a)
+    # the narrow dtypes minitorch has are kept
+    for a, d in ((np.array([1, -2], dtype=np.int16), mt.int16), (np.array([1, 200], dtype=np.uint8), mt.uint8),
+                 (np.array([1.5], dtype=np.float16), mt.float16), (np.array([-3], dtype=np.int8), mt.int8)):
+        t = mt.tensor(a)
+        assert t.dtype is d
+        np.testing.assert_array_equal(t.numpy(), a)
+        assert t.numpy().dtype == a.dtype
     # an explicit dtype converts, values kept (as torch.tensor(a, dtype=...) does)
     np.testing.assert_array_equal(N(mt.tensor(np.array([1, -2], dtype=np.int16), dtype=mt.int64)), [1, -2])
     np.testing.assert_array_equal(N(mt.tensor(np.array([1, 200], dtype=np.uint8), dtype=mt.int32)), [1, 200])

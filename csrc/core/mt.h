@@ -16,15 +16,38 @@
 
 #define MT_MAX_DIMS 16
 
-typedef enum { MT_BOOL = 0, MT_INT32, MT_INT64, MT_FLOAT32, MT_FLOAT64, MT_NUM_DTYPES } mt_dtype;
+/* The first five have kernels of their own. The narrow ones after them are storage dtypes: on the CPU each
+ * kernel runs on widened copies in mt_wide_dtype() (float32, int32) and the result is rounded once into
+ * the narrow output (ops/narrow.c), as PyTorch's CPU kernels compute Half and BFloat16 in float. New
+ * dtypes go at the end: tables indexed by dtype list them in this order. */
+typedef enum {
+    MT_BOOL = 0, MT_INT32, MT_INT64, MT_FLOAT32, MT_FLOAT64,
+    MT_UINT8, MT_INT8, MT_INT16, MT_FLOAT16, MT_BFLOAT16,
+    MT_NUM_DTYPES
+} mt_dtype;
+#define MT_NUM_WIDE_DTYPES 5 /* the dtypes with kernels of their own: MT_BOOL .. MT_FLOAT64 */
 typedef enum { MT_CPU = 0, MT_CUDA = 1, MT_NUM_DEVICE_TYPES } mt_device_type;
 
 typedef struct { int8_t type; int8_t index; } mt_device;
 
 extern const char *const mt_dtype_names[MT_NUM_DTYPES];
 extern const size_t mt_dtype_sizes[MT_NUM_DTYPES];
-static inline bool mt_is_floating(mt_dtype d) { return d == MT_FLOAT32 || d == MT_FLOAT64; }
-static inline bool mt_is_integral(mt_dtype d) { return d == MT_INT32 || d == MT_INT64; }
+static inline bool mt_is_floating(mt_dtype d) {
+    return d == MT_FLOAT32 || d == MT_FLOAT64 || d == MT_FLOAT16 || d == MT_BFLOAT16;
+}
+static inline bool mt_is_integral(mt_dtype d) {
+    return d == MT_INT32 || d == MT_INT64 || d == MT_UINT8 || d == MT_INT8 || d == MT_INT16;
+}
+/* a storage dtype without kernels of its own (see mt_dtype) */
+static inline bool mt_is_narrow(mt_dtype d) { return d >= MT_NUM_WIDE_DTYPES; }
+/* the dtype a narrow dtype's kernels run in; d itself otherwise */
+static inline mt_dtype mt_wide_dtype(mt_dtype d) {
+    return d == MT_FLOAT16 || d == MT_BFLOAT16 ? MT_FLOAT32 : mt_is_narrow(d) ? MT_INT32 : d;
+}
+/* 0, or -1 with NotImplementedError naming op and the dtype when d is narrow: for the fused kernels
+ * (convolution, pooling, norms, losses, recurrent layers, optimizer steps) that have float32/float64
+ * code only */
+int mt_check_wide(const char *op, mt_dtype d);
 static inline bool mt_same_device(mt_device a, mt_device b) { return a.type == b.type && a.index == b.index; }
 
 /* ---- errors: the binding turns these into Python exceptions ---- */

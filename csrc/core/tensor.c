@@ -12,8 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-const char *const mt_dtype_names[MT_NUM_DTYPES] = {"bool", "int32", "int64", "float32", "float64"};
-const size_t mt_dtype_sizes[MT_NUM_DTYPES] = {1, 4, 8, 4, 8};
+const char *const mt_dtype_names[MT_NUM_DTYPES] = {"bool", "int32", "int64", "float32", "float64",
+                                                    "uint8", "int8", "int16", "float16", "bfloat16"};
+const size_t mt_dtype_sizes[MT_NUM_DTYPES] = {1, 4, 8, 4, 8, 1, 1, 2, 2, 2};
 
 MT_THREAD_LOCAL bool mt_grad_enabled = true;
 MT_THREAD_LOCAL bool mt_create_graph_active;
@@ -307,6 +308,11 @@ static int check_shape(const int64_t *shape, int ndim, mt_dtype dtype, int64_t *
 mt_tensor *mt_empty(const int64_t *shape, int ndim, mt_dtype dtype, mt_device device) {
     int64_t n;
     if (check_shape(shape, ndim, dtype, &n)) return NULL;
+    /* every tensor is made here, views aside: the one place that keeps the narrow dtypes off the GPU,
+       whose kernels do not know them */
+    if (mt_is_narrow(dtype) && device.type != MT_CPU)
+        return mt_error(MT_ERR_NOTIMPL, "minitorch: %s tensors are supported on the CPU only (not on %s yet)",
+                        mt_dtype_names[dtype], device.type == MT_CUDA ? "CUDA" : "this device");
     mt_storage *s = storage_new(n * (int64_t)mt_dtype_sizes[dtype], device);
     if (!s) return NULL;
     mt_tensor *t = tensor_header();
@@ -327,9 +333,27 @@ mt_tensor *mt_empty_like(const mt_tensor *t) {
 
 /* ---------------- scalars ---------------- */
 int mt_scalar_to(mt_scalar v, mt_dtype dt, mt_scalar *out) {
-    static const char *const names[] = {"bool", "int", "int64_t", "float", "double"};
+    static const char *const names[] = {"bool", "int", "int64_t", "float", "double",
+                                        "uint8_t", "int8_t", "int16_t", "c10::Half", "c10::BFloat16"};
     double f = v.dtype == MT_FLOAT64 ? v.f : (double)v.i;
     switch (dt) {
+    case MT_UINT8:
+    case MT_INT8:
+    case MT_INT16: { /* c10's checked_convert: an unsigned type also takes integers down to -max (they wrap) */
+        double lo = dt == MT_UINT8 ? -255.0 : dt == MT_INT8 ? -128.0 : -32768.0;
+        double hi = dt == MT_UINT8 ? 255.0 : dt == MT_INT8 ? 127.0 : 32767.0;
+        /* (a float must lie within the type itself: -2.7 does not fit uint8) */
+        if (v.dtype == MT_FLOAT64 ? !(f >= (dt == MT_UINT8 ? 0.0 : lo) && f <= hi) : (v.i < (int64_t)lo || v.i > (int64_t)hi))
+            goto overflow;
+        int64_t i = v.dtype == MT_FLOAT64 ? (int64_t)f : v.i;
+        *out = mt_si(dt == MT_UINT8 ? (int64_t)(uint8_t)i : i); /* -1 is 255: clamp(x, -3) bounds by 253, as torch */
+        return 0;
+    }
+    case MT_FLOAT16:
+    case MT_BFLOAT16: /* infinities and NaN convert; finite values beyond the largest finite one do not */
+        if (isfinite(f) && fabs(f) > (dt == MT_FLOAT16 ? 65504.0 : 3.3895313892515355e38)) goto overflow;
+        *out = mt_sf(f);
+        return 0;
     case MT_BOOL: *out = mt_sb(v.dtype == MT_FLOAT64 ? v.f != 0.0 : v.i != 0); return 0;
     case MT_INT32:
     case MT_INT64: {
@@ -444,8 +468,16 @@ int mt_check_same_device(const mt_tensor *a, const mt_tensor *b) {
 }
 
 const char *mt_type_name(mt_dtype d) {
-    static const char *const n[] = {"Bool", "Int", "Long", "Float", "Double"};
+    static const char *const n[MT_NUM_DTYPES] = {"Bool", "Int", "Long", "Float", "Double",
+                                                 "Byte", "Char", "Short", "Half", "BFloat16"};
     return n[d];
+}
+
+int mt_check_wide(const char *op, mt_dtype d) {
+    if (!mt_is_narrow(d)) return 0;
+    mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s' (minitorch: its fused kernel has float32 and float64 "
+             "code only; convert with .float())", op, mt_type_name(d));
+    return -1;
 }
 
 int mt_wrap_dim(int64_t dim, int ndim) {
@@ -473,8 +505,14 @@ const char *mt_shape_str(const int64_t *shape, int ndim) {
 static int category(mt_dtype d) { return d == MT_BOOL ? 0 : mt_is_integral(d) ? 1 : 2; }
 
 mt_dtype mt_promote_types(mt_dtype a, mt_dtype b) {
-    /* The enum is ordered bool < int32 < int64 < float32 < float64, which is the lattice here. */
-    return a > b ? a : b;
+    /* PyTorch's lattice: bool < the integers < the floats; within a category the wider type wins, except
+       that uint8 with int8 gives int16 and float16 with bfloat16 gives float32 (neither holds the other) */
+    static const int rank[MT_NUM_DTYPES] = {
+        [MT_BOOL] = 0, [MT_UINT8] = 1, [MT_INT8] = 1, [MT_INT16] = 2, [MT_INT32] = 3, [MT_INT64] = 4,
+        [MT_FLOAT16] = 5, [MT_BFLOAT16] = 5, [MT_FLOAT32] = 6, [MT_FLOAT64] = 7};
+    if (a == b) return a;
+    if (rank[a] == rank[b]) return rank[a] == 1 ? MT_INT16 : MT_FLOAT32;
+    return rank[a] > rank[b] ? a : b;
 }
 
 mt_dtype mt_result_type2(const mt_tensor *a, const mt_scalar *sa, const mt_tensor *b, const mt_scalar *sb) {

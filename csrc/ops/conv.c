@@ -1073,6 +1073,7 @@ int mt_convolution_check(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, c
     if (dt == MT_BOOL)
         return mt_error(MT_ERR_NOTIMPL, "\"slow_conv%s%dd_cpu\" not implemented for 'Bool'",
                         p->transposed ? "_transpose" : "", p->nsp == 1 ? 2 : p->nsp), -1;
+    if (mt_check_wide(p->transposed ? "conv_transpose" : "convolution", dt) < 0) return -1;
     int64_t out_sp[MT_CONV_MAX_SPATIAL];
     bool small = false;
     for (int j = 0; j < p->nsp; j++) {

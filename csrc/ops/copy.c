@@ -1,38 +1,62 @@
 /* Copies with dtype conversion, fill, clone, casts and copy_ (CPU kernels + ops). */
 #include "ops.h"
 #include "../core/iter.h"
+#include "../core/half.h"
 #include "../autograd/autograd.h"
 
 #include <string.h>
 
 /* ---------------- CPU kernels ---------------- */
-#define MT_FOR_DTYPES(X) X(MT_BOOL, bool) X(MT_INT32, int32_t) X(MT_INT64, int64_t) X(MT_FLOAT32, float) X(MT_FLOAT64, double)
+/* Every (source, destination) dtype pair has its loop. An element loads as a C value (the 16-bit floats as
+ * float) and stores into the destination: to bool as "!= 0" (C's cast, NaN included); to the narrow
+ * integers through int64, so that out-of-range values wrap as PyTorch's conversions do (-1.5 -> 255 in
+ * uint8); to the 16-bit floats through float, rounding as c10's double -> Half does. */
+#define MT_FOR_DTYPES(X) X(b8, bool) X(int32, int32_t) X(int64, int64_t) X(float32, float) X(float64, double) \
+    X(uint8, uint8_t) X(int8, int8_t) X(int16, int16_t) X(float16, uint16_t) X(bfloat16, uint16_t)
+#define DST_DTYPES(X, IT, ST) X(b8, bool, IT, ST) X(int32, int32_t, IT, ST) X(int64, int64_t, IT, ST) \
+    X(float32, float, IT, ST) X(float64, double, IT, ST) X(uint8, uint8_t, IT, ST) X(int8, int8_t, IT, ST) \
+    X(int16, int16_t, IT, ST) X(float16, uint16_t, IT, ST) X(bfloat16, uint16_t, IT, ST)
 
-/* conversion to bool is "!= 0"; C's (bool) cast already does that, NaN included */
-#define COPY_LOOP(DT, OT, ST, IT)                                                         \
-    static void copy_##OT##_##IT(char **d, const int64_t *s, int64_t n, void *ctx) {       \
-        (void)ctx;                                                                         \
-        if (s[0] == sizeof(DT) && s[1] == sizeof(ST)) {                                    \
-            DT *o = (DT *)d[0];                                                            \
-            const ST *in = (const ST *)d[1];                                               \
-            for (int64_t i = 0; i < n; i++) o[i] = (DT)in[i];                              \
-        } else {                                                                           \
-            for (int64_t i = 0; i < n; i++) *(DT *)(d[0] + i * s[0]) = (DT) * (const ST *)(d[1] + i * s[1]); \
-        }                                                                                  \
+#define LD_b8(x) (x)
+#define LD_int32(x) (x)
+#define LD_int64(x) (x)
+#define LD_float32(x) (x)
+#define LD_float64(x) (x)
+#define LD_uint8(x) (x)
+#define LD_int8(x) (x)
+#define LD_int16(x) (x)
+#define LD_float16(x) mt_f16_to_f32(x)
+#define LD_bfloat16(x) mt_bf16_to_f32(x)
+#define ST_b8(v) ((bool)(v))
+#define ST_int32(v) ((int32_t)(v))
+#define ST_int64(v) ((int64_t)(v))
+#define ST_float32(v) ((float)(v))
+#define ST_float64(v) ((double)(v))
+#define ST_uint8(v) ((uint8_t)(int64_t)(v))
+#define ST_int8(v) ((int8_t)(int64_t)(v))
+#define ST_int16(v) ((int16_t)(int64_t)(v))
+#define ST_float16(v) mt_f32_to_f16((float)(v))
+#define ST_bfloat16(v) mt_f32_to_bf16((float)(v))
+
+#define COPY_LOOP(OT, DT, IT, ST)                                                                   \
+    static void copy_##OT##_##IT(char **d, const int64_t *s, int64_t n, void *ctx) {                 \
+        (void)ctx;                                                                                   \
+        if (s[0] == sizeof(DT) && s[1] == sizeof(ST)) {                                              \
+            DT *o = (DT *)d[0];                                                                      \
+            const ST *in = (const ST *)d[1];                                                         \
+            for (int64_t i = 0; i < n; i++) o[i] = ST_##OT(LD_##IT(in[i]));                          \
+        } else {                                                                                     \
+            for (int64_t i = 0; i < n; i++)                                                          \
+                *(DT *)(d[0] + i * s[0]) = ST_##OT(LD_##IT(*(const ST *)(d[1] + i * s[1])));         \
+        }                                                                                            \
     }
-#define COPY_FROM(SE, ST) \
-    COPY_LOOP(bool, b8, ST, SE) COPY_LOOP(int32_t, int32, ST, SE) COPY_LOOP(int64_t, int64, ST, SE) \
-    COPY_LOOP(float, float32, ST, SE) COPY_LOOP(double, float64, ST, SE)
-COPY_FROM(b8, bool)
-COPY_FROM(int32, int32_t)
-COPY_FROM(int64, int64_t)
-COPY_FROM(float32, float)
-COPY_FROM(float64, double)
+#define COPY_FROM(IT, ST) DST_DTYPES(COPY_LOOP, IT, ST)
+MT_FOR_DTYPES(COPY_FROM)
 
-#define ROW(SE) {copy_b8_##SE, copy_int32_##SE, copy_int64_##SE, copy_float32_##SE, copy_float64_##SE}
+#define LOOP_NAME(OT, DT, IT, ST) copy_##OT##_##IT,
+#define ROW(IT, ST) {DST_DTYPES(LOOP_NAME, IT, ST)},
 /* copy_loops[src][dst] */
-static const mt_loop_fn copy_loops[MT_NUM_DTYPES][MT_NUM_DTYPES] = {ROW(b8), ROW(int32), ROW(int64), ROW(float32),
-                                                                     ROW(float64)};
+static const mt_loop_fn copy_loops[MT_NUM_DTYPES][MT_NUM_DTYPES] = {MT_FOR_DTYPES(ROW)};
 
 int mt_cpu_copy(mt_tensor *dst, const mt_tensor *src) {
     if (mt_numel(dst) == 0) return 0;
@@ -58,7 +82,7 @@ int mt_cpu_fill(mt_tensor *dst, mt_scalar v) {
     if (mt_numel(dst) == 0) return 0;
     if (mt_is_contiguous(dst)) {
         /* the value in dst's dtype; all-zero bytes (zeros, the common case) are one memset */
-        union { bool b; int32_t i32; int64_t i64; float f32; double f64; char bytes[8]; } o = {0};
+        union { bool b; int32_t i32; int64_t i64; float f32; double f64; uint16_t u16; char bytes[8]; } o = {0};
         char *dp[2] = {(char *)&o, (char *)&u};
         int64_t st[2] = {0, 0};
         copy_loops[sd][dst->dtype](dp, st, 1, NULL);
@@ -74,6 +98,10 @@ int mt_cpu_fill(mt_tensor *dst, mt_scalar v) {
         char *d = (char *)mt_data(dst);
         if (es == 1) {
             memset(d, o.bytes[0], n);
+        } else if (es == 2) {
+            uint16_t *p = (uint16_t *)d;
+#pragma omp parallel for schedule(static) if (n >= (1 << 20))
+            for (size_t i = 0; i < n; i++) p[i] = o.u16;
         } else if (es == 4) {
             uint32_t w;
             memcpy(&w, o.bytes, 4);
@@ -105,6 +133,20 @@ int mt_copy_into(mt_tensor *dst, const mt_tensor *src) {
         /* cross-device copies are owned by the non-CPU backend */
         mt_backend *be = mt_backends[dst->storage->device.type != MT_CPU ? dst->storage->device.type
                                                                          : src->storage->device.type];
+        if (mt_is_narrow(dst->dtype)) { /* (only CPU tensors are narrow) the GPU's copy kernels do not know it */
+            mt_tensor *tmp = mt_empty(dst->shape, dst->ndim, src->dtype, dst->storage->device);
+            int rc = tmp ? be->copy(tmp, src) : -1;
+            if (rc == 0) rc = mt_backend_of(dst)->copy(dst, tmp);
+            mt_decref(tmp);
+            return rc;
+        }
+        if (mt_is_narrow(src->dtype)) {
+            mt_tensor *tmp = mt_empty(src->shape, src->ndim, dst->dtype, src->storage->device);
+            int rc = tmp ? mt_backend_of(src)->copy(tmp, src) : -1;
+            if (rc == 0) rc = be->copy(dst, tmp);
+            mt_decref(tmp);
+            return rc;
+        }
         return be->copy(dst, src);
     }
     return mt_backend_of(dst)->copy(dst, src);

@@ -23,4 +23,7 @@ static mt_backend cpu_backend = {
     .tri = mt_cpu_tri,
 };
 
-void mt_register_cpu_backend(void) { mt_backends[MT_CPU] = &cpu_backend; }
+mt_backend *mt_narrow_backend(const mt_backend *wide); /* narrow.c */
+
+/* the kernels above, wrapped so that the narrow dtypes run through them (narrow.c) */
+void mt_register_cpu_backend(void) { mt_backends[MT_CPU] = mt_narrow_backend(&cpu_backend); }

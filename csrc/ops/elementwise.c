@@ -215,8 +215,8 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
     if (!lo && !hi) return mt_error(MT_ERR_RUNTIME, "torch.clamp: At least one of 'min' or 'max' must not be None");
     /* float bounds on an integer tensor give a float result */
     mt_dtype rt = a->dtype;
-    if (lo) rt = mt_result_type2(a, NULL, NULL, lo) > rt ? mt_result_type2(a, NULL, NULL, lo) : rt;
-    if (hi) rt = mt_result_type2(a, NULL, NULL, hi) > rt ? mt_result_type2(a, NULL, NULL, hi) : rt;
+    if (lo) rt = mt_promote_types(rt, mt_result_type2(a, NULL, NULL, lo));
+    if (hi) rt = mt_promote_types(rt, mt_result_type2(a, NULL, NULL, hi));
     if (rt == MT_BOOL) return not_impl_dtype("clamp", a, MT_BOOL);
     mt_scalar vlo, vhi; /* the bounds in the result dtype: an integer bound must fit it */
     if ((lo && mt_scalar_to(*lo, rt, &vlo) < 0) || (hi && mt_scalar_to(*hi, rt, &vhi) < 0)) return NULL;

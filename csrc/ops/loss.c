@@ -334,6 +334,7 @@ static int check_args(mt_tensor *input, mt_tensor *target, mt_tensor *weight, bo
             return -1;
         }
     }
+    if (mt_check_wide(logits ? "cross_entropy" : "nll_loss", input->dtype) < 0) return -1;
     if (!mt_is_floating(input->dtype)) {
         if (logits)
             mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s'",
@@ -940,6 +941,8 @@ mt_tensor *mt_pointwise_loss(int kind, mt_tensor *input, mt_tensor *target, mt_t
                             mt_shape_str(input->shape, input->ndim),
                             mt_shape_str(extra_in[k]->shape, extra_in[k]->ndim));
     mt_dtype dt;
+    if (mt_check_wide("pointwise loss", input->dtype) < 0 || mt_check_wide("pointwise loss", target->dtype) < 0)
+        return NULL;
     if (kind == MT_LOSS_BCE) {
         if (!mt_is_floating(input->dtype))
             return mt_error(MT_ERR_NOTIMPL, "\"binary_cross_entropy\" not implemented for '%s'", mt_type_name(input->dtype));

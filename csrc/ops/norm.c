@@ -203,6 +203,7 @@ int mt_batch_norm(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, mt_tenso
     mt_dtype dt = input->dtype;
     if (input->storage->device.type != MT_CPU)
         return mt_error(MT_ERR_NOTIMPL, "batch_norm: the fused kernel runs on CPU tensors only"), -1;
+    if (mt_check_wide("batch_norm", dt) < 0) return -1;
     if (!mt_is_floating(dt) || input->ndim < 2)
         return mt_error(MT_ERR_RUNTIME, "batch_norm: expected a floating input of at least 2 dims"), -1;
     int64_t C = input->shape[1];

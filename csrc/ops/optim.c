@@ -343,6 +343,7 @@ static const mt_optim_backend *prepare(step_args *s) {
         mt_error(MT_ERR_RUNTIME, "%s: the parameter and its gradient must be defined", s->op);
         return NULL;
     }
+    if (mt_check_wide(s->op, p->dtype) < 0) return NULL;
     if (!mt_is_floating(p->dtype)) {
         mt_error(MT_ERR_RUNTIME, "%s: expected a floating point parameter (Float or Double), got %s", s->op,
                  mt_type_name(p->dtype));

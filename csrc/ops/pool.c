@@ -308,6 +308,7 @@ int mt_pooling(int kind, mt_tensor *input, const mt_pool_params *p, mt_tensor **
         return mt_error(MT_ERR_RUNTIME, "non-empty %dD or %dD (batch mode) tensor expected for input", nsp + 1,
                         nsp + 2), -1;
     mt_dtype dt = input->dtype;
+    if (mt_check_wide(name, dt) < 0) return -1;
     if (dt == MT_BOOL || (is_adaptive(kind) && !mt_is_floating(dt)) || (kind == MT_POOL_AVG && dt == MT_INT32))
         return mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s'", name, mt_type_name(dt)), -1;
     if (is_adaptive(kind)) {

@@ -14,12 +14,12 @@ int mt_cpu_random(mt_tensor *out, int kind, double a, double b, uint64_t seed, u
      * fills of core/random.c (one Philox block per 4 floats / 2 doubles, equal to the per-element
      * definition the CUDA kernels use) run on a generator positioned there. */
     mt_generator g = {seed, off};
-    switch (kind * 8 + out->dtype) {
-    case MT_RAND_UNIFORM * 8 + MT_FLOAT32: mt_fill_uniform_f32(&g, p, n, a, b); return 0;
-    case MT_RAND_UNIFORM * 8 + MT_FLOAT64: mt_fill_uniform_f64(&g, p, n, a, b); return 0;
-    case MT_RAND_NORMAL * 8 + MT_FLOAT32: mt_fill_normal_f32(&g, p, n, a, b); return 0;
-    case MT_RAND_NORMAL * 8 + MT_FLOAT64: mt_fill_normal_f64(&g, p, n, a, b); return 0;
-    case MT_RAND_INT * 8 + MT_INT64: mt_fill_randint_i64(&g, p, n, (int64_t)a, (int64_t)b); return 0;
+    switch (kind * MT_NUM_DTYPES + out->dtype) {
+    case MT_RAND_UNIFORM * MT_NUM_DTYPES + MT_FLOAT32: mt_fill_uniform_f32(&g, p, n, a, b); return 0;
+    case MT_RAND_UNIFORM * MT_NUM_DTYPES + MT_FLOAT64: mt_fill_uniform_f64(&g, p, n, a, b); return 0;
+    case MT_RAND_NORMAL * MT_NUM_DTYPES + MT_FLOAT32: mt_fill_normal_f32(&g, p, n, a, b); return 0;
+    case MT_RAND_NORMAL * MT_NUM_DTYPES + MT_FLOAT64: mt_fill_normal_f64(&g, p, n, a, b); return 0;
+    case MT_RAND_INT * MT_NUM_DTYPES + MT_INT64: mt_fill_randint_i64(&g, p, n, (int64_t)a, (int64_t)b); return 0;
     default:
         mt_error(MT_ERR_RUNTIME, "random fill kind %d not implemented for '%s'", kind, mt_dtype_names[out->dtype]);
         return -1;
@@ -47,7 +47,7 @@ int mt_random_(mt_tensor *t, int kind, double a, double b, mt_generator *gen) {
     }
     int64_t n = mt_numel(t);
     if (n == 0) return 0;
-    mt_dtype gen_dtype = kind == MT_RAND_INT ? MT_INT64 : t->dtype;
+    mt_dtype gen_dtype = kind == MT_RAND_INT ? MT_INT64 : mt_wide_dtype(t->dtype); /* a narrow float: drawn as float32 */
     mt_generator *g = gen ? gen : mt_default_generator(t->storage->device.type);
     uint64_t blocks = (gen_dtype == MT_FLOAT32) ? mt_philox_blocks_f32(n) : mt_philox_blocks_f64(n);
     uint64_t off = g->offset;

@@ -300,6 +300,7 @@ int mt_lstm_layer(mt_tensor *x, mt_tensor *h0, mt_tensor *c0, mt_tensor *w_ih, m
                      mt_shape_str(all[k]->shape, all[k]->ndim));
             return -1;
         }
+    if (mt_check_wide("lstm", x->dtype) < 0) return -1;
     if (!mt_is_floating(x->dtype)) {
         mt_error(MT_ERR_RUNTIME, "lstm: expected a floating point input, got %s", mt_type_name(x->dtype));
         return -1;

@@ -2,6 +2,7 @@
  * many of them as functions (minitorch.exp(x) is TensorBase.exp). */
 #include "py.h"
 #include "../core/random.h"
+#include "../core/half.h"
 
 #define NO_IMPORT_ARRAY
 #define PY_ARRAY_UNIQUE_SYMBOL MT_ARRAY_API
@@ -80,7 +81,9 @@ static PyObject *nan_to_num_impl(PyObject *self, PyObject *args, PyObject *kw, b
     PyObject *o[3] = {Py_None, Py_None, Py_None};
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOO", kws, &o[0], &o[1], &o[2])) return NULL;
     /* the defaults: 0, and the largest / lowest finite value of the tensor's dtype */
-    double big = SELF->dtype == MT_FLOAT32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
+    mt_dtype dt = SELF->dtype;
+    double big = dt == MT_FLOAT32 ? 3.4028234663852886e38 : dt == MT_FLOAT16 ? 65504.0
+               : dt == MT_BFLOAT16 ? 3.3895313892515355e38 : 1.7976931348623157e308;
     double prm[3] = {0.0, big, -big};
     for (int i = 0; i < 3; i++)
         if (o[i] != Py_None && (prm[i] = PyFloat_AsDouble(o[i])) == -1 && PyErr_Occurred()) return NULL;
@@ -307,7 +310,13 @@ static PyObject *m_numpy(PyObject *self, PyObject *args, PyObject *kw) {
     } else {
         mt_incref(t);
     }
-    static const int npy[] = {NPY_BOOL, NPY_INT32, NPY_INT64, NPY_FLOAT32, NPY_FLOAT64};
+    static const int npy[MT_NUM_DTYPES] = {NPY_BOOL, NPY_INT32, NPY_INT64, NPY_FLOAT32, NPY_FLOAT64,
+                                           NPY_UINT8, NPY_INT8, NPY_INT16, NPY_FLOAT16, -1};
+    if (npy[t->dtype] < 0) { /* NumPy has no bfloat16 */
+        mt_decref(t);
+        PyErr_Format(PyExc_TypeError, "Got unsupported ScalarType %s", mt_type_name(t->dtype));
+        return NULL;
+    }
     npy_intp dims[MT_MAX_DIMS], strides[MT_MAX_DIMS];
     for (int i = 0; i < t->ndim; i++) {
         dims[i] = t->shape[i];
@@ -328,8 +337,16 @@ static PyObject *tolist_rec(const char *p, const mt_tensor *t, int d) {
         case MT_INT32: return PyLong_FromLong(*(const int32_t *)p);
         case MT_INT64: return PyLong_FromLongLong(*(const int64_t *)p);
         case MT_FLOAT32: return PyFloat_FromDouble(*(const float *)p);
-        default: return PyFloat_FromDouble(*(const double *)p);
+        case MT_FLOAT64: return PyFloat_FromDouble(*(const double *)p);
+        case MT_UINT8: return PyLong_FromLong(*(const uint8_t *)p);
+        case MT_INT8: return PyLong_FromLong(*(const int8_t *)p);
+        case MT_INT16: return PyLong_FromLong(*(const int16_t *)p);
+        case MT_FLOAT16: return PyFloat_FromDouble(mt_f16_to_f32(*(const uint16_t *)p));
+        case MT_BFLOAT16: return PyFloat_FromDouble(mt_bf16_to_f32(*(const uint16_t *)p));
+        default: break;
         }
+        PyErr_SetString(PyExc_RuntimeError, "tolist: unknown dtype");
+        return NULL;
     }
     PyObject *l = PyList_New(t->shape[d]);
     if (!l) return NULL;

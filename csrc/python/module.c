@@ -21,7 +21,7 @@ static PyObject *f_register(PyObject *mod, PyObject *args) {
         return NULL;
     }
     if (!PySequence_Check(dtypes) || PySequence_Size(dtypes) != MT_NUM_DTYPES) {
-        PyErr_SetString(PyExc_TypeError, "_register: dtypes must list bool, int32, int64, float32, float64");
+        PyErr_SetString(PyExc_TypeError, "_register: dtypes must list the dtypes in mt_dtype's order");
         return NULL;
     }
     Py_INCREF(cls);
@@ -97,9 +97,14 @@ static PyObject *f_from_numpy(PyObject *mod, PyObject *args) {
     case NPY_INT64: dt = MT_INT64; break;
     case NPY_FLOAT32: dt = MT_FLOAT32; break;
     case NPY_FLOAT64: dt = MT_FLOAT64; break;
+    case NPY_UINT8: dt = MT_UINT8; break;
+    case NPY_INT8: dt = MT_INT8; break;
+    case NPY_INT16: dt = MT_INT16; break;
+    case NPY_FLOAT16: dt = MT_FLOAT16; break;
     default:
         PyErr_Format(PyExc_TypeError, "can't convert np.ndarray of type %s. The only supported types are: float64, "
-                                      "float32, int64, int32, and bool.", PyArray_DESCR(a)->typeobj->tp_name);
+                                      "float32, float16, int64, int32, int16, int8, uint8, and bool.",
+                     PyArray_DESCR(a)->typeobj->tp_name);
         return NULL;
     }
     int nd = PyArray_NDIM(a);
@@ -410,6 +415,17 @@ static PyObject *f_stack(PyObject *m, PyObject *a, PyObject *k) { (void)m; retur
 
 /* where(cond, a, b): a Python number operand is a wrapped number in the result type, as in
  * PyTorch (where(c, int32 tensor, 7) is int32; 2**40 there does not fit and raises) */
+/* promote_types(a, b): the core's promotion lattice (core/tensor.c), one definition for C and Python */
+static PyObject *f_promote_types(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *a, *b;
+    mt_dtype da, db;
+    if (!PyArg_ParseTuple(args, "OO", &a, &b) || mt_py_dtype(a, &da) < 0 || mt_py_dtype(b, &db) < 0) return NULL;
+    PyObject *r = mt_py_dtype_obj(mt_promote_types(da, db));
+    Py_INCREF(r);
+    return r;
+}
+
 static PyObject *f_where(PyObject *mod, PyObject *args) {
     (void)mod;
     PyObject *c, *a, *b;
@@ -741,6 +757,7 @@ PyMethodDef mt_module_functions[] = {
     {"cat", KW f_cat, METH_VARARGS | METH_KEYWORDS, NULL},
     {"stack", KW f_stack, METH_VARARGS | METH_KEYWORDS, NULL},
     {"where", f_where, METH_VARARGS, NULL},
+    {"promote_types", f_promote_types, METH_VARARGS, NULL},
     {"_run_backward", f_run_backward, METH_VARARGS, NULL},
     {"_function_record", f_function_record, METH_VARARGS, NULL},
     {"get_num_threads", f_num_threads, METH_NOARGS, NULL},

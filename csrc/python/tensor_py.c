@@ -1,5 +1,6 @@
 /* The TensorBase type: lifetime, conversions, errors, number protocol, attributes. */
 #include "py.h"
+#include "../core/half.h"
 
 #define NO_IMPORT_ARRAY
 #define PY_ARRAY_UNIQUE_SYMBOL MT_ARRAY_API
@@ -364,7 +365,13 @@ static int scalar_value(PyObject *self, const char *what, mt_scalar *out) {
     case MT_INT32: *out = mt_si(*(int32_t *)p); break;
     case MT_INT64: *out = mt_si(*(int64_t *)p); break;
     case MT_FLOAT32: *out = mt_sf(*(float *)p); break;
-    default: *out = mt_sf(*(double *)p); break;
+    case MT_FLOAT64: *out = mt_sf(*(double *)p); break;
+    case MT_UINT8: *out = mt_si(*(uint8_t *)p); break;
+    case MT_INT8: *out = mt_si(*(int8_t *)p); break;
+    case MT_INT16: *out = mt_si(*(int16_t *)p); break;
+    case MT_FLOAT16: *out = mt_sf(mt_f16_to_f32(*(uint16_t *)p)); break;
+    case MT_BFLOAT16: *out = mt_sf(mt_bf16_to_f32(*(uint16_t *)p)); break;
+    default: break;
     }
     if (c != t) mt_decref(c);
     return 0;
