@@ -211,5 +211,11 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, ROOT)  # the minitorch of this tree (built in place), as the tests use it
+    import glob
+    import importlib.machinery
+
+    # this tree's minitorch when it is built in place, else the one on the path (an unbuilt tree first on
+    # sys.path would shadow an installed minitorch and fail to import its _C)
+    if any(glob.glob(os.path.join(ROOT, "minitorch", "_C" + s)) for s in importlib.machinery.EXTENSION_SUFFIXES):
+        sys.path.insert(0, ROOT)
     sys.exit(main())
