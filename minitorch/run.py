@@ -44,6 +44,10 @@ def main(argv=None):
             sys.argv = args[1:]  # run_module puts the module's file in sys.argv[0], as `python -m` does
             runpy.run_module(args[1], run_name="__main__", alter_sys=True)
         else:
+            if not os.path.exists(args[0]):  # as python says it, not a traceback from runpy
+                print(f"{sys.executable}: can't open file {os.path.abspath(args[0])!r}: [Errno 2] No such file "
+                      "or directory", file=sys.stderr)
+                return 2
             sys.argv = args
             sys.path[0] = os.path.dirname(os.path.abspath(args[0]))  # the script's folder, as `python script.py`
             runpy.run_path(args[0], run_name="__main__")

@@ -241,7 +241,10 @@ def test_spawned_children_get_minitorch_too(tmp_path):
     assert r.stdout == "[(0, 'minitorch', 3.0), (1, 'minitorch', 3.0)]\n"
 
 
-def test_usage():
+def test_usage(tmp_path):
+    r = shim([str(tmp_path / "missing.py")])
+    plain = python([str(tmp_path / "missing.py")])
+    assert r.returncode == plain.returncode == 2 and r.stderr == plain.stderr
     r = shim([])
     assert r.returncode == 2 and r.stderr.startswith("usage: python -m minitorch.run script.py")
     r = shim(["--help"])
