@@ -1,5 +1,33 @@
-"""Helpers shared by the benchmark scripts: best-of-N timing and the printed table."""
+"""Helpers shared by the benchmark scripts: best-of-N timing and the printed table.
+
+Imported before minitorch (bench/ is sys.path[0] when a script runs): it chooses which minitorch the
+benchmarks measure. The source tree above bench/ when its extension is built in place
+(`python setup.py build_ext --inplace`, `pip install -e .`), else the installed one (`pip install .`).
+Putting an unbuilt source tree first on sys.path would shadow the installed package and fail with
+"cannot import name '_C' from partially initialized module 'minitorch' (most likely due to a circular
+import)": the package's `from . import _C` finds no extension in the tree."""
+import glob
+import importlib.machinery
+import importlib.util
+import os
+import sys
 import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _built_in_place(root):
+    return any(glob.glob(os.path.join(root, "minitorch", "_C" + suffix))
+               for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+
+
+# the source tree when it can run, else whatever `import minitorch` finds; SOURCE_TREE says which
+SOURCE_TREE = ROOT if _built_in_place(ROOT) else None
+if SOURCE_TREE and SOURCE_TREE not in sys.path:
+    sys.path.insert(0, SOURCE_TREE)
+elif not SOURCE_TREE and importlib.util.find_spec("minitorch") is None:
+    raise SystemExit(f"minitorch is not installed and its source tree ({ROOT}) has no built extension: "
+                     "run `pip install .` or `python setup.py build_ext --inplace` there")
 
 
 def bench(fn, number, repeat, sync=None):

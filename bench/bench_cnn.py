@@ -8,9 +8,8 @@ Each cell is the best-of-N time per call; ratio > 1 means minitorch is faster. G
 import argparse
 import os
 import platform
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import _bench  # noqa: E402,F401  (first: picks the built source tree or the installed minitorch)
 import numpy as np  # noqa: E402
 
 import minitorch  # noqa: E402

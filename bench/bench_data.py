@@ -7,10 +7,9 @@ Each item is a 3x64x64 float32 image built from its index by a few NumPy passes 
 """
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import _bench  # noqa: E402,F401  (first: picks the built source tree or the installed minitorch)
 import numpy as np  # noqa: E402
 
 from _bench import print_table  # noqa: E402

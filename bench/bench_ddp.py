@@ -21,8 +21,7 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
+import _bench  # noqa: E402,F401  (first: picks the built source tree or the installed minitorch)
 
 
 def free_port():

@@ -17,9 +17,9 @@ import sys
 
 import numpy as np
 
+from _bench import bench  # first: picks the built source tree or the installed minitorch
 import minitorch as mt
 import minitorch.cuda as mcuda
-from _bench import bench
 
 try:
     import torch

@@ -8,13 +8,11 @@ steps' GFLOP/s against a measured 1024^3 SGEMM rate.
     python bench/bench_lstm.py [--steps N] [--chars N] [--layers 1 2] [--no-torch]
 """
 import argparse
-import os
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import _bench  # noqa: E402,F401  (first: picks the built source tree or the installed minitorch)
 import minitorch  # noqa: E402
 
 try:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 
+import _bench  # picks the built source tree or the installed minitorch
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "text_generation.py")
 
@@ -46,7 +48,8 @@ def main():
     ap.add_argument("--no-torch", action="store_true")
     args = ap.parse_args()
     env = dict(os.environ)
-    env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if _bench.SOURCE_TREE:  # the children import the minitorch this script would
+        env["PYTHONPATH"] = ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with tempfile.TemporaryDirectory() as tmp:
         train = ["train", "--model", "tutorial", "--epochs", "1", "--max-batches", str(args.max_batches),
                  "--layers", str(args.layers), "--no-progress", "--seed", "0",

@@ -19,7 +19,7 @@ import platform
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import _bench  # noqa: E402,F401  (first: picks the built source tree or the installed minitorch)
 import minitorch  # noqa: E402
 from _bench import bench, print_table  # noqa: E402  (bench/ is on sys.path when run as a script)
 import minitorch.nn  # noqa: E402,F401

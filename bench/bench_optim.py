@@ -8,11 +8,9 @@ reference. Prints a table: workload, minitorch µs/step, PyTorch µs/step, ratio
     python3 bench/bench_optim.py [--steps N]
 """
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import _bench  # noqa: E402,F401  (first: picks the built source tree or the installed minitorch)
 
 import numpy as np  # noqa: E402
 

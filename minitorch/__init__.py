@@ -155,6 +155,15 @@ from ._shared_memory import _register_reductions  # noqa: E402
 
 _register_reductions()  # multiprocessing sends CPU tensors in shared memory, as after `import torch`
 
+
+def as_torch():
+    """Serve every later `import torch...` in this process from minitorch (call it before the first
+    `import torch`, e.g. at the top of a notebook): see minitorch/_as_torch.py."""
+    from ._as_torch import as_torch as _as_torch
+
+    _as_torch()
+
+
 _LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit")
 
 

@@ -1,4 +1,5 @@
 """The examples run and print what the seed (PyTorch) prints."""
+import json
 import os
 import subprocess
 import sys
@@ -20,14 +21,17 @@ def run(name):
 
 
 def test_basics_prints_what_pytorch_prints():
-    torch = pytest.importorskip("torch")
+    """examples/basics.py prints what the same file prints with `import torch` on PyTorch (the seed's snippets:
+    tensor([4., 5., 6.]), tensor([ 6.,  9., 12.]), then the gradient)"""
+    pytest.importorskip("torch")
+    from test_run_shim import as_pytorch_source
+
     out = run("basics.py")
-    x = torch.tensor([1.0, 2.0, 3.0])
-    want = [repr(x), repr(x + 2), repr(x * 3)]
-    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    (x ** 2).sum().backward()
-    want.append(repr(x.grad))
-    assert out.splitlines() == want
+    with open(os.path.join(EXAMPLES, "basics.py")) as f:
+        real = subprocess.run([sys.executable, "-"], input=as_pytorch_source(f.read()), capture_output=True,
+                              text=True, timeout=120)
+    assert real.returncode == 0, real.stderr
+    assert out == real.stdout and len(out.splitlines()) == 3
 
 
 def test_seed_training_learns_the_line():
@@ -51,3 +55,50 @@ def test_cnn_example_learns_the_generated_images():
         in r.stdout and "BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)" in r.stdout
     accs = [float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("epoch ")]
     assert len(accs) == 3 and accs[-1] > 0.8, r.stdout
+
+
+# Runs notebook cells as a script on PyTorch: each cell's prints, then the repr of its last expression (as a
+# notebook shows it), then a separator line.
+_CELLS_ON_PYTORCH = r'''
+import ast, json, sys
+namespace = {"__name__": "__main__"}
+for src in json.load(sys.stdin):
+    tree = ast.parse(src)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<cell>", "exec"), namespace)
+    if last is not None:
+        value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+        if value is not None:
+            print(repr(value))
+    print("\x00cell", flush=True)
+'''
+
+
+def test_basics_notebook_shows_what_pytorch_shows(tmp_path, monkeypatch):
+    """examples/basics.ipynb executed headless (nbclient) on minitorch: every cell's printed output and shown
+    value is what the same cell prints on PyTorch (with `import torch` for `import minitorch as torch`)"""
+    pytest.importorskip("torch")
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    from test_run_shim import as_pytorch_source
+
+    nb = nbformat.read(os.path.join(EXAMPLES, "basics.ipynb"), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(not c.outputs for c in code)  # stored without outputs: nothing there to go stale
+    monkeypatch.setenv("PYTHONPATH", os.path.dirname(os.path.dirname(os.path.abspath(minitorch.__file__))))
+    nbclient.NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    def shown(cell):
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.outputs
+        text = "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+        text += "".join(o.data["text/plain"] + "\n" for o in cell.outputs if o.output_type == "execute_result")
+        return text
+
+    on_minitorch = [shown(c) for c in code]
+    real = subprocess.run([sys.executable, "-c", _CELLS_ON_PYTORCH], capture_output=True, text=True, timeout=120,
+                          input=json.dumps([as_pytorch_source(c.source) for c in code]), cwd=str(tmp_path))
+    assert real.returncode == 0, real.stderr
+    on_pytorch = real.stdout.split("\x00cell\n")[:-1]
+    assert on_minitorch == on_pytorch
+    assert "tensor([ 6.,  9., 12.])" in on_minitorch[1] and "grad_fn=<AddmmBackward0>" in on_minitorch[-1]
