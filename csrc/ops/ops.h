@@ -125,6 +125,12 @@ mt_tensor *mt_tri(mt_tensor *a, int64_t diagonal, bool upper, bool inplace);
 /* tril_indices / triu_indices: [2, n] of dtype (int32 or int64) on CPU */
 mt_tensor *mt_tri_indices(int64_t row, int64_t col, int64_t offset, bool upper, mt_dtype dtype);
 
+/* ---- fused attention (ops/attention.c): softmax(scale * q k^T + mask, causal) v of float CPU tensors
+ * q [B..., L, E], k [B..., S, E], v [B..., S, Ev] (the same batch dims B, N elements in all); mask NULL or
+ * additive [1 or N, L, S] of q's dtype (not differentiated); out [B..., L, Ev]; node
+ * ScaledDotProductFlashAttentionForCpuBackward0 differentiating q, k and v ---- */
+mt_tensor *mt_sdpa(mt_tensor *q, mt_tensor *k, mt_tensor *v, mt_tensor *mask, bool causal, double scale);
+
 /* ---- matmul (ops/matmul.c) ---- */
 mt_tensor *mt_matmul(mt_tensor *a, mt_tensor *b);
 mt_tensor *mt_mm(mt_tensor *a, mt_tensor *b);

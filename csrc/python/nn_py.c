@@ -292,7 +292,23 @@ static PyObject *nn_batch_norm(PyObject *mod, PyObject *const *args, Py_ssize_t 
     return tensor_tuple(3, r);
 }
 
+/* _sdpa(q, k, v, mask|None, is_causal, scale): the fused attention of ops/attention.c */
+static PyObject *nn_sdpa(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    (void)mod;
+    if (nargs != 6) { PyErr_SetString(PyExc_TypeError, "_sdpa() takes 6 arguments"); return NULL; }
+    for (int k = 0; k < 4; k++)
+        if (!(PyTensor_Check(args[k]) || (k == 3 && args[k] == Py_None))) {
+            PyErr_Format(PyExc_TypeError, "_sdpa(): argument %d must be Tensor%s", k + 1, k == 3 ? " or None" : "");
+            return NULL;
+        }
+    int causal = PyObject_IsTrue(args[4]);
+    double scale = PyFloat_AsDouble(args[5]);
+    if (causal < 0 || (scale == -1.0 && PyErr_Occurred())) return NULL;
+    return mt_py_wrap(mt_sdpa(T(args[0]), T(args[1]), T(args[2]), args[3] == Py_None ? NULL : T(args[3]), causal, scale));
+}
+
 PyMethodDef mt_nn_functions[] = {
+    {"_sdpa", (PyCFunction)(void (*)(void))nn_sdpa, METH_FASTCALL, NULL},
     {"_batch_norm", (PyCFunction)(void (*)(void))nn_batch_norm, METH_FASTCALL, NULL},
     {"_convolution", (PyCFunction)(void (*)(void))nn_convolution, METH_FASTCALL, NULL},
     {"_convolution_check", (PyCFunction)(void (*)(void))nn_convolution_check, METH_FASTCALL, NULL},

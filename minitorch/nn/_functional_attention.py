@@ -1,9 +1,11 @@
-"""Attention, composed from tensor ops (so autograd, every device and both float dtypes come for free):
-F.scaled_dot_product_attention and F.multi_head_attention_forward with PyTorch's signatures, mask
-conventions and errors.
+"""Attention: F.scaled_dot_product_attention and F.multi_head_attention_forward with PyTorch's signatures,
+mask conventions and errors.
 
-No fused kernel: scaled_dot_product_attention materialises the (..., L, S) score matrix (torch's "math"
-path); memory is O(L * S) per batch and head. Fully masked query rows give zeros (output and gradient),
+scaled_dot_product_attention of float32/float64 CPU tensors without dropout runs the fused kernel of
+csrc/ops/attention.c (two batched GEMMs around one softmax pass, its own backward; grad_fn
+ScaledDotProductFlashAttentionForCpuBackward0 as torch's); other cases (CUDA, dropout, a mask that requires
+grad, the 16-bit floats) are composed from tensor ops. Both materialise the (..., L, S) probabilities (torch's
+"math" path memory, O(L * S) per batch and head). Fully masked query rows give zeros (output and gradient),
 as torch 2.13 on CPU does for scaled_dot_product_attention; multi_head_attention_forward with
 need_weights=True keeps torch's plain softmax there (NaN rows), as torch does.
 """
@@ -13,7 +15,7 @@ import warnings
 from .. import _C
 from .._creation import arange, zeros, zeros_like
 from ..autograd.grad_mode import no_grad
-from .._types import SCALAR_TYPE_NAMES, bool_, float32
+from .._types import SCALAR_TYPE_NAMES, bool_, float32, float64
 from . import _functional_layers as FL
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -77,6 +79,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     L, S = query.shape[-2], key.shape[-2]
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])
+    if _fusable(query, key, value, attn_mask, dropout_p):
+        return _fused(query, key, value, attn_mask, is_causal, scale)
     scores = query.matmul(key.transpose(-2, -1)) * scale
     if is_causal:
         scores = scores.masked_fill(_causal_mask(L, S, query.device).logical_not(), float("-inf"))
@@ -92,6 +96,48 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if dropout_p > 0.0:
         weights = FL.dropout(weights, dropout_p, True)
     return weights.matmul(value)
+
+
+def _fusable(query, key, value, attn_mask, dropout_p):
+    return (dropout_p == 0.0 and query.dtype in (float32, float64) and
+            all(t.device.type == "cpu" for t in (query, key, value)) and
+            (attn_mask is None or (attn_mask.device.type == "cpu" and not attn_mask.requires_grad)))
+
+
+def _fused(query, key, value, attn_mask, is_causal, scale):
+    """The fused kernel, the batch dims broadcast (at least one: a 2-D call gets a leading 1); a bool mask as the
+    additive 0 / -inf one; a mask the same for every batch entry passed once ([1, L, S])."""
+    L, S, E, Ev = query.shape[-2], key.shape[-2], query.shape[-1], value.shape[-1]
+    batch = tuple(_broadcast(query.shape[:-2], key.shape[:-2], value.shape[:-2]))
+    squeeze = not batch
+    batch = batch or (1,)
+    n = math.prod(batch)
+    q, k, v = (t if tuple(t.shape[:-2]) == batch else t.expand(*batch, *t.shape[-2:]) for t in (query, key, value))
+    mask = None
+    if attn_mask is not None:
+        mb = tuple(attn_mask.shape[:-2])
+        mask = attn_mask
+        if mask.dtype == bool_:
+            mask = zeros(mask.shape, dtype=query.dtype).masked_fill(mask.logical_not(), float("-inf"))
+        elif mask.dtype != query.dtype:
+            mask = mask.to(query.dtype)
+        if all(d == 1 for d in mb):
+            mask = mask.expand(*mb, L, S).reshape(1, L, S)
+        else:
+            mask = mask.expand(*batch, L, S).reshape(n, L, S)
+    out = _C._sdpa(q, k, v, mask, bool(is_causal), float(scale))
+    return out.squeeze(0) if squeeze else out
+
+
+def _broadcast(*shapes):
+    nd = max(len(s) for s in shapes)
+    out = []
+    for i in range(nd):
+        dims = {s[len(s) - nd + i] for s in shapes if len(s) - nd + i >= 0} - {1}
+        if len(dims) > 1:
+            raise RuntimeError(f"scaled_dot_product_attention: batch dims {[tuple(s) for s in shapes]} do not broadcast")
+        out.append(dims.pop() if dims else 1)
+    return out
 
 
 def _safe_softmax(scores):
