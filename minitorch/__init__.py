@@ -153,7 +153,11 @@ from ._shared_memory import _register_reductions  # noqa: E402
 
 _register_reductions()  # multiprocessing sends CPU tensors in shared memory, as after `import torch`
 
-_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit")
+_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit", "linalg", "testing")
+# top-level functions that live in a lazy submodule (its _TOP table): torch.det(A) is torch.linalg.det(A), ...
+_LAZY_FUNCTIONS = dict.fromkeys(("inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky",
+                                 "cholesky_solve", "cholesky_inverse", "matrix_power", "matrix_exp"), "linalg")
+_LAZY_FUNCTIONS.update(allclose="testing", isclose="testing")
 
 
 def __getattr__(name):
@@ -163,4 +167,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY_FUNCTIONS:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{_LAZY_FUNCTIONS[name]}")._TOP[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
