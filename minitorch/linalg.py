@@ -256,12 +256,12 @@ def _solve_each(a, b, info):
     return out.reshape(batch + b.shape[-2:])
 
 
-def inv_ex(A, *, check_errors=False, out=None):
+def inv_ex(A, *, check_errors=False):
     _check(A, "linalg.inv_ex")
     return _inv_ex_t(*_InvEx.apply(A, check_errors, "linalg.inv_ex"))
 
 
-def inv(A, *, out=None):
+def inv(A):
     _check(A, "linalg.inv")
     return _InvEx.apply(A, True, "linalg.inv")[0]
 
@@ -304,7 +304,7 @@ class _Det(Function):
         return c * ((U * others.unsqueeze(-2)) @ Vh)
 
 
-def det(A, *, out=None):
+def det(A):
     _check(A, "linalg.det")
     return _Det.apply(A)
 
@@ -327,7 +327,7 @@ class _Slogdet(Function):
         return glad.unsqueeze(-1).unsqueeze(-2) * _mH(inv_ex(A).inverse)
 
 
-def slogdet(A, *, out=None):
+def slogdet(A):
     _check(A, "linalg.slogdet")
     return _slogdet_t(*_Slogdet.apply(A))
 
@@ -400,7 +400,7 @@ class _SolveEx(Function):
         return _sum_to(gA, A.shape), _sum_to(gB, B.shape), None, None, None
 
 
-def solve_ex(A, B, *, left=True, check_errors=False, out=None):
+def solve_ex(A, B, *, left=True, check_errors=False):
     _check(A, "linalg.solve")
     _check_tensor(B, "linalg.solve", "B")
     _check_float(B, "linalg.solve")
@@ -409,7 +409,7 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     return _solve_ex_t(*_SolveEx.apply(A, B, left, check_errors, vector))
 
 
-def solve(A, B, *, left=True, out=None):
+def solve(A, B, *, left=True):
     _check(A, "linalg.solve")
     _check_tensor(B, "linalg.solve", "B")
     _check_float(B, "linalg.solve")
@@ -440,7 +440,7 @@ class _SolveTriangular(Function):
         return _sum_to(gA, A.shape), _sum_to(gB, B.shape), None, None, None
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     fn = "linalg.solve_triangular"
     _check(A, fn)
     _check_tensor(B, fn, "B")
@@ -503,12 +503,12 @@ class _Cholesky(_CholeskyEx):
     _node_name = "CholeskyBackward0"
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
+def cholesky_ex(A, *, upper=False, check_errors=False):
     _check(A, "linalg.cholesky")
     return _cholesky_ex_t(*_CholeskyEx.apply(A, bool(upper), check_errors, "linalg.cholesky"))
 
 
-def cholesky(A, *, upper=False, out=None):
+def cholesky(A, *, upper=False):
     _check(A, "linalg.cholesky")
     return _CholeskyEx.apply(A, bool(upper), True, "linalg.cholesky")[0]
 
@@ -552,15 +552,15 @@ class _Qr(Function):
         gR = gR if gR is not None else R * 0
         if m >= n:
             return _qr_square_backward(gQ, gR, Q, R), None
-        # m < n: A = [X | Y], X = Q U square; Y = Q V
+        # m < n: A = [X | Y] with X = Q U (square QR) and Y = Q V; V's gradient moves onto Q through Y
         from . import cat
-        U, V, gU, gV = R[..., :, :m], R[..., :, m:], gR[..., :, :m], gR[..., :, m:]
+        U, gU, gV = R[..., :, :m], gR[..., :, :m], gR[..., :, m:]
         Y = A[..., :, m:]
         gX = _qr_square_backward(gQ + Y @ _mH(gV), gU, Q, U)
         return cat([gX, Q @ gV], -1), None
 
 
-def qr(A, mode="reduced", *, out=None):
+def qr(A, mode="reduced"):
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
                            "or 'complete'")
@@ -642,7 +642,7 @@ def _svd_backward(gU, gS, gVh, U, S, Vh):
     return U @ (gA @ Vh) if m >= n else (U @ gA) @ Vh
 
 
-def svd(A, full_matrices=True, *, driver=None, out=None):
+def svd(A, full_matrices=True, *, driver=None):
     _check(A, "linalg.svd", square=False)
     if driver is not None:
         raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs with "
@@ -652,7 +652,7 @@ def svd(A, full_matrices=True, *, driver=None, out=None):
     return _svd_t(*_Svd.forward(_Ctx(), A, bool(full_matrices)))
 
 
-def svdvals(A, *, driver=None, out=None):
+def svdvals(A, *, driver=None):
     _check(A, "linalg.svdvals", square=False)
     if _needs_grad(A):
         return _Svd.apply(A, False)[1]
@@ -696,7 +696,7 @@ def _check_uplo(UPLO):
     return UPLO.upper()
 
 
-def eigh(A, UPLO="L", *, out=None):
+def eigh(A, UPLO="L"):
     _check(A, "linalg.eigh")
     UPLO = _check_uplo(UPLO)
     if _needs_grad(A):
@@ -704,7 +704,7 @@ def eigh(A, UPLO="L", *, out=None):
     return _eigh_t(*_Eigh.forward(_Ctx(), A, UPLO))
 
 
-def eigvalsh(A, UPLO="L", *, out=None):
+def eigvalsh(A, UPLO="L"):
     _check(A, "linalg.eigvalsh")
     UPLO = _check_uplo(UPLO)
     if _needs_grad(A):
@@ -771,7 +771,7 @@ def _pinv_backward(grad, pinvA, A):
     return -_mH(K @ pinvA) + ((gradh - A @ K) @ pinvA) @ pinvAh + pinvAhK - (pinvAhK @ pinvA) @ A
 
 
-def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     _check_tensor(A, "linalg.pinv", "input")
     if A.dim() < 2 or A.dtype not in (float32, float64):
         raise RuntimeError(f"linalg.pinv({SCALAR_TYPE_NAMES.get(A.dtype, A.dtype)}{{{list(A.shape)}}}): expected a "
@@ -785,7 +785,7 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
     return _Pinv.apply(A, atol, rtol, bool(hermitian))
 
 
-def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None):
     _check_tensor(A, "linalg.matrix_rank", "input")
     if A.dim() < 2:
         raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions.")
@@ -883,7 +883,7 @@ def _norm_dtype(x, fn, dtype):
     return x
 
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     x = _norm_dtype(x, "linalg.vector_norm", dtype)
     if isinstance(dim, int):
         dim = (dim,)
@@ -898,7 +898,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     return x.norm(p=ord, dim=tuple(dim), keepdim=keepdim)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     fn = "linalg.matrix_norm"
     _check_tensor(A, fn)
     if A.dim() < 2:
@@ -928,7 +928,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     raise RuntimeError(f"{fn}: Order {ord} not supported.")
 
 
-def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     _check_tensor(A, "linalg.norm")
     if isinstance(dim, int):
         dim = (dim,)
@@ -946,7 +946,7 @@ def norm(A, ord=None, dim=None, keepdim=False, *, out=None, dtype=None):
 
 
 # ------------------------------------------------------------------------------------------ products
-def matrix_power(A, n, *, out=None):
+def matrix_power(A, n):
     _check_tensor(A, "linalg.matrix_power")
     if A.dim() < 2:
         raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
@@ -968,7 +968,7 @@ def matrix_power(A, n, *, out=None):
     return result
 
 
-def multi_dot(tensors, *, out=None):
+def multi_dot(tensors):
     n = len(tensors)
     if n < 2:
         raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {n}")
@@ -996,7 +996,7 @@ def multi_dot(tensors, *, out=None):
     return r
 
 
-def vecdot(x, y, *, dim=-1, out=None):
+def vecdot(x, y, *, dim=-1):
     for t in (x, y):
         _check_tensor(t, "linalg.vecdot", "x")
         if not t.dtype.is_floating_point:
@@ -1021,11 +1021,11 @@ class _Cross(Function):
         return _sum_to(cross(b, g, dim=d), a.shape), _sum_to(cross(g, a, dim=d), b.shape), None
 
 
-def cross(input, other, *, dim=-1, out=None):
+def cross(input, other, *, dim=-1):
     _check_tensor(input, "linalg.cross", "input")
     _check_tensor(other, "linalg.cross", "other")
     if input.dim() != other.dim():
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     nd = input.dim()
     if not -nd <= dim < nd:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
@@ -1064,7 +1064,7 @@ def _torch_pinverse(input, rcond=1e-15):
     return pinv(input, rtol=rcond)
 
 
-def _torch_svd(input, some=True, compute_uv=True, *, out=None):
+def _torch_svd(input, some=True, compute_uv=True):
     _check(input, "linalg.svd", square=False)
     if not compute_uv:  # torch: zero-filled U (m x m) and V (n x n)
         m, n = input.shape[-2:]
@@ -1075,11 +1075,11 @@ def _torch_svd(input, some=True, compute_uv=True, *, out=None):
     return _top_svd_t(U, S, _mH(Vh))
 
 
-def _torch_qr(input, some=True, *, out=None):
+def _torch_qr(input, some=True):
     return _top_qr_t(*qr(input, "reduced" if some else "complete"))
 
 
-def _torch_cholesky(input, upper=False, *, out=None):
+def _torch_cholesky(input, upper=False):
     import warnings
     warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future "
                   "PyTorch release.", UserWarning)
@@ -1087,7 +1087,7 @@ def _torch_cholesky(input, upper=False, *, out=None):
     return _Cholesky.apply(input, bool(upper), True, "cholesky")[0]
 
 
-def _torch_cholesky_solve(B, L, upper=False, *, out=None):
+def _torch_cholesky_solve(B, L, upper=False):
     """A^{-1} B from the Cholesky factor of A = L L^H (or U^H U): two triangular solves."""
     _check(L, "cholesky_solve")
     if upper:
@@ -1096,7 +1096,7 @@ def _torch_cholesky_solve(B, L, upper=False, *, out=None):
     return solve_triangular(_mH(L), Y, upper=True)
 
 
-def _torch_cholesky_inverse(L, upper=False, *, out=None):
+def _torch_cholesky_inverse(L, upper=False):
     _check(L, "cholesky_inverse")
     return _torch_cholesky_solve(_eye(L.shape[-1], L).expand(L.shape), L, upper)
 
