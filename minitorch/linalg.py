@@ -932,7 +932,8 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     _check_tensor(A, "linalg.norm")
     if isinstance(dim, int):
         dim = (dim,)
-    if dim is not None and len(dim) == 2 or (dim is None and ord is not None and A.dim() == 2):
+    if dim is not None and len(dim) == 2 or (dim is None and ord is not None and A.dim() == 2) or \
+            isinstance(ord, str):  # 'fro' / 'nuc' are matrix norms (a 1-D input raises as in torch)
         if dim is None:
             dim = (-2, -1)
         A = _norm_dtype(A, "linalg.matrix_norm", dtype)
@@ -940,8 +941,6 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if dim is None and ord is not None and A.dim() != 1:
         raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
                            f"Got {A.dim()}D.")
-    if isinstance(ord, str):
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point number as ord. Got {ord}")  # as 1-D 'fro'
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
 
 

@@ -141,16 +141,19 @@ def test_values_against_torch(name, dtype):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_gradients_against_torch(name):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gradients_against_torch(name, dtype):
     fn, kinds = CASES[name]
-    ins = _inputs(kinds, np.float64, True)
+    ins = _inputs(kinds, dtype, True)
     tout, mout = _outs(fn(torch, *[t for t, _ in ins])), _outs(fn(mt, *[m for _, m in ins]))
     rng = np.random.default_rng(7)
-    ws = [rng.standard_normal(tuple(o.shape)) for o in tout]
+    ws = [rng.standard_normal(tuple(o.shape)).astype(dtype) for o in tout]
     (sum((o * torch.tensor(w)).sum() for o, w in zip(tout, ws))).backward()
     (sum((o * mt.tensor(w)).sum() for o, w in zip(mout, ws))).backward()
+    tol = (1e-7, 1e-8) if dtype == np.float64 else (2e-3, 2e-4)
     for t, m in ins:
-        np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-7, atol=1e-8)
+        assert m.grad.dtype == m.dtype
+        np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=tol[0], atol=tol[1])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -283,6 +286,7 @@ ERRORS = [
     lambda lib: lib.linalg.lstsq(lib.ones(3, 3), lib.ones(3, dtype=lib.float64)),
     lambda lib: lib.linalg.norm(lib.ones(3, 3), ord="foo"),
     lambda lib: lib.linalg.norm(lib.ones(3, 3, 3), ord=2),
+    lambda lib: lib.linalg.norm(lib.ones(3), ord="fro"),
     lambda lib: lib.linalg.vector_norm(lib.ones(3, dtype=lib.int64)),
     lambda lib: lib.linalg.vector_norm(lib.ones(0), math.inf),
     lambda lib: lib.linalg.matrix_norm(lib.ones(3)),
