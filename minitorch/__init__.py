@@ -156,7 +156,8 @@ _register_reductions()  # multiprocessing sends CPU tensors in shared memory, as
 _LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit", "linalg", "testing")
 # top-level functions that live in a lazy submodule (its _TOP table): torch.det(A) is torch.linalg.det(A), ...
 _LAZY_FUNCTIONS = dict.fromkeys(("inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky",
-                                 "cholesky_solve", "cholesky_inverse", "matrix_power", "matrix_exp"), "linalg")
+                                 "cholesky_solve", "cholesky_inverse", "matrix_power", "matrix_exp", "lu", "lu_unpack",
+                                 "lu_solve"), "linalg")
 _LAZY_FUNCTIONS.update(allclose="testing", isclose="testing")
 
 

@@ -332,7 +332,7 @@ def _lazy_method(module, name):
 
 
 for _name in ("inverse", "det", "logdet", "slogdet", "pinverse", "cholesky", "cholesky_solve", "cholesky_inverse",
-              "qr", "svd", "matrix_power", "matrix_exp"):
+              "qr", "svd", "matrix_power", "matrix_exp", "lu", "lu_solve"):
     setattr(Tensor, _name, _lazy_method("linalg", _name))
 for _name in ("allclose", "isclose"):
     setattr(Tensor, _name, _lazy_method("testing", _name))

@@ -26,7 +26,9 @@ from .autograd.function import Function
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "inv", "inv_ex", "det", "slogdet", "solve", "solve_ex", "lstsq",
            "cholesky", "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh", "pinv", "matrix_rank",
-           "matrix_power", "matrix_exp", "cross", "solve_triangular", "multi_dot", "vecdot", "diagonal", "LinAlgError"]
+           "matrix_power", "matrix_exp", "cross", "solve_triangular", "multi_dot", "vecdot", "diagonal", "lu",
+           "lu_factor", "lu_factor_ex", "lu_solve", "cond", "tensorinv", "tensorsolve", "vander", "eig", "eigvals",
+           "LinAlgError"]
 
 
 class LinAlgError(RuntimeError):
@@ -60,6 +62,11 @@ _top_qr_t = _return_type("qr", ["Q", "R"])
 _svd_t = _return_type("linalg_svd", ["U", "S", "Vh"])
 _top_svd_t = _return_type("svd", ["U", "S", "V"])
 _eigh_t = _return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
+_lu_factor_t = _return_type("linalg_lu_factor", ["LU", "pivots"])
+_lu_factor_ex_t = _return_type("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+_lu_t = _return_type("linalg_lu", ["P", "L", "U"])
+_lu_unpack_t = _return_type("lu_unpack", ["P", "L", "U"])
+_lu_with_info_t = _return_type("_lu_with_info", ["LU", "pivots", "info"])
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -134,13 +141,13 @@ def _sum_to(g, shape):
     return g.sum(dims, keepdim=True) if dims else g
 
 
-def _batch_error(info, message, fn):
-    """Raises LinAlgError for the first failed matrix (info > 0), torch's wording."""
+def _batch_error(info, message, fn, error=None):
+    """Raises LinAlgError (or `error`) for the first failed matrix (info > 0), torch's wording."""
     bad = np.flatnonzero(info)
     if bad.size:
         k = int(bad[0])
         prefix = f"(Batch element {k}): " if info.ndim else ""
-        raise LinAlgError(f"{fn}: {prefix}{message(int(info.reshape(-1)[k]))}")
+        raise (error or LinAlgError)(f"{fn}: {prefix}{message(int(info.reshape(-1)[k]))}")
 
 
 # ------------------------------------------------------------------------------------------ LAPACK via ctypes
@@ -872,6 +879,254 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return _lstsq_t(*_Lstsq.apply(A, B, rcond, driver, vector))
 
 
+# ------------------------------------------------------------------------------------------ lu
+def _getrf(a):
+    """LAPACK getrf on each matrix of the batch (column-major, as torch): LU packed (m, n), the 1-based
+    int32 pivots (min(m, n)) and info, all as NumPy."""
+    f = _lapack("LAPACKE_?getrf", a.dtype)
+    f.restype = ctypes.c_int
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    batch = a.shape[:-2]
+    flat = a.reshape(-1, m, n)
+    LU = np.empty(flat.shape, a.dtype)
+    piv = np.zeros((flat.shape[0], k), np.int32)
+    info = np.zeros(flat.shape[0], np.int32)
+    for i in range(flat.shape[0]):
+        x = np.array(flat[i], order="F", copy=True)
+        p = np.zeros(max(k, 1), np.int32)
+        info[i] = f(102, m, n, _ptr(x), max(m, 1), _ptr(p))
+        LU[i], piv[i] = x, p[:k]
+    return LU.reshape(batch + (m, n)), piv.reshape(batch + (k,)), info.reshape(batch)
+
+
+def _perm_matrix(piv, m, dtype):
+    """P with A = P L U from getrf's row interchanges (row i swapped with row piv[i] - 1, in order)."""
+    batch, k = piv.shape[:-1], piv.shape[-1]
+    pf = piv.reshape(-1, k)
+    P = np.zeros((pf.shape[0], m, m), dtype)
+    for b in range(pf.shape[0]):
+        perm = np.arange(m)
+        for i, j in enumerate(pf[b] - 1):
+            perm[i], perm[j] = perm[j], perm[i]
+        P[b, perm, np.arange(m)] = 1
+    return P.reshape(batch + (m, m))
+
+
+def _unpack(LU, k):
+    """L (m x k, unit lower) and U (k x n, upper) from the packed factor, in differentiable ops."""
+    m = LU.shape[-2]
+    L = LU[..., :, :k].tril(-1) + _eye(m, LU)[:, :k]
+    return L, LU[..., :k, :].triu()
+
+
+def _lu_backward(gL, gU, P, L, U):
+    """torch's linalg_lu_backward for A = P L U (square, wide and tall A)."""
+    m, n = L.shape[-2], U.shape[-1]
+    k = min(m, n)
+    gL = gL if gL is not None else L * 0
+    gU = gU if gU is not None else U * 0
+    if m == n:
+        phi = (_mH(L) @ gL).tril(-1) + (gU @ _mH(U)).triu()
+        gA = solve_triangular(_mH(L), phi, upper=True, unitriangular=True)
+        return P @ solve_triangular(_mH(U), gA, upper=False, left=False)
+    from . import cat
+    if m < n:  # A = P L [U1 | U2]: U2 = L^{-1} P^T A2 moves gU2 onto L
+        U1, gU1, U2, gU2 = U[..., :, :k], gU[..., :, :k], U[..., :, k:], gU[..., :, k:]
+        phi = (_mH(L) @ gL - gU2 @ _mH(U2)).tril(-1) + (gU1 @ _mH(U1)).triu()
+        g1 = solve_triangular(_mH(L), phi, upper=True, unitriangular=True)
+        g1 = solve_triangular(_mH(U1), g1, upper=False, left=False)
+        g2 = solve_triangular(_mH(L), gU2, upper=True, unitriangular=True)
+        return P @ cat([g1, g2], -1)
+    # m > n: P^T A = [L1; L2] U: L2 = (P^T A)_2 U^{-1} moves gL2 onto U
+    L1, gL1, L2, gL2 = L[..., :k, :], gL[..., :k, :], L[..., k:, :], gL[..., k:, :]
+    phi = (_mH(L1) @ gL1).tril(-1) + (gU @ _mH(U) - _mH(L2) @ gL2).triu()
+    g1 = solve_triangular(_mH(L1), phi, upper=True, unitriangular=True)
+    g1 = solve_triangular(_mH(U), g1, upper=False, left=False)
+    g2 = solve_triangular(_mH(U), gL2, upper=False, left=False)
+    return P @ cat([g1, g2], -2)
+
+
+class _LuFactorEx(Function):
+    _node_name = "LinalgLuFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, A, check_errors, fn):
+        LU, piv, info = _getrf(_np(A))
+        if check_errors:
+            _batch_error(info, lambda i: f"U[{i},{i}] is zero and using it on lu_solve would result in a division "
+                         "by zero. If you still want to perform the factorization, consider calling "
+                         "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)", fn, RuntimeError)  # as torch
+        LU_t, piv_t, info_t = _t(LU, A), _t(piv, A, int32), _t(info, A, int32)
+        ctx.mark_non_differentiable(piv_t, info_t)
+        ctx.save_for_backward(A, LU_t, piv_t)
+        return LU_t, piv_t, info_t
+
+    @staticmethod
+    def backward(ctx, gLU, _gp, _gi):
+        A, LU, piv = ctx.saved_tensors
+        if _needs_grad(A, gLU):
+            LU = lu_factor_ex(A).LU
+        k = min(A.shape[-2:])
+        L, U = _unpack(LU, k)
+        P = _t(_perm_matrix(_np(piv), A.shape[-2], _np(A).dtype), A)
+        return _lu_backward(gLU[..., :, :k].tril(-1), gLU[..., :k, :].triu(), P, L, U), None, None
+
+
+class _Lu(Function):
+    _node_name = "LinalgLuBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        LU, piv, _ = _getrf(_np(A))
+        m, n = A.shape[-2:]
+        k = min(m, n)
+        P = _perm_matrix(piv, m, LU.dtype)
+        L = np.tril(LU[..., :, :k], -1) + np.eye(m, k, dtype=LU.dtype)
+        P_t, L_t, U_t = _t(P, A), _t(L, A), _t(np.triu(LU[..., :k, :]), A)
+        ctx.mark_non_differentiable(P_t)
+        ctx.save_for_backward(A, P_t, L_t, U_t)
+        return P_t, L_t, U_t
+
+    @staticmethod
+    def backward(ctx, _gP, gL, gU):
+        A, P, L, U = ctx.saved_tensors
+        if _needs_grad(A, gL, gU):
+            P, L, U = lu(A)
+        return _lu_backward(gL, gU, P, L, U)
+
+
+def _check_lu(A, pivot, fn):
+    _check_tensor(A, fn)
+    if A.dim() < 2:
+        raise RuntimeError(f"torch.lu_factor: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} "
+                           "instead")
+    _check_float(A, fn)
+    if not pivot:
+        raise RuntimeError(f"{fn}: LU without pivoting is not implemented on the CPU")
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    _check_lu(A, pivot, "linalg.lu_factor")
+    return _lu_factor_ex_t(*_LuFactorEx.apply(A, check_errors, "torch.linalg.lu_factor_ex"))
+
+
+def lu_factor(A, *, pivot=True):
+    _check_lu(A, pivot, "linalg.lu_factor")
+    return _lu_factor_t(*_LuFactorEx.apply(A, True, "torch.linalg.lu_factor")[:2])
+
+
+def lu(A, *, pivot=True):
+    _check_lu(A, pivot, "linalg.lu")
+    return _lu_t(*_Lu.apply(A))
+
+
+def _torch_lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    empty = _t(np.zeros((0,), _np(LU_data).dtype), LU_data)
+    L, U = _unpack(LU_data, k) if unpack_data else (empty, empty)
+    P = _t(_perm_matrix(_np(LU_pivots), m, _np(LU_data).dtype), LU_data) if unpack_pivots else empty
+    return _lu_unpack_t(P, L, U)
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """A X = B (or X A = B, with A^H for adjoint) from A's lu_factor, as triangular solves in
+    differentiable ops (gradients reach LU and B)."""
+    fn = "linalg.lu_solve"
+    _check(LU, fn)
+    _check_tensor(B, fn, "B")
+    if B.dim() < 2:
+        raise RuntimeError(f"{fn}: The input tensor B must have at least 2 dimensions.")
+    _same_dtype(LU, B, fn)
+    _solve_shapes(LU, B, left, fn)
+    P, L, U = _torch_lu_unpack(LU, pivots)
+    if not adjoint and left:  # X = U^{-1} L^{-1} P^T B
+        return solve_triangular(U, solve_triangular(L, _mH(P) @ B, upper=False, unitriangular=True), upper=True)
+    if not adjoint:  # X P L U = B
+        X = solve_triangular(L, solve_triangular(U, B, upper=True, left=False), upper=False, left=False,
+                             unitriangular=True)
+        return X @ _mH(P)
+    if left:  # U^H L^H P^T X = B
+        Y = solve_triangular(_mH(L), solve_triangular(_mH(U), B, upper=False), upper=True, unitriangular=True)
+        return P @ Y
+    # X U^H L^H P^T = B
+    return solve_triangular(_mH(U), solve_triangular(_mH(L), B @ P, upper=True, left=False, unitriangular=True),
+                            upper=False, left=False)
+
+
+def _torch_lu(A, pivot=True, get_infos=False, out=None):
+    LU, piv, info = (lu_factor_ex if get_infos else _lu_checked)(A, pivot=pivot)
+    return _lu_with_info_t(LU, piv, info) if get_infos else (LU, piv)
+
+
+def _lu_checked(A, pivot=True):
+    _check_lu(A, pivot, "linalg.lu_factor")
+    return _LuFactorEx.apply(A, True, "torch.linalg.lu_factor")
+
+
+# ------------------------------------------------------------------------------------------ composites
+def cond(A, p=None):
+    """The condition number: sigma_max / sigma_min for p in (None, 2, -2) (inverted for -2), else
+    norm(A, p) * norm(A^{-1}, p) (inf for singular A, as torch)."""
+    _check(A, "linalg.cond", square=False)
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    Ainv, info = inv_ex(A)
+    from . import where
+    c = matrix_norm(A, p) * matrix_norm(Ainv, p)
+    return where(info > 0, float("inf"), c)
+
+
+def tensorinv(A, ind=2):
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    out_shape, in_shape = tuple(A.shape[ind:]), tuple(A.shape[:ind])
+    p, q = math.prod(in_shape), math.prod(out_shape)
+    if p != q:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {q} != {p}")
+    return inv(A.reshape(p, q)).reshape(out_shape + in_shape)
+
+
+def tensorsolve(A, B, dims=None):
+    if dims is not None:
+        nd = A.dim()
+        dims = [d % nd for d in dims]
+        A = A.permute(*[d for d in range(nd) if d not in dims], *dims)
+    rest = tuple(A.shape[B.dim():])
+    return solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1)).reshape(rest)
+
+
+def vander(x, N=None):
+    """Columns x^0, x^1, ..., x^(N-1) (increasing powers, as torch.linalg.vander)."""
+    if x.dim() < 1:
+        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    n = x.shape[-1] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be greater than 1.")
+    from . import cat
+    one = (x * 0 + 1).unsqueeze(-1)
+    if n <= 1:
+        return one[..., :n]
+    return cat([one, x.unsqueeze(-1).expand(*x.shape, n - 1).cumprod(-1)], -1)
+
+
+def _complex_only(name):
+    def fn(*args, **kwargs):
+        raise NotImplementedError(f"minitorch: linalg.{name} returns complex tensors, and minitorch has no complex "
+                                  "dtypes; for symmetric input use linalg.eigh / linalg.eigvalsh")
+    fn.__name__ = name
+    return fn
+
+
+eig, eigvals = _complex_only("eig"), _complex_only("eigvals")
+
+
 # ------------------------------------------------------------------------------------------ norms
 def _norm_dtype(x, fn, dtype):
     _check_tensor(x, fn, "x")
@@ -1121,5 +1376,7 @@ _TOP = {
     "inverse": inv, "det": det, "logdet": _torch_logdet, "slogdet": _torch_slogdet, "pinverse": _torch_pinverse,
     "svd": _torch_svd, "qr": _torch_qr, "cholesky": _torch_cholesky, "cholesky_solve": _torch_cholesky_solve,
     "cholesky_inverse": _torch_cholesky_inverse, "matrix_power": matrix_power, "matrix_exp": _torch_matrix_exp,
+    "lu": _torch_lu, "lu_unpack": _torch_lu_unpack, "lu_solve": lambda b, LU_data, LU_pivots: lu_solve(
+        LU_data, LU_pivots, b),
 }
 matrix_exp = _torch_matrix_exp
