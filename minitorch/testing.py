@@ -144,9 +144,12 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
 
 def _compare(actual, expected, path, kw):
     from collections.abc import Mapping, Sequence
+    if isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray):  # compared as tensors, as torch
+        from ._creation import tensor
+        actual, expected = tensor(actual), tensor(expected)
     at, et = isinstance(actual, _C.TensorBase), isinstance(expected, _C.TensorBase)
-    if at and et:
-        return _compare_tensors(actual, expected, **kw)
+    if at and et and (kw["allow_subclasses"] or type(actual) is type(expected)):
+        return _compare_tensors(actual, expected, **{k: v for k, v in kw.items() if k != "allow_subclasses"})
     if at or et:
         raise _Mismatch(TypeError, f"No comparison pair was able to handle inputs of type {type(actual)} and "
                                    f"{type(expected)}.")
@@ -156,7 +159,7 @@ def _compare(actual, expected, path, kw):
         return None
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)) and \
             not isinstance(actual, bool) and not isinstance(expected, bool):
-        if type(actual) is not type(expected) and kw["check_dtype"]:
+        if isinstance(actual, float) != isinstance(expected, float) and kw["check_dtype"]:
             raise _Mismatch(AssertionError, f"The (d)types do not match: {type(actual)} != {type(expected)}.")
         rtol, atol = kw["rtol"], kw["atol"]
         if rtol is None:
@@ -209,7 +212,7 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
         raise ValueError(f"Both 'rtol' and 'atol' must be either specified or omitted, but got no "
                          f"{'rtol' if rtol is None else 'atol'}.")
     kw = dict(rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=check_device, check_dtype=check_dtype,
-              check_stride=check_stride)
+              check_stride=check_stride, allow_subclasses=allow_subclasses)
     try:
         _compare(actual, expected, "", kw)
     except _Mismatch as m:

@@ -116,6 +116,12 @@ ASSERT_CLOSE = [
     lambda lib: lib.testing.assert_close(lib.tensor([]), lib.tensor([])),
     lambda lib: lib.testing.assert_close(lib.ones(2, requires_grad=True), lib.ones(2)),
     lambda lib: lib.testing.assert_close(lib.arange(12.).reshape(3, 4), lib.arange(12.).reshape(3, 4) * 1.0001),
+    lambda lib: lib.testing.assert_close(np.ones(2), np.ones(2)),
+    lambda lib: lib.testing.assert_close(np.ones(2), np.zeros(2)),
+    lambda lib: lib.testing.assert_close(np.ones(2), np.ones(2, np.float32)),
+    lambda lib: lib.testing.assert_close(np.float64(1.0), 1.0),
+    lambda lib: lib.testing.assert_close(lib.ones(2), lib.nn.Parameter(lib.ones(2))),
+    lambda lib: lib.testing.assert_close(lib.ones(2), lib.ones(2), check_device=False),
 ]
 
 
@@ -132,9 +138,11 @@ def test_assert_close_messages_as_torch(k):
 
 
 def test_assert_close_type_pairs():
-    for a, b in ((mt.ones(2), 1.0), (1.0, mt.ones(2)), (mt.ones(2), [1., 1.]), ("a", "a")):
+    for a, b in ((mt.ones(2), 1.0), (1.0, mt.ones(2)), (mt.ones(2), [1., 1.]), ("a", "a"), (mt.ones(2), np.ones(2))):
         with pytest.raises(TypeError, match="No comparison pair was able to handle inputs of type"):
             mt.testing.assert_close(a, b)
+    with pytest.raises(TypeError, match="No comparison pair"):
+        mt.testing.assert_close(mt.ones(2), mt.nn.Parameter(mt.ones(2)), allow_subclasses=False)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "bool"])
