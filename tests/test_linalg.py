@@ -327,6 +327,12 @@ ERRORS = [
     lambda lib: lib.linalg.lu_solve(*lib.linalg.lu_factor(lib.eye(3)), lib.ones(3, 2), left=False),
     lambda lib: lib.linalg.cond(lib.ones(3, 4), 1),
     lambda lib: lib.linalg.tensorinv(lib.ones(6, 5), ind=1),
+    lambda lib: lib.linalg.solve(lib.randn(2, 3, 3), lib.randn(4, 3, 2)),
+    lambda lib: lib.linalg.solve(lib.randn(5, 2, 3, 3), lib.randn(4, 3, 2)),
+    lambda lib: lib.linalg.solve(lib.randn(2, 3, 3), lib.randn(3, 3, 2)),
+    lambda lib: lib.linalg.solve_triangular(lib.randn(2, 3, 3), lib.randn(4, 3, 2), upper=True),
+    lambda lib: lib.linalg.lstsq(lib.randn(2, 3, 3), lib.randn(4, 3, 2)),
+    lambda lib: lib.linalg.cross(lib.randn(2, 3), lib.randn(4, 3)),
 ]
 
 
