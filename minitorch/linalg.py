@@ -10,6 +10,12 @@ differentiable minitorch ops inside autograd.Function backwards named as torch's
 (LinalgInvExBackward0, ...). Saved outputs are detached by Function, so when a backward itself runs
 under grad mode (create_graph=True) it recomputes them from the inputs: second derivatives then flow.
 
+Where a batch holds singular / non-positive-definite matrices and check_errors=False (inv_ex, solve_ex,
+cholesky_ex), those matrices' results are NaN (torch leaves whatever LAPACK stopped at), info says which.
+lstsq computes every driver's solution from the SVD (gelsd's method: the same answer for full-rank input);
+its residuals are non-differentiable (torch ignores their gradient). Not here: eig / eigvals (complex
+results: they raise), householder_product, ldl_factor / ldl_solve, solve_ex's out=, the out= keywords.
+
 CUDA tensors take a host round trip (the data is copied to the CPU, factorized there, the result
 copied back; backwards run in minitorch ops on the tensor's device): correct, not fast.
 """
@@ -236,7 +242,7 @@ class _InvEx(Function):
             if check_errors:
                 _batch_error(info, lambda i: f"The diagonal element {i} is zero, the inversion could not be "
                              "completed because the input matrix is singular.", fn)
-            inv_ = _solve_each(a, np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape), info)
+            inv_ = _each(np.linalg.solve, info, a, np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape))
         out = _t(inv_, A)
         ctx.save_for_backward(A, out)
         info_t = _t(info, A, int32)
@@ -252,15 +258,16 @@ class _InvEx(Function):
         return -(AinvH @ g @ AinvH), None, None
 
 
-def _solve_each(a, b, info):
-    """np.linalg.solve matrix by matrix where the batch has singular ones: those (info > 0) get NaN."""
+def _each(fn, info, *arrays):
+    """fn matrix by matrix where a batch holds failed matrices (info > 0): those get NaN (torch leaves
+    whatever LAPACK stopped at), the others their result."""
     batch = info.shape
-    af, bf = a.reshape(-1, *a.shape[-2:]), b.reshape(-1, *b.shape[-2:])
-    out = np.full(bf.shape, np.nan, dtype=a.dtype)
+    flat = [x.reshape(-1, *x.shape[-2:]) for x in arrays]
+    out = np.full(flat[-1].shape, np.nan, dtype=arrays[0].dtype)
     for k, bad in enumerate(info.reshape(-1)):
         if not bad:
-            out[k] = np.linalg.solve(af[k], bf[k])
-    return out.reshape(batch + b.shape[-2:])
+            out[k] = fn(*(x[k] for x in flat))
+    return out.reshape(batch + arrays[-1].shape[-2:])
 
 
 def inv_ex(A, *, check_errors=False):
@@ -387,7 +394,7 @@ class _SolveEx(Function):
             if check_errors:
                 _batch_error(info, lambda i: "The solver failed because the input matrix is singular.",
                              "torch.linalg.solve")
-            x = _solve_each(a, b, info)
+            x = _each(np.linalg.solve, info, a, b)
         if not left:
             x = np.swapaxes(x, -1, -2)
         if vector:
@@ -484,11 +491,7 @@ class _CholeskyEx(Function):
             if check_errors:
                 _batch_error(info, lambda i: "The factorization could not be completed because the input is not "
                              f"positive-definite (the leading minor of order {i} is not positive-definite).", fn)
-            L = np.full(a.shape, np.nan, dtype=a.dtype)
-            af, Lf = a.reshape(-1, *a.shape[-2:]), L.reshape(-1, *a.shape[-2:])
-            for k, bad in enumerate(info.reshape(-1)):
-                if not bad:
-                    Lf[k] = np.linalg.cholesky(af[k])
+            L = _each(np.linalg.cholesky, info, a)
         if upper:
             L = np.swapaxes(L, -1, -2)
         out = _t(L, A)
