@@ -506,3 +506,16 @@ def test_cuda_host_round_trip():
         np.testing.assert_allclose(m.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-8)
         m.grad = None
         t.grad = None
+
+
+@pytest.mark.parametrize("name", ["inv", "det", "solve_bcast", "cholesky", "qr_tall", "svd_tall", "eigh", "lu_wide",
+                                  "lstsq", "solve_triangular", "pinv_wide"])
+def test_gradients_through_non_contiguous_views(name):
+    fn, kinds = CASES[name]
+    ins = [m for _, m in _inputs(kinds, np.float64, True)]
+    outs = _outs(fn(mt, *ins))
+    ref = mt.autograd.grad(sum(o.sum() for o in outs), ins)
+    outs = _outs(fn(mt, *[noncontig(m) for m in ins]))
+    got = mt.autograd.grad(sum(o.sum() for o in outs), ins)
+    for r, g in zip(ref, got):
+        np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-10, atol=1e-12)
