@@ -164,7 +164,12 @@ def as_torch():
     _as_torch()
 
 
-_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit")
+_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit", "linalg", "testing")
+# top-level functions that live in a lazy submodule (its _TOP table): torch.det(A) is torch.linalg.det(A), ...
+_LAZY_FUNCTIONS = dict.fromkeys(("inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky",
+                                 "cholesky_solve", "cholesky_inverse", "matrix_power", "matrix_exp", "lu", "lu_unpack",
+                                 "lu_solve"), "linalg")
+_LAZY_FUNCTIONS.update(allclose="testing", isclose="testing")
 
 
 def __getattr__(name):
@@ -174,4 +179,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _LAZY_FUNCTIONS:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{_LAZY_FUNCTIONS[name]}")._TOP[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

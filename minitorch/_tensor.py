@@ -345,4 +345,21 @@ class Tensor(_C.TensorBase):
         return _HookHandle(_C._hook_add(self, 3, hook))
 
 
+def _lazy_method(module, name):
+    """A Tensor method whose function lives in a lazily imported submodule's _TOP table (minitorch/linalg.py,
+    minitorch/testing.py): x.det() is minitorch.linalg.det(x)."""
+    def method(self, *args, **kwargs):
+        import importlib
+        return importlib.import_module("minitorch." + module)._TOP[name](self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+for _name in ("inverse", "det", "logdet", "slogdet", "pinverse", "cholesky", "cholesky_solve", "cholesky_inverse",
+              "qr", "svd", "matrix_power", "matrix_exp", "lu", "lu_solve"):
+    setattr(Tensor, _name, _lazy_method("linalg", _name))
+for _name in ("allclose", "isclose"):
+    setattr(Tensor, _name, _lazy_method("testing", _name))
+del _name
+
 _C._register(Tensor, _Size, ALL_DTYPES, _device)
