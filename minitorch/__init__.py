@@ -153,7 +153,7 @@ from ._shared_memory import _register_reductions  # noqa: E402
 
 _register_reductions()  # multiprocessing sends CPU tensors in shared memory, as after `import torch`
 
-_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit")
+_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit", "onnx")
 
 
 def __getattr__(name):
