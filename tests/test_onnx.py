@@ -404,3 +404,52 @@ def test_inplace_relu_identity_output_and_patches_undone():
         torch.onnx.export(Aliased(), (x,), io.BytesIO())
     assert torch.Tensor.__add__ is add and "cumprod" not in vars(torch.Tensor)
     assert F.linear.__module__ == "minitorch.nn._functional_layers" and not hasattr(F.linear, "__wrapped__")
+
+
+@pytest.mark.parametrize("cls,kw", [(nn.GRU, {}), (nn.RNN, {"nonlinearity": "tanh"}), (nn.RNN, {"nonlinearity": "relu"}),
+                                    (nn.LSTM, {"bias": False})])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gru_rnn_lstm_modules(cls, kw, bidirectional):
+    torch.manual_seed(8)
+    m = cls(3, 5, num_layers=2, batch_first=True, bidirectional=bidirectional, **kw).eval()
+    d = 2 if bidirectional else 1
+    x = torch.randn(2, 4, 3)
+    h = torch.randn(2 * d, 2, 5)
+    state = (h, torch.randn(2 * d, 2, 5)) if cls is nn.LSTM else h
+    names = ["x", "h0", "c0"] if cls is nn.LSTM else ["x", "h0"]
+    dyn = {"x": {0: "b", 1: "t"}, "h0": {1: "b"}, "c0": {1: "b"}}
+    _, sess = _export(m, (x, state), input_names=names, dynamic_axes={k: dyn[k] for k in names})
+    for b, t in ((2, 4), (3, 6)):
+        xx = torch.randn(b, t, 3)
+        s = tuple(torch.randn(2 * d, b, 5) for _ in names[1:])
+        _check(sess, m, dict(zip(names, (xx, *s))), (xx, s if cls is nn.LSTM else s[0]))
+
+
+def test_indexing_and_shape_helpers():
+    def f(x):
+        a = x[..., 1:, None, ::2] + x[-1][:, -2:-1].sum()
+        b = x[:, -1].narrow(-1, -3, 2) * x.select(1, 0)[..., :2]
+        c = torch.zeros_like(x) + torch.full_like(x, 2.0) * x.new_ones(x.shape[1:]) + x.expand(2, *x.shape)[1]
+        return a, b, c.transpose(0, 2).permute(1, 0, 2).reshape(-1, x.shape[0]), torch.stack([x, x], -1).unbind(-1)[1]
+
+    m = lambda_module(f)
+    x = torch.randn(3, 4, 5)
+    _, sess = _export(m, (x,), input_names=["x"], dynamic_axes={"x": [0]})
+    for n in (3, 5):
+        xx = torch.randn(n, 4, 5)
+        _check(sess, m, {"x": xx}, (xx,))
+
+
+def test_module_with_forward_hook_is_traced_through_the_hook():
+    m = nn.Sequential(nn.Linear(3, 3), nn.ReLU())
+    m[0].register_forward_hook(lambda mod, inp, out: out * 10)
+    x = torch.randn(2, 3)
+    _, sess = _export(m, (x,), input_names=["x"])
+    _check(sess, m, {"x": x}, (x,))
+
+
+def test_keep_initializers_as_inputs():
+    m = nn.Linear(3, 2)
+    proto, _ = _export(m, (torch.randn(1, 3),), input_names=["x"], keep_initializers_as_inputs=True)
+    assert [i.name for i in proto.graph.input] == ["x", "weight", "bias"]
+    assert sorted(i.name for i in proto.graph.initializer) == ["bias", "weight"]

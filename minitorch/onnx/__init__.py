@@ -88,7 +88,7 @@ def export(model, args=(), f=None, export_params=True, verbose=False, training=T
         if any(n in dyn for n in names):
             args2, kwargs2 = _resized_inputs((args, kwargs), names, dyn)
             try:
-                g2, out2 = _run(model, args2, kwargs2, names, params, opset, export_params)
+                g2, _ = _run(model, args2, kwargs2, names, params, opset, export_params)
             except OnnxExporterError:
                 raise
             except Exception as e:
@@ -96,12 +96,11 @@ def export(model, args=(), f=None, export_params=True, verbose=False, training=T
                     "minitorch.onnx: the model fails on inputs resized along their dynamic_axes "
                     f"({type(e).__name__}: {e}); are the dynamic_axes of all inputs declared?") from e
             _resolve_dynamic(g, g2)
-        else:
-            out2 = out
     finally:
         for m, mode in modes:
             m.training = mode
-    proto = _build(onnx, g, out, out2, names, output_names, dyn, params, export_params, opset)
+    proto = _build(onnx, g, out, names, output_names, dyn, params, export_params, keep_initializers_as_inputs,
+                   opset)
     if verbose:
         print(onnx.helper.printable_graph(proto.graph))
     if f is None:
@@ -237,7 +236,7 @@ def _value_info(onnx, name, dtype, shape, dims=None):
     return onnx.helper.make_tensor_value_info(name, _onnx_type(dtype), shape)
 
 
-def _build(onnx, g, out, out2, input_names, output_names, dyn, params, export_params, opset):
+def _build(onnx, g, out, input_names, output_names, dyn, params, export_params, keep_initializers_as_inputs, opset):
     from onnx import helper, numpy_helper
     nodes = [list(n) for n in g.nodes]
     outs = list(_tensors(out))
@@ -278,12 +277,14 @@ def _build(onnx, g, out, out2, input_names, output_names, dyn, params, export_pa
     for name, t in params.items():
         if name in used and name not in input_names:
             if export_params:
-                inits.append(numpy_helper.from_array(np.ascontiguousarray(t.detach().numpy()), name))
+                inits.append(numpy_helper.from_array(np.array(t.detach().numpy(), order="C"), name))
+                if keep_initializers_as_inputs:
+                    graph_inputs.append(_value_info(onnx, name, *g.info[name]))
             else:
                 graph_inputs.append(_value_info(onnx, name, *g.info[name]))
     for name, a in g.inits.items():
         if name in used:
-            inits.append(numpy_helper.from_array(np.ascontiguousarray(a), name))
+            inits.append(numpy_helper.from_array(np.array(a, order="C"), name))
     onnx_nodes = [helper.make_node(op, ins, outs_, **attrs) for op, ins, outs_, attrs in nodes]
     graph = helper.make_graph(onnx_nodes, "main_graph", graph_inputs, graph_outputs, inits)
     opsets = [helper.make_opsetid("", opset)]

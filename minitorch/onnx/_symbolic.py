@@ -59,9 +59,10 @@ def _inplace_check(g, t, name):
 
 def _unary(onnx_op, inplace=False):
     def h(g, out, x, *args, **kwargs):
+        _require(not args and not kwargs, g.op_name, f" with arguments {args or ''}{kwargs or ''}")
         if inplace:
             _inplace_check(g, x, g.op_name)
-        return g.op(onnx_op, g.cast(x, _np_dtype(out)) if onnx_op not in ("Not",) else g.v(x))
+        return g.op(onnx_op, g.cast(x, np.bool_ if onnx_op == "Not" else _np_dtype(out)))
     return h
 
 
@@ -159,12 +160,22 @@ def _logical(g, out, a, b):
     return g.op(op, g.cast(a, np.bool_), g.cast(b, np.bool_))
 
 
-@_reg("clamp", "clip", "clamp_", "clip_", "F.hardtanh")
-def _clamp(g, out, x, min=None, max=None, *args, **kwargs):
+@_reg("F.hardtanh")
+def _hardtanh(g, out, input, min_val=-1.0, max_val=1.0, inplace=False):
+    if inplace:
+        _inplace_check(g, input, "hardtanh_")
+    return _clamp(g, out, input, min_val, max_val)
+
+
+@_reg("F.relu6")
+def _relu6(g, out, input, inplace=False):
+    return _hardtanh(g, out, input, 0.0, 6.0, inplace)
+
+
+@_reg("clamp", "clip", "clamp_", "clip_")
+def _clamp(g, out, x, min=None, max=None):
     if g.op_name.endswith("_"):
         _inplace_check(g, x, g.op_name)
-    if g.op_name == "F.hardtanh":
-        min, max = (-1.0 if min is None else min), (1.0 if max is None else max)
     dt = _np_dtype(out)
     lo = "" if min is None else g.cast(min, dt)
     hi = "" if max is None else g.cast(max, dt)
@@ -355,16 +366,14 @@ def _slice_bounds(start, stop, step):
 def _getitem(g, out, x, index):
     if not isinstance(index, tuple):
         index = (index,)
-    if any(isinstance(i, (Tensor, list, np.ndarray)) for i in index):
+    if any(isinstance(i, (Tensor, list, np.ndarray, bool)) for i in index):
         if len(index) == 1 and isinstance(index[0], Tensor) and _np_dtype(index[0]).kind in "iu":
             return g.op("Gather", g.v(x), g.v(index[0]), axis=0)
         raise UnsupportedOperatorError("__getitem__", " with tensor (advanced) indices other than one integer "
                                                       "tensor on the first dimension")
     n_real = sum(1 for i in index if i is not None and i is not Ellipsis)
-    if Ellipsis in index:
-        k = index.index(Ellipsis)
-        index = index[:k] + (slice(None),) * (x.dim() - n_real) + index[k + 1:]
-    index = index + (slice(None),) * (x.dim() - n_real if Ellipsis not in index else 0)
+    k = index.index(Ellipsis) if Ellipsis in index else len(index)  # the dims that no index names
+    index = index[:k] + (slice(None),) * (x.dim() - n_real) + index[k + 1:]
     axes, starts, ends, steps, squeeze, new_axes = [], [], [], [], [], []
     d = o = 0  # input dim, output dim
     for i in index:
@@ -394,6 +403,8 @@ def _getitem(g, out, x, index):
 
 @_reg("narrow")
 def _narrow(g, out, x, dim, start, length):
+    _require(isinstance(start, int), "narrow", " with a tensor start")
+    start = start % x.shape[dim] if start < 0 else start  # from the end: a traced size (checked if dynamic)
     return g.op("Slice", g.v(x), g.ints([start]), g.ints([start + length]), g.ints([dim]))
 
 
@@ -467,6 +478,27 @@ def _safe_softmax(g, out, scores):
     dead = g.op("Equal", g.reduce("ReduceMax", x, [scores.dim() - 1], True), g.scalar(-np.inf, dt))
     zero = g.scalar(0.0, dt)
     return g.op("Where", dead, zero, g.op("Softmax", g.op("Where", dead, zero, x), axis=-1))
+
+
+@_reg("zeros_like", "ones_like", "full_like")
+def _like(g, out, input, *args, **kwargs):
+    """A constant of input's shape: ConstantOfShape(Shape(input)) follows its dynamic axes."""
+    if out.numel() == 0:
+        return g.op("Identity", g.const(out.detach().numpy()))
+    value = out.detach().numpy().reshape(-1)[:1]
+    return g.op("ConstantOfShape", g.op("Shape", g.v(input)), value=_tensor_attr(value))
+
+
+def _tensor_attr(array):
+    from onnx import numpy_helper
+    return numpy_helper.from_array(np.array(array, order="C"))
+
+
+@_reg("new_zeros", "new_ones", "new_full", "new_tensor")
+def _new(g, out, self, *args, **kwargs):
+    # only self's dtype and device are used: the result is a constant (its sizes are checked if dynamic)
+    g.captured[id(out)] = out
+    return g.v(out)
 
 
 def _max_min(reduce_op, arg_op, pair_op):
@@ -680,10 +712,11 @@ def _register_modules():
     def _m_identity(g, out, m, input, *args, **kwargs):
         return g.v(input)
 
-    @mod(nn.LSTM)
-    def _m_lstm(g, out, m, input, hx=None):
-        from ._lstm import lstm
-        return lstm(g, out, m, input, hx)
+    for cls in (nn.LSTM, nn.GRU, nn.RNN):
+        @mod(cls)
+        def _m_rnn(g, out, m, input, hx=None):
+            from ._rnn import recurrent
+            return recurrent(g, out, m, input, hx)
 
 
 _register_modules()

@@ -307,9 +307,13 @@ def _install(handlers, module_handlers):
                 p.set(mod, attr_name, _wrap_function(attr_name, getattr(mod, attr_name), {attr_name: handler}))
         orig_call = Module.__call__
 
+        from ..nn.modules import module as _module
+
         def module_call(self, *args, **kwargs):
             handler = module_handlers.get(type(self))
-            if handler is None:
+            # a hook may change the module's result: then its forward (and the hooks) are traced op by op
+            if handler is None or self._forward_pre_hooks or self._forward_hooks or \
+                    _module._global_forward_pre_hooks or _module._global_forward_hooks:
                 return orig_call(self, *args, **kwargs)
             return _record(type(self).__name__, lambda *a, **k: orig_call(self, *a, **k), args, kwargs,
                            lambda g, out, *a, **k: handler(g, out, self, *a, **k))
@@ -335,10 +339,12 @@ def trace(model, args, kwargs, input_names, params, opset, export_params, handle
         for v in vars(m).values():
             if isinstance(v, Tensor) and id(v) not in g.values:
                 g.captured[id(v)] = v
+    from ..autograd import no_grad
     patches = _install(handlers, module_handlers)
     _active[0] = g
     try:
-        out = model(*args, **kwargs)
+        with no_grad():
+            out = model(*args, **kwargs)
     finally:
         _active[0] = None
         patches.restore()
