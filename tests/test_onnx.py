@@ -262,7 +262,8 @@ def test_unsupported_op_raises_naming_it():
         torch.onnx.export(M(), (torch.randn(3),), io.BytesIO())
     with pytest.raises(torch.onnx.UnsupportedOperatorError, match="'cumprod'"):
         torch.onnx.export(lambda_module(lambda x: torch.cumprod(x, 0)), (torch.randn(3),), io.BytesIO())
-    with pytest.raises(torch.onnx.UnsupportedOperatorError, match="exporting 'Dropout' is not supported in training mode"):
+    with pytest.raises(torch.onnx.UnsupportedOperatorError,
+                       match="exporting 'Dropout' is not supported in training mode"):
         torch.onnx.export(nn.Dropout(), (torch.randn(3),), io.BytesIO(), training=torch.onnx.TrainingMode.TRAINING)
     assert isinstance(torch.onnx.UnsupportedOperatorError("x"), RuntimeError)
 
@@ -406,8 +407,8 @@ def test_inplace_relu_identity_output_and_patches_undone():
     assert F.linear.__module__ == "minitorch.nn._functional_layers" and not hasattr(F.linear, "__wrapped__")
 
 
-@pytest.mark.parametrize("cls,kw", [(nn.GRU, {}), (nn.RNN, {"nonlinearity": "tanh"}), (nn.RNN, {"nonlinearity": "relu"}),
-                                    (nn.LSTM, {"bias": False})])
+@pytest.mark.parametrize("cls,kw", [(nn.GRU, {}), (nn.RNN, {"nonlinearity": "tanh"}),
+                                    (nn.RNN, {"nonlinearity": "relu"}), (nn.LSTM, {"bias": False})])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_gru_rnn_lstm_modules(cls, kw, bidirectional):
     torch.manual_seed(8)
@@ -453,3 +454,24 @@ def test_keep_initializers_as_inputs():
     proto, _ = _export(m, (torch.randn(1, 3),), input_names=["x"], keep_initializers_as_inputs=True)
     assert [i.name for i in proto.graph.input] == ["x", "weight", "bias"]
     assert sorted(i.name for i in proto.graph.initializer) == ["bias", "weight"]
+
+
+@pytest.mark.parametrize("opset", [13, 17, 20])
+def test_activations_pads_and_norms(opset):
+    torch.manual_seed(9)
+    prelu = nn.PReLU(4)
+
+    def f(x):
+        ys = [F.selu(x), F.softsign(x), F.logsigmoid(x * 30), F.hardsigmoid(x * 4), F.hardswish(x * 4), F.mish(x),
+              F.elu(x, 0.5), F.leaky_relu(x, 0.2), F.silu(x), F.softplus(x, beta=2.0), F.gelu(x, approximate="tanh"),
+              F.hardtanh(x, min_val=-0.5, max_val=0.5), F.relu6(x * 8), prelu(x), F.glu(x, dim=1),
+              F.normalize(x, dim=1), F.normalize(x, p=1, dim=-1), torch.clamp(x, min=-0.1), x.abs().sqrt().rsqrt(),
+              F.pad(x, (1, 2)), F.pad(x, (1, 1, 2, 0), mode="reflect"), F.pad(x, (0, 0, 1, 1), mode="replicate"),
+              F.pad(x, (1, -1), value=3.5)]
+        return tuple(ys)
+
+    m = lambda_module(f)
+    m.prelu = prelu  # its weight is a parameter of the model (a tensor from outside it is refused)
+    x = torch.randn(2, 4, 3, 5)
+    _, sess = _export(m, (x,), input_names=["x"], opset_version=opset)
+    _check(sess, m, {"x": x}, (x,))

@@ -243,6 +243,79 @@ def _gelu(g, out, x, approximate="none"):
     return g.op("Mul", g.op("Mul", x, g.scalar(0.5, dt)), g.op("Add", erf, g.scalar(1.0, dt)))
 
 
+@_reg("F.selu")
+def _selu(g, out, x, inplace=False):
+    return g.op("Selu", g.v(x))
+
+
+@_reg("F.softsign")
+def _softsign(g, out, x):
+    return g.op("Softsign", g.v(x))
+
+
+@_reg("F.logsigmoid")
+def _logsigmoid(g, out, x):
+    # -softplus(-x): log(sigmoid(x)) without the underflow of sigmoid for large negative x
+    return g.op("Neg", g.op("Softplus", g.op("Neg", g.v(x))))
+
+
+@_reg("F.hardsigmoid")
+def _hardsigmoid(g, out, x, inplace=False):
+    return g.op("HardSigmoid", g.v(x), alpha=1.0 / 6, beta=0.5)
+
+
+@_reg("F.hardswish")
+def _hardswish(g, out, x, inplace=False):
+    if g.opset >= 14:
+        return g.op("HardSwish", g.v(x))
+    return g.op("Mul", g.v(x), _hardsigmoid(g, out, x))
+
+
+@_reg("F.mish")
+def _mish(g, out, x, inplace=False):
+    if g.opset >= 18:
+        return g.op("Mish", g.v(x))
+    return g.op("Mul", g.v(x), g.op("Tanh", g.op("Softplus", g.v(x))))
+
+
+@_reg("F.prelu")
+def _prelu(g, out, x, weight):
+    w = g.v(weight)
+    if weight.numel() > 1 and x.dim() > 2:  # one slope per channel (dim 1): broadcast over the rest
+        w = g.op("Reshape", w, g.ints([weight.numel()] + [1] * (x.dim() - 2)))
+    return g.op("PRelu", g.v(x), w)
+
+
+@_reg("F.glu")
+def _glu(g, out, x, dim=-1):
+    d = _dim(dim, x.dim())
+    half = x.shape[d] // 2
+    a, b = g.op("Split", g.v(x), g.ints([half, half]), axis=d, outputs=2)
+    return g.op("Mul", a, g.op("Sigmoid", b))
+
+
+@_reg("F.normalize")
+def _normalize(g, out, x, p=2.0, dim=1, eps=1e-12, out_=None):
+    _require(p in (1, 2), "normalize", f" with p={p}")
+    name = g.v(x)
+    norm = g.reduce("ReduceL2" if p == 2 else "ReduceL1", name, [_dim(dim, x.dim())], True)
+    return g.op("Div", name, g.op("Max", norm, g.scalar(eps, g.dtype(name))))
+
+
+@_reg("F.pad")
+def _pad(g, out, x, pad, mode="constant", value=None):
+    onnx_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode)
+    _require(onnx_mode is not None and (mode != "circular" or g.opset >= 19), "pad", f" with mode={mode!r}")
+    n = x.dim()
+    begins, ends = [0] * n, [0] * n
+    for i in range(len(pad) // 2):  # torch's pad lists (begin, end) pairs from the last dim backwards
+        begins[n - 1 - i], ends[n - 1 - i] = pad[2 * i], pad[2 * i + 1]
+    inputs = [g.v(x), g.ints(begins + ends)]
+    if mode == "constant":
+        inputs.append(g.scalar(0 if value is None else value, _np_dtype(out)))
+    return g.op("Pad", *inputs, mode=onnx_mode)
+
+
 def _softmax_dim(ndim):
     return 0 if ndim in (0, 1, 3) else 1  # torch's implicit dim (with its deprecation warning)
 

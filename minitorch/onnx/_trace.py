@@ -106,8 +106,9 @@ class _Graph:
             return name
         raise OnnxExporterError(
             f"minitorch.onnx: a tensor of shape {list(t.shape)} used by '{self.op_name}' was made by an operation "
-            "the exporter did not record (a direct minitorch._C call, or a function outside minitorch's public "
-            "namespaces); exporting it as a constant would give a wrong graph")
+            "the exporter did not record (a direct minitorch._C call, a function outside minitorch's public "
+            "namespaces, or a tensor held outside the model: register it as a buffer); exporting it as a "
+            "constant could give a wrong graph")
 
     def const(self, array, prefix="onnx::Constant", role=None):
         self.n += 1
