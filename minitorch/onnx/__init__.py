@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ._trace import OnnxExporterError, TracerWarning, UnsupportedOperatorError, _tensors
+from ._trace import OnnxExporterError, TracerWarning, UnsupportedOperatorError, _tensors, _to_numpy
 
 __all__ = ["export", "OnnxExporterError", "UnsupportedOperatorError", "TracerWarning", "TrainingMode",
            "is_in_onnx_export"]
@@ -165,11 +165,11 @@ def _resized_inputs(obj, names, dyn):
     def walk(o):
         if isinstance(o, Tensor):
             name = next(it)
-            a = o.detach().numpy()
+            a = _to_numpy(o)
             for axis in dyn.get(name, {}):
                 axis = axis % a.ndim
                 a = np.take(a, np.arange(2 * a.shape[axis] + 1) % a.shape[axis], axis=axis)
-            return from_numpy(np.ascontiguousarray(a)) if name in dyn else o
+            return from_numpy(np.ascontiguousarray(a)).to(o.device) if name in dyn else o
         if isinstance(o, (tuple, list)):
             return type(o)(walk(x) for x in o)
         if isinstance(o, dict):
@@ -277,7 +277,7 @@ def _build(onnx, g, out, input_names, output_names, dyn, params, export_params, 
     for name, t in params.items():
         if name in used and name not in input_names:
             if export_params:
-                inits.append(numpy_helper.from_array(np.array(t.detach().numpy(), order="C"), name))
+                inits.append(numpy_helper.from_array(_to_numpy(t), name))
                 if keep_initializers_as_inputs:
                     graph_inputs.append(_value_info(onnx, name, *g.info[name]))
             else:

@@ -8,7 +8,7 @@ graph needs the parameters' values (export_params=True).
 """
 import numpy as np
 
-from ._trace import UnsupportedOperatorError
+from ._trace import UnsupportedOperatorError, _to_numpy
 
 # torch's gate chunks picked in ONNX's order
 _GATE_ORDER = {"LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2), "RNN_TANH": (0,), "RNN_RELU": (0,)}
@@ -37,7 +37,7 @@ def recurrent(g, out, m, input, hx):
     for layer in range(L):
         W, R, B = [], [], []
         for d in range(D):
-            w_ih, w_hh, b_ih, b_hh = (None if p is None else p.detach().numpy() for p in m._layer_params(layer, d))
+            w_ih, w_hh, b_ih, b_hh = (None if p is None else _to_numpy(p) for p in m._layer_params(layer, d))
             W.append(_gates(w_ih, H, m.mode))
             R.append(_gates(w_hh, H, m.mode))
             if b_ih is not None:

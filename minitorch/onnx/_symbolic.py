@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
-from ._trace import TRANSPARENT, UnsupportedOperatorError, _np_dtype, _onnx_type
+from ._trace import TRANSPARENT, UnsupportedOperatorError, _np_dtype, _onnx_type, _to_numpy
 
 HANDLERS = {}
 MODULE_HANDLERS = {}
@@ -557,8 +557,8 @@ def _safe_softmax(g, out, scores):
 def _like(g, out, input, *args, **kwargs):
     """A constant of input's shape: ConstantOfShape(Shape(input)) follows its dynamic axes."""
     if out.numel() == 0:
-        return g.op("Identity", g.const(out.detach().numpy()))
-    value = out.detach().numpy().reshape(-1)[:1]
+        return g.op("Identity", g.const(_to_numpy(out)))
+    value = _to_numpy(out).reshape(-1)[:1]
     return g.op("ConstantOfShape", g.op("Shape", g.v(input)), value=_tensor_attr(value))
 
 

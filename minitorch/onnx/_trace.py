@@ -101,7 +101,7 @@ class _Graph:
         if name is not None:
             return name
         if id(t) in self.captured:
-            name = self.const(t.detach().numpy().copy(), prefix="onnx::Constant")
+            name = self.const(_to_numpy(t), prefix="onnx::Constant")
             self.bind(t, name)
             return name
         raise OnnxExporterError(
@@ -164,6 +164,11 @@ class _Graph:
 
 _NP_OF = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64,
           "int32": np.int32, "int16": np.int16, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_}
+
+
+def _to_numpy(t):
+    """A copy of tensor `t`'s values (on any device) as a NumPy array."""
+    return np.array(t.detach().cpu().numpy(), order="C")
 
 
 def _np_dtype(t):
