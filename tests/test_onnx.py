@@ -401,8 +401,37 @@ def test_inplace_relu_identity_output_and_patches_undone():
             return v + 0
 
     with pytest.raises(torch.onnx.UnsupportedOperatorError, match="'relu_' is not supported on a tensor that "
-                                                                   "shares storage"):
+                                                                   "shares memory with a view"):
         torch.onnx.export(Aliased(), (x,), io.BytesIO())
+
+    class AliasedFunctional(nn.Module):
+        def forward(self, x):
+            z = x * 2
+            v = z.view(2, 2)
+            F.relu(z, inplace=True)
+            return v + 0
+
+    with pytest.raises(torch.onnx.UnsupportedOperatorError, match="shares memory with a view"):
+        torch.onnx.export(AliasedFunctional(), (x,), io.BytesIO())
+
+    class ViewWritten(nn.Module):
+        def forward(self, x):
+            return (x * 2).view(2, 2).relu_()
+
+    with pytest.raises(torch.onnx.UnsupportedOperatorError, match="'relu_' is not supported on a view"):
+        torch.onnx.export(ViewWritten(), (x,), io.BytesIO())
+
+    class Flat(nn.Module):  # in place on a view whose base is not used again: fine
+        def forward(self, x):
+            y = (x * 2).reshape(2, 2) + 0
+            z = y.flatten()
+            buf = torch.zeros(4)
+            a = z + buf
+            buf.add_(1.0)  # a constant changed in place: the next use sees the new values
+            return F.relu(a * 1, inplace=True) + buf
+
+    _, sess = _export(Flat(), (x,), input_names=["x"])
+    _check(sess, Flat(), {"x": x}, (x,))
     assert torch.Tensor.__add__ is add and "cumprod" not in vars(torch.Tensor)
     assert F.linear.__module__ == "minitorch.nn._functional_layers" and not hasattr(F.linear, "__wrapped__")
 

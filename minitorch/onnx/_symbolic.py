@@ -52,9 +52,10 @@ _UNARY = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "exp": "Exp", "l
 
 
 def _inplace_check(g, t, name):
-    """An in-place op rebinds its tensor to the new value; a view sharing its storage would go stale."""
-    if getattr(t, "_base", None) is not None or any(getattr(k, "_base", None) is t for k in g.keep):
-        raise UnsupportedOperatorError(name, " on a tensor that shares storage with a view")
+    """An in-place op rebinds its tensor to the new value (the tracer marks the tensors that share its memory
+    stale: using one afterwards raises); writing into a view would change its base unrecorded."""
+    if getattr(t, "_base", None) is not None:
+        raise UnsupportedOperatorError(name, " on a view of another tensor")
 
 
 def _unary(onnx_op, inplace=False):

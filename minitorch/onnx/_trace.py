@@ -79,6 +79,7 @@ class _Graph:
         self.captured = {}     # id(tensor) -> tensor: constants made in forward, module tensor attributes
         self.info = {}         # value name -> (numpy dtype, shape)
         self.keep = []         # every tensor seen, so that no id() is reused during the trace
+        self.stale = {}        # id(tensor) -> the in-place op that changed its memory through another tensor
         self.depth = 0
         self.n = 0
         self.op_name = "?"     # the op being translated, for error messages
@@ -93,13 +94,16 @@ class _Graph:
         return id(t) in self.values
 
     def any_traced(self, args, kwargs):
-        return any(id(t) in self.values for t in _tensors((args, kwargs)))
+        return any(id(t) in self.values or id(t) in self.stale for t in _tensors((args, kwargs)))
 
     def v(self, t):
         """The value name of tensor `t` as an op's input."""
         name = self.values.get(id(t))
         if name is not None:
             return name
+        if id(t) in self.stale:
+            raise UnsupportedOperatorError(self.stale[id(t)], " on a tensor that shares memory with a view that is "
+                                                              "used afterwards")
         if id(t) in self.captured:
             name = self.const(_to_numpy(t), prefix="onnx::Constant")
             self.bind(t, name)
@@ -109,6 +113,19 @@ class _Graph:
             "the exporter did not record (a direct minitorch._C call, a function outside minitorch's public "
             "namespaces, or a tensor held outside the model: register it as a buffer); exporting it as a "
             "constant could give a wrong graph")
+
+    def wrote(self, t, name, traced):
+        """In-place op `name` changed t's memory: other tensors that share it no longer match their ONNX value
+        (captured constants are embedded again with their new values, traced ones raise if used); so does
+        t itself after an untraced op (a constant changed in place)."""
+        span = _span(t)
+        for k in self.keep:
+            if k is not t and id(k) in self.values and span is not None and _overlap(span, _span(k)):
+                del self.values[id(k)]
+                if id(k) not in self.captured:
+                    self.stale[id(k)] = name
+        if not traced:
+            self.values.pop(id(t), None)
 
     def const(self, array, prefix="onnx::Constant", role=None):
         self.n += 1
@@ -171,6 +188,22 @@ def _to_numpy(t):
     return np.array(t.detach().cpu().numpy(), order="C")
 
 
+def _span(t):
+    """The byte range [start, end) that tensor t's elements lie in, or None when it is empty."""
+    if t.numel() == 0:
+        return None
+    start = t.data_ptr()
+    return start, start + (sum((n - 1) * s for n, s in zip(t.shape, t.stride())) + 1) * t.element_size()
+
+
+def _overlap(a, b):
+    return b is not None and a[0] < b[1] and b[0] < a[1]
+
+
+def _is_inplace(name):
+    return name.endswith("_") and not name.startswith("__") or name.startswith("__i") or name == "__setitem__"
+
+
 def _np_dtype(t):
     name = t.dtype.name if hasattr(t.dtype, "name") else str(t.dtype).replace("torch.", "")
     try:
@@ -205,13 +238,20 @@ def _record(name, call, args, kwargs, handler):
         if traced and handler is None:
             raise UnsupportedOperatorError(name)
         out = call(*args, **kwargs)
+        # in place: by name (relu_, __iadd__, __setitem__) or by an inplace=True flag (F.relu(x, inplace=True))
+        inplace = args and isinstance(args[0], Tensor) and (
+            _is_inplace(name) or out is args[0] and (kwargs.get("inplace") is True or args[-1] is True))
         if not traced:
+            if inplace:
+                g.wrote(args[0], name, False)
             for t in _tensors(out):  # made without traced inputs: a constant of the graph
                 g.captured[id(t)] = t
                 g.keep.append(t)
             return out
         g.op_name = name
         _bind_outputs(g, out, handler(g, out, *args, **kwargs))
+        if inplace:
+            g.wrote(args[0], name, True)
         return out
     finally:
         g.depth -= 1
