@@ -265,6 +265,12 @@ def test_unsupported_op_raises_naming_it():
     with pytest.raises(torch.onnx.UnsupportedOperatorError,
                        match="exporting 'Dropout' is not supported in training mode"):
         torch.onnx.export(nn.Dropout(), (torch.randn(3),), io.BytesIO(), training=torch.onnx.TrainingMode.TRAINING)
+    with pytest.raises(torch.onnx.UnsupportedOperatorError, match="exporting 'randn' is not supported"):
+        torch.onnx.export(lambda_module(lambda x: x + torch.randn(3)), (torch.randn(3),), io.BytesIO())
+    # a Python composite is traced through; one that reads tensor values is refused, naming it
+    with pytest.raises(torch.onnx.UnsupportedOperatorError, match="exporting 'cross_entropy' is not supported"):
+        torch.onnx.export(lambda_module(lambda x, t: F.cross_entropy(x, t)), (torch.randn(3, 4), torch.tensor([0, 1, 3])),
+                          io.BytesIO())
     assert isinstance(torch.onnx.UnsupportedOperatorError("x"), RuntimeError)
 
 
@@ -498,7 +504,8 @@ def test_activations_pads_and_norms(opset):
               F.hardtanh(x, min_val=-0.5, max_val=0.5), F.relu6(x * 8), prelu(x), F.glu(x, dim=1),
               F.normalize(x, dim=1), F.normalize(x, p=1, dim=-1), torch.clamp(x, min=-0.1), x.abs().sqrt().rsqrt(),
               F.pad(x, (1, 2)), F.pad(x, (1, 1, 2, 0), mode="reflect"), F.pad(x, (0, 0, 1, 1), mode="replicate"),
-              F.pad(x, (1, -1), value=3.5)]
+              F.pad(x, (1, -1), value=3.5),
+              F.softmin(x, dim=1), F.tanhshrink(x), F.celu(x, 0.7), F.threshold(x, 0.1, -2.0)]
         return tuple(ys)
 
     m = lambda_module(f)

@@ -46,14 +46,16 @@ def _import_onnx():
 def export(model, args=(), f=None, export_params=True, verbose=False, training=TrainingMode.EVAL,
            input_names=None, output_names=None, operator_export_type=None, opset_version=None,
            do_constant_folding=True, dynamic_axes=None, keep_initializers_as_inputs=None, custom_opsets=None,
-           export_modules_as_functions=False, autograd_inlining=True, *, kwargs=None, **unsupported):
+           export_modules_as_functions=False, autograd_inlining=True, *, kwargs=None, dynamo=False,
+           external_data=True, optimize=True, **unsupported):
     """Trace `model(*args)` and write it as an ONNX model to `f` (a path or a binary file object).
 
     Returns the onnx.ModelProto when `f` is None. Ops without an ONNX translation raise
     UnsupportedOperatorError naming the op. The parameters of torch's TorchScript exporter that concern
     its own internals (operator_export_type, custom_opsets, export_modules_as_functions, autograd_inlining)
     are accepted with their default values only; do_constant_folding is accepted (the tracer records
-    ops on constants as constants already)."""
+    ops on constants as constants already). torch 2.13's newer keywords `dynamo` (its default is True
+    there), `external_data` and `optimize` are accepted: minitorch always traces as dynamo=False does."""
     onnx = _import_onnx()
     if unsupported:
         raise TypeError(f"minitorch.onnx.export() got unsupported arguments: {', '.join(sorted(unsupported))} "

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .._tensor import Tensor
-from ._trace import TRANSPARENT, UnsupportedOperatorError, _np_dtype, _onnx_type, _to_numpy
+from ._trace import UnsupportedOperatorError, _np_dtype, _onnx_type, _to_numpy
 
 HANDLERS = {}
 MODULE_HANDLERS = {}
@@ -242,6 +242,11 @@ def _gelu(g, out, x, approximate="none"):
         return g.op("Mul", g.op("Mul", x, g.scalar(0.5, dt)), g.op("Add", g.scalar(1.0, dt), g.op("Tanh", inner)))
     erf = g.op("Erf", g.op("Div", x, g.scalar(math.sqrt(2.0), dt)))
     return g.op("Mul", g.op("Mul", x, g.scalar(0.5, dt)), g.op("Add", erf, g.scalar(1.0, dt)))
+
+
+@_reg("F.celu")
+def _celu(g, out, x, alpha=1.0, inplace=False):
+    return g.op("Celu", g.v(x), alpha=float(alpha))
 
 
 @_reg("F.selu")
@@ -718,11 +723,6 @@ for _n in (1, 2, 3):
     HANDLERS[f"F.avg_pool{_n}d"] = _avg_pool(_n)
     HANDLERS[f"F.adaptive_avg_pool{_n}d"] = _adaptive_pool(_n, "Average")
     HANDLERS[f"F.adaptive_max_pool{_n}d"] = _adaptive_pool(_n, "Max")
-
-
-# Python composites of recorded ops: traced through rather than translated whole
-for _n in ("multi_head_attention_forward", "scaled_dot_product_attention"):
-    HANDLERS["F." + _n] = TRANSPARENT
 
 
 def _register_modules():

@@ -4,8 +4,11 @@ For the duration of one forward, every public Tensor method, every function of t
 minitorch.nn.functional namespaces (in each minitorch module that holds it) and Module.__call__ are
 replaced by a wrapper. At depth 0 (a call from the user's code, not from inside another recorded op) a
 call that takes a traced tensor runs as usual, then its symbolic function (minitorch/onnx/_symbolic.py)
-appends ONNX nodes for it; one with no symbolic function raises UnsupportedOperatorError. Library modules
-with an ONNX counterpart (Linear, Conv, LSTM, BatchNorm, ...) are recorded whole at Module.__call__.
+appends ONNX nodes for it. A C op with no symbolic function raises UnsupportedOperatorError; a Python
+function with none (a composite such as F.multi_head_attention_forward) is traced through, op by op,
+and raises naming it if it reads tensor values or returns a tensor the tracer did not see. Library
+modules with an ONNX counterpart (Linear, Conv, LSTM, BatchNorm, ...) are recorded whole at
+Module.__call__.
 
 A tensor reaching a recorded op is either traced (a graph input, a parameter or buffer, an op's output),
 a constant made in forward without traced inputs (minitorch.ones(...), arange, ...) or a plain tensor
@@ -13,6 +16,7 @@ attribute of a module; anything else came from an op the tracer did not see, and
 than freezing it into the graph as a constant (which would be a wrong graph).
 """
 import sys
+import types
 import warnings
 
 import numpy as np
@@ -36,8 +40,11 @@ _DATA_DEPENDENT = {"item", "tolist", "numpy", "__bool__", "__int__", "__float__"
 _PASS_FUNCTIONS = {"is_tensor", "numel", "is_floating_point", "is_complex", "is_inference", "is_storage",
                    "is_nonzero", "broadcast_shapes", "typename", "result_type", "promote_types", "can_cast"}
 _TENSOR_PROPERTIES = ("T", "mT", "data")  # attributes that return a new tensor
-# handler value for Python composites that are traced through (their inner ops are recorded one by one)
-TRANSPARENT = object()
+# random draws: recorded as constants they would freeze one draw into the graph
+_RANDOM = set("""
+rand randn randint randperm normal bernoulli multinomial poisson rand_like randn_like randint_like
+uniform_ normal_ bernoulli_ random_ exponential_ geometric_ cauchy_ log_normal_
+""".split())
 
 
 class OnnxExporterError(RuntimeError):
@@ -79,6 +86,7 @@ class _Graph:
         self.captured = {}     # id(tensor) -> tensor: constants made in forward, module tensor attributes
         self.info = {}         # value name -> (numpy dtype, shape)
         self.keep = []         # every tensor seen, so that no id() is reused during the trace
+        self.frames = []       # the Python composites being traced through (outermost first)
         self.stale = {}        # id(tensor) -> the in-place op that changed its memory through another tensor
         self.depth = 0
         self.n = 0
@@ -228,11 +236,32 @@ def _bind_outputs(g, out, names):
             _bind_outputs(g, o, n)
 
 
-def _record(name, call, args, kwargs, handler):
+def _through(g, name, call, args, kwargs):
+    """A Python function without a translation of its own: trace the ops it calls. Its result must be
+    recorded, and it may not read tensor values (that would bake one path into the graph)."""
+    g.frames.append(name)
+    try:
+        out = call(*args, **kwargs)
+    except OnnxExporterError as e:
+        if len(g.frames) > 1:
+            raise
+        raise UnsupportedOperatorError(name, f" (inside it: {e})") from None
+    finally:
+        g.frames.pop()
+    if any(id(t) not in g.values and id(t) not in g.captured for t in _tensors(out)):
+        raise UnsupportedOperatorError(name, " (its result comes from an op the exporter does not record)")
+    return out
+
+
+def _record(name, call, args, kwargs, handler, python=False):
     g = _active[0]
     if g is None or g.depth:
         return call(*args, **kwargs)
+    if name in _RANDOM:
+        raise UnsupportedOperatorError(name, " (random numbers: the graph would hold the traced draw)")
     traced = g.any_traced(args, kwargs)
+    if traced and handler is None and python:
+        return _through(g, name, call, args, kwargs)
     g.depth += 1
     try:
         if traced and handler is None:
@@ -259,9 +288,10 @@ def _record(name, call, args, kwargs, handler):
 
 def _wrap_function(name, fn, handlers):
     handler = handlers.get(name)
+    python = isinstance(fn, types.FunctionType)
 
     def wrapper(*args, **kwargs):
-        return _record(name, fn, args, kwargs, handler)
+        return _record(name, fn, args, kwargs, handler, python)
 
     wrapper.__wrapped__ = fn
     return wrapper
@@ -269,9 +299,10 @@ def _wrap_function(name, fn, handlers):
 
 def _wrap_method(name, meth, handlers):
     handler = handlers.get("Tensor." + name, handlers.get(name))
+    python = isinstance(meth, types.FunctionType)
 
     def wrapper(*args, **kwargs):
-        return _record(name, meth, args, kwargs, handler)
+        return _record(name, meth, args, kwargs, handler, python)
 
     return wrapper
 
@@ -280,6 +311,9 @@ def _wrap_passing(name, meth):
     def wrapper(self, *args, **kwargs):
         g = _active[0]
         if g is not None and not g.depth and name in _DATA_DEPENDENT and g.is_traced(self):
+            if g.frames:
+                raise UnsupportedOperatorError(g.frames[0], f" (it reads tensor values ({name}), so its graph would "
+                                                            "only hold for the traced values)")
             warnings.warn(f"Converting a tensor to a Python value ({name}) might cause the trace to be incorrect: "
                           "the value is recorded as a constant and will not change for other inputs",
                           TracerWarning, stacklevel=2)
@@ -344,8 +378,7 @@ def _install(handlers, module_handlers):
                 if hit is not None and attr_name == hit[0]:
                     name, key, fn = hit
                     handler = handlers.get(key, handlers.get(name))
-                    if handler is not TRANSPARENT:
-                        p.set(mod, attr_name, _wrap_function(name, fn, {name: handler}))
+                    p.set(mod, attr_name, _wrap_function(name, fn, {name: handler}))
         for key, handler in handlers.items():  # private library helpers, named "module:function"
             if ":" in key and key.split(":")[0] in sys.modules:
                 modname, attr_name = key.split(":")
