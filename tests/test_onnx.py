@@ -269,8 +269,8 @@ def test_unsupported_op_raises_naming_it():
         torch.onnx.export(lambda_module(lambda x: x + torch.randn(3)), (torch.randn(3),), io.BytesIO())
     # a Python composite is traced through; one that reads tensor values is refused, naming it
     with pytest.raises(torch.onnx.UnsupportedOperatorError, match="exporting 'cross_entropy' is not supported"):
-        torch.onnx.export(lambda_module(lambda x, t: F.cross_entropy(x, t)), (torch.randn(3, 4), torch.tensor([0, 1, 3])),
-                          io.BytesIO())
+        torch.onnx.export(lambda_module(lambda x, t: F.cross_entropy(x, t)),
+                          (torch.randn(3, 4), torch.tensor([0, 1, 3])), io.BytesIO())
     assert isinstance(torch.onnx.UnsupportedOperatorError("x"), RuntimeError)
 
 
