@@ -271,7 +271,10 @@ def test_unsupported_op_raises_naming_it():
     with pytest.raises(torch.onnx.UnsupportedOperatorError, match="exporting 'cross_entropy' is not supported"):
         torch.onnx.export(lambda_module(lambda x, t: F.cross_entropy(x, t)),
                           (torch.randn(3, 4), torch.tensor([0, 1, 3])), io.BytesIO())
+    from minitorch.onnx import errors
+    assert issubclass(errors.UnsupportedOperatorError, errors.OnnxExporterError)
     assert isinstance(torch.onnx.UnsupportedOperatorError("x"), RuntimeError)
+    assert not torch.onnx.is_in_onnx_export()
 
 
 def lambda_module(fn):
@@ -283,6 +286,7 @@ def lambda_module(fn):
 
 def test_constants_made_in_forward_and_python_scalars():
     def f(x):
+        assert torch.onnx.is_in_onnx_export()
         mask = torch.ones(4, 4).tril()  # no traced input: a constant of the graph
         y = (x @ mask) / 3 + 2 ** torch.tensor(2.0) - x.sum(-1, keepdim=True)
         return torch.where(y > 0, y, -y).clamp(max=5.0), torch.cat([x, y], 1)[:, ::2].max(dim=1)
