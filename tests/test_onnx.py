@@ -247,10 +247,38 @@ def test_gpt_block(opset):
         _check(sess, m, {"x": xx}, (xx,))
 
 
-def test_gpt_block_dynamic_sequence_length_is_refused():
-    m = _Block().eval()
-    with pytest.raises(torch.onnx.OnnxExporterError, match="dynamic axis"):
-        _export(m, (torch.randn(2, 3, 16),), input_names=["x"], dynamic_axes={"x": {0: "b", 1: "t"}})
+class _TinyGPT(nn.Module):
+    """nanoGPT's forward: token + position embeddings (arange of the sequence length), blocks, lm head."""
+
+    def __init__(self, vocab=11, block_size=8):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, 16)
+        self.wpe = nn.Embedding(block_size, 16)
+        self.h = nn.ModuleList([_Block(block_size=block_size), _Block(block_size=block_size)])
+        self.ln_f = nn.LayerNorm(16)
+        self.lm_head = nn.Linear(16, vocab, bias=False)
+
+    def forward(self, idx):
+        b, t = idx.size()
+        pos = torch.arange(0, t, dtype=torch.long)
+        x = self.wte(idx) + self.wpe(pos)
+        for block in self.h:
+            x = block(x)
+        return self.lm_head(self.ln_f(x)[:, -t:, :])
+
+
+def test_gpt_dynamic_batch_and_sequence_length():
+    torch.manual_seed(10)
+    m = _TinyGPT().eval()
+    idx = torch.randint(0, 11, (2, 3))
+    proto, sess = _export(m, (idx,), input_names=["idx"], output_names=["logits"],
+                          dynamic_axes={"idx": {0: "b", 1: "t"}, "logits": {0: "b", 1: "t"}})
+    assert "Range" in _ops(proto)
+    for b, t in ((2, 3), (1, 8), (4, 5)):
+        xx = torch.randint(0, 11, (b, t))
+        _check(sess, m, {"idx": xx}, (xx,))
+    with pytest.raises(torch.onnx.OnnxExporterError, match="dynamic_axes"):  # 2 * 5 + 1 > block_size
+        _export(m, (torch.randint(0, 11, (2, 5)),), input_names=["idx"], dynamic_axes={"idx": [1]})
 
 
 def test_unsupported_op_raises_naming_it():
@@ -285,8 +313,10 @@ def lambda_module(fn):
 
 
 def test_constants_made_in_forward_and_python_scalars():
+    seen = []
+
     def f(x):
-        assert torch.onnx.is_in_onnx_export()
+        seen.append(torch.onnx.is_in_onnx_export())
         mask = torch.ones(4, 4).tril()  # no traced input: a constant of the graph
         y = (x @ mask) / 3 + 2 ** torch.tensor(2.0) - x.sum(-1, keepdim=True)
         return torch.where(y > 0, y, -y).clamp(max=5.0), torch.cat([x, y], 1)[:, ::2].max(dim=1)
@@ -294,6 +324,7 @@ def test_constants_made_in_forward_and_python_scalars():
     x = torch.randn(3, 4)
     m = lambda_module(f)
     _, sess = _export(m, (x,), input_names=["x"], dynamic_axes={"x": {0: "n"}})
+    assert seen == [True, True]  # the trace, and the one at other sizes of the dynamic axes
     for n in (3, 6):
         xx = torch.randn(n, 4)
         _check(sess, m, {"x": xx}, (xx,))

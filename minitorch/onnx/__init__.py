@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ._trace import OnnxExporterError, TracerWarning, UnsupportedOperatorError, _tensors, _to_numpy
+from ._trace import OnnxExporterError, TracerWarning, UnsupportedOperatorError, _onnx_type, _tensors, _to_numpy
 
 __all__ = ["export", "OnnxExporterError", "UnsupportedOperatorError", "TracerWarning", "TrainingMode",
            "is_in_onnx_export"]
@@ -97,7 +97,7 @@ def export(model, args=(), f=None, export_params=True, verbose=False, training=T
                 raise OnnxExporterError(
                     "minitorch.onnx: the model fails on inputs resized along their dynamic_axes "
                     f"({type(e).__name__}: {e}); are the dynamic_axes of all inputs declared?") from e
-            _resolve_dynamic(g, g2)
+            _resolve_dynamic(g, g2, names, dyn)
     finally:
         for m, mode in modes:
             m.training = mode
@@ -197,11 +197,37 @@ def _dynamic_shape(s1, s2, in1, in2):
     return np.asarray(out, dtype=np.int64)
 
 
-def _resolve_dynamic(g, g2):
-    """Check that the trace at other sizes of the dynamic axes is the same graph; Reshape targets that follow
-    those sizes become 0/-1. Any other traced size that follows them would be a wrong graph: raise."""
+def _resolve_dynamic(g, g2, input_names, dyn):
+    """Check that the trace at other sizes of the dynamic axes is the same graph. Traced sizes that follow
+    those axes become graph computations: Reshape targets 0/-1, slice bounds and arange(n) constants
+    the size of the input's axis (Shape -> Gather) when n is that size in both traces. Any other traced
+    size that follows them would be a wrong graph: raise."""
     def consumer(name):
         return next((n[0] for n in g.nodes if name in n[1]), "?")
+
+    # (input, axis) of each dynamic axis, with its size in both traces
+    sources = [(n, a % len(g.info[n][1]), g.info[n][1][a], g2.info[n][1][a]) for n in input_names
+               for a in dyn.get(n, {})]
+    front = []  # nodes computing sizes from the inputs' shapes: they go first
+
+    def size_of(v1, v2, name, negated=False):
+        """The size of the dynamic axis that is v1 in the first trace and v2 in the second, as a 1-d value."""
+        hits = {(n, a) for n, a, s1, s2 in sources if (s1, s2) == (v1, v2)}
+        if len({dyn[n].get(a, dyn[n].get(a - len(g.info[n][1]))) for n, a in hits}) != 1:
+            if not negated:  # -t (x[:, -t:]): minus the size
+                return emit("Neg", [size_of(-v1, -v2, name, True)])
+            raise OnnxExporterError(
+                f"minitorch.onnx: a constant used by '{consumer(name)}' depends on the size of a dynamic axis "
+                "(a tensor made in forward from x.size(), or a size passed to an op) in a way the exporter "
+                "cannot express; pass it as an input, or export without that dynamic axis")
+        n, a = sorted(hits)[0]
+        return emit("Gather", [emit("Shape", [n]), g.ints([a])], axis=0)
+
+    def emit(op, inputs, out=None, **attrs):
+        g.n += 1
+        out = out or f"/dynamic/{op}_{g.n}"
+        front.append((op, inputs, [out], attrs))
+        return out
 
     if len(g.nodes) != len(g2.nodes):
         raise OnnxExporterError("minitorch.onnx: the model records different ops for other sizes of its dynamic "
@@ -213,18 +239,35 @@ def _resolve_dynamic(g, g2):
         if a[3] != b[3]:
             raise OnnxExporterError(f"minitorch.onnx: the attributes of '{a[0]}' depend on the size of a dynamic "
                                     f"axis ({a[3]} vs {b[3]}); export it with static sizes")
-    for name, a1 in g.inits.items():
+    for name, a1 in list(g.inits.items()):
         a2 = g2.inits[name]
         if a1.shape == a2.shape and np.array_equal(a1, a2):
             continue
         role = g.roles.get(name)
         if role is not None and role[0] == "shape":
             g.inits[name] = _dynamic_shape(a1, a2, role[1], g2.roles[name][1])
+        elif role is not None and role[0] == "index" and a1.shape == a2.shape:
+            pieces = []
+            for v1, v2 in zip(a1.tolist(), a2.tolist()):
+                if v1 == v2:
+                    pieces.append(g.ints([v1]))
+                else:
+                    pieces.append(size_of(v1, v2, name))
+            del g.inits[name]
+            emit("Concat", pieces, out=name, axis=0)
+        elif a1.ndim == 1 and a2.ndim == 1 and np.array_equal(a1, np.arange(len(a1))) \
+                and np.array_equal(a2, np.arange(len(a2))):  # arange(n) of a dynamic size
+            limit = emit("Squeeze", [size_of(len(a1), len(a2), name, True), g.ints([0])])
+            if a1.dtype != np.int64:
+                limit = emit("Cast", [limit], to=_onnx_type(a1.dtype))
+            del g.inits[name]
+            emit("Range", [g.scalar(0, a1.dtype), limit, g.scalar(1, a1.dtype)], out=name)
         else:
             raise OnnxExporterError(
                 f"minitorch.onnx: a constant of shape {list(a1.shape)} used by '{consumer(name)}' depends on the size "
                 "of a dynamic axis (a tensor made in forward from x.size(), or a size passed to an op); pass it "
                 "as an input, or export without that dynamic axis")
+    g.nodes[:0] = front
     for name in g.info:  # the value shapes: a size that follows the dynamic axes is symbolic
         if name in g2.info and g.info[name][1] != g2.info[name][1]:
             s1, s2 = g.info[name][1], g2.info[name][1]
@@ -232,7 +275,6 @@ def _resolve_dynamic(g, g2):
 
 
 def _value_info(onnx, name, dtype, shape, dims=None):
-    from ._trace import _onnx_type
     dims = {a % len(shape): n for a, n in (dims or {}).items()} if shape else {}
     shape = [dims.get(i, s) for i, s in enumerate(shape)]
     return onnx.helper.make_tensor_value_info(name, _onnx_type(dtype), shape)

@@ -472,7 +472,7 @@ def _getitem(g, out, x, index):
         d += 1
     name = g.v(x)
     if axes:
-        name = g.op("Slice", name, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps))
+        name = g.op("Slice", name, g.index_ints(starts), g.index_ints(ends), g.ints(axes), g.ints(steps))
     if squeeze:
         name = g.op("Squeeze", name, g.ints(squeeze))
     if new_axes:
@@ -484,7 +484,7 @@ def _getitem(g, out, x, index):
 def _narrow(g, out, x, dim, start, length):
     _require(isinstance(start, int), "narrow", " with a tensor start")
     start = start % x.shape[dim] if start < 0 else start  # from the end: a traced size (checked if dynamic)
-    return g.op("Slice", g.v(x), g.ints([start]), g.ints([start + length]), g.ints([dim]))
+    return g.op("Slice", g.v(x), g.index_ints([start]), g.index_ints([start + length]), g.ints([dim]))
 
 
 @_reg("select")

@@ -164,6 +164,10 @@ class _Graph:
     def ints(self, values):
         return self.const(np.asarray(values, dtype=np.int64))
 
+    def index_ints(self, values):
+        """Slice bounds: export may turn the ones that follow a dynamic axis into that axis' size."""
+        return self.const(np.asarray(values, dtype=np.int64), role=("index",))
+
     def scalar(self, value, dtype):
         return self.const(np.asarray(value, dtype=dtype))
 
@@ -253,13 +257,15 @@ def _through(g, name, call, args, kwargs):
     return out
 
 
-def _record(name, call, args, kwargs, handler, python=False):
+def _record(name, call, args, kwargs, handler, python=False, owned=()):
+    """Run one call; at depth 0 record it when a tensor it takes (or `owned`: a module's own parameters and
+    buffers) is traced."""
     g = _active[0]
     if g is None or g.depth:
         return call(*args, **kwargs)
     if name in _RANDOM:
         raise UnsupportedOperatorError(name, " (random numbers: the graph would hold the traced draw)")
-    traced = g.any_traced(args, kwargs)
+    traced = g.any_traced(args, kwargs) or g.any_traced(owned, {})
     if traced and handler is None and python:
         return _through(g, name, call, args, kwargs)
     g.depth += 1
@@ -394,8 +400,9 @@ def _install(handlers, module_handlers):
             if handler is None or self._forward_pre_hooks or self._forward_hooks or \
                     _module._global_forward_pre_hooks or _module._global_forward_hooks:
                 return orig_call(self, *args, **kwargs)
+            owned = list(self._parameters.values()) + list(self._buffers.values())
             return _record(type(self).__name__, lambda *a, **k: orig_call(self, *a, **k), args, kwargs,
-                           lambda g, out, *a, **k: handler(g, out, self, *a, **k))
+                           lambda g, out, *a, **k: handler(g, out, self, *a, **k), owned=owned)
 
         p.set(Module, "__call__", module_call)
     except BaseException:
