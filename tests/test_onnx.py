@@ -318,7 +318,8 @@ def test_constants_made_in_forward_and_python_scalars():
     def f(x):
         seen.append(torch.onnx.is_in_onnx_export())
         mask = torch.ones(4, 4).tril()  # no traced input: a constant of the graph
-        y = (x @ mask) / 3 + 2 ** torch.tensor(2.0) - x.sum(-1, keepdim=True)
+        y = (x @ mask) / 3 + 2 ** torch.tensor(2.0) - x.sum(-1, keepdim=True) + torch.rsub(x, 1.0, alpha=3)
+        y = y.sub(x, alpha=0.5).add(1, alpha=2) - (x > 0.5).long() * 2 + (x.abs() <= 1)
         return torch.where(y > 0, y, -y).clamp(max=5.0), torch.cat([x, y], 1)[:, ::2].max(dim=1)
 
     x = torch.randn(3, 4)

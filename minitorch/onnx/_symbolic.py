@@ -34,10 +34,6 @@ def _pair(v, n):
     return list(v) if isinstance(v, (tuple, list)) else [v] * n
 
 
-def _identity(g, out, x):
-    return g.v(x)
-
-
 def _require(cond, name, why):
     if not cond:
         raise UnsupportedOperatorError(name, why)
@@ -96,13 +92,9 @@ def _square(g, out, x):
 def _passthrough(g, out, x, *args, **kwargs):
     name = g.op_name
     if "dropout" in name:
-        training = kwargs.get("training", args[1] if len(args) > 1 else name.startswith("F."))
+        training = kwargs.get("training", kwargs.get("train", args[1] if len(args) > 1 else name.startswith("F.")))
         _require(not training, name, " in training mode (call model.eval() or export with training=EVAL)")
     return g.v(x)
-
-
-def _binary_dtype(out, a, b):
-    return _np_dtype(out)
 
 
 def _compare_dtype(a, b):
@@ -125,8 +117,11 @@ def _binary(onnx_op, swap=False, compare=False, inplace=False):
         _require(rounding_mode is None, g.op_name, f" with rounding_mode={rounding_mode!r}")
         dt = _compare_dtype(a, b) if compare else _np_dtype(out)
         x, y = g.cast(a, dt), g.cast(b, dt)
-        if alpha != 1:
-            y = g.op("Mul", y, g.scalar(alpha, dt))
+        if alpha != 1:  # add/sub: input + alpha * other; rsub: other - alpha * input
+            if swap:
+                x = g.op("Mul", x, g.scalar(alpha, dt))
+            else:
+                y = g.op("Mul", y, g.scalar(alpha, dt))
         return g.op(onnx_op, y, x) if swap else g.op(onnx_op, x, y)
     return h
 
@@ -137,7 +132,8 @@ for _names, _o in ((("add", "__add__", "__radd__"), "Add"), (("sub", "subtract",
                    (("maximum",), "Max"), (("minimum",), "Min")):
     for _n in _names:
         HANDLERS[_n] = _binary(_o)
-        HANDLERS[_n + "_"] = _binary(_o, inplace=True)
+        if not _n.startswith("__"):
+            HANDLERS[_n + "_"] = _binary(_o, inplace=True)
 HANDLERS.update({"__iadd__": _binary("Add", inplace=True), "__isub__": _binary("Sub", inplace=True),
                  "__imul__": _binary("Mul", inplace=True), "__itruediv__": _binary("Div", inplace=True),
                  "__rsub__": _binary("Sub", swap=True), "rsub": _binary("Sub", swap=True),
