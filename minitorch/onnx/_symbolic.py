@@ -323,23 +323,16 @@ def _softmax_dim(ndim):
 
 
 def _softmax(onnx_op):
-    def h(g, out, x, dim=None, _stacklevel=3, dtype=None):
+    # F.softmax(input, dim, _stacklevel, dtype) and Tensor.softmax(dim, dtype): a dtype is the output's
+    def h(g, out, x, dim=None, *args, **kwargs):
         if dim is None:
             dim = _softmax_dim(x.dim())
         return g.op(onnx_op, g.cast(x, _np_dtype(out)), axis=int(dim))
     return h
 
 
-HANDLERS.update({"F.softmax": _softmax("Softmax"), "F.log_softmax": _softmax("LogSoftmax")})
-
-
-def _softmax_method(onnx_op):
-    def h(g, out, x, dim, dtype=None):
-        return g.op(onnx_op, g.cast(x, _np_dtype(out)), axis=int(dim))
-    return h
-
-
-HANDLERS.update({"softmax": _softmax_method("Softmax"), "log_softmax": _softmax_method("LogSoftmax")})
+for _n, _o in (("softmax", "Softmax"), ("log_softmax", "LogSoftmax")):
+    HANDLERS[_n] = HANDLERS["F." + _n] = _softmax(_o)
 
 
 # ---- linear algebra ----
@@ -674,12 +667,16 @@ def _conv(n):
 HANDLERS.update({"F.conv1d": _conv(1), "F.conv2d": _conv(2), "F.conv3d": _conv(3)})
 
 
+def _pool_sizes(kernel_size, stride, padding, n):
+    """Kernel, strides and padding as lists of n; torch's stride defaults to the kernel size."""
+    k = _pair(kernel_size, n)
+    return k, (k if stride is None or stride in ([], ()) else _pair(stride, n)), _pair(padding, n)
+
+
 def _max_pool(n):
     def h(g, out, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
         _require(not return_indices, f"max_pool{n}d", " with return_indices=True")
-        k = _pair(kernel_size, n)
-        s = k if stride is None or stride == [] or stride == () else _pair(stride, n)
-        p = _pair(padding, n)
+        k, s, p = _pool_sizes(kernel_size, stride, padding, n)
         return g.op("MaxPool", g.v(input), kernel_shape=k, strides=s, pads=p + p, dilations=_pair(dilation, n),
                     ceil_mode=int(ceil_mode))
     return h
@@ -691,9 +688,7 @@ def _avg_pool(n):
         _require(divisor_override is None, f"avg_pool{n}d", " with divisor_override")
         _require(not (ceil_mode and count_include_pad and any(_pair(padding, n))), f"avg_pool{n}d",
                  " with ceil_mode, count_include_pad and padding together")
-        k = _pair(kernel_size, n)
-        s = k if stride is None or stride == [] or stride == () else _pair(stride, n)
-        p = _pair(padding, n)
+        k, s, p = _pool_sizes(kernel_size, stride, padding, n)
         return g.op("AveragePool", g.v(input), kernel_shape=k, strides=s, pads=p + p, ceil_mode=int(ceil_mode),
                     count_include_pad=int(count_include_pad))
     return h
