@@ -549,3 +549,42 @@ def test_activations_pads_and_norms(opset):
     x = torch.randn(2, 4, 3, 5)
     _, sess = _export(m, (x,), input_names=["x"], opset_version=opset)
     _check(sess, m, {"x": x}, (x,))
+
+
+class _Cells(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(3, 4)
+
+    def forward(self, x, h, c):
+        for t in range(x.shape[0]):  # a Python loop over a static length: unrolled
+            h, c = self.cell(x[t], (h, c))
+        return h, c
+
+
+@pytest.mark.parametrize("name,build,shapes", [
+    ("transformer", lambda: nn.Transformer(16, 4, 1, 1, 32, batch_first=True), [(2, 5, 16), (2, 3, 16)]),
+    ("encoder", lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 32), 2, enable_nested_tensor=False), [(5, 2, 16)]),
+    ("mha", lambda: nn.MultiheadAttention(16, 4, batch_first=True, kdim=8, vdim=8), [(2, 5, 16), (2, 6, 8), (2, 6, 8)]),
+    ("conv_transpose", lambda: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1), [(1, 3, 5, 5)]),
+    ("conv_transpose1d", lambda: nn.ConvTranspose1d(4, 2, 2, groups=2, dilation=2), [(2, 4, 7)]),
+    ("group_norm", lambda: nn.GroupNorm(2, 4), [(2, 4, 3, 3)]),
+    ("upsample", lambda: nn.Upsample(scale_factor=2), [(1, 2, 3, 3)]),
+    ("bilinear", lambda: nn.Bilinear(3, 4, 2), [(2, 3), (2, 4)]),
+    ("lstm_cell", _Cells, [(3, 2, 3), (2, 4), (2, 4)]),
+])
+def test_more_modules(name, build, shapes):
+    torch.manual_seed(11)
+    m = build().eval()
+    args = tuple(torch.randn(*s) for s in shapes)
+    names = [f"in{i}" for i in range(len(args))]
+    _, sess = _export(m, args, input_names=names)
+    _check(sess, m, dict(zip(names, args)), args)
+
+
+def test_module_with_unrecorded_ops_raises_naming_it():
+    with pytest.raises(torch.onnx.UnsupportedOperatorError, match="exporting 'GRUCell' is not supported"):
+        torch.onnx.export(nn.GRUCell(3, 4), (torch.randn(2, 3),), io.BytesIO())
+    with pytest.raises(torch.onnx.UnsupportedOperatorError,
+                       match=r"^minitorch.onnx: exporting 'embedding_bag' is not supported \(it reads tensor values"):
+        torch.onnx.export(nn.EmbeddingBag(5, 3), (torch.randint(0, 5, (2, 4)),), io.BytesIO())

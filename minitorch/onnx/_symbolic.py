@@ -596,6 +596,30 @@ def _arg(onnx_op):
 HANDLERS.update({"argmax": _arg("ArgMax"), "argmin": _arg("ArgMin")})
 
 
+def _var(std):
+    # var(dim, unbiased, keepdim) and var(dim, *, correction, keepdim): the sum of squares / (n - correction)
+    def h(g, out, x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        if isinstance(dim, bool):  # x.var(False): unbiased
+            dim, unbiased = None, dim
+        corr = correction if correction is not None else (0 if unbiased is False else 1)
+        axes = _axes(dim, x.dim())
+        n = int(np.prod([x.shape[a] for a in (axes if axes is not None else range(x.dim()))]))
+        name = g.cast(x, _np_dtype(out))
+        dt = g.dtype(name)
+        d = g.op("Sub", name, g.reduce("ReduceMean", name, axes, True))
+        v = g.op("Div", g.reduce("ReduceSum", g.op("Mul", d, d), axes, keepdim), g.scalar(max(n - corr, 0), dt))
+        return g.op("Sqrt", v) if std else v
+    return h
+
+
+HANDLERS.update({"var": _var(False), "std": _var(True)})
+
+
+@_reg("index_select")
+def _index_select(g, out, x, dim, index):
+    return g.op("Gather", g.v(x), g.v(index), axis=_dim(dim, x.dim()))
+
+
 # ---- layers (functional forms; the modules below reuse them) ----
 @_reg("F.embedding")
 def _embedding(g, out, input, weight, padding_idx=None, max_norm=None, *args, **kwargs):
@@ -667,6 +691,20 @@ def _conv(n):
 HANDLERS.update({"F.conv1d": _conv(1), "F.conv2d": _conv(2), "F.conv3d": _conv(3)})
 
 
+def _conv_transpose(n):
+    def h(g, out, input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+        p = _pair(padding, n)
+        inputs = [g.v(input), g.v(weight)] + ([g.v(bias)] if bias is not None else [])
+        return g.op("ConvTranspose", *inputs, kernel_shape=list(weight.shape[2:]), strides=_pair(stride, n),
+                    pads=p + p, output_padding=_pair(output_padding, n), group=int(groups),
+                    dilations=_pair(dilation, n))
+    return h
+
+
+for _n in (1, 2, 3):
+    HANDLERS[f"F.conv_transpose{_n}d"] = _conv_transpose(_n)
+
+
 def _pool_sizes(kernel_size, stride, padding, n):
     """Kernel, strides and padding as lists of n; torch's stride defaults to the kernel size."""
     k = _pair(kernel_size, n)
@@ -734,6 +772,15 @@ def _register_modules():
         def _m_conv(g, out, m, input, _n=n):
             _require(m.padding_mode == "zeros", type(m).__name__, f" with padding_mode={m.padding_mode!r}")
             return _conv(_n)(g, out, input, m.weight, m.bias, m.stride, m.padding, m.dilation, m.groups)
+
+    for n, cls in ((1, nn.ConvTranspose1d), (2, nn.ConvTranspose2d), (3, nn.ConvTranspose3d)):
+        @mod(cls)
+        def _m_conv_transpose(g, out, m, input, output_size=None, _n=n):
+            _require(m.padding_mode == "zeros", type(m).__name__, f" with padding_mode={m.padding_mode!r}")
+            output_padding = m._output_padding(input, output_size, m.stride, m.padding, m.kernel_size, _n,
+                                               m.dilation)
+            return _conv_transpose(_n)(g, out, input, m.weight, m.bias, m.stride, m.padding, output_padding,
+                                       m.groups, m.dilation)
 
     for cls in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
         @mod(cls)

@@ -247,7 +247,7 @@ def _through(g, name, call, args, kwargs):
     try:
         out = call(*args, **kwargs)
     except OnnxExporterError as e:
-        if len(g.frames) > 1:
+        if len(g.frames) > 1 or f"exporting '{name}'" in str(e):
             raise
         raise UnsupportedOperatorError(name, f" (inside it: {e})") from None
     finally:
@@ -397,10 +397,16 @@ def _install(handlers, module_handlers):
         def module_call(self, *args, **kwargs):
             handler = module_handlers.get(type(self))
             # a hook may change the module's result: then its forward (and the hooks) are traced op by op
+            owned = list(self._parameters.values()) + list(self._buffers.values())
             if handler is None or self._forward_pre_hooks or self._forward_hooks or \
                     _module._global_forward_pre_hooks or _module._global_forward_hooks:
-                return orig_call(self, *args, **kwargs)
-            owned = list(self._parameters.values()) + list(self._buffers.values())
+                out = orig_call(self, *args, **kwargs)
+                g = _active[0]
+                if g is not None and not g.depth and (g.any_traced(args, kwargs) or g.any_traced(owned, {})) and \
+                        any(id(t) not in g.values and id(t) not in g.captured for t in _tensors(out)):
+                    raise UnsupportedOperatorError(type(self).__name__, " (its forward computes with ops the "
+                                                                        "exporter does not see)")
+                return out
             return _record(type(self).__name__, lambda *a, **k: orig_call(self, *a, **k), args, kwargs,
                            lambda g, out, *a, **k: handler(g, out, self, *a, **k), owned=owned)
 
