@@ -564,7 +564,8 @@ class _Cells(nn.Module):
 
 @pytest.mark.parametrize("name,build,shapes", [
     ("transformer", lambda: nn.Transformer(16, 4, 1, 1, 32, batch_first=True), [(2, 5, 16), (2, 3, 16)]),
-    ("encoder", lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 32), 2, enable_nested_tensor=False), [(5, 2, 16)]),
+    ("encoder", lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 32), 2, enable_nested_tensor=False),
+     [(5, 2, 16)]),
     ("mha", lambda: nn.MultiheadAttention(16, 4, batch_first=True, kdim=8, vdim=8), [(2, 5, 16), (2, 6, 8), (2, 6, 8)]),
     ("conv_transpose", lambda: nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1), [(1, 3, 5, 5)]),
     ("conv_transpose1d", lambda: nn.ConvTranspose1d(4, 2, 2, groups=2, dilation=2), [(2, 4, 7)]),
