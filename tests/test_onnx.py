@@ -503,8 +503,12 @@ def test_indexing_and_shape_helpers():
         b = x[:, -1].narrow(-1, -3, 2) * x.select(1, 0)[..., :2]
         c = torch.zeros_like(x) + torch.full_like(x, 2.0) * x.new_ones(x.shape[1:]) + x.expand(2, *x.shape)[1]
         d = x.data.mT @ x.T.transpose(0, 2).float()  # [n, 5, 4] @ [n, 4, 5]
+        e = (torch.logsumexp(x, 1), x.logsumexp((1, 2), keepdim=True), x.tril(1), torch.triu(x, -1),
+             x.cumsum(2), torch.gather(x, 2, x.abs().argmax(2, keepdim=True)),
+             x.flip(0, 2), torch.topk(x, 2, dim=1), x.topk(1, largest=False).indices)
         return (a, b, c.transpose(0, 2).permute(1, 0, 2).reshape(-1, x.shape[0]), torch.stack([x, x], -1).unbind(-1)[1],
-                d, x.max(), x.argmax(), x.min(1).indices, x.amax((0, 2)), x.prod(1), (x > 0).any(-1), (x > -3).all())
+                d, x.max(), x.argmax(), x.min(1).indices, x.amax((0, 2)), x.prod(1), (x > 0).any(-1), (x > -3).all(),
+                x.var(1), x.std((0, 2), unbiased=False, keepdim=True), x.var(correction=0), e)
 
     m = lambda_module(f)
     x = torch.randn(3, 4, 5)

@@ -603,16 +603,62 @@ def _var(std):
             dim, unbiased = None, dim
         corr = correction if correction is not None else (0 if unbiased is False else 1)
         axes = _axes(dim, x.dim())
-        n = int(np.prod([x.shape[a] for a in (axes if axes is not None else range(x.dim()))]))
         name = g.cast(x, _np_dtype(out))
         dt = g.dtype(name)
+        # n from the graph's shape (not the traced one), so that dynamic axes stay dynamic
+        sizes = g.op("Gather", g.op("Shape", name), g.ints(axes if axes is not None else list(range(x.dim()))))
+        n = g.op("Cast", g.reduce("ReduceProd", sizes, None, False), to=_onnx_type(dt))
+        n = g.op("Max", g.op("Sub", n, g.scalar(corr, dt)), g.scalar(0, dt))
         d = g.op("Sub", name, g.reduce("ReduceMean", name, axes, True))
-        v = g.op("Div", g.reduce("ReduceSum", g.op("Mul", d, d), axes, keepdim), g.scalar(max(n - corr, 0), dt))
+        v = g.op("Div", g.reduce("ReduceSum", g.op("Mul", d, d), axes, keepdim), n)
         return g.op("Sqrt", v) if std else v
     return h
 
 
 HANDLERS.update({"var": _var(False), "std": _var(True)})
+
+
+@_reg("logsumexp")
+def _logsumexp(g, out, x, dim, keepdim=False):
+    # max + log(sum(exp(x - max))): no overflow; a row of -inf gives -inf as torch
+    name = g.v(x)
+    axes = _axes(dim, x.dim())
+    m = g.reduce("ReduceMax", name, axes, True)
+    m = g.op("Where", g.op("IsInf", m), g.scalar(0.0, g.dtype(name)), m)
+    lse = g.op("Add", g.op("Log", g.reduce("ReduceSum", g.op("Exp", g.op("Sub", name, m)), axes, True)), m)
+    return lse if keepdim else g.op("Squeeze", lse, g.ints(axes))
+
+
+@_reg("tril", "triu")
+def _trilu(g, out, x, diagonal=0):
+    return g.op("Trilu", g.v(x), g.ints(diagonal), upper=int(g.op_name == "triu"))
+
+
+@_reg("cumsum")
+def _cumsum(g, out, x, dim, *, dtype=None):
+    return g.op("CumSum", g.cast(x, _np_dtype(out)), g.ints(_dim(dim, x.dim())))
+
+
+@_reg("gather")
+def _gather(g, out, x, dim, index, *, sparse_grad=False):
+    return g.op("GatherElements", g.v(x), g.v(index), axis=_dim(dim, x.dim()))
+
+
+@_reg("flip")
+def _flip(g, out, x, *dims):
+    dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    axes = [_dim(d, x.dim()) for d in dims]
+    if not axes:
+        return g.op("Identity", g.v(x))
+    big = np.iinfo(np.int64).min
+    return g.op("Slice", g.v(x), g.ints([-1] * len(axes)), g.ints([big] * len(axes)), g.ints(axes),
+                g.ints([-1] * len(axes)))
+
+
+@_reg("topk")
+def _topk(g, out, x, k, dim=-1, largest=True, sorted=True):
+    _require(sorted, "topk", " with sorted=False (the order of its results is unspecified)")
+    return g.op("TopK", g.v(x), g.ints([k]), axis=_dim(dim, x.dim()), largest=int(largest), sorted=1, outputs=2)
 
 
 @_reg("index_select")
