@@ -537,6 +537,18 @@ def _any_all(g, out, x, dim=None, keepdim=False):
     return g.op("Cast", r, to=_onnx_type(np.bool_))
 
 
+@_reg("minitorch._C:_gru_cell")
+def _gru_cell(g, out, xp, hh, h):
+    """GRUCell's pointwise step (rnn.py _cell): r, z, n from the input and hidden projections."""
+    third = xp.shape[1] // 3
+    xr, xz, xn = g.op("Split", g.v(xp), g.ints([third] * 3), axis=1, outputs=3)
+    hr, hz, hn = g.op("Split", g.v(hh), g.ints([third] * 3), axis=1, outputs=3)
+    r = g.op("Sigmoid", g.op("Add", xr, hr))
+    z = g.op("Sigmoid", g.op("Add", xz, hz))
+    n = g.op("Tanh", g.op("Add", xn, g.op("Mul", r, hn)))
+    return g.op("Add", n, g.op("Mul", z, g.op("Sub", g.v(h), n)))
+
+
 @_reg("minitorch.nn._functional_attention:_safe_softmax")
 def _safe_softmax(g, out, scores):
     """softmax over the last dim with the rows that are all -inf giving zeros, for every input (the traced
