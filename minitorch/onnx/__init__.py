@@ -4,8 +4,14 @@
                           dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
 
 The model's forward runs once on the example arguments while the ops it calls are recorded (see _trace.py):
-Python control flow is traced as the path taken. Parameters and buffers become initializers. Writing the
-file needs the `onnx` package (pip install onnx); importing this module does not.
+Python control flow is traced as the path taken. Parameters and buffers become initializers. An op without
+an ONNX translation raises UnsupportedOperatorError naming it, never a graph that computes something else.
+
+dynamic_axes: forward runs a second time on the inputs grown along those axes (size n -> 2n + 1, the data
+repeated); the traced sizes that change with them become graph computations (Reshape 0/-1, Shape -> Gather
+for slice bounds and arange(n)), and any other constant that changes (x.new_zeros(x.size(0)), a split of
+a dynamic axis, ...) raises. Writing the file needs the `onnx` package (pip install onnx); importing this
+module does not.
 """
 import enum
 import inspect
