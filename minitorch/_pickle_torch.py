@@ -51,8 +51,9 @@ _LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
 _BLOCKED_MODULES = ("sys", "os", "posix", "nt")
 
 
-class _UnsupportedDtype(TypeError):
-    pass
+class _LoadTypeError(TypeError):
+    """A TypeError minitorch.load raises as itself (a dtype minitorch lacks, a bad map_location), not wrapped in
+    the UnpicklingError of a refused file."""
 
 
 def _minitorch():
@@ -65,7 +66,7 @@ def _mt_dtype(name):
     d = getattr(_minitorch(), name, None)
     if not isinstance(d, _dtype):
         kind = "complex " if name.startswith("complex") else ("quantized " if name.startswith("q") else "")
-        raise _UnsupportedDtype(f"minitorch.load: the checkpoint holds a {kind}tensor of dtype torch.{name}, which "
+        raise _LoadTypeError(f"minitorch.load: the checkpoint holds a {kind}tensor of dtype torch.{name}, which "
                                 f"minitorch does not support")
     return d
 
@@ -91,16 +92,22 @@ class _Storage:
     def __init__(self, raw, dtype, location, numel, restore, byteorder):
         self.raw, self.dtype, self.location, self.numel = raw, dtype, location, numel
         self._restore, self._byteorder = restore, byteorder
-        self._flat = {}
+        self._flat, self._host = {}, {}
 
     def host(self, name):
-        """The storage as a 1-D NumPy array of dtype `name` (sharing the raw bytes where it can)."""
+        """The storage as a 1-D NumPy array of dtype `name` (sharing the raw bytes where it can), made once."""
+        arr = self._host.get(name)
+        if arr is None:
+            arr = self._host[name] = self._as_numpy(name)
+        return arr
+
+    def _as_numpy(self, name):
         d = _mt_dtype(name)
         npname = _DTYPES.get(name, (None, None))[1] or getattr(d, "_np", None)
         try:
             npdt = np.dtype(npname)
         except TypeError:
-            raise _UnsupportedDtype(f"minitorch.load: cannot build torch.{name} tensors from raw bytes") from None
+            raise _LoadTypeError(f"minitorch.load: cannot build torch.{name} tensors from raw bytes") from None
         raw = self.raw
         if raw.nbytes % npdt.itemsize:
             raise RuntimeError(f"minitorch.load: a storage of {raw.nbytes} bytes does not hold whole {name} values")
@@ -120,7 +127,7 @@ class _Storage:
             from ._creation import from_numpy
             t = from_numpy(self.host(name))
             if t.dtype is not _mt_dtype(name):
-                raise _UnsupportedDtype(f"minitorch.load: cannot build torch.{name} tensors from NumPy data")
+                raise _LoadTypeError(f"minitorch.load: cannot build torch.{name} tensors from NumPy data")
             t = self._flat[name] = self._restore(t, self.location)
         return t
 
@@ -152,8 +159,13 @@ def _restorer(map_location, cpu_only=False):
             return to(t, map_location)
         if callable(map_location) and not cpu_only:
             out = map_location(t, location)
-            return to(t, location) if out is None else out
-        raise TypeError(f"minitorch.load: map_location must be None, a str, a device, a dict or a callable, not "
+            if out is None:
+                return to(t, location)
+            if not isinstance(out, _C.TensorBase) or out.dtype is not t.dtype or tuple(out.shape) != tuple(t.shape):
+                raise _LoadTypeError(f"minitorch.load: map_location must return the storage it was given (a 1-D "
+                                f"{t.dtype} tensor of {t.shape[0]} elements, moved or not) or None, not {out!r}")
+            return out
+        raise _LoadTypeError(f"minitorch.load: map_location must be None, a str, a device, a dict or a callable, not "
                         f"{type(map_location).__name__}")
     return restore
 
@@ -496,7 +508,11 @@ class _WeightsUnpickler:
         self.stack.append(self.find_global(module, name))
 
     def _allowed(self, obj):
-        return id(obj) in self.callables
+        """Allowlisted, and not a tensor class: torch.Tensor and the legacy FloatTensor-style names are allowed as
+        names (types in _rebuild_from_type_v2), but a file may not construct them (Tensor(n) allocates n)."""
+        from .nn import Parameter
+        return id(obj) in self.callables and not (isinstance(obj, type) and issubclass(obj, _C.TensorBase) and
+                                                  obj is not Parameter)
 
     def _newobj(self):
         from .nn import Parameter
@@ -683,7 +699,7 @@ def _unpickle(data, persistent_load, weights_only, pickle_module, encoding):
     u = _WeightsUnpickler(data, persistent_load, encoding)
     try:
         return u.load(), u._file.tell()
-    except (_UnsupportedDtype, RuntimeError):
+    except (_LoadTypeError, RuntimeError):
         raise
     except (pickle.UnpicklingError, EOFError, IndexError, KeyError, TypeError, ValueError, AttributeError,
             struct.error, UnicodeDecodeError, MemoryError, OverflowError, RecursionError) as e:
@@ -728,6 +744,9 @@ def _full_load(data, persistent_load, pickle_module, encoding):
 
 # ------------------------------------------------------------------------------------------------ reading: files
 
+_CHUNK = 1 << 24
+
+
 def _corrupt(msg):
     return RuntimeError(f"PytorchStreamReader failed reading zip archive: {msg}")
 
@@ -748,6 +767,7 @@ class _ZipCheckpoint:
         if "data.pkl" not in self.infos:
             raise RuntimeError(f"PytorchStreamReader failed locating file data.pkl: file not found")
         self.fh = fh
+        self._pool = None
         self.size = fh.seek(0, io.SEEK_END)
         self.whole = None
         if use_mmap:
@@ -771,6 +791,8 @@ class _ZipCheckpoint:
         if info is None:
             raise RuntimeError(f"PytorchStreamReader failed locating file {name}: file not found")
         if info.compress_type != zipfile.ZIP_STORED:
+            if info.file_size > max(1 << 26, 1100 * info.compress_size):  # deflate cannot expand more than ~1032x
+                raise _corrupt(f"{info.filename}: implausible compressed size (a zip bomb?)")
             try:
                 return np.frombuffer(bytearray(self.zf.read(info)), dtype=np.uint8)
             except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as e:
@@ -783,13 +805,39 @@ class _ZipCheckpoint:
         from .serialization import _CorruptError, _read_into
         buf = np.empty(info.file_size, dtype=np.uint8)
         self.fh.seek(off)
+        # the CRC of each chunk is computed on a worker thread while the next chunk is read (both release the GIL)
+        crc = [0]
+
+        def update(chunk):
+            crc[0] = zlib.crc32(chunk, crc[0])
+        tasks = []
         try:
-            _read_into(self.fh, buf, info.filename)
+            for start in range(0, info.file_size, _CHUNK):
+                chunk = buf[start:start + _CHUNK]
+                _read_into(self.fh, chunk, info.filename)
+                if info.file_size <= _CHUNK:
+                    update(chunk)
+                else:
+                    tasks.append(self._crc_worker().submit(update, chunk))
         except _CorruptError as e:
             raise _corrupt(str(e)) from None
-        if zlib.crc32(buf) != info.CRC:
+        finally:
+            for task in tasks:
+                task.result()
+        if crc[0] != info.CRC:
             raise _corrupt(f"CRC-32 check failed for {info.filename} (the file is corrupt)")
         return buf
+
+    def _crc_worker(self):
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(1)  # one worker: the chunks' CRCs chain in order
+        return self._pool
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def load(self, map_location, weights_only, pickle_module, encoding):
         restore = _restorer(map_location)
@@ -812,7 +860,11 @@ class _ZipCheckpoint:
                 s = storages[key] = _Storage(raw, stype.dtype, location, numel, restore, self.byteorder)
             return s
 
-        return _unpickle(self.read("data.pkl").tobytes(), persistent_load, weights_only, pickle_module, encoding)[0]
+        try:
+            return _unpickle(self.read("data.pkl").tobytes(), persistent_load, weights_only, pickle_module,
+                             encoding)[0]
+        finally:
+            self.close()
 
 
 def _ascii(x):
@@ -947,7 +999,8 @@ class _TorchPickler(pickle._Pickler):
     def __init__(self, file, protocol):
         super().__init__(file, protocol)
         self.storages = {}  # key -> uint8 array of the storage's bytes
-        self._refs = {}     # (device, base address, nbytes) -> _StorageRef
+        self._refs = {}     # ("cpu", base address) or ("dev", id) -> _StorageRef
+        self._reach = {}    # key -> bytes of that storage
 
     def write_global(self, module, name, obj):
         self.write(pickle.GLOBAL + module.encode("utf-8") + b"\n" + name.encode("utf-8") + b"\n")
@@ -991,10 +1044,15 @@ class _TorchPickler(pickle._Pickler):
         CUDA storage beyond the tensor)."""
         dev, es = t.device, t.element_size()
         if dev.type == "cpu":
-            nbytes = _C._storage_nbytes(t)
-            base = t.data_ptr() - t.storage_offset() * es
-            key = ("cpu", base, nbytes)
             offset, stride = t.storage_offset(), tuple(t.stride())
+            base = t.data_ptr() - offset * es
+            # the bytes the tensor reaches: more than _storage_nbytes for a from_numpy of a strided NumPy view
+            reach = 0 if 0 in t.shape else (offset + 1 + sum((n - 1) * st for n, st in zip(t.shape, stride))) * es
+            nbytes = max(_C._storage_nbytes(t), reach)
+            key = ("cpu", base)
+            if key in self._refs and self._reach[key] < reach:  # the storage seen before is too short for t
+                key = ("cpu", base, nbytes)
+            self._reach.setdefault(key, nbytes)
             location = "cpu"
         else:
             key = ("dev", id(t))

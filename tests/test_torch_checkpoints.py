@@ -146,6 +146,40 @@ def test_nested_containers_both_ways(tmp_path):
     assert back["dtype"] is torch.float64 and type(back["size"]) is torch.Size
 
 
+def test_loaded_views_save_back_to_torch(tmp_path):
+    base = torch.arange(200.0)
+    rng = np.random.default_rng(3)
+    layouts = [((2, 3), (7, 2), 5), ((4,), (13,), 1), ((3, 2, 2), (1, 0, 30), 0), ((2, 2), (3, 3), 9)]
+    for _ in range(20):
+        nd = int(rng.integers(1, 4))
+        size, stride = tuple(int(x) for x in rng.integers(1, 5, nd)), tuple(int(x) for x in rng.integers(0, 12, nd))
+        extent = sum((n - 1) * st for n, st in zip(size, stride))
+        layouts.append((size, stride, int(rng.integers(0, 200 - extent))))
+    for size, stride, offset in layouts:
+        v = base.as_strided(size, stride, offset)
+        loaded = mt.load(tsave({"v": v, "base": base}, tmp_path / "v.pt"))
+        same_values(loaded["v"], v)
+        for obj in (loaded, {"v": loaded["v"]}):  # with and without the tensor holding the whole storage
+            again = torch.load(msave(obj, tmp_path / "m.pt"), weights_only=True)
+            same_values(loaded["v"], again["v"])
+            same_values(mt.load(tmp_path / "m.pt")["v"], v)
+
+
+def test_tensor_attributes_and_pickle_protocols(tmp_path):
+    t = torch.ones(3)
+    t.note = "kept"
+    p = torch.nn.Parameter(torch.ones(2))
+    p.tag = 7
+    out = mt.load(tsave({"t": t, "p": p}, tmp_path / "a.pt"))
+    assert out["t"].note == "kept" and type(out["p"]) is mt.nn.Parameter and out["p"].tag == 7
+    for proto in (2, 3, 4, 5):
+        obj = {"w": mt.arange(4.0), "x": [b"by", {1, 2}, "a" * 300, (1,) * 10, None]}
+        path = tmp_path / f"p{proto}.pt"
+        mt.save(obj, path, pickle_protocol=proto)
+        assert torch_to_py(mt.load(path)) == torch_to_py(obj)
+        assert torch_to_py(torch.load(path, weights_only=False)) == torch_to_py(obj)
+
+
 def test_same_tensor_object_and_cycles(tmp_path):
     w = torch.randn(3)
     loop = [w]
@@ -359,6 +393,10 @@ def test_map_location_variants(tmp_path):
     assert seen == ["cpu", "cpu"]
     doubled = mt.load(p, map_location=lambda s, loc: s * 2)
     same_values(doubled["v"], torch.arange(4) * 2)
+    with pytest.raises(TypeError, match="map_location"):
+        mt.load(p, map_location=lambda s, loc: s[:1])
+    with pytest.raises(TypeError, match="map_location"):
+        mt.load(p, map_location=3)
 
 
 def _with_location(src, dst, location):
