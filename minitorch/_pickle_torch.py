@@ -188,6 +188,11 @@ def _as_view(storage, dtype_name, offset, size, stride):
         raise RuntimeError(f"minitorch.load: tensor size {tuple(size)} and stride {tuple(stride)} do not match")
     size, stride = tuple(size), tuple(stride)
     flat = storage.flat(dtype_name)
+    # contiguous strides and element counts must fit in int64 even where a zero dim leaves no data (torch raises
+    # "Stride calculation overflowed" for such shapes)
+    if math.prod(max(s, 1) for s in size) * flat.element_size() >= 1 << 63 or any(st >= 1 << 63 for st in stride):
+        raise RuntimeError(f"minitorch.load: tensor size {list(size)} / stride {list(stride)} overflow int64 "
+                           f"(corrupt file?)")
     n = flat.shape[0]
     numel = 1
     for s in size:

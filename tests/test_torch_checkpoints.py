@@ -540,6 +540,57 @@ def test_hostile_opcodes_refused(tmp_path):
             mt.load(p)
 
 
+class _StorageId:
+    pass
+
+
+class _Crafted:
+    """Pickles as torch's _rebuild_tensor_v2 call with whatever arguments a hostile file could hold."""
+
+    def __init__(self, *args):
+        self.args = args
+
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2, (_StorageId(),) + self.args + (False, collections.OrderedDict()))
+
+
+def _crafted_zip(path, obj, pid=("storage", None, "0", "cpu", 4), data=bytes(16)):
+    class P(pickle.Pickler):
+        def persistent_id(self, o):
+            return (pid[0], torch.FloatStorage) + pid[2:] if isinstance(o, _StorageId) else None
+    buf = io.BytesIO()
+    P(buf, protocol=2).dump(obj)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", buf.getvalue())
+        z.writestr("archive/byteorder", "little")
+        z.writestr("archive/data/0", data)
+        z.writestr("archive/version", "3\n")
+    return path
+
+
+@pytest.mark.parametrize("args,pid", [
+    ((0, (0, 2 ** 62, 2 ** 62), (1, 1, 1)), None),   # no data, but strides past int64
+    ((0, (2 ** 40, 2 ** 40), (0, 0)), None),          # element count past int64
+    ((0, (3,), (2 ** 70,)), None),
+    ((2, (3,), (1,)), None),                          # past the end of the storage
+    ((-1, (2,), (1,)), None),
+    ((0, (2,), (-1,)), None),
+    ((0, (2, 2), (1,)), None),
+    ((0, (2,), (1,)), ("storage", None, "0", "cpu", 100)),   # the record is shorter than numel says
+    ((0, (2,), (1,)), ("storage", None, "7", "cpu", 4)),     # no such record
+    ((0, (2,), (1,)), ("storage", None, "0", "mps", 4)),     # a location minitorch cannot restore
+])
+def test_crafted_tensor_records_raise(tmp_path, args, pid):
+    p = _crafted_zip(tmp_path / "c.pt", {"w": _Crafted(*args)}, **({} if pid is None else {"pid": pid}))
+    with pytest.raises(RuntimeError):
+        mt.load(p)
+    if args[1] != (0, 2 ** 62, 2 ** 62):  # (torch keeps that empty tensor with its odd strides; minitorch's
+        with pytest.raises(Exception):    # contiguous strides for it would overflow) torch refuses the others too
+            torch.load(p, weights_only=True)
+    ok = _crafted_zip(tmp_path / "ok.pt", {"w": _Crafted(1, (3,), (1,))}, data=np.arange(4, dtype="<f4").tobytes())
+    assert mt.load(ok)["w"].tolist() == torch.load(ok)["w"].tolist() == [1.0, 2.0, 3.0]
+
+
 class Config:
     def __init__(self, lr):
         self.lr = lr
