@@ -678,30 +678,35 @@ _WeightsUnpickler._ops = {
 }
 
 
+_UNSAFE_MESSAGE = ("In PyTorch 2.6, we changed the default value of the `weights_only` argument in `torch.load` from "
+                   "`False` to `True`. Re-running `torch.load` with `weights_only` set to `False` will likely "
+                   "succeed, but it can result in arbitrary code execution. Do it only if you got the file from a "
+                   "trusted source.")
+
+
 def _weights_only_error(msg):
-    doc = ("Check the documentation of torch.load to learn more about types accepted by default with weights_only "
-           "https://pytorch.org/docs/stable/generated/torch.load.html.")
-    if "Unsupported global" in msg:
+    """torch.load's wording around the unpickler's message."""
+    doc = ("\n\nCheck the documentation of torch.load to learn more about types accepted by default with "
+           "weights_only https://pytorch.org/docs/stable/generated/torch.load.html.")
+    if "was not an allowed global by default." in msg:
         return pickle.UnpicklingError(
             "Weights only load failed. This file can still be loaded, to do so you have two options, \x1b[1mdo those "
-            "steps only if you trust the source of the checkpoint\x1b[0m. \n\t(1) In PyTorch 2.6, we changed the default value of "
-            "the `weights_only` argument in `torch.load` from `False` to `True`. Re-running `torch.load` with "
-            "`weights_only` set to `False` will likely succeed, but it can result in arbitrary code execution. Do it "
-            "only if you got the file from a trusted source.\n\t(2) Alternatively, to load with `weights_only=True` "
-            "please check the recommended steps in the following error message.\n\tWeightsUnpickler error: "
-            f"{msg}\n\n{doc}")
-    return pickle.UnpicklingError(
-        "Weights only load failed. In PyTorch 2.6, we changed the default value of the `weights_only` argument in "
-        "`torch.load` from `False` to `True`. Re-running `torch.load` with `weights_only` set to `False` will likely "
-        "succeed, but it can result in arbitrary code execution. Do it only if you got the file from a trusted "
-        f"source.\n\n\n{msg}\n\n{doc}")
+            f"steps only if you trust the source of the checkpoint\x1b[0m. \n\t(1) {_UNSAFE_MESSAGE}\n\t(2) "
+            "Alternatively, to load with `weights_only=True` please check the recommended steps in the following "
+            f"error message.\n\tWeightsUnpickler error: {msg}{doc}")
+    out = f"Weights only load failed. {_UNSAFE_MESSAGE}\n"
+    if "is blocked." not in msg:
+        out += ("Please file an issue with the following so that we can make `weights_only=True` compatible with "
+                "your use case: WeightsUnpickler error: ")
+    return pickle.UnpicklingError(f"{out}\n\n{msg}{doc}")
 
 
-def _unpickle(data, persistent_load, weights_only, pickle_module, encoding):
-    """Unpickle the first pickle in `data`; returns (object, bytes it took)."""
+def _unpickle(data, persistent_load, weights_only, pickle_module, load_args):
+    """Unpickle the first pickle in `data` (load_args: torch.load's pickle_load_args); returns (object, bytes
+    it took)."""
     if not weights_only:
-        return _full_load(data, persistent_load, pickle_module, encoding)
-    u = _WeightsUnpickler(data, persistent_load, encoding)
+        return _full_load(data, persistent_load, pickle_module, load_args)
+    u = _WeightsUnpickler(data, persistent_load, load_args.get("encoding", "utf-8"))
     try:
         return u.load(), u._file.tell()
     except (_LoadTypeError, RuntimeError):
@@ -734,7 +739,7 @@ def _torch_global_in_minitorch(module, name):
                                  f"have")
 
 
-def _full_load(data, persistent_load, pickle_module, encoding):
+def _full_load(data, persistent_load, pickle_module, load_args):
     class _Unpickler((pickle_module or pickle).Unpickler):
         def find_class(self, module, name):
             if module == "torch" or module.startswith("torch."):
@@ -742,7 +747,7 @@ def _full_load(data, persistent_load, pickle_module, encoding):
             return super().find_class(module, name)
 
     buf = io.BytesIO(data)
-    u = _Unpickler(buf, encoding=encoding)
+    u = _Unpickler(buf, **load_args)
     u.persistent_load = persistent_load
     return u.load(), buf.tell()
 
@@ -844,7 +849,7 @@ class _ZipCheckpoint:
             self._pool.shutdown()
             self._pool = None
 
-    def load(self, map_location, weights_only, pickle_module, encoding):
+    def load(self, map_location, weights_only, pickle_module, load_args):
         restore = _restorer(map_location)
         storages = {}
 
@@ -867,7 +872,7 @@ class _ZipCheckpoint:
 
         try:
             return _unpickle(self.read("data.pkl").tobytes(), persistent_load, weights_only, pickle_module,
-                             encoding)[0]
+                             load_args)[0]
         finally:
             self.close()
 
@@ -876,7 +881,7 @@ def _ascii(x):
     return x.decode("ascii") if isinstance(x, bytes) else x
 
 
-def _legacy_load(fh, map_location, weights_only, pickle_module, encoding):
+def _legacy_load(fh, map_location, weights_only, pickle_module, load_args):
     """The pre-1.6 stream: pickles of the magic number, protocol version and sys_info, the object (storages as
     persistent ids ("storage", type, key, location, numel, view_metadata)), the list of storage keys, then each
     storage as an int64 element count and its raw bytes. The bytes come after the object, so each storage is
@@ -887,7 +892,7 @@ def _legacy_load(fh, map_location, weights_only, pickle_module, encoding):
 
     def next_pickle(persistent_load=_no_persistent):
         nonlocal pos
-        value, used = _unpickle(data[pos:], persistent_load, weights_only, pickle_module, encoding)
+        value, used = _unpickle(data[pos:], persistent_load, weights_only, pickle_module, load_args)
         pos += used
         return value
 

@@ -39,6 +39,7 @@ import re
 import struct
 import sys
 import tempfile
+import warnings
 import zlib
 
 import numpy as np
@@ -614,6 +615,28 @@ def _hashable_key(k):
     return all(x is None or type(x) in (str, int, float, bool) or (type(x) is tuple and _hashable_key(x)) for x in k)
 
 
+def _weights_only_default(weights_only, pickle_module):
+    """torch.load's choice: True unless a pickle_module is given; the TORCH_FORCE_(NO_)WEIGHTS_ONLY_LOAD
+    environment variables override it."""
+    weights_only_not_set = weights_only is None
+    if weights_only_not_set:
+        weights_only = pickle_module is None
+    true_values = ("1", "y", "yes", "true")  # torch's overrides, by environment variable
+    force, force_no = (os.getenv(v, "0").lower() in true_values for v in ("TORCH_FORCE_WEIGHTS_ONLY_LOAD",
+                                                                           "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"))
+    if force and force_no:
+        raise RuntimeError("Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` should "
+                           "be set, but both were set.")
+    if force:
+        weights_only = True
+    elif force_no and weights_only_not_set:
+        warnings.warn("Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since the`weights_only` "
+                      "argument was not explicitly passed to `torch.load`, forcing weights_only=False.", UserWarning,
+                      stacklevel=2)
+        weights_only = False
+    return weights_only
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Load a checkpoint written by torch.save or minitorch.save (PyTorch's zip format or its pre-1.6 legacy stream)
     or by an earlier minitorch.save (minitorch's own format), without PyTorch.
@@ -623,26 +646,32 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     anything else raises pickle.UnpicklingError naming the global. weights_only=False unpickles anything (it can
     run arbitrary code: trusted files only), mapping torch.* globals to minitorch.*.
     map_location: None, "cpu", "cuda", a device, a dict from saved to new locations, or a callable
-    (storage as a 1-D tensor, saved location) -> tensor or None. mmap=True maps the tensor data of a zip checkpoint
-    (given by path) copy-on-write instead of reading it."""
-    if weights_only is None:
-        weights_only = True
+    (storage as a 1-D tensor, saved location) -> tensor or None. Each storage record's CRC-32 is checked (torch
+    does not), so flipped bits raise instead of loading wrong values; mmap=True maps the tensor data of a zip
+    checkpoint (given by path) copy-on-write instead of reading it, and so checks no CRC, as torch."""
+    weights_only = _weights_only_default(weights_only, pickle_module)
     if weights_only and pickle_module is not None:
         raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
-    encoding = pickle_load_args.pop("encoding", "utf-8")
-    if pickle_load_args:
-        raise TypeError(f"minitorch.load: unexpected arguments {sorted(pickle_load_args)}")
+    if pickle_load_args and weights_only:
+        warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
+    pickle_load_args.setdefault("encoding", "utf-8")
     if mmap and not _is_path(f):
         raise ValueError("f must be a file path in order to use the mmap argument")
+    if _is_path(f) and os.fsdecode(f).endswith(".safetensors"):  # as torch.load does
+        if isinstance(map_location, dict) or callable(map_location):
+            kind = "dict" if isinstance(map_location, dict) else "callable"
+            raise RuntimeError(f"Loading safetensors file with {kind} map_location is not supported. Use a device "
+                               f"string or torch.device instead.")
+        return load_file(f, device="cpu" if map_location is None else str(map_location))
     if _is_path(f):
         with open(f, "rb") as fh:
-            return _load_stream(fh, f, map_location, pickle_module, weights_only, mmap, encoding)
+            return _load_stream(fh, f, map_location, pickle_module, weights_only, mmap, pickle_load_args)
     if not hasattr(f, "read"):
         raise TypeError(f"minitorch.load: f must be a path or a binary file object, not {type(f).__name__}")
-    return _load_stream(f, None, map_location, pickle_module, weights_only, mmap, encoding)
+    return _load_stream(f, None, map_location, pickle_module, weights_only, mmap, pickle_load_args)
 
 
-def _load_stream(fh, path, map_location, pickle_module, weights_only, mmap, encoding):
+def _load_stream(fh, path, map_location, pickle_module, weights_only, mmap, load_args):
     start = fh.tell() if fh.seekable() else 0
     magic = fh.read(len(MAGIC))
     if isinstance(magic, str):
@@ -652,13 +681,13 @@ def _load_stream(fh, path, map_location, pickle_module, weights_only, mmap, enco
             fh = io.BytesIO(magic + fh.read())
         else:
             fh.seek(start)
-        return _pt._ZipCheckpoint(fh, path, mmap).load(map_location, weights_only, pickle_module, encoding)
+        return _pt._ZipCheckpoint(fh, path, mmap).load(map_location, weights_only, pickle_module, load_args)
     if magic[:1] == b"\x80":  # a pickle: torch's legacy stream (its first pickle is a magic number)
         if mmap:
             raise RuntimeError("mmap can only be used with files saved with `torch.save(_use_new_zipfile_serialization"
                                "=True), please torch.save your checkpoint with this option in order to use mmap.")
         rest = io.BytesIO(magic + fh.read())
-        return _pt._legacy_load(rest, map_location, weights_only, pickle_module, encoding)
+        return _pt._legacy_load(rest, map_location, weights_only, pickle_module, load_args)
     if magic == MAGIC or (magic and MAGIC.startswith(magic)):
         fh.seek(start) if fh.seekable() else None
         return _load_minitorch(fh if fh.seekable() else _Prefixed(magic, fh), path, map_location)

@@ -615,7 +615,47 @@ def test_safe_globals(tmp_path):
         mt.load(p)
     assert mt.load(p, weights_only=False)["cfg"].lr == 0.5
     with pytest.raises(RuntimeError, match="pickle_module"):
-        mt.load(p, pickle_module=pickle)
+        mt.load(p, pickle_module=pickle, weights_only=True)
+    assert mt.load(p, pickle_module=pickle)["cfg"].lr == 0.5  # a pickle_module means weights_only=False, as torch
+
+
+def test_error_messages_and_flags_as_torch(tmp_path, monkeypatch):
+    target = tmp_path / "pwned"
+    for kind in ("os.system", "exec"):  # a blocked module, a global that is not allowed
+        p = tsave({"e": hostile_payloads(target)[kind][1]}, tmp_path / f"{kind}.pt")
+        with pytest.raises(pickle.UnpicklingError) as me:
+            mt.load(p)
+        with pytest.raises(pickle.UnpicklingError) as te:
+            torch.load(p)
+        assert str(me.value) == str(te.value)
+    p = _pickle_zip(tmp_path / "op.pt", b"\x80\x02I1\n.")  # INT: an opcode neither unpickler interprets
+    with pytest.raises(pickle.UnpicklingError) as me:
+        mt.load(p)
+    assert "Please file an issue" in str(me.value) and "Unsupported operand 73" in str(me.value)
+    assert not target.exists()
+    ok = tsave({"w": torch.ones(2)}, tmp_path / "ok.pt")
+    with pytest.warns(UserWarning, match="pickle_load_args only works"):
+        mt.load(ok, encoding="latin1")
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    cfg = tsave({"cfg": Config(2.0)}, tmp_path / "cfg.pt")
+    with pytest.warns(UserWarning, match="forcing weights_only=False"):
+        assert mt.load(cfg)["cfg"].lr == 2.0
+    monkeypatch.setenv("TORCH_FORCE_WEIGHTS_ONLY_LOAD", "1")
+    with pytest.raises(RuntimeError, match="Only one of"):
+        mt.load(cfg)
+    monkeypatch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+    with pytest.raises(pickle.UnpicklingError):
+        mt.load(cfg, weights_only=False)
+
+
+def test_safetensors_path_loads_as_torch_load_does(tmp_path):
+    pytest.importorskip("safetensors")
+    from safetensors.torch import save_file
+    p = tmp_path / "w.safetensors"
+    save_file({"w": torch.arange(3.0)}, str(p))
+    assert mt.load(p)["w"].tolist() == torch.load(p)["w"].tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(RuntimeError, match="dict map_location"):
+        mt.load(p, map_location={"cpu": "cpu"})
 
 
 def test_numpy_needs_allowlisting_as_in_torch(tmp_path):
