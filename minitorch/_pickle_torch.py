@@ -1006,11 +1006,13 @@ class _TorchPickler(pickle._Pickler):
     """pickle's Python pickler, writing tensors as torch.save does and minitorch's globals by torch's names."""
     dispatch = pickle._Pickler.dispatch.copy()
 
-    def __init__(self, file, protocol):
+    def __init__(self, file, protocol, legacy=False):
         super().__init__(file, protocol)
+        self.legacy = legacy  # the pre-1.6 stream's persistent ids carry a sixth item (view metadata, None)
         self.storages = {}  # key -> uint8 array of the storage's bytes
         self._refs = {}     # ("cpu", base address) or ("dev", id) -> _StorageRef
         self._reach = {}    # key -> bytes of that storage
+        self.numel = {}     # storage name -> its element count
 
     def write_global(self, module, name, obj):
         self.write(pickle.GLOBAL + module.encode("utf-8") + b"\n" + name.encode("utf-8") + b"\n")
@@ -1078,9 +1080,12 @@ class _TorchPickler(pickle._Pickler):
             storage_name = _DTYPES[t.dtype.name][0]
             name = str(len(self.storages))
             numel = raw.nbytes // es if storage_name else raw.nbytes
-            ref = self._refs[key] = _StorageRef(("storage", _storage_global(storage_name or "UntypedStorage"), name,
-                                                 location, numel))
+            if self.legacy and not storage_name:
+                raise RuntimeError(f"minitorch.save: torch's legacy format has no storage type for {t.dtype}")
+            pid = ("storage", _storage_global(storage_name or "UntypedStorage"), name, location, numel)
+            ref = self._refs[key] = _StorageRef(pid + (None,) if self.legacy else pid)
             self.storages[name] = raw
+            self.numel[name] = numel
         return ref, offset, stride
 
 
@@ -1115,6 +1120,27 @@ def save_zip(obj, fh, archive, pickle_protocol=2, disable_byteorder=False):
             info.extra = struct.pack("<HH", 0x4246, pad) + b"Z" * pad
             with zf.open(info, "w", force_zip64=zip64) as w:
                 w.write(data if isinstance(data, bytes) else memoryview(data.reshape(-1)))
+
+
+def save_legacy(obj, fh, pickle_protocol=2):
+    """Write obj as torch.save(_use_new_zipfile_serialization=False) does: pickles of the magic number, the
+    protocol version, sys_info and obj, the sorted storage keys, then each storage as int64 numel + its bytes."""
+    def dump(value):
+        pickle._Pickler(fh, pickle_protocol).dump(value)
+    buf = io.BytesIO()
+    pickler = _TorchPickler(buf, pickle_protocol, legacy=True)
+    pickler.dump(obj)
+    dump(_LEGACY_MAGIC)
+    dump(1001)
+    dump({"protocol_version": 1001, "little_endian": sys.byteorder == "little",
+          "type_sizes": {"short": 2, "int": 4, "long": 4}})
+    fh.write(buf.getvalue())
+    keys = sorted(pickler.storages)
+    dump(keys)
+    for key in keys:
+        raw = pickler.storages[key]
+        fh.write(struct.pack("<q", pickler.numel[key]))
+        fh.write(memoryview(raw.reshape(-1)))
 
 
 def _serialization_id():

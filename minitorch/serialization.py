@@ -292,23 +292,27 @@ def _save_minitorch(obj, f):
 def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False):
     """Save obj as torch.save does: a zip of data.pkl (pickled with PyTorch's names: torch._utils._rebuild_tensor_v2,
-    torch.FloatStorage, ...) and one record per storage, so that torch.load(f, weights_only=True) reads it.
-    Tensors sharing a storage stay shared; a path is written atomically (temp file, fsync, rename)."""
-    if not _use_new_zipfile_serialization:
-        raise NotImplementedError("minitorch.save writes only the zip format (_use_new_zipfile_serialization=True); "
-                                  "minitorch.load reads the legacy format")
+    torch.FloatStorage, ...) and one record per storage, so that torch.load(f, weights_only=True) reads it
+    (_use_new_zipfile_serialization=False: torch's pre-1.6 stream). Tensors sharing a storage stay shared; a path
+    is written atomically (temp file, fsync, rename)."""
     if pickle_module is not None and pickle_module is not pickle:
         raise NotImplementedError("minitorch.save: a custom pickle_module is not supported")
     archive = _pt._archive_name(f)
+
+    def write(fh):
+        if _use_new_zipfile_serialization:
+            _pt.save_zip(obj, fh, archive, pickle_protocol, _disable_byteorder_record)
+        else:
+            _pt.save_legacy(obj, fh, pickle_protocol)
     if _is_path(f):
-        _atomic_write(f, lambda fh: _pt.save_zip(obj, fh, archive, pickle_protocol, _disable_byteorder_record))
+        _atomic_write(f, write)
     elif hasattr(f, "write"):
-        if not (hasattr(f, "seekable") and f.seekable()):
+        if not (hasattr(f, "seekable") and f.seekable()):  # zipfile seeks back to finish each record's header
             buf = io.BytesIO()
-            _pt.save_zip(obj, buf, archive, pickle_protocol, _disable_byteorder_record)
+            write(buf)
             f.write(buf.getvalue())
         else:
-            _pt.save_zip(obj, f, archive, pickle_protocol, _disable_byteorder_record)
+            write(f)
     else:
         raise TypeError(f"minitorch.save: f must be a path or a binary file object, not {type(f).__name__}")
 

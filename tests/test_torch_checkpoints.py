@@ -364,6 +364,18 @@ def test_legacy_format(tmp_path):
     for cut in range(0, len(data), max(1, len(data) // 60)):
         with pytest.raises((RuntimeError, pickle.UnpicklingError)):
             mt.load(io.BytesIO(data[:cut]))
+    # and minitorch writes it: torch.load reads it back, sharing kept
+    keys = [str(i) for i in range(12)]  # more than 10 storages: the keys are written sorted as strings
+    mobj = {"w": out["w"], "t": out["t"], "p": out["p"], "many": [mt.full((2,), float(i)) for i in keys]}
+    q = tmp_path / "mt_old.pt"
+    mt.save(mobj, q, _use_new_zipfile_serialization=False)
+    assert not zipfile.is_zipfile(q)
+    back = torch.load(q, weights_only=True)
+    for k in ("w", "t", "p"):
+        same_values(mobj[k], back[k])
+    assert [v.tolist() for v in back["many"]] == [[float(i)] * 2 for i in keys]
+    assert back["t"].untyped_storage().data_ptr() == back["w"].untyped_storage().data_ptr()
+    assert torch_to_py(mt.load(q)) == torch_to_py(mobj)
 
 
 def test_old_minitorch_format_still_loads(tmp_path):
