@@ -163,10 +163,11 @@ def _restorer(map_location, cpu_only=False):
                 return to(t, location)
             if not isinstance(out, _C.TensorBase) or out.dtype is not t.dtype or tuple(out.shape) != tuple(t.shape):
                 raise _LoadTypeError(f"minitorch.load: map_location must return the storage it was given (a 1-D "
-                                f"{t.dtype} tensor of {t.shape[0]} elements, moved or not) or None, not {out!r}")
+                                     f"{t.dtype} tensor of {t.shape[0]} elements, moved or not) or None, not "
+                                     f"{out!r}")
             return out
-        raise _LoadTypeError(f"minitorch.load: map_location must be None, a str, a device, a dict or a callable, not "
-                        f"{type(map_location).__name__}")
+        raise _LoadTypeError(f"minitorch.load: map_location must be None, a str, a device, a dict or a callable, "
+                             f"not {type(map_location).__name__}")
     return restore
 
 
@@ -193,10 +194,7 @@ def _as_view(storage, dtype_name, offset, size, stride):
     if math.prod(max(s, 1) for s in size) * flat.element_size() >= 1 << 63 or any(st >= 1 << 63 for st in stride):
         raise RuntimeError(f"minitorch.load: tensor size {list(size)} / stride {list(stride)} overflow int64 "
                            f"(corrupt file?)")
-    n = flat.shape[0]
-    numel = 1
-    for s in size:
-        numel *= s
+    n, numel = flat.shape[0], math.prod(size)
     extent = 0 if numel == 0 else 1 + sum((s - 1) * st for s, st in zip(size, stride))
     if offset + extent > n or (numel == 0 and offset > n):
         raise RuntimeError(f"minitorch.load: a tensor of size {list(size)}, stride {list(stride)} and offset {offset} "
@@ -265,8 +263,14 @@ def _check_storage(storage):
 
 # ---- the rebuild functions a torch checkpoint calls (torch/_utils.py names)
 
+def _check_metadata(metadata):
+    if metadata:  # torch's conj/neg bits: minitorch has neither
+        raise RuntimeError(f"minitorch.load: tensor metadata {metadata!r} is not supported")
+
+
 def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None):
     storage = _check_storage(storage)
+    _check_metadata(metadata)
     if storage.dtype is None:
         raise pickle.UnpicklingError("minitorch.load: _rebuild_tensor_v2 needs a typed storage")
     return _set_requires_grad(_as_view(storage, storage.dtype, storage_offset, size, stride), requires_grad)
@@ -274,6 +278,7 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, bac
 
 def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None):
     storage = _check_storage(storage)
+    _check_metadata(metadata)
     if type(dtype) is not _dtype:
         raise pickle.UnpicklingError(f"minitorch.load: invalid dtype {dtype!r} in the checkpoint")
     return _set_requires_grad(_as_view(storage, dtype.name, storage_offset, size, stride), requires_grad)
@@ -299,7 +304,7 @@ def _set_obj_state(obj, state):
     dict_state, slots_state = state if isinstance(state, tuple) and len(state) == 2 else (state, None)
     for part in (dict_state, slots_state):
         if part:
-            if not isinstance(part, dict):
+            if not isinstance(part, dict) or any(type(k) is not str or k.startswith("__") for k in part):
                 raise pickle.UnpicklingError("minitorch.load: invalid object state in the checkpoint")
             for k, v in part.items():
                 setattr(obj, k, v)
