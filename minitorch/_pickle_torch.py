@@ -759,7 +759,33 @@ def _full_load(data, persistent_load, pickle_module, load_args):
 
 # ------------------------------------------------------------------------------------------------ reading: files
 
-_CHUNK = 1 << 24
+_CHUNK = 1 << 24  # a power of two (see _crc_shift)
+_CRC_SHIFT = {}
+
+
+def _crc_shift(crc, n):
+    """What appending n bytes (n a power of two) does to a CRC-32, without the bytes: zlib.crc32(b, c) is
+    A_n(c) ^ zlib.crc32(b) for an n-byte b, with A_n linear over GF(2); so crc(x + y) = A_len(y)(crc(x)) ^ crc(y).
+    A_n is kept as its 32 columns, A_1 measured on one zero byte, A_2n = A_n after A_n."""
+    op = _CRC_SHIFT.get(n)
+    if op is None:
+        if n == 1:
+            op = [zlib.crc32(b"\0", 1 << j) ^ zlib.crc32(b"\0") for j in range(32)]
+        else:
+            half = [_crc_shift(1 << j, n // 2) for j in range(32)]
+            op = [_gf2_apply(_CRC_SHIFT[n // 2], c) for c in half]
+        _CRC_SHIFT[n] = op
+    return _gf2_apply(op, crc)
+
+
+def _gf2_apply(op, v):
+    out, j = 0, 0
+    while v:
+        if v & 1:
+            out ^= op[j]
+        v >>= 1
+        j += 1
+    return out
 
 
 def _corrupt(msg):
@@ -820,33 +846,31 @@ class _ZipCheckpoint:
         from .serialization import _CorruptError, _read_into
         buf = np.empty(info.file_size, dtype=np.uint8)
         self.fh.seek(off)
-        # the CRC of each chunk is computed on a worker thread while the next chunk is read (both release the GIL)
-        crc = [0]
-
-        def update(chunk):
-            crc[0] = zlib.crc32(chunk, crc[0])
-        tasks = []
+        # the CRCs of whole chunks run on worker threads while the next chunks are read (zlib.crc32 and readinto
+        # release the GIL), then are chained with _crc_shift; the last, shorter chunk continues the chain here
+        tasks, full = [], info.file_size // _CHUNK * _CHUNK
         try:
-            for start in range(0, info.file_size, _CHUNK):
+            for start in range(0, full, _CHUNK):
                 chunk = buf[start:start + _CHUNK]
                 _read_into(self.fh, chunk, info.filename)
-                if info.file_size <= _CHUNK:
-                    update(chunk)
-                else:
-                    tasks.append(self._crc_worker().submit(update, chunk))
+                tasks.append(self._crc_pool().submit(zlib.crc32, chunk))
+            if full < info.file_size:
+                _read_into(self.fh, buf[full:], info.filename)
         except _CorruptError as e:
             raise _corrupt(str(e)) from None
         finally:
-            for task in tasks:
-                task.result()
-        if crc[0] != info.CRC:
+            crcs = [task.result() for task in tasks]
+        crc = 0
+        for c in crcs:
+            crc = _crc_shift(crc, _CHUNK) ^ c
+        if zlib.crc32(buf[full:], crc) != info.CRC:
             raise _corrupt(f"CRC-32 check failed for {info.filename} (the file is corrupt)")
         return buf
 
-    def _crc_worker(self):
+    def _crc_pool(self):
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
-            self._pool = ThreadPoolExecutor(1)  # one worker: the chunks' CRCs chain in order
+            self._pool = ThreadPoolExecutor(min(4, os.cpu_count() or 1))
         return self._pool
 
     def close(self):

@@ -701,6 +701,21 @@ def test_truncated_and_corrupted_zips_raise(tmp_path):
         assert torch_to_py(out) == torch_to_py(obj), pos
 
 
+def test_chunked_crc_check(tmp_path, monkeypatch):
+    """Records are read in chunks whose CRCs are computed in parallel and chained: small chunks here."""
+    from minitorch import _pickle_torch
+    monkeypatch.setattr(_pickle_torch, "_CHUNK", 1024)
+    w = torch.randn(1000)  # 4000 bytes: three whole chunks and a tail
+    data = bytearray(tsave({"w": w, "e": torch.ones(256)}, tmp_path / "a.pt").read_bytes())
+    same_values(mt.load(io.BytesIO(bytes(data)))["w"], w)
+    start = data.index(w.numpy().tobytes())
+    for pos in (0, 1023, 1024, 2500, 3999):
+        bad = bytearray(data)
+        bad[start + pos] ^= 1
+        with pytest.raises(RuntimeError, match="CRC-32"):
+            mt.load(io.BytesIO(bytes(bad)))
+
+
 # ------------------------------------------------------------------------------------------ trained models
 
 def _copy_run(make_t, make_m, x, tmp_path, train=None):
