@@ -382,7 +382,8 @@ def _allowed_globals():
         "torch.storage.UntypedStorage": _StorageType("UntypedStorage", None),
     }
     for what, fn in (("a quantized tensor", "_rebuild_qtensor"), ("a sparse tensor", "_rebuild_sparse_tensor"),
-                     ("a meta tensor", "_rebuild_meta_tensor_no_storage"), ("a nested tensor", "_rebuild_nested_tensor"),
+                     ("a meta tensor", "_rebuild_meta_tensor_no_storage"),
+                     ("a nested tensor", "_rebuild_nested_tensor"),
                      ("a tensor subclass", "_rebuild_wrapper_subclass"),
                      ("a NumPy-backed device tensor", "_rebuild_device_tensor_from_numpy")):
         rc[f"torch._utils.{fn}"] = _unsupported(what, fn)
@@ -806,7 +807,7 @@ class _ZipCheckpoint:
         self.prefix = infos[0].filename.split("/", 1)[0] + "/"
         self.infos = {i.filename[len(self.prefix):]: i for i in infos if i.filename.startswith(self.prefix)}
         if "data.pkl" not in self.infos:
-            raise RuntimeError(f"PytorchStreamReader failed locating file data.pkl: file not found")
+            raise RuntimeError("PytorchStreamReader failed locating file data.pkl: file not found")
         self.fh = fh
         self._pool = None
         self.size = fh.seek(0, io.SEEK_END)

@@ -2,10 +2,10 @@
 
 minitorch.save writes PyTorch's zip format (tests/test_torch_checkpoints.py checks it against torch); files in
 minitorch's own earlier format (written here with serialization._save_minitorch) must stay readable, so every round
-trip below goes through both. Round trips of nested structures (state-dict-like OrderedDicts, tuples, None, strings, floats incl. nan/inf,
-bools, int keys, every dtype, 0-d, empty and non-contiguous tensors), file objects, atomic writes, and clean
-exceptions for missing, truncated, bit-flipped, foreign and pickle files. safetensors: round trips, a hand-built
-file, corrupt headers, and interop with the real `safetensors` package when it is installed."""
+trip below goes through both. Round trips of nested structures (state-dict-like OrderedDicts, tuples, None, strings,
+floats incl. nan/inf, bools, int keys, every dtype, 0-d, empty and non-contiguous tensors), file objects, atomic
+writes, and clean exceptions for missing, truncated, bit-flipped, foreign and pickle files. safetensors: round
+trips, a hand-built file, corrupt headers, and interop with the real `safetensors` package when it is installed."""
 import collections
 import io
 import json
