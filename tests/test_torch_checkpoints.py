@@ -342,7 +342,6 @@ def test_loading_without_torch_installed(tmp_path):
         sd["w"][0, 1] = 100.0  # shared with "t"
         print(json.dumps({{k: [str(v.dtype), type(v).__name__, v.tolist()] for k, v in sd.items()}}))
         """, [], block_torch=True)
-    assert "torch" not in sys.modules or True
     base[0, 1] = 100.0
     for k, v in sd.items():
         assert got[k] == [str(v.dtype), type(v).__name__, v.tolist()]
