@@ -50,6 +50,7 @@ from ._types import ALL_DTYPES, Size, device as _device, dtype as _dtype
 __all__ = ["save", "load", "save_file", "load_file", "add_safe_globals", "safe_globals", "get_safe_globals",
            "clear_safe_globals", "get_unsafe_globals_in_checkpoint"]
 
+DEFAULT_PROTOCOL = 2  # the pickle protocol torch.save uses
 MAGIC = b"MINITORCH1"
 _HDR = struct.Struct("<QI")
 _ALIGN = 64
@@ -289,7 +290,7 @@ def _save_minitorch(obj, f):
         _write(f, hjson, arrays, metas)
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True,
          _disable_byteorder_record=False):
     """Save obj as torch.save does: a zip of data.pkl (pickled with PyTorch's names: torch._utils._rebuild_tensor_v2,
     torch.FloatStorage, ...) and one record per storage, so that torch.load(f, weights_only=True) reads it
