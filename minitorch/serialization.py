@@ -1,6 +1,9 @@
 """Checkpoints: minitorch.save / minitorch.load, and the safetensors format (save_file / load_file).
 
-minitorch.save format (one file, little-endian; loading parses JSON and raw buffers only, never pickle):
+minitorch.save writes PyTorch's zip format and minitorch.load reads it (and torch's legacy stream) without PyTorch,
+by default through an allowlisting unpickler that runs nothing from the file: see _pickle_torch.py.
+
+minitorch's own earlier format, still read by minitorch.load (detected by its magic; JSON and raw buffers only):
 
     b"MINITORCH1"                      10-byte magic
     u64 header_len, u32 header_crc32   struct "<QI"
@@ -31,19 +34,23 @@ import io
 import json
 import math
 import os
+import pickle
 import re
 import struct
 import sys
 import tempfile
+import warnings
 import zlib
 
 import numpy as np
 
-from . import _C
+from . import _C, _pickle_torch as _pt
 from ._types import ALL_DTYPES, Size, device as _device, dtype as _dtype
 
-__all__ = ["save", "load", "save_file", "load_file"]
+__all__ = ["save", "load", "save_file", "load_file", "add_safe_globals", "safe_globals", "get_safe_globals",
+           "clear_safe_globals", "get_unsafe_globals_in_checkpoint"]
 
+DEFAULT_PROTOCOL = 2  # the pickle protocol torch.save uses
 MAGIC = b"MINITORCH1"
 _HDR = struct.Struct("<QI")
 _ALIGN = 64
@@ -273,16 +280,40 @@ def _write(fh, hjson, arrays, metas):
         pos = meta["offset"] + arr.nbytes
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True,
-         _disable_byteorder_record=False):
-    """Save `obj` (nested dict/OrderedDict/list/tuple of tensors, NumPy arrays, numbers, strings, None) to `f`,
-    a path (written atomically: temp file in the same directory, fsync, rename) or a binary file object.
-    Raises TypeError naming the type of an object that cannot be saved (before anything is written)."""
+def _save_minitorch(obj, f):
+    """Write obj in minitorch's own format (above). minitorch.save writes PyTorch's zip format now; this writer is
+    kept so that the reader of files saved before that change stays tested."""
     hjson, arrays, metas = _encode(obj)
     if _is_path(f):
         _atomic_write(f, lambda fh: _write(fh, hjson, arrays, metas))
-    elif hasattr(f, "write"):
+    else:
         _write(f, hjson, arrays, metas)
+
+
+def save(obj, f, pickle_module=None, pickle_protocol=DEFAULT_PROTOCOL, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
+    """Save obj as torch.save does: a zip of data.pkl (pickled with PyTorch's names: torch._utils._rebuild_tensor_v2,
+    torch.FloatStorage, ...) and one record per storage, so that torch.load(f, weights_only=True) reads it
+    (_use_new_zipfile_serialization=False: torch's pre-1.6 stream). Tensors sharing a storage stay shared; a path
+    is written atomically (temp file, fsync, rename)."""
+    if pickle_module is not None and pickle_module is not pickle:
+        raise NotImplementedError("minitorch.save: a custom pickle_module is not supported")
+    archive = _pt._archive_name(f)
+
+    def write(fh):
+        if _use_new_zipfile_serialization:
+            _pt.save_zip(obj, fh, archive, pickle_protocol, _disable_byteorder_record)
+        else:
+            _pt.save_legacy(obj, fh, pickle_protocol)
+    if _is_path(f):
+        _atomic_write(f, write)
+    elif hasattr(f, "write"):
+        if not (hasattr(f, "seekable") and f.seekable()):  # zipfile seeks back to finish each record's header
+            buf = io.BytesIO()
+            write(buf)
+            f.write(buf.getvalue())
+        else:
+            write(f)
     else:
         raise TypeError(f"minitorch.save: f must be a path or a binary file object, not {type(f).__name__}")
 
@@ -339,11 +370,9 @@ def _remaining(fh):
 def _describe_bad_magic(magic):
     if not magic:
         return "the file is empty"
-    if magic.startswith(b"PK\x03\x04"):
-        return ("this looks like a PyTorch (zip/pickle) checkpoint; minitorch.load reads only minitorch.save files "
-                "and never unpickles (convert it with safetensors: minitorch.safetensors.load_file)")
-    if magic[:1] == b"\x80" or magic[:1] in (b"(", b"}", b"]", b"c"):
-        return "this looks like a pickle file; minitorch.load never unpickles (that could run arbitrary code)"
+    if magic[:1] in (b"(", b"}", b"]", b"c"):
+        return ("this looks like a protocol 0/1 pickle, not a checkpoint written by torch.save or minitorch.save "
+                "(minitorch.load unpickles only those)")
     if len(magic) >= 8 and magic[8:9] == b"{":
         return "this looks like a safetensors file; use minitorch.safetensors.load_file"
     return f"bad magic {magic[:10]!r} (expected {MAGIC!r})"
@@ -591,40 +620,123 @@ def _hashable_key(k):
     return all(x is None or type(x) in (str, int, float, bool) or (type(x) is tuple and _hashable_key(x)) for x in k)
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
-    """Load an object saved by minitorch.save from a path or a binary file object.
+def _weights_only_default(weights_only, pickle_module):
+    """torch.load's choice: True unless a pickle_module is given; the TORCH_FORCE_(NO_)WEIGHTS_ONLY_LOAD
+    environment variables override it."""
+    weights_only_not_set = weights_only is None
+    if weights_only_not_set:
+        weights_only = pickle_module is None
+    true_values = ("1", "y", "yes", "true")  # torch's overrides, by environment variable
+    force, force_no = (os.getenv(v, "0").lower() in true_values for v in ("TORCH_FORCE_WEIGHTS_ONLY_LOAD",
+                                                                           "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"))
+    if force and force_no:
+        raise RuntimeError("Only one of `TORCH_FORCE_WEIGHTS_ONLY_LOAD` or `TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD` should "
+                           "be set, but both were set.")
+    if force:
+        weights_only = True
+    elif force_no and weights_only_not_set:
+        warnings.warn("Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected, since the`weights_only` "
+                      "argument was not explicitly passed to `torch.load`, forcing weights_only=False.", UserWarning,
+                      stacklevel=2)
+        weights_only = False
+    return weights_only
 
-    Only JSON and raw tensor bytes are parsed (no pickle, no code runs), so weights_only is always effectively
-    True. map_location: None (each tensor's saved device), "cpu", "cuda", a minitorch.device, a dict mapping saved
-    device strings to devices, or a callable (tensor, saved_location) -> tensor or None.
-    Raises FileNotFoundError for a missing path and RuntimeError for truncated, corrupt or foreign files."""
-    try:
-        if _is_path(f):
-            with open(f, "rb") as fh:
-                root, metas, arrays = _read_checkpoint(fh, check_eof=True)
-        elif hasattr(f, "read"):
-            root, metas, arrays = _read_checkpoint(f, check_eof=False)
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Load a checkpoint written by torch.save or minitorch.save (PyTorch's zip format or its pre-1.6 legacy stream)
+    or by an earlier minitorch.save (minitorch's own format), without PyTorch.
+
+    weights_only=True (the default, as in PyTorch >= 2.6) allows only tensors, containers, numbers, strings and
+    the globals torch's weights_only allowlist names (plus add_safe_globals): nothing in the file runs, and
+    anything else raises pickle.UnpicklingError naming the global. weights_only=False unpickles anything (it can
+    run arbitrary code: trusted files only), mapping torch.* globals to minitorch.*.
+    map_location: None, "cpu", "cuda", a device, a dict from saved to new locations, or a callable
+    (storage as a 1-D tensor, saved location) -> tensor or None. Each storage record's CRC-32 is checked (torch
+    does not), so flipped bits raise instead of loading wrong values; mmap=True maps the tensor data of a zip
+    checkpoint (given by path) copy-on-write instead of reading it, and so checks no CRC, as torch."""
+    weights_only = _weights_only_default(weights_only, pickle_module)
+    if weights_only and pickle_module is not None:
+        raise RuntimeError("Can not safely load weights when explicit pickle_module is specified")
+    if pickle_load_args and weights_only:
+        warnings.warn("pickle_load_args only works if `weights_only=False`.", stacklevel=2)
+    pickle_load_args.setdefault("encoding", "utf-8")
+    if mmap and not _is_path(f):
+        raise ValueError("f must be a file path in order to use the mmap argument")
+    if _is_path(f) and os.fsdecode(f).endswith(".safetensors"):  # as torch.load does
+        if isinstance(map_location, dict) or callable(map_location):
+            kind = "dict" if isinstance(map_location, dict) else "callable"
+            raise RuntimeError(f"Loading safetensors file with {kind} map_location is not supported. Use a device "
+                               f"string or torch.device instead.")
+        return load_file(f, device="cpu" if map_location is None else str(map_location))
+    if _is_path(f):
+        with open(f, "rb") as fh:
+            return _load_stream(fh, f, map_location, pickle_module, weights_only, mmap, pickle_load_args)
+    if not hasattr(f, "read"):
+        raise TypeError(f"minitorch.load: f must be a path or a binary file object, not {type(f).__name__}")
+    return _load_stream(f, None, map_location, pickle_module, weights_only, mmap, pickle_load_args)
+
+
+def _load_stream(fh, path, map_location, pickle_module, weights_only, mmap, load_args):
+    start = fh.tell() if fh.seekable() else 0
+    magic = fh.read(len(MAGIC))
+    if isinstance(magic, str):
+        raise TypeError("minitorch.load: expected a file opened in binary mode ('rb')")
+    if magic[:2] == b"PK":
+        if not fh.seekable():
+            fh = io.BytesIO(magic + fh.read())
         else:
-            raise TypeError(f"minitorch.load: f must be a path or a binary file object, not {type(f).__name__}")
+            fh.seek(start)
+        return _pt._ZipCheckpoint(fh, path, mmap).load(map_location, weights_only, pickle_module, load_args)
+    if magic[:1] == b"\x80":  # a pickle: torch's legacy stream (its first pickle is a magic number)
+        if mmap:
+            raise RuntimeError("mmap can only be used with files saved with `torch.save(_use_new_zipfile_serialization"
+                               "=True), please torch.save your checkpoint with this option in order to use mmap.")
+        rest = io.BytesIO(magic + fh.read())
+        return _pt._legacy_load(rest, map_location, weights_only, pickle_module, load_args)
+    if magic == MAGIC or (magic and MAGIC.startswith(magic)):
+        fh.seek(start) if fh.seekable() else None
+        return _load_minitorch(fh if fh.seekable() else _Prefixed(magic, fh), path, map_location)
+    raise RuntimeError(f"minitorch.load: cannot load{'' if path is None else ' ' + repr(os.fspath(path))}: "
+                       f"{_describe_bad_magic(magic + fh.read(16))}")
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read."""
+
+    def __init__(self, head, fh):
+        self._head, self._fh = head, fh
+
+    def read(self, n=-1):
+        head, self._head = self._head[:n] if n >= 0 else self._head, self._head[n:] if n >= 0 else b""
+        return head + (self._fh.read(n - len(head)) if n < 0 or n > len(head) else b"")
+
+    def seekable(self):
+        return False
+
+
+def _load_minitorch(fh, path, map_location):
+    """Read minitorch's own format (files saved before minitorch.save wrote PyTorch's)."""
+    try:
+        root, metas, arrays = _read_checkpoint(fh, check_eof=path is not None)
         tensors = _build_tensors(metas, arrays, map_location)
         return _Decoder(tensors, metas).node(root)
     except _CorruptError as e:
-        name = f" {os.fspath(f)!r}" if _is_path(f) else ""
+        name = f" {os.fspath(path)!r}" if path is not None else ""
         raise RuntimeError(f"minitorch.load: cannot load{name}: {e}") from None
     except RecursionError:
         raise RuntimeError("minitorch.load: the checkpoint is nested too deeply (corrupt?)") from None
 
 
 # ---------------------------------------------------------------------------- torch's weights_only allowlist
-# torch.load(weights_only=True) unpickles only allowlisted globals; minitorch.load never unpickles (JSON plus
-# raw tensor bytes), so the list changes nothing here. It is kept so that code written for torch runs.
+# The globals a weights_only load allows beyond torch's defaults (see _pickle_torch._allowed_globals).
 _SAFE_GLOBALS = []
 
 
 def add_safe_globals(safe_globals):
-    """Marks globals (callables, or (callable, "module.name") pairs) as safe for weights_only loading.
-    Recorded only: minitorch.load runs no pickle, so nothing needs allowing."""
-    _SAFE_GLOBALS.extend(safe_globals)
+    """Marks globals (classes and functions, or (obj, "module.name") pairs) as safe for weights_only=True loads."""
+    for g in safe_globals:
+        if g not in _SAFE_GLOBALS:
+            _SAFE_GLOBALS.append(g)
 
 
 def get_safe_globals():
@@ -638,18 +750,42 @@ def clear_safe_globals():
 
 
 class safe_globals:
-    """Context manager adding globals to the weights_only allowlist for its block (see add_safe_globals)."""
+    """Context manager allowing globals for weights_only loads inside its block (see add_safe_globals)."""
 
     def __init__(self, safe_globals):
         self.safe_globals = list(safe_globals)
 
     def __enter__(self):
-        self._saved = list(_SAFE_GLOBALS)
-        _SAFE_GLOBALS.extend(self.safe_globals)
+        self._added = [g for g in self.safe_globals if g not in _SAFE_GLOBALS]
+        _SAFE_GLOBALS.extend(self._added)
 
     def __exit__(self, *exc):
-        _SAFE_GLOBALS[:] = self._saved
+        for g in self._added:
+            _SAFE_GLOBALS.remove(g)
         return False
+
+
+def get_unsafe_globals_in_checkpoint(f):
+    """The "module.name" globals in a torch.save zip checkpoint that a weights_only load would refuse (read
+    with pickletools, nothing is unpickled)."""
+    import pickletools
+    if _is_path(f):
+        with open(f, "rb") as fh:
+            return get_unsafe_globals_in_checkpoint(fh)
+    if f.read(2) != b"PK":
+        raise ValueError("Expected input to be a checkpoint returned by torch.save")
+    f.seek(0)
+    ckpt = _pt._ZipCheckpoint(f, None, False)
+    allowed = {**_pt._allowed_globals(), **_pt._user_globals()}
+    found = set()
+    try:
+        for op, arg, _ in pickletools.genops(ckpt.read("data.pkl").tobytes()):
+            if op.name in ("GLOBAL", "INST"):
+                module, name = _pt._map_compat(*arg.split(" ", 1))
+                found.add(f"{module}.{name}")
+    except ValueError as e:
+        raise pickle.UnpicklingError(f"corrupt pickle in the checkpoint: {e}") from None
+    return sorted(g for g in found if g not in allowed or g.split(".")[0] in _pt._BLOCKED_MODULES)
 
 
 # ------------------------------------------------------------------------------------------------ safetensors
