@@ -32,7 +32,7 @@ from ._types import Size, device as _device, dtype as _dtype
 # looked up by the same name with getattr(minitorch, name) when a file needs it, so new minitorch dtypes work at once.
 _DTYPES = {
     "float32": ("FloatStorage", "<f4"), "float64": ("DoubleStorage", "<f8"), "float16": ("HalfStorage", "<f2"),
-    "bfloat16": ("BFloat16Storage", None), "int64": ("LongStorage", "<i8"), "int32": ("IntStorage", "<i4"),
+    "bfloat16": ("BFloat16Storage", "<u2"), "int64": ("LongStorage", "<i8"), "int32": ("IntStorage", "<i4"),
     "int16": ("ShortStorage", "<i2"), "int8": ("CharStorage", "|i1"), "uint8": ("ByteStorage", "|u1"),
     "bool": ("BoolStorage", "|b1"), "complex64": ("ComplexFloatStorage", "<c8"),
     "complex128": ("ComplexDoubleStorage", "<c16"), "qint8": ("QInt8Storage", None), "qint32": ("QInt32Storage", None),
@@ -125,7 +125,11 @@ class _Storage:
         t = self._flat.get(name)
         if t is None:
             from ._creation import from_numpy
-            t = from_numpy(self.host(name))
+            arr = self.host(name)
+            if name == "bfloat16":  # NumPy has no bfloat16: its bits are the top half of a float32's (a copy, even under mmap)
+                t = from_numpy((arr.astype(np.uint32) << 16).view(np.float32)).to(_mt_dtype(name))
+            else:
+                t = from_numpy(arr)
             if t.dtype is not _mt_dtype(name):
                 raise _LoadTypeError(f"minitorch.load: cannot build torch.{name} tensors from NumPy data")
             t = self._flat[name] = self._restore(t, self.location)

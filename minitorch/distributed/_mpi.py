@@ -200,16 +200,25 @@ class _Pending:
 _inflight = []  # async Works not waited for yet
 
 
+_reaping = [False]
+
+
 def reap():
     """Finishes the async Works whose collectives are done although nobody waited for them: their staging
     buffers (a non-contiguous or CUDA tensor's) are written back, then freed. A dropped Work is kept here
     until then, so the engine never writes into freed memory."""
-    for w in list(_inflight):
-        if w._error is None and w.is_completed():
-            try:
-                w.wait()
-            except RuntimeError:
-                pass
+    if _reaping[0]:
+        return
+    _reaping[0] = True
+    try:
+        for w in list(_inflight):
+            if w._error is None and w.is_completed():
+                try:
+                    w.wait()
+                except RuntimeError:
+                    pass
+    finally:
+        _reaping[0] = False
 
 
 def wait_inflight():
@@ -261,6 +270,11 @@ class Work:
         self._keep = ()
         if self in _inflight:
             _inflight.remove(self)
+        if _inflight:
+            # the engine runs collectives in order: every earlier one is done too, and a dropped Work's staging
+            # copy must be written back before the caller reads its tensor (all_reduce(y, async_op=True) then
+            # barrier(): y is reduced, as in torch)
+            reap()
         return True
 
     def is_completed(self):
