@@ -4,7 +4,7 @@ from ._types import device as _device
 
 __all__ = ["current_accelerator", "is_available", "device_count", "current_device_index", "current_device_idx",
            "set_device_index", "set_device_idx", "synchronize", "empty_cache", "memory_allocated",
-           "max_memory_allocated"]
+           "max_memory_allocated", "device_index"]
 
 
 def is_available():
@@ -32,6 +32,24 @@ def set_device_index(device):
 
 
 set_device_idx = set_device_index
+
+
+class device_index:
+    """with accelerator.device_index(i): the current device index is i inside, the previous one after; None
+    switches nothing (torch's context manager)."""
+
+    def __init__(self, device, /):
+        self.idx = device
+        self.prev_idx = -1
+
+    def __enter__(self):
+        if self.idx is not None:
+            self.prev_idx = current_device_index()
+            set_device_index(self.idx)
+
+    def __exit__(self, *exc_info):
+        if self.idx is not None and self.prev_idx >= 0:
+            set_device_index(self.prev_idx)
 
 
 def synchronize(device=None):

@@ -52,6 +52,17 @@ def test_accelerator_answers_as_torch():
         assert acc.type == "cuda"
         x = minitorch.ones(2, device=acc)
         assert x.device.type == "cuda"
+    # device_index(None) switches nothing, on either library; device_index(0) restores the index after
+    for lib in (minitorch, torch):
+        with lib.accelerator.device_index(None):
+            pass
+    before = minitorch.accelerator.current_device_index()
+    with minitorch.accelerator.device_index(None):
+        assert minitorch.accelerator.current_device_index() == before
+    if minitorch.cuda.is_available():
+        with minitorch.accelerator.device_index(0):
+            assert minitorch.accelerator.current_device_index() == 0
+        assert minitorch.accelerator.current_device_index() == before
 
 
 def test_cuda_legacy_types():
