@@ -6,6 +6,7 @@ padding='same'/'valid', and gives PyTorch's argument errors."""
 import numbers
 
 from .. import _C
+from ._narrow import in_float32
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -46,6 +47,7 @@ def _check_input(fn, input, nsp):
                            f"of size: {list(input.shape)}")
 
 
+@in_float32
 def _conv(fn, nsp, input, weight, bias, stride, padding, dilation, groups, transposed=False, output_padding=0):
     _check_input(fn, input, nsp)
     if not hasattr(weight, "dim"):
@@ -166,6 +168,7 @@ def _pool_params(fn, nsp, kernel_size, stride, padding, dilation):
         _expand("dilation", dilation, nsp, "pooling")
 
 
+@in_float32
 def _pool_op(kind, x, nsp, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor, output_size):
     """The C pooling kernels on CPU tensors; on other devices the C checks, then the composed form."""
     args = (kind, x, nsp, kernel, stride, padding, dilation, ceil_mode, count_include_pad, divisor, output_size)

@@ -11,6 +11,7 @@ import math
 import warnings
 
 from .. import _C
+from ._narrow import in_float32
 from .._C import TensorBase, cat, stack, where
 from .._creation import ones_like as _ones_like
 from .._types import SCALAR_TYPE_NAMES, Size
@@ -143,6 +144,7 @@ def _regression_args(name, input, target, size_average, reduce, reduction):
     return input, target, red
 
 
+@in_float32
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error (one fused C kernel, node MseLossBackward0)."""
     input, target, red = _regression_args("mse_loss", input, target, size_average, reduce, reduction)
@@ -155,6 +157,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _reduce((input - target) ** 2, red)
 
 
+@in_float32
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error, composed like PyTorch's (|input - target| then the reduction)."""
     input, target, red = _regression_args("l1_loss", input, target, size_average, reduce, reduction)
@@ -205,6 +208,7 @@ def _nll_composed(logp, target, weight, ignore_index, red):
     return loss.sum() / w.sum()
 
 
+@in_float32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of log-probabilities (one fused C kernel, node NllLossBackward0)."""
     _check_tensor("nll_loss", "input", input)
@@ -244,6 +248,7 @@ def _cross_entropy_probs(input, target, weight, red, label_smoothing):
     return -prod.sum() / (input.numel() // n_classes)
 
 
+@in_float32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
     """Cross-entropy of logits. Class-index targets: one fused, numerically stable C kernel
@@ -300,6 +305,7 @@ def _check_bce_size(input, target):
                          f"({input.size()}) is deprecated. Please ensure they have the same size.")
 
 
+@in_float32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """Binary cross-entropy of probabilities (logs clamped at -100 like PyTorch; one fused C kernel,
     node BinaryCrossEntropyBackward0). Inputs or targets outside [0, 1] raise RuntimeError."""
@@ -324,6 +330,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, red)
 
 
+@in_float32
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
                                      pos_weight=None):
     """Binary cross-entropy of logits, stable for any logit: (1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x)),
@@ -362,6 +369,7 @@ def _fmt(v):
     return f"{v:g}"
 
 
+@in_float32
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """|d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta, with d = input - target (l1_loss for beta == 0)."""
     input, target, red = _regression_args("smooth_l1_loss", input, target, size_average, reduce, reduction)
@@ -374,6 +382,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta), red)
 
 
+@in_float32
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """|d| < delta ? 0.5 d^2 : delta (|d| - 0.5 delta), with d = input - target."""
     input, target, red = _regression_args("huber_loss", input, target, None, None,
@@ -397,6 +406,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
+@in_float32
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """target * (log(target) - input) pointwise (xlogy, so 0 where target == 0), or exp(target) * (target - input)
     for log_target; 'batchmean' divides the sum by the batch size."""

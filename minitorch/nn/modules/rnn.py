@@ -17,6 +17,7 @@ from ..._creation import empty, zeros
 from ...autograd.function import Function
 from .. import _functional_layers as F
 from .. import init
+from .._narrow import in_float32
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence, _index, _lengths_np
 from .layers import _factory
@@ -192,6 +193,7 @@ class RNNBase(Module):
                 x = F.dropout(x, self.dropout, True)
         return x, _stack(hn, 0), (_stack(cn, 0) if self.mode == "LSTM" else None)
 
+    @in_float32
     def _layer(self, x, h, c, params, reverse):
         w_ih, w_hh, b_ih, b_hh = params
         T, B = x.shape[0], x.shape[1]
