@@ -313,6 +313,8 @@ def model_from_state_dict(state_dict, n_vocab, model_args=None):
         model = GPT(GPTConfig(**model_args))
         model.load_state_dict(state_dict)
         return model
+    if "lm_head.weight" in state_dict:
+        raise SystemExit("error: a GPT checkpoint is [state_dict, char_to_int, model_args]: this one has no model_args")
     layers = sum(1 for k in state_dict if k.startswith("lstm.weight_ih_l") and not k.endswith("_reverse"))
     hidden = state_dict["lstm.weight_hh_l0"].shape[1]
     if "embedding.weight" in state_dict:
@@ -808,7 +810,7 @@ def build_parser():
     t.add_argument("--model", choices=["tutorial", "charrnn", "gpt"], default="tutorial")
     t.add_argument("--epochs", type=int, default=None, help="default: 20 (tutorial), 10 (charrnn)")
     t.add_argument("--steps", type=int, default=GPT_STEPS, help=f"gpt training steps ({GPT_STEPS})")
-    t.add_argument("--max-batches", type=int, default=None, help="stop each epoch after this many batches")
+    t.add_argument("--max-batches", type=int, default=None, help="tutorial, charrnn: stop each epoch after N batches")
     t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
     t.add_argument("--layers", type=int, default=None, help="LSTM layers (tutorial 1, charrnn 2)")
     t.add_argument("--hidden", type=int, default=256)

@@ -177,6 +177,8 @@ def test_generate_from_a_tiny_checkpoint(tg, tmp_path):
     state, c2i, model_args = minitorch.load(path)
     m = tg.model_from_state_dict(state, len(c2i), model_args)
     assert isinstance(m, tg.GPT) and model_args["n_head"] == 2 and c2i == char_to_int
+    with pytest.raises(SystemExit, match="has no model_args"):
+        tg.model_from_state_dict(state, len(c2i))
     prompt = "alice was beginning to get very tired of sitting"  # longer than the block: the last 16 are used
     minitorch.manual_seed(1)
     s1 = tg.generate_gpt(m, c2i, prompt, length=40, temperature=0.8, top_k=5)
