@@ -744,6 +744,10 @@ def train_gpt(text, steps=2000, n_layer=4, n_head=4, n_embd=128, block_size=64, 
     deadline = None if time_limit is None else t0 + time_limit
     bar = Progress(steps, "gpt", progress)
 
+    def set_lr(step):
+        for group in optimizer.param_groups:
+            group["lr"] = gpt_lr(step, lr, min_lr, warmup, steps)
+
     def evaluate(step):
         nonlocal best_model, best_loss
         losses = estimate_loss(model, splits, block_size, batch_size, eval_iters, rng, device)
@@ -754,12 +758,12 @@ def train_gpt(text, steps=2000, n_layer=4, n_head=4, n_embd=128, block_size=64, 
         bar.interrupt()
         log(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
 
+    set_lr(0)  # (the history's lr is the last step's; at step 0 the first one's)
     evaluate(0)
     model.train()
     step = 0
     while step < steps and not (deadline is not None and time.perf_counter() > deadline):
-        for group in optimizer.param_groups:
-            group["lr"] = gpt_lr(step, lr, min_lr, warmup, steps)
+        set_lr(step)
         x, y = get_batch(train_ids, block_size, batch_size, rng, device)
         _, loss = model(x, y)
         optimizer.zero_grad(set_to_none=True)
