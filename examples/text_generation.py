@@ -1,6 +1,6 @@
-"""Character-level text generation with an LSTM on Alice's Adventures in Wonderland.
+"""Character-level text generation on Alice's Adventures in Wonderland: two LSTMs and a GPT.
 
-Two models:
+Three models:
 
   tutorial  the classic "Text Generation with LSTM in PyTorch" recipe: the lower-cased text, windows of 100
             characters scaled to [0, 1] as a (N, 100, 1) float tensor predicting the next character, LSTM(1, 256)
@@ -10,16 +10,30 @@ Two models:
             writes 1000 characters by argmax.
   charrnn   an embedding, a stacked LSTM (batch_first) predicting the next character at every position,
             a held-out 10% validation split, gradient clipping, and sampling with --temperature.
+  gpt       Karpathy's nanoGPT (model.py, train.py; its shakespeare_char config, "Let's build GPT") at character
+            level: token + position embeddings, --n-layer pre-LayerNorm blocks of causal self-attention
+            (F.scaled_dot_product_attention) and a GELU MLP, a final LayerNorm, the lm head tied to the token
+            embedding (--untied: its own); AdamW with weight decay on the 2-D weights only, warmup then a cosine
+            learning rate, gradient clipping, --steps random batches of --block-size windows of the first 90% of
+            the text; the losses estimated every --eval-interval steps, keeping the weights with the best
+            validation loss. Generation samples with --temperature and --top-k from the last block_size
+            characters.
 
   python3 examples/text_generation.py train --model tutorial --epochs 1 --checkpoint single-char.pth
   python3 examples/text_generation.py generate --checkpoint single-char.pth
   python3 examples/text_generation.py train --model charrnn --epochs 5 --checkpoint charrnn.pth
   python3 examples/text_generation.py generate --checkpoint charrnn.pth --temperature 0.8 --prompt "alice was"
+  python3 examples/text_generation.py train --model gpt --steps 2000 --checkpoint gpt.pth
+  python3 examples/text_generation.py generate --checkpoint gpt.pth --temperature 0.8 --top-k 10 --prompt "alice was"
 
 The corpus is --data PATH, else $MINITORCH_DATA, else a cached copy of Project Gutenberg eBook #11 downloaded on
 first use to $MINITORCH_CACHE (default ~/.cache/minitorch)/wonderland.txt with the Gutenberg header and licence
 removed ($MINITORCH_OFFLINE=1 forbids the download). A checkpoint is [state_dict, char_to_int] written by
-minitorch.save; `generate` infers the model (and its sizes) from the state_dict.
+minitorch.save (the GPT's: [state_dict, char_to_int, model_args], model_args its GPTConfig's fields as a dict, as
+the head count is in no shape); `generate` infers the model (and its sizes) from them.
+
+The model code is plain PyTorch: with `import torch` for `import minitorch as torch` it runs on PyTorch
+(tests/test_gpt_example.py runs the GPT on both from the same weights).
 """
 import argparse
 import csv
@@ -27,17 +41,20 @@ import math
 import os
 import sys
 import time
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 import minitorch as torch
 import minitorch.distributed as dist
 import minitorch.nn as nn
+import minitorch.nn.functional as F
 import minitorch.optim as optim
 from minitorch.utils import data
 
 GUTENBERG_URL = "https://www.gutenberg.org/cache/epub/11/pg11.txt"
 SEQ_LENGTH = 100
+GPT_STEPS = 2000
 EXIT_NO_CORPUS = 2
 
 
@@ -152,8 +169,152 @@ class CharRNN(nn.Module):
         return self.linear(self.dropout(out)), state
 
 
-def model_from_state_dict(state_dict, n_vocab):
-    """Rebuild the model a checkpoint was trained with from its parameter names and shapes."""
+# The GPT: nanoGPT's model.py (Karpathy), character-level as its shakespeare_char config and "Let's build GPT".
+@dataclass
+class GPTConfig:
+    block_size: int = 64
+    vocab_size: int = 65
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    dropout: float = 0.0
+    bias: bool = False  # biases in the Linears and LayerNorms (nanoGPT's train.py default: none)
+    tie: bool = True    # the lm head shares the token embedding's weight
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        assert config.n_embd % config.n_head == 0
+        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v for all heads
+        self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.resid_dropout = nn.Dropout(config.dropout)
+        self.n_head, self.n_embd, self.dropout = config.n_head, config.n_embd, config.dropout
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=self.dropout if self.training else 0,
+                                           is_causal=True)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # the heads side by side again
+        return self.resid_dropout(self.c_proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.gelu = nn.GELU()
+        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x):
+        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm: x + attn(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(config.vocab_size, config.n_embd),
+            wpe=nn.Embedding(config.block_size, config.n_embd),
+            drop=nn.Dropout(config.dropout),
+            h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
+            ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
+        ))
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        if config.tie:
+            self.transformer.wte.weight = self.lm_head.weight
+        self.apply(self._init_weights)
+        # GPT-2's scaled init of the residual projections: each block adds two to the residual stream
+        for pn, p in self.named_parameters():
+            if pn.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module):
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def forward(self, idx, targets=None):
+        """logits (B, T, vocab) and the mean cross-entropy with targets (B, T); without targets the logits of the
+        last position only, (B, 1, vocab), and None."""
+        b, t = idx.size()
+        assert t <= self.config.block_size, f"Cannot forward sequence of length {t}, block size is only " \
+                                            f"{self.config.block_size}"
+        pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        for block in self.transformer.h:
+            x = block(x)
+        x = self.transformer.ln_f(x)
+        if targets is not None:
+            logits = self.lm_head(x)
+            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+        else:
+            logits, loss = self.lm_head(x[:, [-1], :]), None  # generation needs only the last position
+        return logits, loss
+
+    def configure_optimizers(self, weight_decay, learning_rate, betas):
+        """AdamW; weight decay on the matrices and embeddings (2-D), none on biases and LayerNorm gains."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=learning_rate, betas=betas)
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None):
+        """Append max_new_tokens sampled tokens to idx (B, T), each from the last block_size tokens."""
+        for _ in range(max_new_tokens):
+            idx_cond = idx if idx.size(1) <= self.config.block_size else idx[:, -self.config.block_size:]
+            logits, _ = self(idx_cond)
+            idx = torch.cat((idx, sample_next(logits[:, -1, :], temperature, top_k)), dim=1)
+        return idx
+
+
+def sample_next(logits, temperature=1.0, top_k=None):
+    """(B, vocab) logits -> (B, 1) indices drawn from softmax(logits / temperature) restricted to the top_k
+    largest (temperature 0: the argmax)."""
+    if temperature <= 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    logits = logits / temperature
+    if top_k is not None:
+        v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+        logits[logits < v[:, [-1]]] = -float("Inf")
+    return torch.multinomial(F.softmax(logits, dim=-1), num_samples=1)
+
+
+def model_from_state_dict(state_dict, n_vocab, model_args=None):
+    """Rebuild the model a checkpoint was trained with from its parameter names and shapes (and, for the GPT,
+    its model_args: the GPTConfig's fields, as the head count is not in any shape)."""
+    if model_args is not None:
+        model = GPT(GPTConfig(**model_args))
+        model.load_state_dict(state_dict)
+        return model
+    if "lm_head.weight" in state_dict:
+        raise SystemExit("error: a GPT checkpoint is [state_dict, char_to_int, model_args]: this one has no model_args")
     layers = sum(1 for k in state_dict if k.startswith("lstm.weight_ih_l") and not k.endswith("_reverse"))
     hidden = state_dict["lstm.weight_hh_l0"].shape[1]
     if "embedding.weight" in state_dict:
@@ -212,6 +373,11 @@ class Progress:
                           f"{rate:.2f} batch/s elapsed {_fmt_time(el)} left {_fmt_time(left)} ")
         self.stream.flush()
 
+    def interrupt(self):
+        """Before a log line mid-run: end the one-line bar's line (it goes on on the next one)."""
+        if self.enabled and self._tqdm is None and self.n:
+            self.stream.write("\n")
+
     def close(self):
         if not self.enabled:
             return
@@ -233,18 +399,19 @@ def write_history(history, path):
 
 
 def plot_history(history, path, ylabel):
-    """A PNG of the per-epoch losses when matplotlib is installed; returns the path or None."""
+    """A PNG of the per-epoch (GPT: per-evaluation) losses when matplotlib is installed; returns the path or None."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    epochs = [h["epoch"] for h in history]
+    x = "step" if "step" in history[0] else "epoch"
+    xs = [h[x] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, [h["train_loss"] for h in history], "o-", label="train (mean per char)")
-    ax.plot(epochs, [h["eval_loss"] for h in history], "s-", label=ylabel)
-    ax.set_xlabel("epoch")
+    ax.plot(xs, [h["train_loss"] for h in history], "o-", label="train (mean per char)")
+    ax.plot(xs, [h["eval_loss"] for h in history], "s-", label=ylabel)
+    ax.set_xlabel(x)
     ax.set_ylabel("cross-entropy (nats per char)")
     ax.legend()
     fig.tight_layout()
@@ -490,22 +657,14 @@ def generate_charrnn(model, char_to_int, prompt, length=1000, temperature=1.0, d
     """Run the prompt through the LSTM, then sample one character at a time from softmax(logits / temperature)
     (temperature 0: argmax), carrying the hidden state."""
     int_to_char = {i: c for c, i in char_to_int.items()}
-    ids = [char_to_int[c] for c in prompt if c in char_to_int]
-    if not ids:
-        ids = [char_to_int.get(" ", char_to_int.get("\n", 0))]
     model.eval()
     result = []
     with torch.no_grad():
-        x = torch.tensor([ids], device=device)
+        x = torch.tensor([prompt_ids(prompt, char_to_int)], device=device)
         state = None
         for _ in range(length):
             logits, state = model(x, state)
-            logits = logits[0, -1]
-            if temperature <= 0:
-                index = int(logits.argmax())
-            else:
-                probs = torch.softmax(logits / temperature, dim=-1)
-                index = int(torch.multinomial(probs, 1).item())
+            index = int(sample_next(logits[:, -1], temperature).item())
             c = int_to_char[index]
             result.append(c)
             if out is not None:
@@ -515,9 +674,133 @@ def generate_charrnn(model, char_to_int, prompt, length=1000, temperature=1.0, d
     return "".join(result)
 
 
+def prompt_ids(prompt, char_to_int):
+    """The prompt's characters in the vocabulary (lower-cased first when the vocabulary has no capitals); a space
+    (else a newline) when none is."""
+    if not any(c.isupper() for c in char_to_int):
+        prompt = prompt.lower()
+    ids = [char_to_int[c] for c in prompt if c in char_to_int]
+    return ids or [char_to_int.get(" ", char_to_int.get("\n", 0))]
+
+
+# ------------------------------------------------------------------------------------------------------- gpt model
+def get_batch(ids, block_size, batch_size, rng, device="cpu"):
+    """batch_size random windows of block_size characters and the same windows one character on: (B, T) each."""
+    ix = rng.integers(0, len(ids) - block_size, batch_size)[:, None] + np.arange(block_size)
+    return torch.from_numpy(ids[ix]).to(device), torch.from_numpy(ids[ix + 1]).to(device)
+
+
+def gpt_lr(it, lr, min_lr, warmup, decay_steps):
+    """nanoGPT's schedule: linear warmup over `warmup` steps, then a cosine down to min_lr at decay_steps."""
+    if it < warmup:
+        return lr * (it + 1) / (warmup + 1)
+    if it > decay_steps:
+        return min_lr
+    ratio = (it - warmup) / max(decay_steps - warmup, 1)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
+
+
+@torch.no_grad()
+def estimate_loss(model, splits, block_size, batch_size, eval_iters, rng, device="cpu"):
+    """The mean loss over eval_iters random batches of each split (eval mode: no dropout)."""
+    was_training = model.training
+    model.eval()
+    out = {}
+    for name, ids in splits.items():
+        out[name] = sum(model(*get_batch(ids, block_size, batch_size, rng, device))[1].item()
+                        for _ in range(eval_iters)) / eval_iters
+    model.train(was_training)
+    return out
+
+
+def train_gpt(text, steps=2000, n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=32, dropout=0.0,
+              bias=False, tie=True, lr=1e-3, min_lr=1e-4, warmup=100, weight_decay=0.1, betas=(0.9, 0.99), clip=1.0,
+              eval_interval=250, eval_iters=20, device="cpu", time_limit=None, progress=True, log=print,
+              char_to_int=None):
+    """nanoGPT's train.py on the first 90% of the text: `steps` AdamW steps on random batches of block_size windows,
+    the learning rate warmed up then cosine-decayed to min_lr, gradients clipped to `clip`; the train and
+    validation losses estimated at step 0, every eval_interval steps and at the end, the weights with the best
+    validation loss kept. Stops early after time_limit seconds. Returns model, best state_dict, char_to_int,
+    history (one dict per evaluation); the model's GPTConfig is model.config."""
+    char_to_int = char_to_int or build_vocab(text)
+    n_vocab = len(char_to_int)
+    ids = encode(text, char_to_int)
+    train_ids, val_ids = split_ids(ids)
+    if len(val_ids) <= block_size:
+        raise SystemExit(f"error: the validation split has {len(val_ids)} characters, not more than the block size "
+                         f"{block_size}: use a longer text or a smaller --block-size")
+    log(f"Total characters: {len(text)} (train {len(train_ids)}, validation {len(val_ids)}), vocabulary: {n_vocab}, "
+        f"unigram entropy {unigram_entropy(train_ids, n_vocab):.4f} nats")
+    config = GPTConfig(block_size=block_size, vocab_size=n_vocab, n_layer=n_layer, n_head=n_head, n_embd=n_embd,
+                       dropout=dropout, bias=bias, tie=tie)
+    model = GPT(config).to(device)
+    log(f"GPT {n_layer} layers, {n_head} heads, {n_embd} wide, block {block_size}: "
+        f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
+    optimizer = model.configure_optimizers(weight_decay, lr, betas)
+    rng = np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, (1,)).item()))  # follows --seed
+    splits = {"train": train_ids, "val": val_ids}
+    best_model, best_loss, history = None, math.inf, []
+    t0 = time.perf_counter()
+    deadline = None if time_limit is None else t0 + time_limit
+    bar = Progress(steps, "gpt", progress)
+
+    def set_lr(step):
+        for group in optimizer.param_groups:
+            group["lr"] = gpt_lr(step, lr, min_lr, warmup, steps)
+
+    def evaluate(step):
+        nonlocal best_model, best_loss
+        losses = estimate_loss(model, splits, block_size, batch_size, eval_iters, rng, device)
+        if losses["val"] < best_loss:
+            best_loss, best_model = losses["val"], _clone_state(model)
+        history.append({"step": step, "train_loss": losses["train"], "eval_loss": losses["val"],
+                        "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 3)})
+        bar.interrupt()
+        log(f"step {step}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
+
+    set_lr(0)  # (the history's lr is the last step's; at step 0 the first one's)
+    evaluate(0)
+    model.train()
+    step = 0
+    while step < steps and not (deadline is not None and time.perf_counter() > deadline):
+        set_lr(step)
+        x, y = get_batch(train_ids, block_size, batch_size, rng, device)
+        _, loss = model(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        step += 1
+        bar.update(loss.item())
+        if step % eval_interval == 0 and step < steps:
+            evaluate(step)
+    bar.close()
+    train_time = time.perf_counter() - t0
+    evaluate(step)
+    log(f"{step} steps in {train_time:.1f} s ({train_time / max(step, 1) * 1000:.0f} ms/step with the evaluations)")
+    return model, best_model, char_to_int, history
+
+
+def generate_gpt(model, char_to_int, prompt, length=1000, temperature=1.0, top_k=None, device="cpu", out=None):
+    """Sample `length` characters after the prompt (GPT.generate one token at a time, to write each as it comes)."""
+    int_to_char = {i: c for c, i in char_to_int.items()}
+    model.eval()
+    idx = torch.tensor([prompt_ids(prompt, char_to_int)], device=device)
+    result = []
+    for _ in range(length):
+        idx = model.generate(idx, 1, temperature, top_k)[:, -model.config.block_size:]
+        c = int_to_char[int(idx[0, -1].item())]
+        result.append(c)
+        if out is not None:
+            out.write(c)
+            out.flush()
+    return "".join(result)
+
+
 # ------------------------------------------------------------------------------------------------------------- CLI
 def build_parser():
-    p = argparse.ArgumentParser(description="Character-level LSTM text generation (Alice in Wonderland).")
+    p = argparse.ArgumentParser(description="Character-level text generation (Alice in Wonderland): LSTMs, a GPT.")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp):
@@ -528,20 +811,33 @@ def build_parser():
 
     t = sub.add_parser("train", help="train a model and save the checkpoint")
     common(t)
-    t.add_argument("--model", choices=["tutorial", "charrnn"], default="tutorial")
+    t.add_argument("--model", choices=["tutorial", "charrnn", "gpt"], default="tutorial")
     t.add_argument("--epochs", type=int, default=None, help="default: 20 (tutorial), 10 (charrnn)")
-    t.add_argument("--max-batches", type=int, default=None, help="stop each epoch after this many batches")
+    t.add_argument("--steps", type=int, default=GPT_STEPS, help=f"gpt training steps ({GPT_STEPS})")
+    t.add_argument("--max-batches", type=int, default=None, help="tutorial, charrnn: stop each epoch after N batches")
     t.add_argument("--time-limit", type=float, default=None, help="stop training after this many seconds")
     t.add_argument("--layers", type=int, default=None, help="LSTM layers (tutorial 1, charrnn 2)")
     t.add_argument("--hidden", type=int, default=256)
     t.add_argument("--embed", type=int, default=64, help="charrnn embedding size")
-    t.add_argument("--batch-size", type=int, default=None, help="default: 128 (tutorial), 64 (charrnn)")
+    t.add_argument("--batch-size", type=int, default=None, help="default: 128 (tutorial), 64 (charrnn), 32 (gpt)")
     t.add_argument("--seq-len", type=int, default=SEQ_LENGTH, help="window length (100)")
-    t.add_argument("--lr", type=float, default=None, help="Adam learning rate (tutorial 1e-3, charrnn 2e-3)")
-    t.add_argument("--dropout", type=float, default=0.2)
-    t.add_argument("--clip", type=float, default=5.0, help="charrnn gradient-norm clipping")
+    t.add_argument("--lr", type=float, default=None,
+                   help="Adam(W) learning rate (tutorial 1e-3, charrnn 2e-3, gpt 1e-3: its peak)")
+    t.add_argument("--dropout", type=float, default=None, help="default: 0.2 (tutorial, charrnn), 0 (gpt)")
+    t.add_argument("--clip", type=float, default=None, help="gradient-norm clipping (charrnn 5, gpt 1; 0: none)")
     t.add_argument("--max-chars", type=int, default=None, help="use only the first N characters of the text")
-    t.add_argument("--keep-case", action="store_true", help="charrnn: do not lower-case the text")
+    t.add_argument("--keep-case", action="store_true", help="charrnn, gpt: do not lower-case the text")
+    t.add_argument("--n-layer", type=int, default=4, help="gpt blocks (4)")
+    t.add_argument("--n-head", type=int, default=4, help="gpt attention heads (4)")
+    t.add_argument("--n-embd", type=int, default=128, help="gpt width (128)")
+    t.add_argument("--block-size", type=int, default=64, help="gpt context length (64)")
+    t.add_argument("--bias", action="store_true", help="gpt: biases in the Linears and LayerNorms")
+    t.add_argument("--untied", action="store_true", help="gpt: an lm head of its own, not the token embedding")
+    t.add_argument("--min-lr", type=float, default=1e-4, help="gpt: the cosine schedule's final learning rate")
+    t.add_argument("--warmup", type=int, default=100, help="gpt: linear learning-rate warmup steps (100)")
+    t.add_argument("--weight-decay", type=float, default=0.1, help="gpt: AdamW weight decay of the 2-D weights")
+    t.add_argument("--eval-interval", type=int, default=250, help="gpt: estimate the losses every N steps")
+    t.add_argument("--eval-iters", type=int, default=20, help="gpt: batches per loss estimate")
     t.add_argument("--history", default=None, help="CSV of the per-epoch losses (default: <checkpoint>_history.csv)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--distributed", action="store_true",
@@ -552,7 +848,8 @@ def build_parser():
     common(g)
     g.add_argument("--prompt", default=None, help="start text (default: a random window of the corpus)")
     g.add_argument("--length", type=int, default=1000, help="characters to write (1000)")
-    g.add_argument("--temperature", type=float, default=1.0, help="charrnn sampling temperature (0: argmax)")
+    g.add_argument("--temperature", type=float, default=1.0, help="charrnn, gpt sampling temperature (0: argmax)")
+    g.add_argument("--top-k", type=int, default=None, help="gpt: sample among the k likeliest characters only")
     g.add_argument("--seq-len", type=int, default=SEQ_LENGTH, help="tutorial window length (100)")
     return p
 
@@ -568,7 +865,7 @@ def cmd_train(args):
     _seed(args.seed)
     tutorial = args.model == "tutorial"
     if args.distributed:
-        if tutorial:
+        if args.model != "charrnn":
             raise SystemExit("error: --distributed trains --model charrnn")
         dist.init_process_group()
         try:
@@ -583,13 +880,24 @@ def _cmd_train(args, device, tutorial):
     text = load_text(args.data, lower=tutorial or not args.keep_case)
     if args.max_chars:
         text = text[:args.max_chars]
-    args.checkpoint = args.checkpoint or ("single-char.pth" if tutorial else "charrnn.pth")
-    common = dict(epochs=args.epochs or (20 if tutorial else 10), hidden=args.hidden, dropout=args.dropout,
-                  device=device, max_batches=args.max_batches, time_limit=args.time_limit,
-                  progress=not args.no_progress)
+    args.checkpoint = args.checkpoint or {"tutorial": "single-char.pth"}.get(args.model, args.model + ".pth")
     if main_rank:
         print(f"model {args.model} on {device}" + (f", rank 0 of {dist.get_world_size()}" if args.distributed else ""))
     t0 = time.perf_counter()
+    if args.model == "gpt":
+        model, best, char_to_int, history = train_gpt(
+            text, steps=args.steps, n_layer=args.n_layer, n_head=args.n_head, n_embd=args.n_embd,
+            block_size=args.block_size, batch_size=args.batch_size or 32,
+            dropout=0.0 if args.dropout is None else args.dropout, bias=args.bias, tie=not args.untied,
+            lr=args.lr or 1e-3, min_lr=args.min_lr, warmup=args.warmup, weight_decay=args.weight_decay,
+            clip=1.0 if args.clip is None else args.clip, eval_interval=args.eval_interval,
+            eval_iters=args.eval_iters, device=device, time_limit=args.time_limit, progress=not args.no_progress)
+        # the head count is in no shape: the GPTConfig's fields go after [state_dict, char_to_int], as nanoGPT's
+        # checkpoints keep model_args
+        return _save(args, best, char_to_int, history, [asdict(model.config)], "validation", t0)
+    common = dict(epochs=args.epochs or (20 if tutorial else 10), hidden=args.hidden,
+                  dropout=0.2 if args.dropout is None else args.dropout, device=device, max_batches=args.max_batches,
+                  time_limit=args.time_limit, progress=not args.no_progress)
     if tutorial:
         model, best, char_to_int, history = train_tutorial(
             text, layers=args.layers or 1, batch_size=args.batch_size or 128, seq_length=args.seq_len,
@@ -597,14 +905,19 @@ def _cmd_train(args, device, tutorial):
     else:
         model, best, char_to_int, history = train_charrnn(
             text, layers=args.layers or 2, embed=args.embed, batch_size=args.batch_size or 64, seq_len=args.seq_len,
-            lr=args.lr or 2e-3, clip=args.clip, distributed=args.distributed, **common)
+            lr=args.lr or 2e-3, clip=5.0 if args.clip is None else args.clip, distributed=args.distributed,
+            **common)
     if not main_rank:
         return 0
-    torch.save([best, char_to_int], args.checkpoint)
+    return _save(args, best, char_to_int, history, [], "loss over all windows" if tutorial else "validation", t0)
+
+
+def _save(args, best, char_to_int, history, extra, eval_name, t0):
+    torch.save([best, char_to_int] + extra, args.checkpoint)
     csv_path, png_path = _side_paths(args)
     write_history(history, csv_path)
-    png = plot_history(history, png_path, "loss over all windows" if tutorial else "validation")
-    print(f"saved {args.checkpoint} (best {'loss' if tutorial else 'validation loss'} "
+    png = plot_history(history, png_path, eval_name)
+    print(f"saved {args.checkpoint} (best {'loss' if eval_name.startswith('loss') else 'validation loss'} "
           f"{min(h['eval_loss'] for h in history):.4f} per char), history {csv_path}"
           + (f", plot {png}" if png else "") + f"; {time.perf_counter() - t0:.1f} s")
     return 0
@@ -616,8 +929,8 @@ def cmd_generate(args):
     args.checkpoint = args.checkpoint or "single-char.pth"
     if not os.path.isfile(args.checkpoint):
         raise SystemExit(f"error: checkpoint not found: {args.checkpoint} (run the train command first)")
-    state_dict, char_to_int = torch.load(args.checkpoint)
-    model = model_from_state_dict(state_dict, len(char_to_int)).to(device)
+    state_dict, char_to_int, *model_args = torch.load(args.checkpoint)  # the GPT's: [.., .., GPTConfig fields]
+    model = model_from_state_dict(state_dict, len(char_to_int), *model_args).to(device)
     tutorial = isinstance(model, CharModel)
     prompt = args.prompt
     if prompt is None:
@@ -631,6 +944,8 @@ def cmd_generate(args):
     t0 = time.perf_counter()
     if tutorial:
         generate_tutorial(model, char_to_int, prompt, args.length, device, args.seq_len, out=sys.stdout)
+    elif isinstance(model, GPT):
+        generate_gpt(model, char_to_int, prompt, args.length, args.temperature, args.top_k, device, out=sys.stdout)
     else:
         generate_charrnn(model, char_to_int, prompt, args.length, args.temperature, device, out=sys.stdout)
     dt = time.perf_counter() - t0
