@@ -83,6 +83,9 @@ struct UnF {
             return (T)log(z / ((T)1 - z));
         } else if constexpr (OP == MT_U_NAN_TO_NUM)
             return (T)(isnan_(x) ? (T)c.p[0] : x == (T)INFINITY ? (T)c.p[1] : x == -(T)INFINITY ? (T)c.p[2] : x);
+        else if constexpr (OP == MT_U_GELU) return (T)((T)0.5 * x * ((T)1 + erf(x * (T)0.70710678118654752)));
+        else if constexpr (OP == MT_U_GELU_GRAD)
+            return (T)((T)0.5 * ((T)1 + erf(x * (T)0.70710678118654752)) + x * exp((T)-0.5 * x * x) * (T)0.39894228040143268);
         else if constexpr (OP == MT_U_BITWISE_NOT) {
             if constexpr (std::is_same<T, bool>::value) return (bool)!x;
             else return (T)~x;

@@ -18,6 +18,9 @@ from minitorch.autograd import gradcheck
 
 OPS = {op["name"]: op for op in mt._C._ops}
 PUBLIC = sorted(n for n in OPS if not n.startswith("_"))  # _trigamma is internal (digamma's derivative)
+# the internal ops and what they are in torch: digamma's derivative, F.gelu and gelu's derivative
+PRIVATE = {"_trigamma": lambda lib, x: lib.polygamma(1, x), "_gelu": lambda lib, x: lib.nn.functional.gelu(x),
+           "_gelu_grad": lambda lib, x: lib.ops.aten.gelu_backward(lib.ones_like(x), x)}
 
 # name: domain of the float inputs (per operand for binary ops), integer domain, extra call
 # arguments (each a (args, kwargs) pair), and where needed a gradcheck domain away from kinks.
@@ -32,7 +35,7 @@ ENTRIES = {
     "sinh": {}, "cosh": {}, "asinh": {}, "acosh": {"dom": (1.1, 4)}, "atanh": {"dom": (-0.9, 0.9)},
     "log2": {"dom": (0.1, 4)}, "log10": {"dom": (0.1, 4)}, "exp2": {}, "sgn": {}, "frac": {}, "square": {},
     "erfinv": {"dom": (-0.9, 0.9)}, "erfc": {}, "lgamma": {"dom": (0.1, 5)}, "digamma": {"dom": (0.1, 5)},
-    "_trigamma": {"dom": (0.1, 5), "int": (1, 6)}, "sinc": {},  # (torch's float32 poles are rounding noise)
+    "_trigamma": {"dom": (0.1, 5), "int": (1, 6)}, "sinc": {}, "_gelu": {"dom": (-4, 4)}, "_gelu_grad": {"dom": (-4, 4)},  # (torch's float32 poles are rounding noise)
     "logit": {"dom": (0.05, 0.95), "args": [((), {}), ((), {"eps": 0.2})], "grad": (0.25, 0.75)},
     "nan_to_num": {"args": [((), {}), ((), {"nan": 1.5, "posinf": 7.0, "neginf": -3.0})]},
     "bitwise_not": {},
@@ -94,9 +97,10 @@ def _sample(name, dtype, shape, k, arity):
 
 def _call(lib, name, args, extra):
     fn = getattr(lib, name, None)
-    if fn is None:  # the private internals (_trigamma) are checked against torch's polygamma(1, x)
-        assert name == "_trigamma"
-        return lib.polygamma(1, args[0]) if lib is not mt else args[0]._trigamma()
+    if fn is None:  # the private internals, against what torch computes with them
+        if lib is mt:
+            return getattr(args[0], name)()
+        return PRIVATE[name](lib, args[0])
     xargs, kw = extra
     return fn(*args, *xargs, **kw)
 
@@ -125,7 +129,7 @@ def _extras(name):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", PUBLIC + ["_trigamma"])
+@pytest.mark.parametrize("name", PUBLIC + sorted(PRIVATE))
 def test_values_match_torch(name, dtype, device):
     torch = pytest.importorskip("torch")
     op = OPS[name]

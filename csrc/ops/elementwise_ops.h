@@ -114,7 +114,12 @@ enum { U_0 = 0, U_A = 1, U_B = 2, U_Y = 4 };
     U(LOGIT, logit, FLOAT, IN, FMIC, "LogitBackward0", logit_grad(g, x, prm))                                    \
     /* prm: {nan, posinf, neginf}, already resolved to the dtype's limits */                                     \
     U(NAN_TO_NUM, nan_to_num, IDINT, IN, FMIC, "NanToNumBackward0", MUL(g, U_(ISFINITE, x)))                     \
-    U(BITWISE_NOT, bitwise_not, INTEGER, NONE, FMI, NULL, NOT_IMPL)
+    U(BITWISE_NOT, bitwise_not, INTEGER, NONE, FMI, NULL, NOT_IMPL)                                              \
+    /* F.gelu (approximate='none'), x Phi(x), in one pass: its derivative Phi(x) + x phi(x) is _gelu_grad, whose   \
+       own is phi(x) (2 - x^2), so double backward is recorded too */                                            \
+    U(GELU, _gelu, FLOATONLY, IN, M, "GeluBackward0", MUL(g, U_(GELU_GRAD, x)))                                  \
+    U(GELU_GRAD, _gelu_grad, FLOATONLY, IN, M, "GeluBackwardBackward0",                                          \
+      MUL(g, MUL(MULS(U_(EXP, MULS(MUL(x, x), -0.5)), 0.3989422804014327), RSUBS(2.0, MUL(x, x)))))
 
 #define MT_BINARY_OPS(B)                                                                                         \
     B(ADD, add, ARITH, U_0, U_0, FMISC, "AddBackward0", "AddBackward0", "AddBackward0", IDENT, IDENT)            \

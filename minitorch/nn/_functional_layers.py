@@ -70,7 +70,7 @@ def gelu(input, approximate="none"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     _floating_only(input, "GeluKernelImpl")
     if approximate == "none":
-        return input * 0.5 * ((input * _SQRT1_2).erf() + 1.0)
+        return input._gelu()  # one kernel (csrc/ops/elementwise_ops.h: _gelu and its derivative _gelu_grad)
     inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
     return input * 0.5 * (inner.tanh() + 1.0)
 
