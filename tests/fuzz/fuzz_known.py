@@ -216,7 +216,7 @@ KNOWN = [
      "pow with an integer exponent beyond float precision: a Python int exponent is rounded to the tensor's float "
      "dtype (odd 2^31+1 becomes even: sign lost), int64 exponents near the limits give other gradients", "xfail"),
     ("pow-int-base-exponent-grad", lambda c, m: c["op"] == "pow" and m["kind"] == "grad"
-     and _dtypes(c) & {"int32", "int64", "bool"} and "float64" in _dtypes(c),
+     and _dtypes(c) & {"int32", "int64", "bool", "uint8", "int8", "int16"} and "float64" in _dtypes(c),
      "pow(int tensor, float64 tensor): the exponent's gradient computes log(base) in float32 (relative error ~1e-8 "
      "in a float64 gradient)", "xfail"),
     ("pow-neg-inf-half", lambda c, m: c["op"] in ("pow", "float_power") and m["kind"] in ("value", "mutated", "base")
@@ -311,11 +311,21 @@ KNOWN = [
      "(torch.tensor(5, dtype=torch.int32).where(cond, -1) is int32, as torch.where(cond, x, -1))", "xfail"),
     ("alpha-narrow-double-rounding",
      lambda c, m: c["op"] in ("add", "sub", "subtract", "rsub") and "alpha" in c["kwargs"]
-     and m["kind"] in ("value", "mutated", "base") and _dtypes(c) & {"float16", "bfloat16"},
+     and m["kind"] in ("value", "mutated", "base", "dtype") and _dtypes(c) & {"float16", "bfloat16"},
      "BUG: add/sub(x, y, alpha=a) on float16/bfloat16 rounds a * y into the dtype before the add (two roundings; "
      "under cancellation many ulps of the result): bfloat16 2.15625 - 3 * 0.8828125 gives -0.5, torch's "
-     "vectorized kernel -0.4921875 (exact; its scalar path for tensors under 16 elements rounds twice too)",
+     "vectorized kernel -0.4921875 (exact; its scalar path for tensors under 16 elements rounds twice too). "
+     "And a float alpha with a narrow-float result gives float32: add(bfloat16, int8, alpha=0.5), "
+     "sub(0-d bfloat16, 3, alpha=0.5) (torch: bfloat16)",
      "xfail"),
+    ("narrow-0d-wide-operand-rounded",
+     lambda c, m: c["op"] in ("floor_divide", "div", "divide", "true_divide", "mul", "multiply")
+     and m["kind"] in ("value", "mutated", "base") and _dtypes(c) & {"float16", "bfloat16"}
+     and _other_float_0d(c),
+     "BUG: mul/div/floor_divide of a float16/bfloat16 tensor by a 0-d float32/float64 tensor round the 0-d value "
+     "into the narrow dtype first; torch's kernels take a CPU 0-d operand's own value in float32 (as for a "
+     "Python number): floor_divide(tensor([2.398], dtype=float16), tensor(-1.19889381, dtype=float64)) is -3 in "
+     "torch, -2 in minitorch (a 0-d float16 divisor of a bfloat16 tensor likewise)", "xfail"),
     ("where-uint8-condition",
      lambda c, m: c["op"] == "where" and m["kind"] == "spurious_exception" and _in(m, "with dtype Byte"),
      "where(cond, a, b) with a uint8 condition raises RuntimeError 'where expected condition to be a boolean "
@@ -331,18 +341,28 @@ KNOWN = [
      "BUG: backward of a narrow-float op with a Python number outside the dtype's range raises 'value cannot be "
      "converted to type c10::Half without overflow' (x * 1e20 on float16; torch's mul keeps the number in float32, "
      "and its gradient is inf)", "xfail"),
-    ("repeat-size-overflow",
-     lambda c, m: c["op"] == "repeat" and m["kind"] in ("missing_exception", "shape", "grad_exception")
+    ("repeat-expand-size-overflow",
+     lambda c, m: c["op"] in ("repeat", "expand")
+     and m["kind"] in ("missing_exception", "shape", "grad_exception", "exception_type")
      and any(isinstance(v, int) and abs(v) >= 2 ** 40 for v in c["args"][1:] + sum(
          [a.get("tuple", a.get("list", [])) for a in c["args"][1:] if isinstance(a, dict)], [])),
      "BUG: repeat's output size is not checked for overflow: ones(8, 2).repeat(2**62, 3) wraps 8 * 2**62 to 0 "
-     "and returns a tensor of shape [0, 6]; torch raises RuntimeError", "xfail"),
+     "and returns a tensor of shape [0, 6]; x.expand(2**62, 7, 0, 0) makes a tensor whose shape's product "
+     "overflows (reading it fails); torch raises RuntimeError ('numel: integer multiplication overflow')",
+     "xfail"),
     ("sinc-backward-tiny-x",
      lambda c, m: c["op"] == "sinc" and m["kind"] == "grad" and "got np.float" in m["detail"] and "(nan)" in
      m["detail"].split(", want")[0],
      "BUG: sinc's gradient is NaN at tiny nonzero x, where pi*x*x underflows (float16 4.65e-6, float32 1e-23, "
      "float64 1e-170: 0/0); torch gives 0 (its formula's NaN is masked to the limit)", "xfail"),
 ]
+
+
+def _other_float_0d(case):
+    """A 0-d float input of another dtype than a float16/bfloat16 input (the case's result dtype)."""
+    narrow = {s["dtype"] for s in case["inputs"] if s["dtype"] in ("float16", "bfloat16") and view_shape(s) != []}
+    return any(s["dtype"] in ("float32", "float64", "float16", "bfloat16") and view_shape(s) == []
+               and narrow - {s["dtype"]} for s in case["inputs"])
 
 
 def _clamp_odd_bounds(case):
