@@ -351,10 +351,11 @@ KNOWN = [
      "overflows (reading it fails); torch raises RuntimeError ('numel: integer multiplication overflow')",
      "xfail"),
     ("sinc-backward-tiny-x",
-     lambda c, m: c["op"] == "sinc" and m["kind"] == "grad" and "got np.float" in m["detail"] and "(nan)" in
-     m["detail"].split(", want")[0],
-     "BUG: sinc's gradient is NaN at tiny nonzero x, where pi*x*x underflows (float16 4.65e-6, float32 1e-23, "
-     "float64 1e-170: 0/0); torch gives 0 (its formula's NaN is masked to the limit)", "xfail"),
+     lambda c, m: c["op"] == "sinc" and m["kind"] == "grad"
+     and _any_input(c, lambda a: a.dtype.kind == "f" and ((a != 0) & (np.abs(a) < 0.05)).any()),
+     "BUG: sinc's gradient loses its digits at small x: NaN where pi*x*x underflows (float16 4.65e-6, float32 "
+     "1e-23, float64 1e-170: 0/0; torch gives 0), and cancellation near 0 (float32 x = -5.7636e-4: 0.0020079, "
+     "torch 0.0018964, exact 0.0018961)", "xfail"),
 ]
 
 
