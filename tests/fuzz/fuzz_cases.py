@@ -15,6 +15,9 @@ None, str) or one of {"t": i} (input tensor i), {"list": [...]}, {"tuple": [...]
 
 Forms: F minitorch.op(*args), M args[0].op(*rest), I args[0].op_(*rest), op / rop / iop Python
 operators (a OP b, scalar OP b, a OP= b), getitem, setitem, attr (a property such as .T).
+Narrow dtypes (uint8 int8 int16 float16 bfloat16): a share of the indices (NARROW_SHARE), picked from a
+stream of their own, are narrow cases, whose dtypes come from NARROW first; the other indices give the
+cases they gave before the narrow dtypes existed.
 Nothing here imports minitorch or torch.
 """
 import math

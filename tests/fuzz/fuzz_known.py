@@ -5,7 +5,8 @@ loosening the comparison. Remove an entry when the bug is fixed; its cases then 
 Each entry is (id, predicate(case, mismatch) -> bool, reason, action). `mismatch` is one
 {"kind", "detail"} dict from fuzz_exec.compare; action "xfail", or "skip" for cases that must not
 run at all (crashes: predicate(case, None) is asked before running). Entries whose id starts with
-"torch-" are PyTorch's own inconsistencies, not minitorch bugs.
+"torch-" are PyTorch's own inconsistencies, not minitorch bugs; reasons starting with "BUG:" are minitorch
+bugs found by the narrow-dtype campaign, each with its minimal reproducer in the reason.
 """
 import numpy as np
 
