@@ -15,15 +15,28 @@ None, str) or one of {"t": i} (input tensor i), {"list": [...]}, {"tuple": [...]
 
 Forms: F minitorch.op(*args), M args[0].op(*rest), I args[0].op_(*rest), op / rop / iop Python
 operators (a OP b, scalar OP b, a OP= b), getitem, setitem, attr (a property such as .T).
+Narrow dtypes (uint8 int8 int16 float16 bfloat16): a share of the indices (NARROW_SHARE), picked from a
+stream of their own, are narrow cases, whose dtypes come from NARROW first; the other indices give the
+cases they gave before the narrow dtypes existed.
 Nothing here imports minitorch or torch.
 """
 import math
+import os
 
 import numpy as np
 
-DTYPES = ["float32", "float64", "int64", "int32", "bool"]
-FLOATS = ("float32", "float64")
-INTS = ("int64", "int32")
+DTYPES = ["float32", "float64", "int64", "int32", "bool"]  # the original dtypes: their cases are unchanged
+# the narrow storage dtypes (computed in float32 / int32 and rounded once per op, as PyTorch's CPU kernels)
+NARROW = ["uint8", "int8", "int16", "float16", "bfloat16"]
+NARROW_WEIGHTS = (12, 12, 10, 33, 33)
+ALL_DTYPES = DTYPES + NARROW
+FLOATS = ("float32", "float64", "float16", "bfloat16")
+NARROW_FLOATS = ("float16", "bfloat16")
+INTS = ("int64", "int32", "uint8", "int8", "int16")
+# The share of cases built around a narrow dtype. It is decided from its own random stream, so every other
+# case is exactly the case the same (seed, index) gave before the narrow dtypes existed;
+# MINITORCH_FUZZ_NARROW=0 reproduces the old sequence in full, =1 makes every case a narrow one.
+NARROW_SHARE = float(os.environ.get("MINITORCH_FUZZ_NARROW", "0.34"))
 
 # ---------------------------------------------------------------------------------------------
 # the elementwise manifest (minitorch._C._ops), passed in by the caller so that this module does
@@ -51,6 +64,9 @@ INPLACE_OPERATORS = {k: v + "=" for k, v in OPERATORS.items() if k not in ("eq",
 
 SPECIAL_FLOATS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -3.0, 1e30, -1e30, 1e-40,
                   3e38, 1e-7, 88.8, -104.0, 709.0]
+# the narrow floats' own edges (largest finite, subnormals, exp's overflow point), mixed into their "special" data
+NARROW_SPECIALS = {"float16": [65504.0, -65504.0, 6e-8, 1e-5, 6.1e-5, 11.1, -17.3, 300.0, 1e30],
+                   "bfloat16": [3.3e38, -3.3e38, 1e-39, 9.2e-41, 1.2e-38, 88.8, -104.0, 1e30]}
 SCALARS_INT = [0, 1, -1, 2, 3, -3, 5, 7, -8, 100, 2 ** 31, -2 ** 31 - 1, 2 ** 40]
 SCALARS_FLOAT = [0.5, -2.5, 0.0, -0.0, 1e-3, 3.75, 2.0, -1.0, float("nan"), float("inf"), float("-inf"), 1e20]
 SCALARS_BOOL = [True, False]
@@ -59,8 +75,10 @@ SCALARS_BOOL = [True, False]
 class Gen:
     """Random helpers over one numpy Generator."""
 
-    def __init__(self, seed, index):
+    def __init__(self, seed, index, narrow=False):
         self.r = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(index)]))
+        self.narrow = narrow  # a narrow case: its first dtype is a narrow one, later ones mostly too
+        self._dtypes_drawn = 0
 
     def p(self, prob):
         return bool(self.r.random() < prob)
@@ -119,7 +137,17 @@ class Gen:
 
     # ---- dtypes, scalars ----
     def dtype(self, weights=(30, 16, 20, 14, 20)):
-        return self.pick(DTYPES, weights)
+        """A dtype; `weights` are those of DTYPES (narrow cases draw the narrow ones by NARROW_WEIGHTS)."""
+        if not self.narrow:
+            return self.pick(DTYPES, weights)
+        self._dtypes_drawn += 1
+        if self._dtypes_drawn == 1 or self.p(0.6):
+            return self.pick(NARROW, NARROW_WEIGHTS)
+        return self.pick(DTYPES, weights)  # mixed with a wide dtype: promotion across the lattice
+
+    def any_dtype(self):
+        """A dtype= argument: every dtype in narrow cases."""
+        return self.pick(ALL_DTYPES if self.narrow else DTYPES)
 
     def scalar(self, kinds=("int", "float", "bool"), weights=None):
         k = self.pick(list(kinds), weights)
@@ -220,9 +248,10 @@ def literal_spec(values, dtype, shape=None):
 
 
 def make_array(spec):
-    """The base NumPy array of a tensor spec."""
+    """The base NumPy array of a tensor spec. NumPy has no bfloat16: its array is float32, which each library
+    converts with its own .to(bfloat16) (fuzz_exec.build_inputs)."""
     dtype, shape, d = spec["dtype"], tuple(spec["base"]), spec["data"]
-    npdt = np.bool_ if dtype == "bool" else np.dtype(dtype)
+    npdt = np.bool_ if dtype == "bool" else np.dtype("float32" if dtype == "bfloat16" else dtype)
     dist = d["dist"]
     if dist == "literal":
         return np.asarray(d["values"], dtype=npdt).reshape(shape)
@@ -243,11 +272,12 @@ def make_array(spec):
         elif dist == "intlike":
             a = r.integers(-10, 11, shape) / 2.0
         elif dist == "wide":
-            a = np.exp(r.uniform(-14, 14, shape)) * r.choice([-1.0, 1.0], shape)
+            lo, hi = (-17, 11.5) if dtype == "float16" else (-14, 14)  # float16: subnormals to near its overflow
+            a = np.exp(r.uniform(lo, hi, shape)) * r.choice([-1.0, 1.0], shape)
         elif dist == "special":
             a = np.array(r.standard_normal(shape) * 2).reshape(shape)
             m = np.array(r.random(shape) < 0.2).reshape(shape)
-            a[m] = r.choice(np.array(SPECIAL_FLOATS), int(m.sum()))
+            a[m] = r.choice(np.array(SPECIAL_FLOATS + NARROW_SPECIALS.get(dtype, [])), int(m.sum()))
         elif dist == "rspecial":  # specials without overflow-sized finite values (reductions)
             a = np.array(r.standard_normal(shape) * 2).reshape(shape)
             m = np.array(r.random(shape) < 0.15).reshape(shape)
@@ -258,8 +288,19 @@ def make_array(spec):
             a[m] = r.choice(np.array([np.nan, 0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -3.0]), int(m.sum()))
         elif dist == "range":
             a = r.uniform(d["lo"], d["hi"], shape)
+        elif dist == "distinct":  # distinct values, exact in bfloat16 and float16 (7 fraction bits, |x| in [1/4, 16))
+            pool = np.concatenate([(1 + np.arange(128) / 128) * 2.0 ** k for k in range(-2, 4)])
+            pool = np.concatenate([pool, -pool])
+            n = int(np.prod(shape))
+            a = r.choice(pool, n, replace=n > pool.size).reshape(shape)  # (a base larger than the pool: some ties)
         else:
             raise ValueError(dist)
+        if d.get("nopoles") and dtype in NARROW_FLOATS:
+            # the poles are found after the rounding into the narrow dtype (which makes integers of -33.1, ...);
+            # below -60, x + 0.25 (off the pole) would round back onto it
+            a = np.maximum(a, -60.0)
+            if dtype == "bfloat16":
+                a = round_bfloat16(a)
         with np.errstate(over="ignore"):
             return _upcast(np.asarray(a, dtype=npdt).reshape(shape), d)
     info = np.iinfo(npdt)
@@ -281,6 +322,14 @@ def make_array(spec):
     else:
         raise ValueError(dist)
     return _upcast(np.asarray(a).astype(npdt).reshape(shape), d)
+
+
+def round_bfloat16(a):
+    """float32 values rounded to the nearest bfloat16 (ties to even), held in float32 (NumPy has no bfloat16)."""
+    a = np.asarray(a, np.float32)
+    b = a.view(np.uint32).astype(np.uint64)
+    r = (((b + 0x7FFF + ((b >> 16) & 1)) >> 16) << 16).astype(np.uint32).view(np.float32)
+    return np.where(np.isnan(a), a, r)
 
 
 def _upcast(a, d):
@@ -348,7 +397,9 @@ def _maybe_grad(g, case, prob=0.3, mutating=False):
             if spec["data"]["dist"] in ("special", "wide", "rspecial"):
                 spec["data"]["dist"] = "gspecial"  # no overflow-sized values: intermediate overflow differs
             if ties_matter:
-                spec["data"]["dist"] = "normal"  # ties pick unspecified indices, so gradients differ
+                # ties pick unspecified indices, so gradients differ; normal values tie often once rounded
+                # into a narrow dtype, so those get distinct ones
+                spec["data"]["dist"] = "distinct" if spec["dtype"] in NARROW_FLOATS else "normal"
             if mutating and i == 0:
                 spec["clone"] = True
     return case
@@ -507,7 +558,7 @@ def gen_reduce(g, _ops=None):
     if name in ("softmax", "log_softmax"):
         kwargs["dim"] = _dim(g, r, allow_none=False)
         if g.p(0.2):
-            kwargs["dtype"] = {"dtype": g.pick(["float32", "float64"])}
+            kwargs["dtype"] = {"dtype": g.pick(["float32", "float64"] + (list(NARROW_FLOATS) if g.narrow else []))}
     elif name == "logsumexp":
         kwargs["dim"] = _dim(g, r, allow_none=False, multi=True)
         if kwargs["dim"] == {"tuple": []}:
@@ -521,7 +572,7 @@ def gen_reduce(g, _ops=None):
         if g.p(0.5) and (d is not None or name in ("argmax", "argmin")):
             kwargs["keepdim"] = g.p(0.5)
         if name == "prod" and g.p(0.15):
-            kwargs["dtype"] = {"dtype": g.pick(DTYPES)}
+            kwargs["dtype"] = {"dtype": g.any_dtype()}
     else:
         d = _dim(g, r, multi=True)
         if d is not None:
@@ -529,7 +580,7 @@ def gen_reduce(g, _ops=None):
         if g.p(0.5) and d is not None:
             kwargs["keepdim"] = g.p(0.5)
         if name in ("sum", "mean") and g.p(0.15):
-            kwargs["dtype"] = {"dtype": g.pick(DTYPES)}
+            kwargs["dtype"] = {"dtype": g.any_dtype()}
         if name in ("var", "std"):
             k = g.pick(["none", "unbiased", "correction"])
             if k == "unbiased":
@@ -918,7 +969,7 @@ def gen_index(g, _ops=None):
 
 def gen_matmul(g, _ops=None):
     name = g.pick(["matmul", "@", "mm", "bmm", "dot", "outer", "addmm"], [6, 3, 3, 3, 2, 2, 2])
-    dtype = g.pick(DTYPES, [50, 30, 8, 5, 4])
+    dtype = g.dtype((50, 30, 8, 5, 4))
     db = dtype if g.p(0.93) else g.dtype()
 
     def dim():
@@ -1065,7 +1116,7 @@ def gen_scan(g, _ops=None):
         else:
             kwargs["dim"] = d
         if name in ("cumsum", "cumprod") and g.p(0.2):
-            kwargs["dtype"] = {"dtype": g.pick(DTYPES)}
+            kwargs["dtype"] = {"dtype": g.any_dtype()}
         form = g.pick(["F", "M", "I"], [2, 2, 1]) if name in ("cumsum", "cumprod") else g.pick(["F", "M"])
     c = _case("scan", name, form, [x], args, kwargs)
     return _maybe_grad(g, c, 0.3, mutating=form == "I")
@@ -1076,9 +1127,17 @@ FAMILIES = [("unary", gen_unary, 22), ("binary", gen_binary, 28), ("reduce", gen
             ("scan", gen_scan, 4)]
 
 
-def make_case(manifest, seed, index, family=None):
+def is_narrow_case(seed, index, share=None):
+    """Whether (seed, index) is a narrow-dtype case: its own stream, so the other cases keep their streams."""
+    share = NARROW_SHARE if share is None else share
+    r = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(index), 16]))
+    return bool(r.random() < share)
+
+
+def make_case(manifest, seed, index, family=None, narrow=None):
     """The case for (seed, index); `manifest` is minitorch._C._ops (a sequence of dicts)."""
-    g = Gen(seed, index)
+    narrow = is_narrow_case(seed, index) if narrow is None else narrow
+    g = Gen(seed, index, narrow)
     unary = [o for o in manifest if o["arity"] == 1]
     binary = [o for o in manifest if o["arity"] == 2]
     names = [f[0] for f in FAMILIES]
@@ -1087,6 +1146,8 @@ def make_case(manifest, seed, index, family=None):
     ops = unary if fam == "unary" else binary if fam == "binary" else None
     c = fn(g, ops)
     c["seed"], c["index"] = int(seed), int(index)
+    if narrow:
+        c["narrow"] = True
     if family:
         c["family_forced"] = family
     return c

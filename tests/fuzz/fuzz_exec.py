@@ -13,7 +13,8 @@ import warnings
 
 import numpy as np
 
-from fuzz_cases import FLOATS, OPERATORS, UNARY_OPERATORS, INPLACE_OPERATORS, finite_max, make_array, view_shape
+from fuzz_cases import (ALL_DTYPES, FLOATS, NARROW_FLOATS, OPERATORS, UNARY_OPERATORS, INPLACE_OPERATORS, finite_max,
+                        make_array, round_bfloat16, view_shape)
 
 BINOPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "//": operator.floordiv,
           "%": operator.mod, "**": operator.pow, "&": operator.and_, "|": operator.or_, "^": operator.xor,
@@ -61,7 +62,7 @@ class Lib:
     def __init__(self, mod, name):
         self.mod, self.name = mod, name
         self.Tensor = mod.Tensor
-        self.dtypes = {n: getattr(mod, n) for n in ("float32", "float64", "int64", "int32", "bool")}
+        self.dtypes = {n: getattr(mod, n) for n in ALL_DTYPES}
 
     def is_tensor(self, v):
         return isinstance(v, self.Tensor)
@@ -71,12 +72,19 @@ def _dtype_name(dt):
     return str(dt).replace("torch.", "")
 
 
+def _np_dtype(name):
+    """The NumPy dtype holding a tensor dtype's values (bfloat16, which NumPy lacks, widens exactly to float32)."""
+    return np.bool_ if name == "bool" else np.dtype("float32" if name == "bfloat16" else name)
+
+
 def convert(lib, v):
     """A library-neutral copy of a result."""
     if lib.is_tensor(v):
         t = v.detach()
         if getattr(t, "_is_zerotensor", None) and t._is_zerotensor():  # torch's lazily-zero gradients
-            data = np.zeros(tuple(t.shape), dtype=_dtype_name(t.dtype).replace("bool", "bool_"))
+            data = np.zeros(tuple(t.shape), dtype=_np_dtype(_dtype_name(t.dtype)))
+        elif _dtype_name(t.dtype) == "bfloat16":  # .numpy() refuses bfloat16 in both libraries
+            data = np.array(t.float().numpy(), copy=True)
         else:
             data = np.array(t.numpy(), copy=True)
         return {"t": _dtype_name(v.dtype), "shape": tuple(int(s) for s in v.shape), "data": data,
@@ -109,6 +117,10 @@ def build_inputs(lib, case):
     for spec in case["inputs"]:
         arr = make_array(spec)
         t = lib.mod.tensor(arr)
+        if spec["dtype"] == "bfloat16":
+            t = t.to(lib.dtypes["bfloat16"])  # each library's own float32 -> bfloat16 rounding
+        if spec.get("widen"):
+            t = t.to(lib.dtypes[spec["widen"]])  # the narrow values, computed wider (narrow_case's oracle)
         leaf = None
         if spec.get("rg"):
             t.requires_grad_(True)
@@ -256,6 +268,8 @@ def _finish(lib, case, o, r, args, bases, leaves):
                 for k, t in enumerate(tg):
                     w = np.random.default_rng(1234 + k).standard_normal(tuple(t.shape))
                     w = lib.mod.tensor(w.astype(np.float64 if _dtype_name(t.dtype) == "float64" else np.float32))
+                    if _dtype_name(t.dtype) in NARROW_FLOATS:
+                        w = w.to(t.dtype)  # the whole backward in the narrow dtype
                     term = (t * w).sum()
                     loss = term if loss is None else loss + term
                 loss.backward()
@@ -281,12 +295,25 @@ ACCUMULATING = {"sum", "mean", "prod", "var", "std", "logsumexp", "norm", "softm
                 "bmm", "dot", "addmm", "scatter_add", "outer"}
 
 
+# the spacing of the narrow floats at 1 (2^-10, 2^-7): both libraries compute in float32 and round once, so
+# results differ by the float32 difference plus at most one rounding flip of the narrow dtype
+NARROW_EPS = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}
+
+
 def tolerance(case, dtype, inputs_max, n_acc):
     """(rtol, atol) for a float result of `dtype`."""
     op = case["op"]
+    narrow = dtype in NARROW_EPS
     f32 = (dtype == "float32" or any(s["dtype"] == "float32" for s in case["inputs"])
            or case["kwargs"].get("dtype") == {"dtype": "float32"})
-    if dtype == "float64" and not f32:
+    if narrow:
+        # two units in the narrow dtype's last place, relative; near zero the float32 absolute tolerances
+        rtol, atol = 2 * NARROW_EPS[dtype], 1e-6
+        if op in TRANSCENDENTAL:
+            atol = 1e-5
+        if op in SPECIAL_FN:
+            rtol, atol = max(rtol, 1e-3), 1e-3
+    elif dtype == "float64" and not f32:
         rtol, atol = 1e-9, 1e-12
         if op in SPECIAL_FN:
             rtol, atol = 1e-7, 1e-9
@@ -297,7 +324,7 @@ def tolerance(case, dtype, inputs_max, n_acc):
         if op in SPECIAL_FN:
             rtol, atol = 1e-3, 1e-3
     if op in ACCUMULATING or case["family"] == "reduce":
-        eps = 1.2e-7 if f32 else 2.3e-16
+        eps = 1.2e-7 if f32 or narrow else 2.3e-16  # narrow results accumulate in float32
         scale = max(inputs_max, 1.0)
         if op in ("var", "std", "prod", "matmul", "mm", "bmm", "dot", "addmm", "outer", "norm"):
             scale = scale * scale
@@ -435,9 +462,9 @@ def compare(got, want, case):
         if (want.grads is None) != (got.grads is None):
             out.append({"kind": "grad", "detail": f"grads: minitorch {_short(got.grads)}, torch {_short(want.grads)}"})
         else:
-            gtol = (lambda dt: tuple(v * 10 for v in tolerance(case, dt, m, n_acc)))
             for i, (g, w) in enumerate(zip(got.grads, want.grads)):
                 g, w = _zero_if_none(g, w), _zero_if_none(w, g)  # no gradient == a zero gradient
+                gtol = _grad_tolerance(case, m, n_acc, w, i)
                 if isinstance(w, dict) or isinstance(g, dict):
                     if not (isinstance(w, dict) and isinstance(g, dict)):
                         out.append({"kind": "grad", "detail": f"grad of input {i}: minitorch {_short(g)}, torch {_short(w)}"})
@@ -449,12 +476,71 @@ def compare(got, want, case):
     return out
 
 
+NARROW_ALT = True
+INT_OR_BOOL = ("int32", "int64", "bool", "uint8", "int8", "int16")
+
+
+def widen_case(case):
+    """The case with its float16/bfloat16 inputs (and dtype= arguments) computed in float32: the arithmetic
+    PyTorch's CPU kernels promise for them (compute in float32, round once), with torch's float32 kernels."""
+    import copy
+    c = copy.deepcopy(case)
+    for s in c["inputs"]:
+        if s["dtype"] in NARROW_FLOATS:
+            s["widen"] = "float32"
+    if isinstance(c["kwargs"].get("dtype"), dict) and c["kwargs"]["dtype"].get("dtype") in NARROW_FLOATS:
+        c["kwargs"]["dtype"] = {"dtype": "float32"}
+    return c
+
+
+def _round_like(v, like):
+    """`v` (a converted float32 result) rounded into the narrow float dtype of `like` (torch's own result)."""
+    if isinstance(v, dict) and isinstance(like, dict) and "t" in v and "t" in like:
+        if like["t"] in NARROW_FLOATS and v["t"] == "float32":
+            with np.errstate(over="ignore"):
+                d = v["data"].astype(np.float16) if like["t"] == "float16" else round_bfloat16(v["data"])
+            return dict(v, t=like["t"], data=d)
+        return v
+    if isinstance(v, dict) and isinstance(like, dict) and "seq" in v and "seq" in like:
+        return dict(v, seq=[_round_like(x, y) for x, y in zip(v["seq"], like["seq"])])
+    if isinstance(v, list) and isinstance(like, list):
+        return [_round_like(x, y) for x, y in zip(v, like)]
+    return v
+
+
+def _grad_tolerance(case, m, n_acc, want, leaf):
+    """Ten times the result's tolerance. Narrow gradients also get two units in the last place of the
+    gradient's largest element, absolute, and of sqrt(terms) when one gradient element sums several terms
+    (a broadcast or repeated input, matmul): a backward is a chain of narrow ops, each rounding (per-batch
+    matmul products, partial sums over broadcast dims are rounded into the dtype in each library's own order),
+    so an element's error follows the size of the partial sums it went through, not its own (a cancelling sum
+    of terms ~1 is off by ~1 ulp of 1; the partial sums of n random terms grow as sqrt(n))."""
+    big = finite_max([want["data"]]) if isinstance(want, dict) and "data" in want else 0.0
+    numel = [int(np.prod(view_shape(s))) for s in case["inputs"]]
+    terms = max(numel) / max(numel[leaf], 1) if leaf < len(numel) else 1
+    if case["family"] == "matmul":
+        terms *= n_acc
+    if terms > 1:
+        big = max(big, 1.0) * terms ** 0.5
+    # a wider leaf's gradient that went through a narrow op (a float64 operand of float16's in-place op) carries
+    # that op's rounding: the narrowest float input sets the tolerance
+    narrow = [d for d in ("bfloat16", "float16") if any(s["dtype"] == d for s in case["inputs"])]
+
+    def tol(dt):
+        dt = narrow[0] if narrow else dt
+        rtol, atol = (v * 10 for v in tolerance(case, dt, m, n_acc))
+        if dt in NARROW_EPS:
+            atol = max(atol, 2 * NARROW_EPS[dt] * big)
+        return rtol, atol
+    return tol
+
+
 def upcast_case(case):
     """The case with float32 inputs computed in float64 (same values): a more accurate oracle."""
     import copy
     c = copy.deepcopy(case)
     for s in c["inputs"]:
-        if s["dtype"] == "float32" or (s["dtype"] in ("int32", "int64", "bool") and c["family"] == "unary"):
+        if s["dtype"] == "float32" or (s["dtype"] in INT_OR_BOOL and c["family"] == "unary"):
             s["data"]["upcast"] = "float64"
     if isinstance(c["kwargs"].get("dtype"), dict) and c["kwargs"]["dtype"].get("dtype") == "float32":
         c["kwargs"]["dtype"] = {"dtype": "float64"}
@@ -474,7 +560,9 @@ def check_case(mt, th, case, on_stage=None):
     """Runs the case on both libraries; (minitorch outcome, torch outcome, mismatches).
     Float32 transcendental results that differ from torch's float32 are accepted when they match
     torch's float64 result rounded to float32 (torch's float32 kernels are the less accurate side
-    there: polygamma, lgamma near poles, ...)."""
+    there: polygamma, lgamma near poles, ...). Likewise float16/bfloat16 results are accepted when they
+    match torch's float32 result rounded once into the narrow dtype (the arithmetic torch's CPU kernels
+    promise; some of its narrow kernels, composite ones, round intermediates)."""
     if on_stage:
         on_stage("minitorch")
     got = run_case(mt, case)
@@ -492,6 +580,17 @@ def check_case(mt, th, case, on_stage=None):
                 alt.grads = [_as_float32(x) if isinstance(x, dict) else x for x in alt.grads]
             if not compare(got, alt, case):
                 ms = []
+    if (NARROW_ALT and ms and all(m["kind"] in ("value", "mutated", "base", "grad") for m in ms)
+            and (any(s["dtype"] in NARROW_FLOATS for s in case["inputs"])
+                 or case["kwargs"].get("dtype") in [{"dtype": d} for d in NARROW_FLOATS])):
+        alt = run_case(th, widen_case(case))
+        if not alt.exc and not alt.grad_exc:
+            for k in ("value", "mutated", "base", "grads"):
+                setattr(alt, k, _round_like(getattr(alt, k), getattr(want, k)))
+            # a mismatch stays when the float32 oracle disagrees at the same place too (a result can match
+            # it while a gradient's difference is a known one)
+            left = {(m["kind"], m["detail"].split(":")[0]) for m in compare(got, alt, case)}
+            ms = [m for m in ms if (m["kind"], m["detail"].split(":")[0]) in left]
     return got, want, ms
 
 
@@ -533,12 +632,14 @@ def case_code(case, lib="lib"):
     for i, s in enumerate(case["inputs"]):
         a = make_array(s)
         if a.size <= 24:
-            src = f"np.array({a.tolist()!r}, dtype=np.{'bool_' if s['dtype'] == 'bool' else s['dtype']})"
+            src = f"np.array({a.tolist()!r}, dtype=np.{_np_dtype(s['dtype']).__name__ if s['dtype'] == 'bool' else a.dtype})"
             if a.ndim and a.size == 0:
                 src += f".reshape({tuple(a.shape)})"
         else:
             src = f"make_array({s!r})"
         t = f"{lib}.tensor({src})"
+        if s["dtype"] == "bfloat16":
+            t += f".to({lib}.bfloat16)"
         if s.get("rg"):
             t += ".requires_grad_()"
             if s.get("clone"):

@@ -24,7 +24,7 @@ import pytest
 
 import minitorch
 from fuzz_options import fuzz_settings
-from fuzz_cases import DTYPES, make_case
+from fuzz_cases import ALL_DTYPES, DTYPES, NARROW_SHARE, make_case, round_bfloat16
 from fuzz_exec import Lib, case_code, check_case, describe
 from fuzz_known import KNOWN, match_known
 
@@ -92,7 +92,8 @@ def test_generator_covers_the_manifest_and_dtypes():
             ranks.add(len(s["base"]))
     declared = {o["name"] for o in OPS}
     assert not declared - ops, f"manifest ops never generated: {sorted(declared - ops)}"
-    assert set(DTYPES) <= dtypes
+    want = set(ALL_DTYPES) if NARROW_SHARE else set(DTYPES)  # MINITORCH_FUZZ_NARROW=0: the old dtypes only
+    assert want <= dtypes, f"dtypes never generated: {sorted(want - dtypes)}"
     assert {"permute", "slice", "expand", "select"} <= views
     assert {"F", "M", "I", "op", "rop", "iop", "getitem", "setitem"} <= forms
     assert set(range(6)) <= ranks
@@ -125,6 +126,49 @@ def test_comparison_catches_a_wrong_value():
     assert not compare(got, want, case)
     got.value = dict(got.value, data=got.value["data"] + np.float32(1.0))
     assert any(m["kind"] == "value" for m in compare(got, want, case))
+
+
+def test_narrow_cases_leave_the_others_unchanged():
+    """A narrow case replaces an index's case; every other index keeps the case it had without them."""
+    n_narrow = 0
+    for i in range(300):
+        c = make_case(OPS, 3, i)
+        old = make_case(OPS, 3, i, narrow=False)
+        if c.get("narrow"):
+            n_narrow += 1
+            assert c["inputs"][0]["dtype"] in ALL_DTYPES
+        else:
+            assert json.dumps(c) == json.dumps(old)
+    assert 0.2 * 300 < n_narrow < 0.5 * 300 or not NARROW_SHARE
+
+
+def test_narrow_comparison_tolerances():
+    """float16/bfloat16 results pass within two units in their last place and fail beyond; narrow integers
+    compare exactly; the bfloat16 rounding used by the float32 oracle is torch's."""
+    from fuzz_exec import compare_tensor, tolerance
+    case = make_case(OPS, 0, 0, family="unary", narrow=True)
+    case["op"], case["family"] = "neg", "unary"
+    tol = (lambda dt: tolerance(case, dt, 1.0, 1))
+    x = np.linspace(0.5, 1000, 101)
+    for dt, eps in (("float16", 2.0 ** -10), ("bfloat16", 2.0 ** -7)):
+        want = x.astype(np.float16) if dt == "float16" else round_bfloat16(x)
+        wd = {"t": dt, "shape": want.shape, "data": want, "rg": False}
+        if dt == "float16":
+            two_ulps = np.nextafter(np.nextafter(want, np.float16(np.inf)), np.float16(np.inf))
+        else:
+            two_ulps = (want.view(np.uint32) + np.uint32(2 << 16)).view(np.float32)  # 2 bfloat16 steps up
+        assert (two_ulps != want).all()
+        assert not compare_tensor(dict(wd, data=np.asarray(two_ulps, want.dtype)), wd, tol, "r")
+        bad = np.asarray(want * (1 + 4 * eps), want.dtype)
+        assert compare_tensor(dict(wd, data=bad), wd, tol, "r")
+    for dt in ("uint8", "int8", "int16"):
+        a = np.array([0, 1, 2, 100], dtype=dt)
+        wd = {"t": dt, "shape": a.shape, "data": a, "rg": False}
+        assert not compare_tensor(wd, wd, tol, "r")
+        assert compare_tensor(dict(wd, data=a + np.array(1, dt)), wd, tol, "r")
+    f = np.random.default_rng(0).standard_normal(4096).astype(np.float32) * np.float32(300)
+    f[:4] = [np.inf, -np.inf, 3.3961e38, 1.0039062]
+    assert np.array_equal(torch.tensor(f).bfloat16().float().numpy(), round_bfloat16(f))
 
 
 def test_driver_isolates_a_crash():
