@@ -452,3 +452,71 @@ def test_narrow_dtypes_stay_off_cuda():
         mt.zeros(2, dtype=mt.uint8, device="cuda")
     # a CUDA tensor converted into a narrow CPU tensor goes through the host
     check(mt.tensor([1.5, 300.0], device="cuda").to("cpu", mt.float16), torch.tensor([1.5, 300.0]).half())
+
+
+# ------------------------------------------------------------------------------------------------ fuzzer finds
+
+def _same_outcome(fn):
+    """fn(minitorch) and fn(torch): the same exception type and message, or equal results (dtype included)."""
+    try:
+        want = fn(torch)
+    except Exception as e:  # noqa: BLE001 - the oracle's exception is the expectation
+        with pytest.raises(type(e), match=re.escape(str(e))):
+            fn(mt)
+        return
+    check(fn(mt), want)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda l: l.tensor([0, 3], dtype=l.uint8).any(),
+    lambda l: l.tensor([[0, 3], [1, 1]], dtype=l.uint8).all(0),
+    lambda l: l.tensor([[0], [3]], dtype=l.uint8).expand(2, 1).any(dim=()),
+    lambda l: l.tensor([1, 2], dtype=l.int32).where(l.tensor([True, False]), 2 ** 40),
+    lambda l: l.tensor([1, 2], dtype=l.int8).where(l.tensor([True, False]), 300),
+    lambda l: l.where(l.tensor([True, False]), l.tensor([1, 2], dtype=l.int32), 2 ** 40),
+    lambda l: l.tensor(5, dtype=l.int32).where(l.tensor([True, False]), -1),
+    lambda l: l.tensor([1, 2], dtype=l.int32).where(l.tensor([True, False]), 0.5),
+    lambda l: l.tensor([1.0, 2.0], dtype=l.half).where(l.tensor([True, False]), -2 ** 31 - 1),
+    lambda l: l.where(l.tensor([True, False]), l.ones(2), 1e39),
+    lambda l: l.ones(7, 1, 1).expand(2 ** 62, 7, 0, 0),
+], ids=["any-u8", "all-u8", "any-dims()-u8", "where-int32-big", "where-int8-300", "torch.where-int32-big",
+        "where-0d-int32", "where-int32-float", "where-half-int-inf", "where-float32-1e39", "expand-overflow"])
+def test_fuzzer_finds_fixed(fn):
+    _same_outcome(fn)
+
+
+def test_repeat_size_overflow_raises():
+    # (torch's words for it are odd: "maximum size for tensor at dimension 0 is 0 but size is 8")
+    for lib in (torch, mt):
+        with pytest.raises(RuntimeError):
+            lib.ones(8, 2).repeat(2 ** 62, 3)
+
+
+@pytest.mark.parametrize("dt", FLOAT16S)
+def test_backward_with_numbers_beyond_the_dtype(dt):
+    for f in (lambda x: x * 1e20, lambda x: x.logcumsumexp(0)):
+        mx = mt.tensor([0.5, 1.0], dtype=mdt(dt), requires_grad=True)
+        tx = torch.tensor([0.5, 1.0], dtype=tdt(dt), requires_grad=True)
+        f(mx).sum().backward()
+        f(tx).sum().backward()
+        check(mx.grad, tx.grad, exact=False)
+
+
+def test_sinc_gradient_where_pi_x_squared_underflows():
+    for dt, v in (("float32", 1e-23), ("float64", 1e-170), ("float16", 4.65e-6)):
+        mx = mt.tensor([v, 0.0], dtype=mdt(dt), requires_grad=True)
+        tx = torch.tensor([v, 0.0], dtype=tdt(dt), requires_grad=True)
+        mx.sinc().sum().backward()
+        tx.sinc().sum().backward()
+        np.testing.assert_array_equal(mx.grad.double().numpy(), tx.grad.double().numpy())
+
+
+def test_type_names_in_messages_name_the_narrow_dtypes():
+    for fn in (lambda l: l.mm(l.ones(2, 2, dtype=l.bfloat16), l.ones(2, 2, dtype=l.float16)),
+               lambda l: l.ones(2, dtype=l.uint8).log_softmax(0)):
+        with pytest.raises(RuntimeError) as te:
+            fn(torch)
+        with pytest.raises((RuntimeError, NotImplementedError)) as me:
+            fn(mt)
+        msg = str(me.value)
+        assert msg.isprintable() and "(null)" not in msg and ("BFloat16" in msg or "Byte" in msg or "Half" in msg), msg

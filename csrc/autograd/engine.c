@@ -152,7 +152,9 @@ void mt_node_save(mt_node *n, int slot, const mt_tensor *t, bool is_output) {
 }
 
 static const char *type_str(const mt_tensor *t) {
-    static const char *const n[] = {"BoolTensor", "IntTensor", "LongTensor", "FloatTensor", "DoubleTensor"};
+    static const char *const n[MT_NUM_DTYPES] = {"BoolTensor", "IntTensor", "LongTensor", "FloatTensor",
+                                                 "DoubleTensor", "ByteTensor", "CharTensor", "ShortTensor",
+                                                 "HalfTensor", "BFloat16Tensor"};
     return n[t->dtype];
 }
 

@@ -163,6 +163,8 @@ void mt_device_str(mt_device d, char *buf, size_t n); /* "cpu", "cuda:0" */
 /* 0, or -1 with PyTorch's "Expected all tensors to be on the same device" error; b may be NULL */
 int mt_check_same_device(const mt_tensor *a, const mt_tensor *b);
 const char *mt_type_name(mt_dtype d); /* PyTorch's scalar type names: "Float", "Long", ... */
+const char *mt_cpp_type_name(mt_dtype d); /* the C++ element type as torch's messages print it: "float", "long int", ... */
+double mt_float_max(mt_dtype d); /* the largest finite value of a floating dtype (finfo(d).max) */
 int mt_wrap_dim(int64_t dim, int ndim);   /* -1 and an IndexError on failure */
 const char *mt_shape_str(const int64_t *shape, int ndim); /* "[2, 3]" in a rotating static buffer */
 

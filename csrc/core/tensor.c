@@ -351,7 +351,7 @@ int mt_scalar_to(mt_scalar v, mt_dtype dt, mt_scalar *out) {
     }
     case MT_FLOAT16:
     case MT_BFLOAT16: /* infinities and NaN convert; finite values beyond the largest finite one do not */
-        if (isfinite(f) && fabs(f) > (dt == MT_FLOAT16 ? 65504.0 : 3.3895313892515355e38)) goto overflow;
+        if (isfinite(f) && fabs(f) > mt_float_max(dt)) goto overflow;
         *out = mt_sf(f);
         return 0;
     case MT_BOOL: *out = mt_sb(v.dtype == MT_FLOAT64 ? v.f != 0.0 : v.i != 0); return 0;
@@ -372,7 +372,7 @@ int mt_scalar_to(mt_scalar v, mt_dtype dt, mt_scalar *out) {
         return 0;
     }
     case MT_FLOAT32:
-        if (isfinite(f) && fabs(f) > (double)FLT_MAX) goto overflow;
+        if (isfinite(f) && fabs(f) > mt_float_max(dt)) goto overflow;
         *out = mt_sf(f);
         return 0;
     default: *out = mt_sf(f); return 0;
@@ -470,6 +470,17 @@ int mt_check_same_device(const mt_tensor *a, const mt_tensor *b) {
 const char *mt_type_name(mt_dtype d) {
     static const char *const n[MT_NUM_DTYPES] = {"Bool", "Int", "Long", "Float", "Double",
                                                  "Byte", "Char", "Short", "Half", "BFloat16"};
+    return n[d];
+}
+
+double mt_float_max(mt_dtype d) {
+    return d == MT_FLOAT32 ? (double)FLT_MAX : d == MT_FLOAT16 ? 65504.0 : d == MT_BFLOAT16 ? 3.3895313892515355e38 : DBL_MAX;
+}
+
+const char *mt_cpp_type_name(mt_dtype d) {
+    static const char *const n[MT_NUM_DTYPES] = {"bool", "int", "long int", "float", "double",
+                                                 "unsigned char", "signed char", "short int", "c10::Half",
+                                                 "c10::BFloat16"};
     return n[d];
 }
 

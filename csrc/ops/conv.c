@@ -188,15 +188,7 @@ typedef struct conv_info {
     bool has_bias;
 } conv_info;
 
-static const char *c_type_name(mt_dtype d) {
-    switch (d) {
-    case MT_FLOAT32: return "float";
-    case MT_FLOAT64: return "double";
-    case MT_INT32: return "int";
-    case MT_INT64: return "long int";
-    default: return "bool";
-    }
-}
+static const char *c_type_name(mt_dtype d) { return mt_cpp_type_name(d); }
 
 static char *byte_ptr(const mt_tensor *t) { return (char *)mt_data(t); }
 

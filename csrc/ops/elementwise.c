@@ -47,10 +47,10 @@ static mt_tensor *clamp_mask(mt_tensor *x, const double *prm) {
     }
     return mask;
 }
-static mt_tensor *sinc_grad(mt_tensor *x) { /* torch's (pi x cos(pi x) - sin(pi x)) / (pi x x), 0 at x == 0 */
-    mt_tensor *px = MULS(x, 3.141592653589793);
-    mt_tensor *r = DIV(SUB(MUL(px, U_(COS, px)), U_(SIN, px)), MUL(px, x));
-    return zero_where(BS_(EQ, x, 0.0), r);
+static mt_tensor *sinc_grad(mt_tensor *x) { /* torch's (pi x cos(pi x) - sin(pi x)) / (pi x x), 0 where pi x x is */
+    mt_tensor *px = MULS(x, 3.141592653589793), *pxx = MUL(px, x); /* (0 also where it underflows: 1e-23 in float32) */
+    mt_tensor *r = DIV(SUB(MUL(px, U_(COS, px)), U_(SIN, px)), pxx);
+    return zero_where(BS_(EQ, pxx, 0.0), r);
 }
 static mt_tensor *logit_grad(mt_tensor *g, mt_tensor *x, const double *prm) {
     mt_tensor *r = DIV(g, MUL(x, RSUBS(1.0, x)));
@@ -317,8 +317,11 @@ static int binary_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     mt_tensor **slot[3] = {&a, &b, &y};
     for (int k = 0; k < 3; k++)
         if ((n->iargs[2] >> k) & 1 && !(*slot[k] = mt_node_saved(n, k))) return -1;
-    if (scalar) { /* the scalar operand as a 0-d tensor of the compute dtype */
-        mt_tensor *s = P(mt_full(NULL, 0, n->scalar, (mt_dtype)n->iargs[3], g->storage->device));
+    if (scalar) { /* the scalar operand as a 0-d tensor of the compute dtype (converted as a cast: 1e20 is inf in
+                     float16, as in torch's backward) */
+        mt_dtype ct = (mt_dtype)n->iargs[3];
+        mt_tensor *s = mt_is_narrow(ct) ? P(mt_cast(P(mt_full(NULL, 0, n->scalar, n->scalar.dtype, g->storage->device)), ct))
+                                        : P(mt_full(NULL, 0, n->scalar, ct, g->storage->device));
         if (!s) return -1;
         if (sfirst) a = s;
         else b = s;
@@ -499,6 +502,19 @@ static int where_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     return 0;
 }
 static const mt_node_vt where_vt = {"WhereBackward0", where_backward, NULL, true};
+
+mt_tensor *mt_where_scalar(const mt_scalar *s, mt_dtype rt, mt_device dev) {
+    mt_scalar v;
+    /* c10's checked conversion (1e39 does not fit float32, 300 not int8), except that an integer goes into
+       float16 / bfloat16 unchecked (-2^31 - 1 becomes -inf there, as in torch) */
+    if (!(s->dtype != MT_FLOAT64 && mt_is_narrow(rt) && mt_is_floating(rt))) {
+        if (mt_scalar_to(*s, rt, &v) < 0) return NULL;
+        return mt_full(NULL, 0, v, rt, dev);
+    }
+    mt_tensor *d = mt_full(NULL, 0, *s, MT_FLOAT64, dev), *r = d ? mt_cast(d, rt) : NULL;
+    mt_decref(d);
+    return r;
+}
 
 mt_tensor *mt_where(mt_tensor *cond, mt_tensor *a, mt_tensor *b) {
     if (!cond || !a || !b) return NULL;

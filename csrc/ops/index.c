@@ -561,12 +561,11 @@ static int masked_fill_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
 static const mt_node_vt masked_fill_vt = {"MaskedFillBackward0", masked_fill_backward, NULL, true};
 
 mt_tensor *mt_masked_fill(mt_tensor *a, mt_tensor *mask, mt_scalar v, bool inplace) {
-    static const char *const cpp[] = {"bool", "int", "long int", "float", "double"};
     if (!a || !mask) return NULL;
     if (mt_check_same_device(a, mask) < 0) return NULL;
     if (mask->dtype != MT_BOOL)
         return mt_error(MT_ERR_RUNTIME, "masked_fill_ only supports boolean masks, but got mask with dtype %s",
-                        cpp[mask->dtype]);
+                        mt_cpp_type_name(mask->dtype));
     int64_t shape[MT_MAX_DIMS];
     int nd;
     /* PyTorch names the operands (a, b) = (self, mask) in place and (mask, self) out of place */

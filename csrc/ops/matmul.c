@@ -229,10 +229,7 @@ int mt_cpu_gemm(mt_dtype dtype, int64_t batch, bool ta, bool tb, int64_t m, int6
  * shared helpers
  * ====================================================================== */
 
-static const char *cpp_name(mt_dtype d) {
-    static const char *const n[] = {"bool", "int", "long int", "float", "double"};
-    return n[d];
-}
+static const char *cpp_name(mt_dtype d) { return mt_cpp_type_name(d); }
 
 static int not_for_bool(mt_dtype d, const char *kernel) {
     if (d != MT_BOOL) return 0;

@@ -40,6 +40,9 @@ mt_tensor *mt_binary_s(int op, mt_tensor *a, mt_scalar s, bool scalar_first);
 /* In place: self op= other (other tensor or scalar when other == NULL). Returns new ref to self. */
 mt_tensor *mt_binary_(int op, mt_tensor *self, mt_tensor *other, const mt_scalar *s);
 mt_tensor *mt_where(mt_tensor *cond, mt_tensor *a, mt_tensor *b);
+/* a Python-number operand of where: s as a 0-d tensor of the result dtype rt, checked to fit when rt is an integer
+ * dtype (torch's "value cannot be converted to type int without overflow"), rounded (inf included) when a float */
+mt_tensor *mt_where_scalar(const mt_scalar *s, mt_dtype rt, mt_device dev);
 
 #define mt_add(a, b) mt_binary(MT_B_ADD, a, b)
 #define mt_sub(a, b) mt_binary(MT_B_SUB, a, b)

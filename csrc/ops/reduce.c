@@ -20,10 +20,7 @@
 
 #define P mt_pool
 
-static const char *type_name(mt_dtype d) {
-    static const char *const n[] = {"Bool", "Int", "Long", "Float", "Double"};
-    return n[d];
-}
+static const char *type_name(mt_dtype d) { return mt_type_name(d); }
 
 /* ====================== planning ====================== */
 typedef struct {
@@ -284,7 +281,7 @@ static mt_tensor *reduce_forward(int op, mt_tensor *a, const red_plan *pl, bool 
         break;
     }
     case MT_RED_ALL: case MT_RED_ANY:
-        od = MT_BOOL;
+        od = in_dt == MT_UINT8 ? MT_UINT8 : MT_BOOL; /* torch keeps uint8 (a legacy of uint8 masks) */
         break;
     case MT_RED_VAR:
         if (!mt_is_floating(in_dt))
@@ -322,7 +319,7 @@ static mt_tensor *reduce_forward(int op, mt_tensor *a, const red_plan *pl, bool 
     if (!in) return NULL;
     /* the kernel writes bool for all/any, int64 for argmax/argmin, else its input dtype */
     bool own_out = op == MT_RED_ALL || op == MT_RED_ANY || op == MT_RED_ARGMAX || op == MT_RED_ARGMIN;
-    mt_tensor *out = reduce_raw(op, in, pl->mask, keepdim, p, own_out ? od : ct, NULL);
+    mt_tensor *out = reduce_raw(op, in, pl->mask, keepdim, p, own_out ? (od == MT_UINT8 ? MT_BOOL : od) : ct, NULL);
     mt_decref(in);
     if (out && out->dtype != od) {
         mt_tensor *c = mt_cast(out, od);

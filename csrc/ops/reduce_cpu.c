@@ -479,7 +479,7 @@ DEF_SOFTMAX(double, f64, exp, exp)
 
 static int check_float(const mt_tensor *t, const char *what) {
     if (!mt_is_floating(t->dtype)) {
-        mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s'", what, mt_dtype_names[t->dtype]);
+        mt_error(MT_ERR_NOTIMPL, "\"%s\" not implemented for '%s'", what, mt_type_name(t->dtype));
         return -1;
     }
     return 0;

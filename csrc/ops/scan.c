@@ -26,10 +26,7 @@
 static const char *const scan_names[] = {"cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"};
 
 /* torch's lower-case dtype names of its "Bad in-place call" message */
-static const char *c_name(mt_dtype d) {
-    static const char *const n[] = {"bool", "int", "long int", "float", "double"};
-    return n[d];
-}
+static const char *c_name(mt_dtype d) { return mt_cpp_type_name(d); }
 
 static int no_kernel(const mt_tensor *a, const char *op) {
     char dev[32];
@@ -145,7 +142,7 @@ static int lcse_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
         return gi[0] ? 0 : -1;
     }
     int d = (int)n->iargs[0];
-    mt_tensor *lowest = scalar_like(g, g->dtype == MT_FLOAT32 ? -FLT_MAX : -DBL_MAX);
+    mt_tensor *lowest = scalar_like(g, -mt_float_max(g->dtype));
     mt_tensor *log_abs = P(mt_unary(MT_U_LOG, P(mt_unary(MT_U_ABS, g))));
     mt_tensor *lpos = P(mt_where(P(mt_binary_s(MT_B_GT, g, mt_sf(0), false)), log_abs, lowest));
     mt_tensor *lneg = P(mt_where(P(mt_binary_s(MT_B_LT, g, mt_sf(0), false)), log_abs, lowest));

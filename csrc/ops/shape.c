@@ -303,6 +303,11 @@ mt_tensor *mt_expand(mt_tensor *a, const int64_t *shape, int ndim) {
         }
         if (ns[i] < 0) return mt_error(MT_ERR_RUNTIME, "invalid expanded size %lld", (long long)ns[i]);
     }
+    /* as c10's safe multiply: a product that overflows on the way is an error even if a later size is 0 */
+    int64_t count = 1;
+    bool overflow = false;
+    for (int i = 0; i < ndim; i++) overflow |= __builtin_mul_overflow(count, ns[i], &count);
+    if (overflow) return mt_error(MT_ERR_RUNTIME, "numel: integer multiplication overflow");
     mt_tensor *v = make_view(a, ns, st, ndim, a->offset);
     if (v) record_view(&expand_vt, v, a);
     return v;
@@ -605,7 +610,9 @@ mt_tensor *mt_repeat(mt_tensor *a, const int64_t *reps, int nr) {
         if (reps[i] < 0)
             return mt_error(MT_ERR_RUNTIME, "Trying to create tensor with negative dimension %lld: %s", (long long)reps[i],
                             mt_shape_str(reps, nr));
-        shape[i] = reps[i] * (i < lead ? 1 : a->shape[i - lead]);
+        if (__builtin_mul_overflow(reps[i], i < lead ? 1 : a->shape[i - lead], &shape[i]))
+            return mt_error(MT_ERR_RUNTIME, "repeat: the size of dim %d (%lld repeats) overflows int64", i,
+                            (long long)reps[i]);
     }
     mt_tensor *out = mt_empty(shape, nr, a->dtype, a->storage->device);
     if (!out) return NULL;

@@ -81,9 +81,7 @@ static PyObject *nan_to_num_impl(PyObject *self, PyObject *args, PyObject *kw, b
     PyObject *o[3] = {Py_None, Py_None, Py_None};
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOO", kws, &o[0], &o[1], &o[2])) return NULL;
     /* the defaults: 0, and the largest / lowest finite value of the tensor's dtype */
-    mt_dtype dt = SELF->dtype;
-    double big = dt == MT_FLOAT32 ? 3.4028234663852886e38 : dt == MT_FLOAT16 ? 65504.0
-               : dt == MT_BFLOAT16 ? 3.3895313892515355e38 : 1.7976931348623157e308;
+    double big = mt_float_max(SELF->dtype);
     double prm[3] = {0.0, big, -big};
     for (int i = 0; i < 3; i++)
         if (o[i] != Py_None && (prm[i] = PyFloat_AsDouble(o[i])) == -1 && PyErr_Occurred()) return NULL;
@@ -190,7 +188,14 @@ static PyObject *m_rsub(PyObject *self, PyObject *o) {
 static PyObject *m_where(PyObject *self, PyObject *args) {
     PyObject *cond, *other;
     if (!PyArg_ParseTuple(args, "OO", &cond, &other)) return NULL;
-    mt_tensor *c = mt_py_as_tensor(cond, NULL), *o = c ? mt_py_as_tensor(other, SELF) : NULL;
+    mt_tensor *c = mt_py_as_tensor(cond, NULL), *o = NULL;
+    if (c && mt_py_is_scalar(other)) { /* a Python number: in the result dtype, checked as torch's */
+        mt_scalar s;
+        if (mt_py_scalar(other, &s) == 0) o = mt_where_scalar(&s, mt_result_type2(SELF, NULL, NULL, &s), SELF->storage->device);
+        if (!o && !PyErr_Occurred()) mt_py_raise();
+    } else if (c) {
+        o = mt_py_as_tensor(other, SELF);
+    }
     PyObject *r = o ? mt_py_wrap(mt_where(c, SELF, o)) : NULL;
     mt_decref(c);
     mt_decref(o);
@@ -575,7 +580,12 @@ static PyObject *reduce_method(int op, PyObject *self, PyObject *args, PyObject 
     if (nd == 0 && dim && dim != Py_None && (op == MT_RED_ANY || op == MT_RED_ALL)) {
         /* any/all over no dims reduce nothing: each element as a bool (sum, mean... reduce all) */
         if (d >= 0) return mt_py_wrap(mt_error(MT_ERR_RUNTIME, "%s(): dtype= is not supported", op == MT_RED_ANY ? "any" : "all"));
-        return mt_py_wrap(SELF->dtype == MT_BOOL ? mt_clone(SELF) : mt_binary_s(MT_B_NE, SELF, mt_si(0), false));
+        if (SELF->dtype == MT_BOOL) return mt_py_wrap(mt_clone(SELF));
+        mt_tensor *ne = mt_binary_s(MT_B_NE, SELF, mt_si(0), false);
+        if (SELF->dtype != MT_UINT8) return mt_py_wrap(ne);
+        mt_tensor *r = mt_cast(ne, MT_UINT8); /* uint8 stays uint8, as its reductions */
+        mt_decref(ne);
+        return mt_py_wrap(r);
     }
     return mt_py_wrap(mt_reduce(op, SELF, nd ? dims : NULL, nd, keepdim, 0, d));
 }

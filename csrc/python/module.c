@@ -457,7 +457,7 @@ static PyObject *f_where(PyObject *mod, PyObject *args) {
     mt_dtype rt = mt_result_type2(ts[0], &ss[0], ts[1], &ss[1]);
     mt_device dev = ts[0] ? ts[0]->storage->device : ts[1] ? ts[1]->storage->device : T(c)->storage->device;
     for (int k = 0; k < 2; k++)
-        if (!ts[k] && !(ts[k] = mt_full(NULL, 0, ss[k], rt, dev))) { mt_decref(ts[0]); return mt_py_raise(); }
+        if (!ts[k] && !(ts[k] = mt_where_scalar(&ss[k], rt, dev))) { mt_decref(ts[0]); return mt_py_raise(); }
     PyObject *r = mt_py_wrap(mt_where(T(c), ts[0], ts[1]));
     mt_decref(ts[0]);
     mt_decref(ts[1]);

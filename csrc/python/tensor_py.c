@@ -502,8 +502,6 @@ static PyObject *get_grad(PyObject *self, void *c) {
 static int set_grad(PyObject *self, PyObject *v, void *c) {
     (void)c;
     /* torch's checks and words: the element type as C++ names it, the tensor's as ScalarType does */
-    static const char *const cxx[] = {"bool", "int", "long int", "float", "double"};
-    static const char *const scalar[] = {"Bool", "Int", "Long", "Float", "Double"};
     if (!v || v == Py_None) { mt_xsetref(&T(self)->grad, NULL); return 0; }
     if (!PyTensor_Check(v)) {
         PyErr_Format(PyExc_TypeError, "assigned grad expected to be a Tensor or None but got grad of type %s",
@@ -517,7 +515,7 @@ static int set_grad(PyObject *self, PyObject *v, void *c) {
                      "must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's "
                      "grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
                      "caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that "
-                     "assume they match.", cxx[g->dtype], scalar[t->dtype]);
+                     "assume they match.", mt_cpp_type_name(g->dtype), mt_type_name(t->dtype));
         return -1;
     }
     if (!mt_same_device(g->storage->device, t->storage->device)) {

@@ -261,22 +261,6 @@ KNOWN = [
      "torch: remainder of a huge finite value (3e38 % 0.5) is nan in its vectorized kernel (a - b * floor(a / b) "
      "with a / b overflowing) and 0 in its scalar one (tensors under 8-16 elements); minitorch's 0 is right",
      "xfail"),
-    ("any-all-uint8-result-dtype",
-     lambda c, m: c["op"] in ("any", "all") and m["kind"] == "dtype" and _in(m, "got bool, want uint8"),
-     "BUG: any/all of a uint8 tensor return bool; torch returns uint8 for uint8 input "
-     "(torch.tensor([0, 3], dtype=torch.uint8).any() is tensor(1, dtype=torch.uint8))", "xfail"),
-    ("logcumsumexp-narrow-backward",
-     lambda c, m: c["op"] == "logcumsumexp" and m["kind"] == "grad_exception" and _in(m, "without overflow"),
-     "BUG: backward of logcumsumexp on float16/bfloat16 raises RuntimeError 'value cannot be converted to type "
-     "c10::Half without overflow' (torch computes the gradient)", "xfail"),
-    ("narrow-type-name-in-messages",
-     lambda c, m: m["kind"] in EXC + ("grad_exception",) and _in(m, "UnicodeDecodeError")
-     and _dtypes(c) & {"float16", "bfloat16", "uint8", "int8", "int16"},
-     "BUG: messages that name a narrow dtype's tensor type read it from a table without the narrow dtypes: "
-     "bfloat16 gives bytes that are no name (UnicodeDecodeError instead of the RuntimeError: mm(bfloat16, "
-     "float16) 'expected m1 and m2 to have the same dtype', backward through x.div_(y, rounding_mode='trunc') "
-     "'modified by an inplace operation'), float16 names another string ('[torch.AliasBackward0 [2]]', "
-     "'but got: AddmmBackward0 != float')", "xfail"),
     ("logit-eps-not-in-dtype",
      lambda c, m: c["op"] == "logit" and c["kwargs"].get("eps") and m["kind"] in ("value", "mutated", "base", "grad")
      and _dtypes(c) & {"float16", "bfloat16"},
@@ -293,23 +277,6 @@ KNOWN = [
      lambda c, m: c["op"] in ("atan2", "arctan2") and m["kind"] == "grad" and "uint8" in _dtypes(c),
      "torch: the gradient of atan2(uint8 tensor, float tensor) for the float operand negates the uint8 operand in "
      "uint8 (-2 wraps to 254): atan2(tensor(2, dtype=uint8), y) gives ~ +198 where -0.5 is right", "xfail"),
-    ("where-method-scalar-unchecked",
-     lambda c, m: c["op"] == "where" and c["form"] == "Mwhere" and m["kind"] in ("missing_exception", "value")
-     and (_in(m, "without overflow") or any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in c["args"])),
-     "BUG: x.where(cond, number) converts a number outside x's dtype unchecked (int32: -2**31-1 gives 2147483647, "
-     "2**40 gives 0; int8: 300 gives 44); torch.where(cond, x, number) and torch raise 'value cannot be converted "
-     "to type int without overflow'", "xfail"),
-    ("where-number-out-of-float-range",
-     lambda c, m: c["op"] == "where" and m["kind"] == "spurious_exception" and _in(m, "without overflow")
-     and _dtypes(c) & {"float16", "bfloat16"},
-     "BUG: where(cond, number, x) / where(cond, x, number) with a float16/bfloat16 x and a number beyond its range "
-     "raises 'value cannot be converted to type c10::Half without overflow'; torch's where casts the number "
-     "unchecked (where(c, -2**31 - 1, half) holds -inf)", "xfail"),
-    ("where-method-0d-self-dtype",
-     lambda c, m: c["op"] == "where" and c["form"] == "Mwhere" and m["kind"] == "dtype"
-     and view_shape(c["inputs"][c["args"][1]["t"]]) == [] and not isinstance(c["args"][2], dict),
-     "BUG: x.where(cond, number) with a 0-d integer x gives int64 (the number promotes); torch keeps x's dtype "
-     "(torch.tensor(5, dtype=torch.int32).where(cond, -1) is int32, as torch.where(cond, x, -1))", "xfail"),
     ("alpha-narrow-double-rounding",
      lambda c, m: c["op"] in ("add", "sub", "subtract", "rsub") and "alpha" in c["kwargs"]
      and m["kind"] in ("value", "mutated", "base", "dtype") and _dtypes(c) & {"float16", "bfloat16"},
@@ -337,26 +304,16 @@ KNOWN = [
      "of torch's kernels and not in others (bfloat16 -4.9375 / -0.494140625 = 9.99: 10 for same-shape operands, 9 "
      "with a 0-d divisor); minitorch rounds first everywhere, so the divisor's gradient sums other integers",
      "xfail"),
-    ("mul-backward-big-scalar-narrow",
-     lambda c, m: m["kind"] == "grad_exception" and _in(m, "without overflow") and _dtypes(c) & {"float16", "bfloat16"},
-     "BUG: backward of a narrow-float op with a Python number outside the dtype's range raises 'value cannot be "
-     "converted to type c10::Half without overflow' (x * 1e20 on float16; torch's mul keeps the number in float32, "
-     "and its gradient is inf)", "xfail"),
-    ("repeat-expand-size-overflow",
-     lambda c, m: c["op"] in ("repeat", "expand")
-     and m["kind"] in ("missing_exception", "shape", "grad_exception", "exception_type")
-     and any(isinstance(v, int) and abs(v) >= 2 ** 40 for v in c["args"][1:] + sum(
-         [a.get("tuple", a.get("list", [])) for a in c["args"][1:] if isinstance(a, dict)], [])),
-     "BUG: repeat's output size is not checked for overflow: ones(8, 2).repeat(2**62, 3) wraps 8 * 2**62 to 0 "
-     "and returns a tensor of shape [0, 6]; x.expand(2**62, 7, 0, 0) makes a tensor whose shape's product "
-     "overflows (reading it fails); torch raises RuntimeError ('numel: integer multiplication overflow')",
+    ("torch-repeat-size-wraps-when-empty",
+     lambda c, m: c["op"] == "repeat" and m["kind"] == "spurious_exception" and _in(m, "overflows int64"),
+     "torch: repeat's size product wraps when another repeat is 0 (ones(4, 1, 1).repeat(2**62, 3, 0) has shape "
+     "[0, 3, 0]: 4 * 2**62 wrapped to 0); it raises when the result is not empty; minitorch raises always",
      "xfail"),
     ("sinc-backward-tiny-x",
      lambda c, m: c["op"] == "sinc" and m["kind"] == "grad"
      and _any_input(c, lambda a: a.dtype.kind == "f" and ((a != 0) & (np.abs(a) < 0.05)).any()),
-     "BUG: sinc's gradient loses its digits at small x: NaN where pi*x*x underflows (float16 4.65e-6, float32 "
-     "1e-23, float64 1e-170: 0/0; torch gives 0), and cancellation near 0 (float32 x = -5.7636e-4: 0.0020079, "
-     "torch 0.0018964, exact 0.0018961)", "xfail"),
+     "BUG: sinc's gradient loses digits to cancellation near 0 (float32 x = -5.7636e-4: 0.0020079, torch "
+     "0.0018964, exact 0.0018961); where pi*x*x underflows it is 0, as torch's", "xfail"),
 ]
 
 
