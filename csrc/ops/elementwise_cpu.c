@@ -331,10 +331,13 @@ static inline double lgamma_r_f64(double x) { int s; return lgamma_r(x, &s); }
 UFLOAT(lgamma, lgamma_r_f32(x), lgamma_r_f64(x))
 UFLOAT(digamma, (float)mt_digamma(x), mt_digamma(x))
 UFLOAT(_trigamma, (float)mt_trigamma(x), mt_trigamma(x))
-/* x Phi(x) as torch's kernel writes it, and its derivative Phi(x) + x phi(x) */
-UFLOAT(_gelu, 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)), 0.5 * x * (1.0 + erf(x * 0.70710678118654752)))
-UFLOAT(_gelu_grad, 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * expf(-0.5f * x * x) * 0.39894228040143268f,
-       0.5 * (1.0 + erf(x * 0.70710678118654752)) + x * exp(-0.5 * x * x) * 0.39894228040143268)
+/* x Phi(x) as torch's kernel writes it, and its derivative Phi(x) + x phi(x); float32 with torch's vectorised erf */
+UNARY_LOOP_VEC(_gelu_f32, float, 0.5f * x * (1.0f + erf_vec_f32(x * 0.70710678118654752f)))
+UNARY_LOOP(_gelu_f64, double, double, 0.5 * x * (1.0 + erf(x * 0.70710678118654752)))
+UNARY_LOOP_VEC(_gelu_grad_f32, float,
+               0.5f * (1.0f + erf_vec_f32(x * 0.70710678118654752f)) + x * exp_neg_f32(-0.5f * x * x) * 0.39894228040143268f)
+UNARY_LOOP(_gelu_grad_f64, double, double,
+           0.5 * (1.0 + erf(x * 0.70710678118654752)) + x * exp(-0.5 * x * x) * 0.39894228040143268)
 /* sin(pi x) / (pi x), 1 at 0 */
 UFLOAT(sinc, x == 0 ? 1.0f : sinf(3.14159265358979323846f * x) / (3.14159265358979323846f * x),
        x == 0 ? 1.0 : sin(3.14159265358979323846 * x) / (3.14159265358979323846 * x))

@@ -265,3 +265,188 @@ done:
     mt_decref(v);
     return rc;
 }
+
+/* ====================== layer normalisation ======================
+ * Over the last dims of [rows, N]: per row the mean and the biased variance in double, y = (x - mean) rstd w + b;
+ * the backward in one pass per row, gx = rstd (gw_x - mean(gw_x) - xhat mean(gw_x xhat)) with gw_x = g w, and the
+ * weight and bias gradients summed over the rows. Rows are split over the OpenMP threads. */
+typedef struct ln_info {
+    int64_t rows, N;
+    int k;          /* normalised dims */
+    double eps;
+    bool has_w, has_b;
+    mt_dtype dtype;
+} ln_info; /* followed by rows (mean, rstd) doubles */
+
+#define DEFINE_LN(T, SFX)                                                                                             \
+    static void ln_forward_##SFX(const ln_info *I, const T *x, const T *w, const T *b, T *y, double *save) {          \
+        const int64_t R = I->rows, N = I->N;                                                                          \
+        _Pragma("omp parallel for schedule(static) if (R * N >= 32768)") for (int64_t r = 0; r < R; r++) {            \
+            const T *p = x + r * N;                                                                                   \
+            T *q = y + r * N;                                                                                         \
+            double s = 0, ss = 0;                                                                                     \
+            for (int64_t i = 0; i < N; i++) s += p[i];                                                                \
+            double mean = s / (double)N;                                                                              \
+            for (int64_t i = 0; i < N; i++) { double d = p[i] - mean; ss += d * d; }                                  \
+            double rstd = 1.0 / sqrt(ss / (double)N + I->eps);                                                        \
+            save[2 * r] = mean;                                                                                       \
+            save[2 * r + 1] = rstd;                                                                                   \
+            T m = (T)mean, rs = (T)rstd;                                                                              \
+            for (int64_t i = 0; i < N; i++) {                                                                         \
+                T v = (p[i] - m) * rs;                                                                                \
+                if (w) v *= w[i];                                                                                     \
+                if (b) v += b[i];                                                                                     \
+                q[i] = v;                                                                                             \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
+    static void ln_backward_##SFX(const ln_info *I, const T *x, const T *w, const double *save, const T *g, T *gx,    \
+                                  T *gw, T *gb) {                                                                     \
+        const int64_t R = I->rows, N = I->N;                                                                          \
+        if (gx) {                                                                                                     \
+            _Pragma("omp parallel for schedule(static) if (R * N >= 32768)") for (int64_t r = 0; r < R; r++) {        \
+                const T *p = x + r * N, *gr = g + r * N;                                                              \
+                T *o = gx + r * N;                                                                                    \
+                double mean = save[2 * r], rstd = save[2 * r + 1], s1 = 0, s2 = 0;                                    \
+                for (int64_t i = 0; i < N; i++) {                                                                     \
+                    double gg = (double)gr[i] * (w ? (double)w[i] : 1.0), xh = (p[i] - mean) * rstd;                  \
+                    s1 += gg;                                                                                         \
+                    s2 += gg * xh;                                                                                    \
+                }                                                                                                     \
+                T a = (T)(s1 / (double)N), c = (T)(s2 / (double)N), m = (T)mean, rs = (T)rstd;                        \
+                for (int64_t i = 0; i < N; i++) {                                                                     \
+                    T xh = (p[i] - m) * rs, gg = gr[i] * (w ? w[i] : (T)1);                                           \
+                    o[i] = rs * (gg - a - xh * c);                                                                    \
+                }                                                                                                     \
+            }                                                                                                         \
+        }                                                                                                             \
+        if (gw || gb) { /* column sums over the rows, in double */                                                    \
+            double *acc = calloc((size_t)(2 * N), sizeof(double));                                                    \
+            if (!acc) return;                                                                                         \
+            for (int64_t r = 0; r < R; r++) {                                                                         \
+                const T *p = x + r * N, *gr = g + r * N;                                                              \
+                double mean = save[2 * r], rstd = save[2 * r + 1];                                                    \
+                for (int64_t i = 0; i < N; i++) {                                                                     \
+                    acc[i] += (double)gr[i] * ((p[i] - mean) * rstd);                                                 \
+                    acc[N + i] += gr[i];                                                                              \
+                }                                                                                                     \
+            }                                                                                                         \
+            for (int64_t i = 0; i < N; i++) {                                                                         \
+                if (gw) gw[i] = (T)acc[i];                                                                            \
+                if (gb) gb[i] = (T)acc[N + i];                                                                        \
+            }                                                                                                         \
+            free(acc);                                                                                                \
+        }                                                                                                             \
+    }
+DEFINE_LN(float, f32)
+DEFINE_LN(double, f64)
+
+/* under create_graph: the same gradients as recorded ops of the input and weight */
+#define P mt_pool
+static int ln_backward_composed(mt_node *n, const ln_info *I, mt_tensor *x0, mt_tensor *w0, mt_tensor *go,
+                                mt_tensor **gi) {
+    mt_tensor *x = P(mt_node_input_alias(n, 0, x0)), *g = P(mt_cast(go, I->dtype));
+    if (!x || !g) return -1;
+    int nd = x->ndim;
+    int64_t dims[MT_MAX_DIMS], rdims[MT_MAX_DIMS];
+    for (int i = 0; i < I->k; i++) dims[i] = nd - I->k + i;
+    for (int i = 0; i < nd - I->k; i++) rdims[i] = i;
+    mt_tensor *mean = P(mt_reduce(MT_RED_MEAN, x, dims, I->k, true, 0, -1));
+    mt_tensor *xc = mean ? P(mt_sub(x, mean)) : NULL;
+    mt_tensor *var = xc ? P(mt_reduce(MT_RED_MEAN, P(mt_mul(xc, xc)), dims, I->k, true, 0, -1)) : NULL;
+    mt_tensor *rstd = var ? P(mt_unary(MT_U_RSQRT, P(mt_binary_s(MT_B_ADD, var, mt_sf(I->eps), false)))) : NULL;
+    mt_tensor *xhat = rstd ? P(mt_mul(xc, rstd)) : NULL;
+    mt_tensor *w = w0 ? P(mt_node_input_alias(n, 1, w0)) : NULL;
+    if (!xhat || (w0 && !w)) return -1;
+    if (mt_node_needs(n, 0)) {
+        mt_tensor *gg = w ? P(mt_mul(g, w)) : g;
+        mt_tensor *a = P(mt_reduce(MT_RED_MEAN, gg, dims, I->k, true, 0, -1));
+        mt_tensor *c = P(mt_reduce(MT_RED_MEAN, P(mt_mul(gg, xhat)), dims, I->k, true, 0, -1));
+        if (!a || !c || !(gi[0] = mt_mul(rstd, P(mt_sub(P(mt_sub(gg, a)), P(mt_mul(xhat, c))))))) return -1;
+    }
+    if (mt_node_needs(n, 1) && !(gi[1] = mt_reduce(MT_RED_SUM, P(mt_mul(g, xhat)), rdims, nd - I->k, false, 0, -1)))
+        return -1;
+    if (mt_node_needs(n, 2) && !(gi[2] = mt_reduce(MT_RED_SUM, g, rdims, nd - I->k, false, 0, -1))) return -1;
+    return 0;
+}
+#undef P
+
+/* saved: 0 input, 1 weight (contiguous); extra: ln_info and the per-row (mean, rstd) */
+static int ln_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    const ln_info *I = (const ln_info *)n->extra;
+    const double *save = (const double *)(I + 1);
+    gi[0] = gi[1] = gi[2] = NULL;
+    if (!go[0]) return 0;
+    mt_tensor *x = mt_node_saved(n, 0), *w = I->has_w ? mt_node_saved(n, 1) : NULL;
+    if (!x || (I->has_w && !w)) return -1;
+    if (mt_create_graph_active) {
+        int r = ln_backward_composed(n, I, x, w, go[0], gi);
+        if (r < 0) for (int k = 0; k < 3; k++) { mt_decref(gi[k]); gi[k] = NULL; }
+        return r;
+    }
+    mt_tensor *g = mt_contiguous(go[0]);
+    if (!g) return -1;
+    const int64_t *ns = x->shape + x->ndim - I->k;
+    mt_tensor *gx = mt_node_needs(n, 0) ? mt_empty(x->shape, x->ndim, I->dtype, mt_cpu()) : NULL;
+    mt_tensor *gw = mt_node_needs(n, 1) ? mt_empty(ns, I->k, I->dtype, mt_cpu()) : NULL;
+    mt_tensor *gb = mt_node_needs(n, 2) ? mt_empty(ns, I->k, I->dtype, mt_cpu()) : NULL;
+    if ((mt_node_needs(n, 0) && !gx) || (mt_node_needs(n, 1) && !gw) || (mt_node_needs(n, 2) && !gb)) {
+        mt_decref(g);
+        mt_decref(gx);
+        mt_decref(gw);
+        mt_decref(gb);
+        return -1;
+    }
+#define LN_BW(T, SFX)                                                                                                 \
+    ln_backward_##SFX(I, (const T *)mt_data(x), w ? (const T *)mt_data(w) : NULL, save, (const T *)mt_data(g),       \
+                      gx ? (T *)mt_data(gx) : NULL, gw ? (T *)mt_data(gw) : NULL, gb ? (T *)mt_data(gb) : NULL)
+    if (I->dtype == MT_FLOAT32) LN_BW(float, f32);
+    else LN_BW(double, f64);
+#undef LN_BW
+    mt_decref(g);
+    gi[0] = gx;
+    gi[1] = gw;
+    gi[2] = gb;
+    return 0;
+}
+static const mt_node_vt ln_vt = {"NativeLayerNormBackward0", ln_backward, bn_release, true};
+
+mt_tensor *mt_layer_norm(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, int k, double eps) {
+    if (!input) return NULL;
+    mt_dtype dt = input->dtype;
+    if (input->storage->device.type != MT_CPU || (dt != MT_FLOAT32 && dt != MT_FLOAT64) || k < 1 || k > input->ndim)
+        return mt_error(MT_ERR_RUNTIME, "_layer_norm: expected a float32/float64 CPU input of at least %d dims", k);
+    int64_t N = 1;
+    for (int i = input->ndim - k; i < input->ndim; i++) N *= input->shape[i];
+    mt_tensor *params[2] = {weight, bias};
+    for (int j = 0; j < 2; j++)
+        if (params[j] && (params[j]->dtype != dt || mt_numel(params[j]) != N || params[j]->storage->device.type != MT_CPU))
+            return mt_error(MT_ERR_RUNTIME, "_layer_norm: weight and bias must be %lld %s values", (long long)N,
+                            mt_type_name(dt));
+    int64_t rows = N ? mt_numel(input) / N : 0;
+    ln_info *I = malloc(sizeof(ln_info) + sizeof(double) * (size_t)(2 * (rows > 0 ? rows : 1)));
+    if (!I) return mt_error(MT_ERR_MEMORY, "layer_norm: out of memory");
+    *I = (ln_info){rows, N, k, eps, weight != NULL, bias != NULL, dt};
+    mt_tensor *cs[3] = {mt_contiguous(input), weight ? mt_contiguous(weight) : NULL, bias ? mt_contiguous(bias) : NULL};
+    mt_tensor *y = NULL;
+    if (!cs[0] || (weight && !cs[1]) || (bias && !cs[2]) || !(y = mt_empty(input->shape, input->ndim, dt, mt_cpu())))
+        goto done;
+    if (dt == MT_FLOAT32)
+        ln_forward_f32(I, mt_data(cs[0]), cs[1] ? mt_data(cs[1]) : NULL, cs[2] ? mt_data(cs[2]) : NULL, mt_data(y),
+                       (double *)(I + 1));
+    else
+        ln_forward_f64(I, mt_data(cs[0]), cs[1] ? mt_data(cs[1]) : NULL, cs[2] ? mt_data(cs[2]) : NULL, mt_data(y),
+                       (double *)(I + 1));
+    mt_tensor *ins[3] = {input, weight, bias};
+    mt_node *node = mt_autograd_record(&ln_vt, y, 3, ins);
+    if (node) {
+        node->extra = I;
+        I = NULL;
+        mt_node_save(node, 0, cs[0], false);
+        if (cs[1]) mt_node_save(node, 1, cs[1], false);
+    }
+done:
+    free(I);
+    for (int j = 0; j < 3; j++) mt_decref(cs[j]);
+    return y;
+}

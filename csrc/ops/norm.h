@@ -17,4 +17,9 @@ int mt_batch_norm(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, mt_tenso
                   mt_tensor *running_var, bool training, double eps, mt_tensor **out, mt_tensor **mean,
                   mt_tensor **var);
 
+/* layer_norm over the last k dims of input (float32 / float64, CPU): weight and bias NULL or of those k dims' N
+ * elements and input's dtype (the Python layer checks them with PyTorch's errors); one node,
+ * NativeLayerNormBackward0, differentiating input, weight and bias; new reference or NULL with the error set. */
+mt_tensor *mt_layer_norm(mt_tensor *input, mt_tensor *weight, mt_tensor *bias, int k, double eps);
+
 #endif

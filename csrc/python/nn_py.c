@@ -292,6 +292,22 @@ static PyObject *nn_batch_norm(PyObject *mod, PyObject *const *args, Py_ssize_t 
     return tensor_tuple(3, r);
 }
 
+/* _layer_norm(input, weight|None, bias|None, k, eps): ops/norm.c's fused layer normalisation over the last k dims */
+static PyObject *nn_layer_norm(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
+    (void)mod;
+    if (nargs != 5) { PyErr_SetString(PyExc_TypeError, "_layer_norm() takes 5 arguments"); return NULL; }
+    for (int j = 0; j < 3; j++)
+        if (!(PyTensor_Check(args[j]) || (j > 0 && args[j] == Py_None))) {
+            PyErr_Format(PyExc_TypeError, "_layer_norm(): argument %d must be Tensor%s", j + 1, j ? " or None" : "");
+            return NULL;
+        }
+    long k = PyLong_AsLong(args[3]);
+    double eps = PyFloat_AsDouble(args[4]);
+    if ((k == -1 || eps == -1.0) && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_layer_norm(T(args[0]), args[1] == Py_None ? NULL : T(args[1]),
+                                    args[2] == Py_None ? NULL : T(args[2]), (int)k, eps));
+}
+
 /* _sdpa(q, k, v, mask|None, is_causal, scale): the fused attention of ops/attention.c */
 static PyObject *nn_sdpa(PyObject *mod, PyObject *const *args, Py_ssize_t nargs) {
     (void)mod;
@@ -309,6 +325,7 @@ static PyObject *nn_sdpa(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 
 PyMethodDef mt_nn_functions[] = {
     {"_sdpa", (PyCFunction)(void (*)(void))nn_sdpa, METH_FASTCALL, NULL},
+    {"_layer_norm", (PyCFunction)(void (*)(void))nn_layer_norm, METH_FASTCALL, NULL},
     {"_batch_norm", (PyCFunction)(void (*)(void))nn_batch_norm, METH_FASTCALL, NULL},
     {"_convolution", (PyCFunction)(void (*)(void))nn_convolution, METH_FASTCALL, NULL},
     {"_convolution_check", (PyCFunction)(void (*)(void))nn_convolution_check, METH_FASTCALL, NULL},

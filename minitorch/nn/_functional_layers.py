@@ -13,7 +13,7 @@ from .._C import cat, where
 from .._creation import _as_index, full, rand, tensor, zeros, zeros_like
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
-from .._types import SCALAR_TYPE_NAMES, bool_, int32, int64
+from .._types import SCALAR_TYPE_NAMES, bool_, float32 as _float32, float64 as _float64, int32, int64
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "sigmoid", "tanh", "gelu", "silu", "softmax", "log_softmax",
@@ -296,6 +296,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
     _floating_only(input, "LayerNormKernelImpl")
+    if (input.device.type == "cpu" and input.dtype in (_float32, _float64)
+            and all(t is None or (t.dtype is input.dtype and t.device.type == "cpu" and t.numel() == math.prod(normalized_shape))
+                    for t in (weight, bias))):
+        return _C._layer_norm(input, weight, bias, k, float(eps))  # one pass each way (csrc/ops/norm.c)
     dims = tuple(range(-k, 0))
     mean = input.mean(dims, keepdim=True)
     var = input.var(dims, correction=0, keepdim=True)
