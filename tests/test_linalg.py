@@ -381,8 +381,9 @@ PRINTED = [
     lambda lib, a: lib.linalg.eigh(a),
     lambda lib, a: lib.linalg.cholesky_ex(a),
     lambda lib, a: lib.linalg.solve_ex(a, a),
-    lambda lib, a: lib.linalg.lstsq(a, a),
-    lambda lib, a: lib.linalg.lstsq(a, a, driver="gelsd"),
+    # (a solution without zeros: which sign torch's gelsy gives a zero depends on its BLAS's code path)
+    lambda lib, a: lib.linalg.lstsq(a, a + 1),
+    lambda lib, a: lib.linalg.lstsq(a, a + 1, driver="gelsd"),
     lambda lib, a: lib.svd(a),
     lambda lib, a: lib.slogdet(a),
     lambda lib, a: lib.linalg.lu(a),

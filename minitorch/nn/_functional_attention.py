@@ -17,6 +17,7 @@ from .._creation import arange, zeros, zeros_like
 from ..autograd.grad_mode import no_grad
 from .._types import SCALAR_TYPE_NAMES, bool_, float32, float64
 from . import _functional_layers as FL
+from . import _fusion
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -99,7 +100,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 
 
 def _fusable(query, key, value, attn_mask, dropout_p):
-    return (dropout_p == 0.0 and query.dtype in (float32, float64) and
+    return (_fusion.ENABLED[0] and dropout_p == 0.0 and query.dtype in (float32, float64) and
             all(t.device.type == "cpu" for t in (query, key, value)) and
             (attn_mask is None or (attn_mask.device.type == "cpu" and not attn_mask.requires_grad)))
 

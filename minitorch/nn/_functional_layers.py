@@ -12,6 +12,7 @@ from .. import _C
 from .._C import cat, where
 from .._creation import _as_index, full, rand, tensor, zeros, zeros_like
 from ..autograd.function import Function
+from . import _fusion
 from ..autograd.grad_mode import no_grad
 from .._types import SCALAR_TYPE_NAMES, bool_, float32 as _float32, float64 as _float64, int32, int64
 
@@ -70,7 +71,9 @@ def gelu(input, approximate="none"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     _floating_only(input, "GeluKernelImpl")
     if approximate == "none":
-        return input._gelu()  # one kernel (csrc/ops/elementwise_ops.h: _gelu and its derivative _gelu_grad)
+        if _fusion.ENABLED[0]:
+            return input._gelu()  # one kernel (csrc/ops/elementwise_ops.h: _gelu and its derivative _gelu_grad)
+        return input * 0.5 * ((input * _SQRT1_2).erf() + 1.0)
     inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
     return input * 0.5 * (inner.tanh() + 1.0)
 
@@ -296,7 +299,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
     _floating_only(input, "LayerNormKernelImpl")
-    if (input.device.type == "cpu" and input.dtype in (_float32, _float64)
+    if (_fusion.ENABLED[0] and input.device.type == "cpu" and input.dtype in (_float32, _float64)
             and all(t is None or (t.dtype is input.dtype and t.device.type == "cpu" and t.numel() == math.prod(normalized_shape))
                     for t in (weight, bias))):
         return _C._layer_norm(input, weight, bias, k, float(eps))  # one pass each way (csrc/ops/norm.c)

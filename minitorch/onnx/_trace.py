@@ -432,15 +432,13 @@ def trace(model, args, kwargs, input_names, params, opset, export_params, handle
             if isinstance(v, Tensor) and id(v) not in g.values:
                 g.captured[id(v)] = v
     from ..autograd import no_grad
-    from ..nn import _functional_attention as attention
+    from ..nn._fusion import composed_only
     patches = _install(handlers, module_handlers)
     _active[0] = g
-    fusable, attention._fusable = attention._fusable, lambda *a: False  # the composed form is what gets recorded
     try:
-        with no_grad():
+        with no_grad(), composed_only():  # the ops of the composed forms are what gets recorded
             out = model(*args, **kwargs)
     finally:
-        attention._fusable = fusable
         _active[0] = None
         patches.restore()
     return g, out
