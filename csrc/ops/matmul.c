@@ -145,6 +145,18 @@ int mt_cpu_gemm(mt_dtype dtype, int64_t batch, bool ta, bool tb, int64_t m, int6
         (double)m * (double)n * (double)k <= (double)((int64_t)1 << 25) && !(m == 1 && n * k >= ((int64_t)1 << 18)) &&
         mt_have_avx512()) {
         int nt = (double)m * (double)n * (double)k >= 131072.0 ? mt_num_threads() : 1;
+        if (batch >= mt_num_threads() && mt_num_threads() > 1) {
+            /* a batch of small products (attention's heads): one per thread; a thread team for each product
+               cost more than the product (128 x 64 x 64 x 32 took 0.41 ms on 2 threads, 0.33 on 1) */
+            int failed = 0;
+#pragma omp parallel for num_threads(mt_num_threads()) schedule(static) reduction(| : failed)
+            for (int64_t i = 0; i < batch; i++)
+                failed |= mt_sgemm_tiles(ta, tb, m, n, k, (const float *)a + i * stride_a, lda,
+                                         (const float *)b + i * stride_b, ldb, !beta0, (float *)c + i * stride_c, ldc,
+                                         1) < 0;
+            if (failed) mt_error(MT_ERR_MEMORY, "gemm: out of memory");
+            return failed ? -1 : 0;
+        }
         for (int64_t i = 0; i < batch; i++)
             if (mt_sgemm_tiles(ta, tb, m, n, k, (const float *)a + i * stride_a, lda, (const float *)b + i * stride_b,
                                ldb, !beta0, (float *)c + i * stride_c, ldc, nt) < 0)
