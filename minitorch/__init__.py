@@ -22,7 +22,7 @@ from ._creation import (  # noqa: E402,F401
 from . import autograd, cuda, return_types  # noqa: E402,F401  (importing cuda registers its kernels)
 from . import accelerator  # noqa: E402,F401
 from . import amp  # noqa: E402,F401
-from .amp import autocast  # noqa: E402,F401
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402,F401
 from .autograd import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402,F401
 
 float = float32

@@ -362,4 +362,10 @@ for _name in ("allclose", "isclose"):
     setattr(Tensor, _name, _lazy_method("testing", _name))
 del _name
 
+# autocast("cpu")'s lower-precision list meets the matrix products here (F.linear and the modules call them)
+from .amp.autocast_mode import lower_precision as _lower_precision  # noqa: E402
+
+for _name in ("matmul", "mm", "bmm", "addmm", "baddbmm", "__matmul__", "__rmatmul__"):
+    if hasattr(_C.TensorBase, _name):
+        setattr(Tensor, _name, _lower_precision(getattr(_C.TensorBase, _name)))
 _C._register(Tensor, _Size, ALL_DTYPES, _device)

@@ -1,8 +1,7 @@
-"""minitorch.amp: torch.amp's names. minitorch has no float16 / bfloat16 dtypes, so there is nothing to cast to:
+"""minitorch.amp: torch.amp's names.
 
-- autocast(..., enabled=False) is the no-op context (and decorator) programs use to switch mixed precision off;
-  an enabled autocast raises NotImplementedError rather than quietly computing in float32 what PyTorch would
-  compute in half precision.
+- autocast: see autocast_mode.py (CPU autocast with PyTorch's op lists; 'cuda' disabled with a warning on a
+  machine without CUDA, as PyTorch).
 - GradScaler runs PyTorch's algorithm (scale the loss, unscale the gradients, skip steps whose gradients are not
   finite, grow or back off the scale); in float32 that is exact up to the power-of-two scale. As PyTorch's, a
   'cuda' scaler on a machine without CUDA warns and disables itself.
@@ -11,37 +10,9 @@ import functools
 import math
 import warnings
 
+from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: F401
+
 __all__ = ["autocast", "GradScaler", "is_autocast_available"]
-
-
-def is_autocast_available(device_type):
-    return False
-
-
-class autocast:
-    def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
-        if not isinstance(device_type, str):
-            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
-        self.device = device_type
-        self.fast_dtype = dtype
-        self._enabled = bool(enabled)
-        if self._enabled:
-            raise NotImplementedError(
-                f"autocast(device_type='{device_type}'): minitorch has no float16/bfloat16 dtypes to autocast to; "
-                "use enabled=False (or no autocast) to run in float32")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with self:
-                return func(*args, **kwargs)
-        return wrapper
 
 
 class GradScaler:

@@ -18,6 +18,7 @@ from ..autograd.grad_mode import no_grad
 from .._types import SCALAR_TYPE_NAMES, bool_, float32, float64
 from . import _functional_layers as FL
 from . import _fusion
+from ..amp.autocast_mode import lower_precision
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -45,6 +46,7 @@ def _repeat_heads(x, rep):
     return x.reshape(*shape[:-3], shape[-3] * rep, shape[-2], shape[-1])
 
 
+@lower_precision
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """softmax(q @ k^T * scale + mask) @ v over the last two dims, (..., L, E) x (..., S, E) x (..., S, Ev).

@@ -7,6 +7,7 @@ import numbers
 
 from .. import _C
 from ._narrow import in_float32
+from ..amp.autocast_mode import lower_precision
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -47,6 +48,7 @@ def _check_input(fn, input, nsp):
                            f"of size: {list(input.shape)}")
 
 
+@lower_precision
 @in_float32
 def _conv(fn, nsp, input, weight, bias, stride, padding, dilation, groups, transposed=False, output_padding=0):
     _check_input(fn, input, nsp)

@@ -12,6 +12,7 @@ import warnings
 
 from .. import _C
 from ._narrow import in_float32
+from ..amp.autocast_mode import full_precision
 from .._C import TensorBase, cat, stack, where
 from .._creation import ones_like as _ones_like
 from .._types import SCALAR_TYPE_NAMES, Size
@@ -144,6 +145,7 @@ def _regression_args(name, input, target, size_average, reduce, reduction):
     return input, target, red
 
 
+@full_precision
 @in_float32
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error (one fused C kernel, node MseLossBackward0)."""
@@ -157,6 +159,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _reduce((input - target) ** 2, red)
 
 
+@full_precision
 @in_float32
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error, composed like PyTorch's (|input - target| then the reduction)."""
@@ -208,6 +211,7 @@ def _nll_composed(logp, target, weight, ignore_index, red):
     return loss.sum() / w.sum()
 
 
+@full_precision
 @in_float32
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of log-probabilities (one fused C kernel, node NllLossBackward0)."""
@@ -248,6 +252,7 @@ def _cross_entropy_probs(input, target, weight, red, label_smoothing):
     return -prod.sum() / (input.numel() // n_classes)
 
 
+@full_precision
 @in_float32
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
                   label_smoothing=0.0):
@@ -305,6 +310,7 @@ def _check_bce_size(input, target):
                          f"({input.size()}) is deprecated. Please ensure they have the same size.")
 
 
+@full_precision
 @in_float32
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """Binary cross-entropy of probabilities (logs clamped at -100 like PyTorch; one fused C kernel,
@@ -330,6 +336,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss, red)
 
 
+@full_precision
 @in_float32
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
                                      pos_weight=None):
@@ -369,6 +376,7 @@ def _fmt(v):
     return f"{v:g}"
 
 
+@full_precision
 @in_float32
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """|d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta, with d = input - target (l1_loss for beta == 0)."""
@@ -382,6 +390,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce(where(z < beta, d * d * (0.5 / beta), z - 0.5 * beta), red)
 
 
+@full_precision
 @in_float32
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """|d| < delta ? 0.5 d^2 : delta (|d| - 0.5 delta), with d = input - target."""
@@ -406,6 +415,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
+@full_precision
 @in_float32
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """target * (log(target) - input) pointwise (xlogy, so 0 where target == 0), or exp(target) * (target - input)

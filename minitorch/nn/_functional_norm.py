@@ -153,6 +153,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     elif eps < 0.0:
         raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    if input.dtype.is_floating_point and input.dtype.itemsize == 2 and all(
+            t is None or t.dtype is float32 for t in (running_mean, running_var, weight, bias)):
+        # a 16-bit input with float32 parameters and buffers (autocast's case): computed in float32, the running
+        # buffers updated in place, the output rounded once, as torch's mixed-dtype CPU batch norm
+        return _batch_norm_impl(input.float(), weight, bias, running_mean, running_var, training, momentum,
+                                eps).to(input.dtype)
     return _batch_norm_impl(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 

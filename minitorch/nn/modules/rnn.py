@@ -18,6 +18,7 @@ from ...autograd.function import Function
 from .. import _functional_layers as F
 from .. import init
 from .._narrow import in_float32
+from ...amp.autocast_mode import lower_precision
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence, _index, _lengths_np
 from .layers import _factory
@@ -193,6 +194,7 @@ class RNNBase(Module):
                 x = F.dropout(x, self.dropout, True)
         return x, _stack(hn, 0), (_stack(cn, 0) if self.mode == "LSTM" else None)
 
+    @lower_precision
     @in_float32
     def _layer(self, x, h, c, params, reverse):
         w_ih, w_hh, b_ih, b_hh = params
