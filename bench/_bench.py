@@ -59,3 +59,27 @@ def print_table(header, rows):
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         print(fmt(r))
+
+
+def time_pair(make, steps, use_torch, warm=2):
+    """min time of minitorch's and PyTorch's step, the two run alternately so that a busy spell of
+    the (shared) machine slows both rather than skewing the ratio"""
+    import minitorch
+    fm, ft = make(minitorch), None
+    if use_torch:
+        import torch
+        ft = make(torch)
+    for _ in range(warm):
+        fm()
+        if ft:
+            ft()
+    tm, tt = [], []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fm()
+        tm.append(time.perf_counter() - t0)
+        if ft:
+            t0 = time.perf_counter()
+            ft()
+            tt.append(time.perf_counter() - t0)
+    return min(tm), (min(tt) if tt else float("nan"))

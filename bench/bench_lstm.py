@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 import _bench  # noqa: E402,F401  (first: picks the built source tree or the installed minitorch)
+from _bench import time_pair  # noqa: E402
 import minitorch  # noqa: E402
 
 try:
@@ -171,27 +172,6 @@ def layer_step(lib, mode, batch=64, inp=64):
         layer(x)[0].sum().backward()
 
     return step
-
-
-def time_pair(make, steps, use_torch, warm=2):
-    """min time of minitorch's and PyTorch's step, the two run alternately so that a busy spell of
-    the (shared) machine slows both rather than skewing the ratio"""
-    fm = make(minitorch)
-    ft = make(torch) if use_torch else None
-    for _ in range(warm):
-        fm()
-        if ft:
-            ft()
-    tm, tt = [], []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        fm()
-        tm.append(time.perf_counter() - t0)
-        if ft:
-            t0 = time.perf_counter()
-            ft()
-            tt.append(time.perf_counter() - t0)
-    return min(tm), (min(tt) if tt else float("nan"))
 
 
 def sgemm_rate():

@@ -11,12 +11,12 @@ ratio = PyTorch time / minitorch time (> 1: minitorch faster).
 import argparse
 import os
 import re
-import time
 import types
 
 import numpy as np
 
 import _bench  # noqa: F401  (first: picks the built source tree or the installed minitorch)
+from _bench import time_pair  # noqa: E402
 import minitorch
 
 try:
@@ -75,26 +75,6 @@ def attention_step(lib, shape):
         q.grad = k.grad = v.grad = None
 
     return step
-
-
-def time_pair(make, steps, use_torch, warm=2):
-    """best seconds per call of minitorch's and PyTorch's step, run alternately"""
-    fm = make(minitorch)
-    ft = make(torch) if use_torch else None
-    for _ in range(warm):
-        fm()
-        if ft:
-            ft()
-    tm, tt = [], []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        fm()
-        tm.append(time.perf_counter() - t0)
-        if ft:
-            t0 = time.perf_counter()
-            ft()
-            tt.append(time.perf_counter() - t0)
-    return min(tm), (min(tt) if tt else float("nan"))
 
 
 def main():

@@ -151,6 +151,21 @@ static int bn_backward_composed(mt_node *n, const bn_info *I, mt_tensor *x0, mt_
 }
 #undef P
 
+/* a normalisation node's gradient buffers (input; weight and bias of shape pshape), each only where the node
+ * needs it: 0, or -1 (out of memory) with none allocated */
+static int grad_buffers(mt_node *n, const mt_tensor *x, const int64_t *pshape, int pnd, mt_dtype dt, mt_tensor **g3) {
+    const int64_t *shapes[3] = {x->shape, pshape, pshape};
+    const int nds[3] = {x->ndim, pnd, pnd};
+    for (int k = 0; k < 3; k++) {
+        g3[k] = mt_node_needs(n, k) ? mt_empty(shapes[k], nds[k], dt, mt_cpu()) : NULL;
+        if (mt_node_needs(n, k) && !g3[k]) {
+            for (int j = 0; j < k; j++) { mt_decref(g3[j]); g3[j] = NULL; }
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* saved: 0 input, 1 weight (contiguous); extra: bn_info followed by the per-channel (mean, invstd) doubles */
 static int bn_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     const bn_info *I = (const bn_info *)n->extra;
@@ -167,16 +182,9 @@ static int bn_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     mt_tensor *g = mt_contiguous(go[0]);
     if (!g) return -1;
     int64_t cs[1] = {I->C};
-    mt_tensor *gx = mt_node_needs(n, 0) ? mt_empty(x->shape, x->ndim, I->dtype, mt_cpu()) : NULL;
-    mt_tensor *gw = mt_node_needs(n, 1) ? mt_empty(cs, 1, I->dtype, mt_cpu()) : NULL;
-    mt_tensor *gb = mt_node_needs(n, 2) ? mt_empty(cs, 1, I->dtype, mt_cpu()) : NULL;
-    if ((mt_node_needs(n, 0) && !gx) || (mt_node_needs(n, 1) && !gw) || (mt_node_needs(n, 2) && !gb)) {
-        mt_decref(g);
-        mt_decref(gx);
-        mt_decref(gw);
-        mt_decref(gb);
-        return -1;
-    }
+    mt_tensor *g3[3];
+    if (grad_buffers(n, x, cs, 1, I->dtype, g3) < 0) { mt_decref(g); return -1; }
+    mt_tensor *gx = g3[0], *gw = g3[1], *gb = g3[2];
 #define BN_BW(T, SFX)                                                                                                 \
     bn_backward_##SFX(I, (const T *)mt_data(x), w ? (const T *)mt_data(w) : NULL, save, (const T *)mt_data(g),       \
                       gx ? (T *)mt_data(gx) : NULL, gw ? (T *)mt_data(gw) : NULL, gb ? (T *)mt_data(gb) : NULL)
@@ -386,17 +394,9 @@ static int ln_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
     }
     mt_tensor *g = mt_contiguous(go[0]);
     if (!g) return -1;
-    const int64_t *ns = x->shape + x->ndim - I->k;
-    mt_tensor *gx = mt_node_needs(n, 0) ? mt_empty(x->shape, x->ndim, I->dtype, mt_cpu()) : NULL;
-    mt_tensor *gw = mt_node_needs(n, 1) ? mt_empty(ns, I->k, I->dtype, mt_cpu()) : NULL;
-    mt_tensor *gb = mt_node_needs(n, 2) ? mt_empty(ns, I->k, I->dtype, mt_cpu()) : NULL;
-    if ((mt_node_needs(n, 0) && !gx) || (mt_node_needs(n, 1) && !gw) || (mt_node_needs(n, 2) && !gb)) {
-        mt_decref(g);
-        mt_decref(gx);
-        mt_decref(gw);
-        mt_decref(gb);
-        return -1;
-    }
+    mt_tensor *g3[3];
+    if (grad_buffers(n, x, x->shape + x->ndim - I->k, I->k, I->dtype, g3) < 0) { mt_decref(g); return -1; }
+    mt_tensor *gx = g3[0], *gw = g3[1], *gb = g3[2];
 #define LN_BW(T, SFX)                                                                                                 \
     ln_backward_##SFX(I, (const T *)mt_data(x), w ? (const T *)mt_data(w) : NULL, save, (const T *)mt_data(g),       \
                       gx ? (T *)mt_data(gx) : NULL, gw ? (T *)mt_data(gw) : NULL, gb ? (T *)mt_data(gb) : NULL)
