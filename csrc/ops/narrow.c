@@ -41,18 +41,18 @@ static int narrow_into(mt_tensor *out, mt_tensor *w, int rc) {
 
 #define NEED(t) if (!(t)) goto fail
 
+/* the common case: one tensor read (`in`, widened as wi) and one written (`out`, as wo); CALL uses wi and wo */
+#define RUN_WIDE(in, out, CALL)                                         \
+    do {                                                                \
+        mt_tensor *wi = widen(in), *wo = wi ? wide_out(out) : NULL;     \
+        int rc_ = wo ? narrow_into(out, wo, (CALL)) : -1;               \
+        mt_decref(wi);                                                  \
+        return rc_;                                                     \
+    } while (0)
+
 static int n_unary(int op, mt_tensor *out, const mt_tensor *a, const double *params) {
     if (!narrow(out) && !narrow(a)) return wide_be->unary(op, out, a, params);
-    int rc = -1;
-    mt_tensor *wa = widen(a), *wo = NULL;
-    NEED(wa);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->unary(op, wo, wa, params));
-    wo = NULL;
-fail:
-    mt_decref(wa);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(a, out, wide_be->unary(op, wo, wi, params));
 }
 
 /* A Python number next to a narrow tensor is first converted to the tensor's dtype, as PyTorch's
@@ -114,16 +114,7 @@ fail:
 
 static int n_reduce(const mt_reduce_args *r, mt_tensor *out, mt_tensor *idx, const mt_tensor *in) {
     if (!narrow(out) && !narrow(in)) return wide_be->reduce(r, out, idx, in);
-    int rc = -1;
-    mt_tensor *wi = widen(in), *wo = NULL;
-    NEED(wi);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->reduce(r, wo, idx, wi));
-    wo = NULL;
-fail:
-    mt_decref(wi);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(in, out, wide_be->reduce(r, wo, idx, wi));
 }
 
 /* GEMM on raw pointers: each operand's span (first to last element, with the gaps its leading
@@ -175,16 +166,7 @@ done:
 static int n_index_select(mt_tensor *out, const mt_tensor *in, const mt_tensor *index, int64_t outer, int64_t in_dim,
                           int64_t inner) {
     if (!narrow(out) && !narrow(in)) return wide_be->index_select(out, in, index, outer, in_dim, inner);
-    int rc = -1;
-    mt_tensor *wi = widen(in), *wo = NULL;
-    NEED(wi);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->index_select(wo, wi, index, outer, in_dim, inner));
-    wo = NULL;
-fail:
-    mt_decref(wi);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(in, out, wide_be->index_select(wo, wi, index, outer, in_dim, inner));
 }
 
 static int n_index_add(mt_tensor *out, const mt_tensor *src, const mt_tensor *index, int64_t outer, int64_t out_dim,
@@ -204,16 +186,7 @@ fail:
 
 static int n_gather(mt_tensor *out, const mt_tensor *in, const mt_tensor *index, int dim) {
     if (!narrow(out) && !narrow(in)) return wide_be->gather(out, in, index, dim);
-    int rc = -1;
-    mt_tensor *wi = widen(in), *wo = NULL;
-    NEED(wi);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->gather(wo, wi, index, dim));
-    wo = NULL;
-fail:
-    mt_decref(wi);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(in, out, wide_be->gather(wo, wi, index, dim));
 }
 
 static int n_scatter(mt_tensor *out, const mt_tensor *index, const mt_tensor *src, int dim, bool add) {
@@ -232,16 +205,7 @@ fail:
 
 static int n_softmax(mt_tensor *out, const mt_tensor *in, int64_t outer, int64_t inner, bool log) {
     if (!narrow(out) && !narrow(in)) return wide_be->softmax(out, in, outer, inner, log);
-    int rc = -1;
-    mt_tensor *wi = widen(in), *wo = NULL;
-    NEED(wi);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->softmax(wo, wi, outer, inner, log));
-    wo = NULL;
-fail:
-    mt_decref(wi);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(in, out, wide_be->softmax(wo, wi, outer, inner, log));
 }
 
 static int n_softmax_backward(mt_tensor *gin, const mt_tensor *gout, const mt_tensor *y, int64_t outer, int64_t inner,
@@ -271,30 +235,12 @@ static int n_random(mt_tensor *out, int kind, double a, double b, uint64_t seed,
 static int n_scan(int op, mt_tensor *out, mt_tensor *idx, const mt_tensor *in, int64_t outer, int64_t n, int64_t inner,
                   bool reverse) {
     if (!narrow(out) && !narrow(in)) return wide_be->scan(op, out, idx, in, outer, n, inner, reverse);
-    int rc = -1;
-    mt_tensor *wi = widen(in), *wo = NULL;
-    NEED(wi);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->scan(op, wo, idx, wi, outer, n, inner, reverse));
-    wo = NULL;
-fail:
-    mt_decref(wi);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(in, out, wide_be->scan(op, wo, idx, wi, outer, n, inner, reverse));
 }
 
 static int n_tri(mt_tensor *out, const mt_tensor *in, int64_t batch, int64_t rows, int64_t cols, int64_t k, bool upper) {
     if (!narrow(out) && !narrow(in)) return wide_be->tri(out, in, batch, rows, cols, k, upper);
-    int rc = -1;
-    mt_tensor *wi = widen(in), *wo = NULL; /* widened first: out may be in */
-    NEED(wi);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->tri(wo, wi, batch, rows, cols, k, upper));
-    wo = NULL;
-fail:
-    mt_decref(wi);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(in, out, wide_be->tri(wo, wi, batch, rows, cols, k, upper)); /* (in is widened first: out may be in) */
 }
 
 static mt_backend narrow_be;
