@@ -12,6 +12,7 @@ shapes, layouts, seed, index and a Python reproducer) and continues from the nex
 The summary groups mismatches by (kind, op), silent wrong values first.
 """
 import argparse
+import importlib.machinery
 import json
 import os
 import signal
@@ -24,7 +25,9 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 # Test the source tree only when it holds a built extension (an in-place build); otherwise the
 # installed package, as CI does (its checkout has minitorch/ without _C, which would shadow it).
-USE_ROOT = any(f.startswith("_C") for f in os.listdir(os.path.join(ROOT, "minitorch")))
+# the source tree only when its extension is built in place (minitorch/_C.pyi, the type stub, is no extension)
+USE_ROOT = any(f.startswith("_C.") and f.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+               for f in os.listdir(os.path.join(ROOT, "minitorch")))
 if USE_ROOT and ROOT not in sys.path:
     sys.path.insert(1, ROOT)
 
