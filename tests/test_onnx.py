@@ -386,7 +386,8 @@ def test_import_without_onnx_package():
             "import minitorch, minitorch.onnx\n"
             "try:\n    minitorch.onnx.export(minitorch.nn.Linear(2, 2), minitorch.randn(1, 2), 'x.onnx')\n"
             "except ModuleNotFoundError as e:\n    print('ERR', e)\n")
-    env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    # the minitorch this test imported (the installed one in CI, whose checkout is not built in place)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__))))  # (torch is minitorch here)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "ERR" in out.stdout and "pip install onnx" in out.stdout

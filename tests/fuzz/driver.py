@@ -23,9 +23,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-# Test the source tree only when it holds a built extension (an in-place build); otherwise the
-# installed package, as CI does (its checkout has minitorch/ without _C, which would shadow it).
-# the source tree only when its extension is built in place (minitorch/_C.pyi, the type stub, is no extension)
+# Test the source tree only when it holds a built extension (an in-place build; minitorch/_C.pyi, the type
+# stub, is none); otherwise the installed package, as CI does (its checkout has minitorch/ without _C, which
+# would shadow it).
 USE_ROOT = any(f.startswith("_C.") and f.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
                for f in os.listdir(os.path.join(ROOT, "minitorch")))
 if USE_ROOT and ROOT not in sys.path:
