@@ -15,7 +15,7 @@ from ._types import bfloat16, float16, float32, float64, int8, int16, int32, int
 from ._tensor import Tensor  # noqa: E402
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: E402,F401
 from ._creation import (  # noqa: E402,F401
-    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, get_default_dtype, linspace, multinomial,
+    BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor, arange, as_tensor, empty, empty_like, eye, from_dlpack, from_numpy, full, full_like, get_default_dtype, linspace, multinomial,
     normal, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, zeros,
     zeros_like,
 )

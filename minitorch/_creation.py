@@ -172,6 +172,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, _C.TensorBase):
         return data.to(dtype=dtype, device=device)
+    if hasattr(data, "__dlpack__") and not isinstance(data, np.ndarray) and getattr(data, "__dlpack_device__",
+                                                                                    lambda: (1, 0))()[0] == 1:
+        return from_dlpack(data).to(dtype=dtype, device=device)  # shares the producer's memory where it can
     if isinstance(data, np.ndarray) and data.dtype in _NP_TO_DTYPE and (dtype is None or _NP_TO_DTYPE[data.dtype] is dtype) \
             and (device is None or _device(device).type == "cpu") and all(s >= 0 for s in data.strides):
         return from_numpy(data)
@@ -182,6 +185,14 @@ def from_numpy(arr):
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
     return _C._from_numpy(arr, False)
+
+
+def from_dlpack(ext_tensor):
+    """A tensor sharing the memory of a DLPack producer (any object with __dlpack__, or a DLPack capsule): NumPy
+    arrays, PyTorch and JAX tensors ... on the CPU."""
+    if hasattr(ext_tensor, "__dlpack__"):
+        ext_tensor = ext_tensor.__dlpack__()  # (no max_version: the unversioned capsule every producer gives)
+    return _C._from_dlpack(ext_tensor)
 
 
 def _size_args(size, fn):

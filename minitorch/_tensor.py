@@ -75,6 +75,18 @@ class Tensor(_C.TensorBase):
         from ._shared_memory import is_shared
         return is_shared(self)
 
+    # ---- DLPack (csrc/python/dlpack_py.c): zero-copy exchange with NumPy, PyTorch, JAX ... (CPU memory) ----
+    def __dlpack__(self, stream=None, max_version=None, dl_device=None, copy=None):
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
+            raise BufferError(f"minitorch: __dlpack__ to device {tuple(dl_device)} is not supported (the tensor is on "
+                              f"{self.__dlpack_device__()}; copy it there first)")
+        return _C._to_dlpack(self.clone() if copy else self)
+
+    def __dlpack_device__(self):
+        return (2, self.device.index or 0) if self.device.type == "cuda" else (1, 0)
+
     def __reduce_ex__(self, proto):
         from ._creation import _rebuild_tensor
         args = (_numpy_of(self).copy(), self.requires_grad, str(self.device))

@@ -777,9 +777,11 @@ PyMODINIT_FUNC PyInit__C(void) {
     if (!m) return NULL;
     if (mt_py_init_tensor_type(m) < 0) return NULL;
     /* function tables of the nn and optim layers (nn_py.c, optim_py.c) */
-    extern PyMethodDef mt_nn_functions[], mt_optim_functions[], mt_autograd_functions[], mt_dist_functions[];
+    extern PyMethodDef mt_nn_functions[], mt_optim_functions[], mt_autograd_functions[], mt_dist_functions[],
+        mt_dlpack_functions[];
     if (PyModule_AddFunctions(m, mt_nn_functions) < 0 || PyModule_AddFunctions(m, mt_optim_functions) < 0 ||
-        PyModule_AddFunctions(m, mt_autograd_functions) < 0 || PyModule_AddFunctions(m, mt_dist_functions) < 0)
+        PyModule_AddFunctions(m, mt_autograd_functions) < 0 || PyModule_AddFunctions(m, mt_dist_functions) < 0 ||
+        PyModule_AddFunctions(m, mt_dlpack_functions) < 0)
         return NULL;
     if (PyType_Ready(&PyNode_Type) < 0) return NULL;
     if (PyType_Ready(&PyGenerator_Type) < 0) return NULL;
