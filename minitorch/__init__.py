@@ -92,6 +92,8 @@ def broadcast_shapes(*shapes):
 
 from .serialization import load, save  # noqa: E402,F401
 from ._composites import *  # noqa: E402,F401,F403  (diagonal, kron, roll, meshgrid, cdist, searchsorted, ...)
+from ._index_ops import *  # noqa: E402,F401,F403  (index_add index_copy index_fill masked_scatter take)
+from ._index_ops import put  # noqa: E402,F401
 from ._einsum import einsum  # noqa: E402,F401
 from ._indexing import index_put  # noqa: E402,F401
 from ._compile import compile  # noqa: E402,F401
