@@ -139,26 +139,25 @@ def masked_scatter_(self, mask, source):
     return self
 
 
-def take(self, index):
+def _check_flat(self, index):
+    """index into self's elements in row-major order (negative from the end), as take and put check it"""
     n = self.numel()
     if index.numel():
         lo, hi = int(index.min()), int(index.max())
         if lo < -n or hi >= n:
-            bad = hi if hi >= n else lo
-            raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+            raise IndexError(f"out of range: tried to access index {hi if hi >= n else lo} on a tensor of {n} elements.")
+
+
+def take(self, index):
+    _check_flat(self, index)
     return self.reshape(-1)[index]
 
 
 def put_(self, index, source, accumulate=False):
-    n = self.numel()
     if index.numel() != source.numel():
         raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
                            f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
-    if index.numel():
-        lo, hi = int(index.min()), int(index.max())
-        if lo < -n or hi >= n:
-            bad = hi if hi >= n else lo
-            raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    _check_flat(self, index)
     if self.is_contiguous():
         self.view(-1).index_put_((index.reshape(-1),), source.reshape(-1), accumulate)
         return self
