@@ -17,7 +17,7 @@ _NP_KINDS = {("b", 1): bool_, ("i", 4): int32, ("i", 8): int64, ("f", 4): float3
              ("u", 1): uint8, ("i", 1): int8, ("i", 2): int16, ("f", 2): float16}
 _NP_TO_DTYPE = {np.dtype(d._np): d for d in _NP_KINDS.values()}
 # the range of each integer dtype narrower than int64, for torch.tensor's overflow check
-_INT_RANGES = {int32: (-(1 << 31), (1 << 31) - 1), int16: (-(1 << 15), (1 << 15) - 1), int8: (-128, 127), uint8: (0, 255)}
+_INT_RANGES = {d: (_types.iinfo(d).min, _types.iinfo(d).max) for d in (int32, int16, int8, uint8)}
 _default_dtype = [float32]
 _PY_SCALARS = {bool, int, float}
 
@@ -432,8 +432,9 @@ def randn(*args, size=None, dtype=None, device=None, requires_grad=False, genera
 
 
 # the range an integer dtype holds (int64's is the argument range itself), and PyTorch's name for it
-_INT_BOUNDS = {bool_: (0, 1, "bool"), int32: (-(1 << 31), (1 << 31) - 1, "int"), uint8: (0, 255, "unsigned char"),
-               int8: (-128, 127, "signed char"), int16: (-32768, 32767, "short int"), float16: (-65504, 65504, "c10::Half")}
+_INT_BOUNDS = {bool_: (0, 1, "bool"), float16: (-65504, 65504, "c10::Half"),
+               **{d: _INT_RANGES[d] + (name,) for d, name in ((int32, "int"), (uint8, "unsigned char"),
+                                                               (int8, "signed char"), (int16, "short int"))}}
 
 
 def randint(low, high=None, size=None, dtype=None, device=None, requires_grad=False, generator=None, out=None):

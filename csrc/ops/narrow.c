@@ -39,20 +39,22 @@ static int narrow_into(mt_tensor *out, mt_tensor *w, int rc) {
     return rc;
 }
 
-#define NEED(t) if (!(t)) goto fail
-
-/* the common case: one tensor read (`in`, widened as wi) and one written (`out`, as wo); CALL uses wi and wo */
-#define RUN_WIDE(in, out, CALL)                                         \
-    do {                                                                \
-        mt_tensor *wi = widen(in), *wo = wi ? wide_out(out) : NULL;     \
-        int rc_ = wo ? narrow_into(out, wo, (CALL)) : -1;               \
-        mt_decref(wi);                                                  \
-        return rc_;                                                     \
+/* The wide kernel CALL on widened copies wa (of a) and wb (of b; b NULL when there is none), writing wo: out
+ * itself when it is wide, else a wide tensor rounded into out afterwards. acc: the kernel also reads out's values
+ * (index_add and scatter accumulate into it), so wo starts as out's widened copy. */
+#define RUN_WIDE(a, b, out, acc, CALL)                                                                 \
+    do {                                                                                               \
+        mt_tensor *wa = widen(a), *wb = (b) ? widen(b) : NULL;                                         \
+        mt_tensor *wo = wa && (!(b) || wb) ? ((acc) ? widen(out) : wide_out(out)) : NULL;              \
+        int rc_ = wo ? narrow_into(out, wo, (CALL)) : -1;                                              \
+        mt_decref(wa);                                                                                 \
+        mt_decref(wb);                                                                                 \
+        return rc_;                                                                                    \
     } while (0)
 
 static int n_unary(int op, mt_tensor *out, const mt_tensor *a, const double *params) {
     if (!narrow(out) && !narrow(a)) return wide_be->unary(op, out, a, params);
-    RUN_WIDE(a, out, wide_be->unary(op, wo, wi, params));
+    RUN_WIDE(a, NULL, out, false, wide_be->unary(op, wo, wa, params));
 }
 
 /* A Python number next to a narrow tensor is first converted to the tensor's dtype, as PyTorch's
@@ -80,41 +82,19 @@ static mt_scalar scalar_in(int op, mt_dtype d, mt_scalar s) {
 static int n_binary(int op, mt_tensor *out, const mt_tensor *a, const mt_tensor *b, const mt_scalar *s,
                     bool scalar_first) {
     if (!narrow(out) && !narrow(a) && !narrow(b)) return wide_be->binary(op, out, a, b, s, scalar_first);
-    int rc = -1;
     mt_scalar sv;
     if (s) sv = scalar_in(op, a->dtype, *s);
-    mt_tensor *wa = widen(a), *wb = b ? widen(b) : NULL, *wo = NULL;
-    NEED(wa);
-    if (b) NEED(wb);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->binary(op, wo, wa, wb, s ? &sv : NULL, scalar_first));
-    wo = NULL;
-fail:
-    mt_decref(wa);
-    mt_decref(wb);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(a, b, out, false, wide_be->binary(op, wo, wa, wb, s ? &sv : NULL, scalar_first));
 }
 
 static int n_where(mt_tensor *out, const mt_tensor *cond, const mt_tensor *a, const mt_tensor *b) {
     if (!narrow(out) && !narrow(a) && !narrow(b)) return wide_be->where(out, cond, a, b);
-    int rc = -1;
-    mt_tensor *wa = widen(a), *wb = widen(b), *wo = NULL;
-    NEED(wa);
-    NEED(wb);
-    NEED(wo = wide_out(out));
-    rc = narrow_into(out, wo, wide_be->where(wo, cond, wa, wb));
-    wo = NULL;
-fail:
-    mt_decref(wa);
-    mt_decref(wb);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(a, b, out, false, wide_be->where(wo, cond, wa, wb));
 }
 
 static int n_reduce(const mt_reduce_args *r, mt_tensor *out, mt_tensor *idx, const mt_tensor *in) {
     if (!narrow(out) && !narrow(in)) return wide_be->reduce(r, out, idx, in);
-    RUN_WIDE(in, out, wide_be->reduce(r, wo, idx, wi));
+    RUN_WIDE(in, NULL, out, false, wide_be->reduce(r, wo, idx, wa));
 }
 
 /* GEMM on raw pointers: each operand's span (first to last element, with the gaps its leading
@@ -166,63 +146,34 @@ done:
 static int n_index_select(mt_tensor *out, const mt_tensor *in, const mt_tensor *index, int64_t outer, int64_t in_dim,
                           int64_t inner) {
     if (!narrow(out) && !narrow(in)) return wide_be->index_select(out, in, index, outer, in_dim, inner);
-    RUN_WIDE(in, out, wide_be->index_select(wo, wi, index, outer, in_dim, inner));
+    RUN_WIDE(in, NULL, out, false, wide_be->index_select(wo, wa, index, outer, in_dim, inner));
 }
 
 static int n_index_add(mt_tensor *out, const mt_tensor *src, const mt_tensor *index, int64_t outer, int64_t out_dim,
                        int64_t inner) {
     if (!narrow(out) && !narrow(src)) return wide_be->index_add(out, src, index, outer, out_dim, inner);
-    int rc = -1;
-    mt_tensor *ws = widen(src), *wo = NULL;
-    NEED(ws);
-    NEED(wo = widen(out));
-    rc = narrow_into(out, wo, wide_be->index_add(wo, ws, index, outer, out_dim, inner));
-    wo = NULL;
-fail:
-    mt_decref(ws);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(src, NULL, out, true, wide_be->index_add(wo, wa, index, outer, out_dim, inner));
 }
 
 static int n_gather(mt_tensor *out, const mt_tensor *in, const mt_tensor *index, int dim) {
     if (!narrow(out) && !narrow(in)) return wide_be->gather(out, in, index, dim);
-    RUN_WIDE(in, out, wide_be->gather(wo, wi, index, dim));
+    RUN_WIDE(in, NULL, out, false, wide_be->gather(wo, wa, index, dim));
 }
 
 static int n_scatter(mt_tensor *out, const mt_tensor *index, const mt_tensor *src, int dim, bool add) {
     if (!narrow(out) && !narrow(src)) return wide_be->scatter(out, index, src, dim, add);
-    int rc = -1;
-    mt_tensor *ws = widen(src), *wo = NULL;
-    NEED(ws);
-    NEED(wo = widen(out));
-    rc = narrow_into(out, wo, wide_be->scatter(wo, index, ws, dim, add));
-    wo = NULL;
-fail:
-    mt_decref(ws);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(src, NULL, out, true, wide_be->scatter(wo, index, wa, dim, add));
 }
 
 static int n_softmax(mt_tensor *out, const mt_tensor *in, int64_t outer, int64_t inner, bool log) {
     if (!narrow(out) && !narrow(in)) return wide_be->softmax(out, in, outer, inner, log);
-    RUN_WIDE(in, out, wide_be->softmax(wo, wi, outer, inner, log));
+    RUN_WIDE(in, NULL, out, false, wide_be->softmax(wo, wa, outer, inner, log));
 }
 
 static int n_softmax_backward(mt_tensor *gin, const mt_tensor *gout, const mt_tensor *y, int64_t outer, int64_t inner,
                               bool log) {
     if (!narrow(gin) && !narrow(gout) && !narrow(y)) return wide_be->softmax_backward(gin, gout, y, outer, inner, log);
-    int rc = -1;
-    mt_tensor *wg = widen(gout), *wy = widen(y), *wo = NULL;
-    NEED(wg);
-    NEED(wy);
-    NEED(wo = wide_out(gin));
-    rc = narrow_into(gin, wo, wide_be->softmax_backward(wo, wg, wy, outer, inner, log));
-    wo = NULL;
-fail:
-    mt_decref(wg);
-    mt_decref(wy);
-    mt_decref(wo);
-    return rc;
+    RUN_WIDE(gout, y, gin, false, wide_be->softmax_backward(wo, wa, wb, outer, inner, log));
 }
 
 static int n_random(mt_tensor *out, int kind, double a, double b, uint64_t seed, uint64_t offset) {
@@ -235,12 +186,12 @@ static int n_random(mt_tensor *out, int kind, double a, double b, uint64_t seed,
 static int n_scan(int op, mt_tensor *out, mt_tensor *idx, const mt_tensor *in, int64_t outer, int64_t n, int64_t inner,
                   bool reverse) {
     if (!narrow(out) && !narrow(in)) return wide_be->scan(op, out, idx, in, outer, n, inner, reverse);
-    RUN_WIDE(in, out, wide_be->scan(op, wo, idx, wi, outer, n, inner, reverse));
+    RUN_WIDE(in, NULL, out, false, wide_be->scan(op, wo, idx, wa, outer, n, inner, reverse));
 }
 
 static int n_tri(mt_tensor *out, const mt_tensor *in, int64_t batch, int64_t rows, int64_t cols, int64_t k, bool upper) {
     if (!narrow(out) && !narrow(in)) return wide_be->tri(out, in, batch, rows, cols, k, upper);
-    RUN_WIDE(in, out, wide_be->tri(wo, wi, batch, rows, cols, k, upper)); /* (in is widened first: out may be in) */
+    RUN_WIDE(in, NULL, out, false, wide_be->tri(wo, wa, batch, rows, cols, k, upper)); /* (in is widened first: out may be in) */
 }
 
 static mt_backend narrow_be;

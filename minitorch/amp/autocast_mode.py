@@ -94,9 +94,13 @@ class autocast:
 
 # ---------------------------------------------------------------------------------------- the op lists' hooks
 
-def _cast(obj, src, dst):
-    if isinstance(obj, (tuple, list)):
-        return type(obj)(_cast(o, src, dst) for o in obj)
+def convert_tensors(obj, src, dst):
+    """obj (a tensor, or tuples and lists of them, any other value) with its CPU tensors of a dtype in src
+    converted to dst (nn/_narrow.py uses it too)"""
+    if isinstance(obj, tuple):
+        return tuple(convert_tensors(o, src, dst) for o in obj)
+    if isinstance(obj, list):
+        return [convert_tensors(o, src, dst) for o in obj]
     if hasattr(obj, "grad_fn") and getattr(obj, "dtype", None) in src and obj.device.type == "cpu":
         return obj.to(dst)
     return obj
@@ -112,7 +116,7 @@ def lower_precision(fn):
         if dt is None:
             return fn(*args, **kwargs)
         src = (float32, float16 if dt is bfloat16 else bfloat16)
-        return fn(*_cast(args, src, dt), **{k: _cast(v, src, dt) for k, v in kwargs.items()})
+        return fn(*convert_tensors(args, src, dt), **{k: convert_tensors(v, src, dt) for k, v in kwargs.items()})
 
     return wrapper
 
@@ -125,6 +129,6 @@ def full_precision(fn):
         if cpu_dtype() is None:
             return fn(*args, **kwargs)
         src = (float16, bfloat16)
-        return fn(*_cast(args, src, float32), **{k: _cast(v, src, float32) for k, v in kwargs.items()})
+        return fn(*convert_tensors(args, src, float32), **{k: convert_tensors(v, src, float32) for k, v in kwargs.items()})
 
     return wrapper

@@ -13,7 +13,7 @@ import math
 import warnings
 
 from .. import _C
-from .._creation import arange, zeros, zeros_like
+from .._creation import _broadcast_shape, arange, zeros, zeros_like
 from ..autograd.grad_mode import no_grad
 from .._types import SCALAR_TYPE_NAMES, bool_, float32, float64
 from . import _functional_layers as FL
@@ -111,7 +111,7 @@ def _fused(query, key, value, attn_mask, is_causal, scale):
     """The fused kernel, the batch dims broadcast (at least one: a 2-D call gets a leading 1); a bool mask as the
     additive 0 / -inf one; a mask the same for every batch entry passed once ([1, L, S])."""
     L, S, E, Ev = query.shape[-2], key.shape[-2], query.shape[-1], value.shape[-1]
-    batch = tuple(_broadcast(query.shape[:-2], key.shape[:-2], value.shape[:-2]))
+    batch = _broadcast_shape(_broadcast_shape(query.shape[:-2], key.shape[:-2]), value.shape[:-2])
     squeeze = not batch
     batch = batch or (1,)
     n = math.prod(batch)
@@ -130,17 +130,6 @@ def _fused(query, key, value, attn_mask, is_causal, scale):
             mask = mask.expand(*batch, L, S).reshape(n, L, S)
     out = _C._sdpa(q, k, v, mask, bool(is_causal), float(scale))
     return out.squeeze(0) if squeeze else out
-
-
-def _broadcast(*shapes):
-    nd = max(len(s) for s in shapes)
-    out = []
-    for i in range(nd):
-        dims = {s[len(s) - nd + i] for s in shapes if len(s) - nd + i >= 0} - {1}
-        if len(dims) > 1:
-            raise RuntimeError(f"scaled_dot_product_attention: batch dims {[tuple(s) for s in shapes]} do not broadcast")
-        out.append(dims.pop() if dims else 1)
-    return out
 
 
 def _safe_softmax(scores):

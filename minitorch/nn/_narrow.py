@@ -5,6 +5,7 @@ the narrow dtype's rounding (the grad_fn of the result is then the conversion's,
 import functools
 
 from .._types import bfloat16, float16, float32
+from ..amp.autocast_mode import convert_tensors
 
 _NARROW_FLOATS = (float16, bfloat16)
 
@@ -21,16 +22,6 @@ def _narrow_dtype(obj):
     return d if d in _NARROW_FLOATS and hasattr(obj, "grad_fn") else None
 
 
-def _convert(obj, src, dst):
-    if isinstance(obj, tuple):
-        return tuple(_convert(o, src, dst) for o in obj)
-    if isinstance(obj, list):
-        return [_convert(o, src, dst) for o in obj]
-    if hasattr(obj, "grad_fn") and getattr(obj, "dtype", None) in src:
-        return obj.to(dst)
-    return obj
-
-
 def in_float32(fn):
     """fn run on float32 copies of its float16 / bfloat16 tensor arguments, its float32 results rounded to the
     narrow dtype (the first one found among the arguments)."""
@@ -40,8 +31,8 @@ def in_float32(fn):
         narrow = _narrow_dtype(args) or _narrow_dtype(tuple(kwargs.values()))
         if narrow is None:
             return fn(*args, **kwargs)
-        args = _convert(args, _NARROW_FLOATS, float32)
-        kwargs = {k: _convert(v, _NARROW_FLOATS, float32) for k, v in kwargs.items()}
-        return _convert(fn(*args, **kwargs), (float32,), narrow)
+        args = convert_tensors(args, _NARROW_FLOATS, float32)
+        kwargs = {k: convert_tensors(v, _NARROW_FLOATS, float32) for k, v in kwargs.items()}
+        return convert_tensors(fn(*args, **kwargs), (float32,), narrow)
 
     return wrapper
