@@ -27,6 +27,7 @@ import os
 import numpy as np
 
 from . import _C
+from ._creation import _broadcast_shape
 from ._types import SCALAR_TYPE_NAMES, float32, float64, int32, int64
 from .autograd.function import Function
 
@@ -357,20 +358,8 @@ def _solve_shapes(A, B, left, fn):
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} "
                            f"({A.shape[-2]}x{A.shape[-1]} and {Bm.shape[-2]}x{Bm.shape[-1]})")
-    _broadcast(Bm.shape[:-2], A.shape[:-2])  # torch names B's batch "tensor a" here
+    _broadcast_shape(Bm.shape[:-2], A.shape[:-2])  # torch names B's batch "tensor a" here
     return Bm, vector
-
-
-def _broadcast(sa, sb):
-    """The broadcast of two shapes, or torch's error naming the first mismatched dim."""
-    sa, sb = tuple(sa), tuple(sb)
-    n = max(len(sa), len(sb))
-    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
-    for i, (x, y) in enumerate(zip(pa, pb)):
-        if x != y and x != 1 and y != 1:
-            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
-                               f"dimension {i}")
-    return tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(pa, pb))
 
 
 class _SolveEx(Function):
@@ -883,7 +872,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     vector = B.dim() == A.dim() - 1
     if (B.shape[-1] if vector else B.shape[-2]) != A.shape[-2]:
         raise RuntimeError(f"{fn}: input.size(-2) should match other.size({-1 if vector else -2})")
-    _broadcast(A.shape[:-2], B.shape[:-1 if vector else -2])
+    _broadcast_shape(A.shape[:-2], B.shape[:-1 if vector else -2])
     if driver is None:
         driver = "gelsy"
     if driver not in ("gels", "gelsy", "gelsd", "gelss"):
@@ -1301,7 +1290,7 @@ def cross(input, other, *, dim=-1):
     if input.dtype != other.dtype:
         raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[input.dtype]} but found "
                            f"{SCALAR_TYPE_NAMES[other.dtype]}")
-    shape = _broadcast(input.shape, other.shape)
+    shape = _broadcast_shape(input.shape, other.shape)
     if input.dtype.is_floating_point:
         return _Cross.apply(input.expand(shape), other.expand(shape), dim % nd)
     return _t(np.cross(_np(input), _np(other), axis=dim), input)
