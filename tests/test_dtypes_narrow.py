@@ -395,8 +395,9 @@ FUSED = {
 @pytest.mark.parametrize("name", FUSED)
 @pytest.mark.parametrize("dt", FLOAT16S)
 def test_fused_kernels_compute_in_float32_and_round_once(name, dt):
-    """conv, pooling and the fused losses run on float32 copies and round their result once, which is what
-    PyTorch's CPU Half/BFloat16 kernels compute; gradients flow back to the 16-bit inputs."""
+    """conv, pooling and the fused losses run on float32 copies and round their result once (the reference:
+    torch in float32, rounded; torch's own Half kernels round at other points on some CPUs, e.g. its float16
+    conv_transpose2d on AVX512-BF16 EPYCs is 4 ulp off it); gradients flow back to the 16-bit inputs."""
     import minitorch.nn.functional as F
     rng = np.random.default_rng(8)
     mx, tx = both(rng.standard_normal(2 * 3 * 6 * 6), dt)
@@ -404,7 +405,7 @@ def test_fused_kernels_compute_in_float32_and_round_once(name, dt):
     mx, tx = mx.reshape(2, 3, 6, 6).requires_grad_(), tx.reshape(2, 3, 6, 6).requires_grad_()
     mw, tw = mw.reshape(5, 3, 3, 3).requires_grad_(), tw.reshape(5, 3, 3, 3).requires_grad_()
     mo, to = FUSED[name](F, mx, mw), FUSED[name](torch.nn.functional, tx, tw)
-    check(mo, to, exact=False)
+    check(mo, FUSED[name](torch.nn.functional, tx.float(), tw.float()).to(to.dtype), exact=False)
     g = rng.standard_normal(tuple(to.shape))
     mo.backward(mt.tensor(g.tolist(), dtype=mt.float64).to(mo.dtype))
     to.backward(torch.tensor(g.tolist(), dtype=torch.float64).to(to.dtype))

@@ -48,16 +48,19 @@ typedef int mt_blasint;
 #define MT_BLASINT_MAX (sizeof(mt_blasint) == 4 ? (int64_t)INT32_MAX : INT64_MAX)
 #endif
 
-/* Threads of the BLAS (OpenBLAS's own pool), set with OpenMP's by minitorch.set_num_threads. */
+/* OpenBLAS runs on the thread that calls it: mt_cpu_gemm splits a large product over minitorch's OpenMP
+ * threads itself. Two thread pools on the same cores (OpenBLAS's pthreads and OpenMP's) spin against each
+ * other after each parallel region: the GPT training step of bench_transformer took 127 ms on 2 threads with
+ * both pools, 78 ms with one. Called at import and by set_num_threads; n is minitorch's thread count. */
 void mt_blas_set_num_threads(int n) {
-#if defined(MT_NO_BLAS)
     (void)n;
+#if defined(MT_NO_BLAS)
 #elif defined(MT_BLAS_PREFIX)
     extern void MT_CBLAS_CAT(MT_BLAS_PREFIX, openblas_set_num_threads)(int);
-    MT_CBLAS_CAT(MT_BLAS_PREFIX, openblas_set_num_threads)(n);
+    MT_CBLAS_CAT(MT_BLAS_PREFIX, openblas_set_num_threads)(1);
 #else
     extern void openblas_set_num_threads(int);
-    openblas_set_num_threads(n);
+    openblas_set_num_threads(1);
 #endif
 }
 
@@ -125,6 +128,22 @@ DEFINE_GEMM_LOOP(gemm_loop_i64, int64_t, uint64_t)
 DEFINE_GEMM_LOOP(gemm_loop_f32, float, double)
 DEFINE_GEMM_LOOP(gemm_loop_f64, double, double)
 
+#ifndef MT_NO_BLAS
+/* One float32/float64 product on the calling thread (OpenBLAS is single-threaded here). */
+static void blas_gemm(mt_dtype dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void *a,
+                      int64_t lda, const void *b, int64_t ldb, double beta, void *c, int64_t ldc) {
+    enum CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
+    if (dtype == MT_FLOAT32)
+        MT_CBLAS(sgemm)(CblasRowMajor, opa, opb, (mt_blasint)m, (mt_blasint)n, (mt_blasint)k, (float)alpha,
+                        (const float *)a, (mt_blasint)lda, (const float *)b, (mt_blasint)ldb, (float)beta, (float *)c,
+                        (mt_blasint)ldc);
+    else
+        MT_CBLAS(dgemm)(CblasRowMajor, opa, opb, (mt_blasint)m, (mt_blasint)n, (mt_blasint)k, alpha,
+                        (const double *)a, (mt_blasint)lda, (const double *)b, (mt_blasint)ldb, beta, (double *)c,
+                        (mt_blasint)ldc);
+}
+#endif
+
 int mt_cpu_gemm(mt_dtype dtype, int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha,
                 const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b,
                 double beta, void *c, int64_t ldc, int64_t stride_c) {
@@ -168,39 +187,36 @@ int mt_cpu_gemm(mt_dtype dtype, int64_t batch, bool ta, bool tb, int64_t m, int6
                 n <= MT_BLASINT_MAX && k <= MT_BLASINT_MAX && lda <= MT_BLASINT_MAX && ldb <= MT_BLASINT_MAX &&
                 ldc <= MT_BLASINT_MAX;
     if (blas) {
-        enum CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
         int nt = mt_num_threads();
-        if (batch == 1 && m == 1 && n * k >= ((int64_t)1 << 18) && nt > 1 && n >= 64 * nt) {
-            /* a vector times a large matrix (an RNN step at batch 1): OpenBLAS runs it on one core,
-             * bound by that core's bandwidth; the column blocks in parallel stream twice as fast */
+        if ((double)m * (double)n * (double)k * (double)batch < (double)(1 << 18)) nt = 1;
+        if (nt > 1 && batch >= nt) { /* whole products per thread */
 #pragma omp parallel for num_threads(nt) schedule(static)
-            for (int ti = 0; ti < nt; ti++) {
-                int64_t n0 = n * ti / nt / 16 * 16, n1 = ti == nt - 1 ? n : n * (ti + 1) / nt / 16 * 16;
-                const char *pb = (const char *)b + (size_t)(tb ? n0 * ldb : n0) * es;
-                char *pc = (char *)c + (size_t)n0 * es;
-                if (dtype == MT_FLOAT32)
-                    MT_CBLAS(sgemm)(CblasRowMajor, opa, opb, 1, (mt_blasint)(n1 - n0), (mt_blasint)k, (float)alpha,
-                                    (const float *)a, (mt_blasint)lda, (const float *)pb, (mt_blasint)ldb,
-                                    (float)beta, (float *)pc, (mt_blasint)ldc);
-                else
-                    MT_CBLAS(dgemm)(CblasRowMajor, opa, opb, 1, (mt_blasint)(n1 - n0), (mt_blasint)k, alpha,
-                                    (const double *)a, (mt_blasint)lda, (const double *)pb, (mt_blasint)ldb, beta,
-                                    (double *)pc, (mt_blasint)ldc);
-            }
+            for (int64_t i = 0; i < batch; i++)
+                blas_gemm(dtype, ta, tb, m, n, k, alpha, (const char *)a + (size_t)(i * stride_a) * es, lda,
+                          (const char *)b + (size_t)(i * stride_b) * es, ldb, beta, (char *)c + (size_t)(i * stride_c) * es,
+                          ldc);
             return 0;
         }
+        /* one product at a time, its larger side of C split into nt blocks (columns in multiples of 16:
+           a vector times a large matrix, an RNN step at batch 1, streams the matrix from every core) */
+        bool by_rows = m >= n;
+        int64_t len = by_rows ? m : n, align = by_rows ? 1 : 16;
+        if (nt > 1 && len < 2 * align * nt) nt = (int)(len / (2 * align)) > 1 ? (int)(len / (2 * align)) : 1;
         for (int64_t i = 0; i < batch; i++) {
             const char *pa = (const char *)a + (size_t)(i * stride_a) * es;
             const char *pb = (const char *)b + (size_t)(i * stride_b) * es;
             char *pc = (char *)c + (size_t)(i * stride_c) * es;
-            if (dtype == MT_FLOAT32)
-                MT_CBLAS(sgemm)(CblasRowMajor, opa, opb, (mt_blasint)m, (mt_blasint)n, (mt_blasint)k, (float)alpha,
-                                (const float *)pa, (mt_blasint)lda, (const float *)pb, (mt_blasint)ldb, (float)beta,
-                                (float *)pc, (mt_blasint)ldc);
-            else
-                MT_CBLAS(dgemm)(CblasRowMajor, opa, opb, (mt_blasint)m, (mt_blasint)n, (mt_blasint)k, alpha,
-                                (const double *)pa, (mt_blasint)lda, (const double *)pb, (mt_blasint)ldb, beta,
-                                (double *)pc, (mt_blasint)ldc);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+            for (int ti = 0; ti < nt; ti++) {
+                int64_t s0 = len * ti / nt / align * align, s1 = ti == nt - 1 ? len : len * (ti + 1) / nt / align * align;
+                if (s1 <= s0) continue;
+                if (by_rows)
+                    blas_gemm(dtype, ta, tb, s1 - s0, n, k, alpha, pa + (size_t)(ta ? s0 : s0 * lda) * es, lda, pb, ldb,
+                              beta, pc + (size_t)(s0 * ldc) * es, ldc);
+                else
+                    blas_gemm(dtype, ta, tb, m, s1 - s0, k, alpha, pa, lda, pb + (size_t)(tb ? s0 * ldb : s0) * es, ldb,
+                              beta, pc + (size_t)s0 * es, ldc);
+            }
         }
         return 0;
     }

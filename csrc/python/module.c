@@ -773,6 +773,8 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_C", "minitorch C
 PyMODINIT_FUNC PyInit__C(void) {
     import_array();
     mt_register_cpu_backend();
+    extern void mt_blas_set_num_threads(int);
+    mt_blas_set_num_threads(1); /* OpenBLAS's own pool stays idle: products split over OpenMP (matmul.c) */
     PyObject *m = PyModule_Create(&moduledef);
     if (!m) return NULL;
     if (mt_py_init_tensor_type(m) < 0) return NULL;
