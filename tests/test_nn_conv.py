@@ -78,6 +78,7 @@ CONV_CASES = [
     (2, (2, 16, 8, 8), (16, 8, 3, 3), {"groups": 2, "dilation": 2, "padding": 2}),
     (2, (2, 8, 7, 9), (12, 8, 2, 4), {"padding": "same"}),
     (2, (1, 9, 6, 6), (10, 9, 3, 3), {}),                                   # no padding: the source as is
+    (2, (10, 8, 8, 8), (20, 8, 3, 3), {"padding": 1}),  # weight grad: samples in chunks of 7 (7 + 3); 20 rows: 2.5 blocks
     (1, (2, 8, 700), (9, 8, 5), {"padding": 2}),
     (2, (3, 8, 20, 70), (8, 8, 3, 3), {"stride": (2, 1), "padding": 1}),     # stride across lines only
     (3, (1, 8, 5, 6, 7), (8, 8, 3, 3, 3), {"padding": 1}),

@@ -287,8 +287,29 @@ static int implicit_conv_f32(const implicit_conv *P, const float *src, const flo
     int64_t P0 = P->src[0] + 2 * P->pad[0], P1 = P->src[1] + 2 * P->pad[1], P2 = P->src[2] + 2 * P->pad[2];
     int64_t CS = P0 * P1 * P2;
     int64_t K = P->k[0] * P->k[1] * P->k[2], L = P->out[0] * P->out[1] * P->out[2];
+    /* the weights packed per block of 8 output channels as [tap][channel][8]: the tile's 8 broadcasts of a k
+     * step are then one 32-byte run (strided by taps * channels they touched 8 cache lines per k step, and a
+     * 128-channel 8x8 layer ran at 40% of the 32x32 one's rate) */
+    int64_t nb = (P->Og + MT_TILE_MR - 1) / MT_TILE_MR, bs = K * P->Cg * MT_TILE_MR;
+    float *wp = (float *)malloc(sizeof(float) * (size_t)(P->G * nb * bs > 0 ? P->G * nb * bs : 1));
+    if (!wp) {
+        mt_error(MT_ERR_MEMORY, "convolution: out of memory");
+        return -1;
+    }
+    for (int64_t g = 0; g < P->G; g++)
+        for (int64_t ib = 0; ib < nb; ib++)
+            for (int64_t t = 0; t < K; t++)
+                for (int64_t c = 0; c < P->Cg; c++)
+                    for (int64_t r = 0; r < MT_TILE_MR; r++) {
+                        int64_t i = ib * MT_TILE_MR + r;
+                        wp[(g * nb + ib) * bs + (t * P->Cg + c) * MT_TILE_MR + r] =
+                            i < P->Og ? w[((g * P->Og + i) * P->Cg + c) * K + t] : 0.0f;
+                    }
     float *xp = NULL;
-    if (pad_source(P, src, &xp) < 0) return -1;
+    if (pad_source(P, src, &xp) < 0) {
+        free(wp);
+        return -1;
+    }
     const float *x = xp ? xp : src;
     /* Unit stride along the second dim too: a tile runs over 32 consecutive positions of the padded plane,
      * across output lines; the columns that fall in the padding (o2 >= out[2]) are computed and dropped. Else
@@ -304,23 +325,26 @@ static int implicit_conv_f32(const implicit_conv *P, const float *src, const flo
         int64_t jb = it % nblk * blk, je = jb + blk < span ? jb + blk : span;
         int64_t o0 = plane ? q : q / P->out[1], o1 = plane ? 0 : q % P->out[1];
         const float *xg = x + (n * P->G + g) * P->Cg * CS + (o0 * P->s[0] * P1 + o1 * P->s[1]) * P2;
-        const float *wg = w + g * P->Og * P->Cg * K;
+        const float *wg = wp + g * nb * bs;
         float *og = out + ((n * P->G + g) * P->Og) * L + (plane ? o0 * P->out[1] : q) * P->out[2];
         mt_kseg sg[MAX_IMPLICIT_TAPS];
         float tmp[MT_TILE_MR * MT_TILE_NR];
-        for (int64_t j0 = jb; j0 < je; j0 += MT_TILE_NR) {
-            int64_t wd = je - j0 < MT_TILE_NR ? je - j0 : MT_TILE_NR;
-            for (int64_t t = 0; t < K; t++) {
-                int64_t t0 = t / (P->k[1] * P->k[2]), t1 = t / P->k[2] % P->k[1], t2 = t % P->k[2];
-                sg[t].K = P->Cg;
-                sg[t].sa = P->Cg * K;
-                sg[t].sk = K;
-                sg[t].Bm = xg + (t0 * P->d[0] * P1 + t1 * P->d[1]) * P2 + t2 * P->d[2] + j0;
-                sg[t].ldb = CS;
-            }
-            for (int64_t i0 = 0; i0 < P->Og; i0 += MT_TILE_MR) {
-                int mr = (int)(P->Og - i0 < MT_TILE_MR ? P->Og - i0 : MT_TILE_MR);
-                for (int64_t t = 0; t < K; t++) sg[t].A = wg + i0 * P->Cg * K + t;
+        for (int64_t t = 0; t < K; t++) {
+            sg[t].K = P->Cg;
+            sg[t].sa = 1;
+            sg[t].sk = MT_TILE_MR;
+            sg[t].ldb = CS;
+        }
+        /* a block of weights (8 x channels x taps) stays in L1 while the item's tiles pass under it */
+        for (int64_t i0 = 0; i0 < P->Og; i0 += MT_TILE_MR) {
+            int mr = (int)(P->Og - i0 < MT_TILE_MR ? P->Og - i0 : MT_TILE_MR);
+            for (int64_t t = 0; t < K; t++) sg[t].A = wg + i0 / MT_TILE_MR * bs + t * P->Cg * MT_TILE_MR;
+            for (int64_t j0 = jb; j0 < je; j0 += MT_TILE_NR) {
+                int64_t wd = je - j0 < MT_TILE_NR ? je - j0 : MT_TILE_NR;
+                for (int64_t t = 0; t < K; t++) {
+                    int64_t t0 = t / (P->k[1] * P->k[2]), t1 = t / P->k[2] % P->k[1], t2 = t % P->k[2];
+                    sg[t].Bm = xg + (t0 * P->d[0] * P1 + t1 * P->d[1]) * P2 + t2 * P->d[2] + j0;
+                }
                 if (!plane) {
                     float *c = og + i0 * L + j0;
                     mt_tile(mr, wd, sg, (int)K, c, L, 0);
@@ -334,8 +358,9 @@ static int implicit_conv_f32(const implicit_conv *P, const float *src, const flo
                 mt_tile(mr, wd, sg, (int)K, tmp, MT_TILE_NR, 0);
                 for (int i = 0; i < mr; i++) {
                     float b = bias ? bias[g * P->Og + i0 + i] : 0.0f, *orow = og + (i0 + i) * L;
-                    for (int64_t j = 0; j < wd; j++) {
-                        int64_t pos = j0 + j, r = pos / P2, c2 = pos % P2;
+                    int64_t r = j0 / P2, c2 = j0 % P2; /* position j0 + j of the padded plane */
+                    for (int64_t j = 0; j < wd; j++, c2++) {
+                        if (c2 == P2) c2 = 0, r++;
                         if (c2 < P->out[2]) orow[r * P->out[2] + c2] = tmp[i * MT_TILE_NR + j] + b;
                     }
                 }
@@ -343,8 +368,11 @@ static int implicit_conv_f32(const implicit_conv *P, const float *src, const flo
         }
     }
     free(xp);
+    free(wp);
     return 0;
 }
+
+enum { WGRAD_MIN_K = 512, MAX_WGRAD_SAMPLES = 64 };
 
 /* The weight gradient of a stride-1 convolution without a column matrix: for each tap t,
  * gW[:, :, t]^T [Cg, Og] = sum over samples of xpad_shifted_t [Cg, positions] @ gO^T [positions, Og], with the
@@ -373,7 +401,13 @@ static int weight_grad_implicit_f32(const implicit_conv *P, const float *src, co
                         dst[((o0 * P1 + o1) * P2 + o2) * Og] = row[(o0 * P->out[1] + o1) * P->out[2] + o2];
         }
     int64_t cb = (Cg + MT_TILE_MR - 1) / MT_TILE_MR, ob = (Og + MT_TILE_NR - 1) / MT_TILE_NR, wlen = G * Og * Cg * K;
-    int64_t items = P->N * G * K;
+    /* S samples per item, one tile segment each: a tile's k then runs over S * span positions, enough to amortise
+     * its setup and the scatter of its result into gW (an 8x8 plane alone is 78 positions, and the tile's fixed
+     * costs were as large as its products) */
+    int64_t S = (WGRAD_MIN_K + span - 1) / span;
+    if (S > MAX_WGRAD_SAMPLES) S = MAX_WGRAD_SAMPLES;
+    if (S > P->N) S = P->N > 0 ? P->N : 1;
+    int64_t nchunks = (P->N + S - 1) / S, items = nchunks * G * K;
     int nt = mt_num_threads();
     if (nt > items) nt = (int)(items > 0 ? items : 1);
     float *partial = (float *)calloc((size_t)(nt * wlen > 0 ? nt * wlen : 1), sizeof(float));
@@ -383,7 +417,7 @@ static int weight_grad_implicit_f32(const implicit_conv *P, const float *src, co
         mt_error(MT_ERR_MEMORY, "convolution: out of memory");
         return -1;
     }
-    /* items (sample, group, tap) in order, so a thread's consecutive items share a sample whose padded source and
+    /* items (samples, group, tap) in order, so a thread's consecutive items share samples whose padded source and
      * gO^T (a few hundred KB) stay in L2; each thread sums into its own copy of gW */
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -392,17 +426,21 @@ static int weight_grad_implicit_f32(const implicit_conv *P, const float *src, co
         tid = omp_get_thread_num();
 #endif
         float *acc = partial + tid * wlen, tmp[MT_TILE_MR * MT_TILE_NR];
+        mt_kseg sg[MAX_WGRAD_SAMPLES];
 #pragma omp for schedule(dynamic)
         for (int64_t it = 0; it < items; it++) {
-            int64_t n = it / (G * K), g = it / K % G, t = it % K;
+            int64_t n0 = it / (G * K) * S, g = it / K % G, t = it % K, ns = P->N - n0 < S ? P->N - n0 : S;
             int64_t t0 = t / (P->k[1] * P->k[2]), t1 = t / P->k[2] % P->k[1], t2 = t % P->k[2];
-            int64_t off = (t0 * P->d[0] * P1 + t1 * P->d[1]) * P2 + t2 * P->d[2], ng = n * G + g;
+            int64_t off = (t0 * P->d[0] * P1 + t1 * P->d[1]) * P2 + t2 * P->d[2];
             for (int64_t c0 = 0; c0 < cb * MT_TILE_MR; c0 += MT_TILE_MR)
                 for (int64_t j0 = 0; j0 < ob * MT_TILE_NR; j0 += MT_TILE_NR) {
                     int mr = (int)(Cg - c0 < MT_TILE_MR ? Cg - c0 : MT_TILE_MR);
                     int64_t wd = Og - j0 < MT_TILE_NR ? Og - j0 : MT_TILE_NR;
-                    mt_kseg sg = {span, x + (ng * Cg + c0) * CS + off, CS, 1, goT + ng * span * Og + j0, Og};
-                    mt_tile(mr, wd, &sg, 1, tmp, MT_TILE_NR, 0);
+                    for (int64_t q = 0; q < ns; q++) {
+                        int64_t ng = (n0 + q) * G + g;
+                        sg[q] = (mt_kseg){span, x + (ng * Cg + c0) * CS + off, CS, 1, goT + ng * span * Og + j0, Og};
+                    }
+                    mt_tile(mr, wd, sg, (int)ns, tmp, MT_TILE_NR, 0);
                     for (int i = 0; i < mr; i++)
                         for (int64_t j = 0; j < wd; j++)
                             acc[((g * Og + j0 + j) * Cg + c0 + i) * K + t] += tmp[i * MT_TILE_NR + j];
