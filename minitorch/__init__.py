@@ -68,7 +68,13 @@ def numel(input):
 
 
 def rsub(input, other, alpha=1):
-    return other - input * alpha if alpha != 1 else input.rsub(other)
+    if alpha == 1:
+        return input.rsub(other)
+    if not isinstance(other, Tensor):
+        if not input.is_floating_point():  # (an integer result wraps the number into its dtype)
+            return other - input * alpha
+        other = full((), other, dtype=input.dtype, device=input.device)  # the number in the result dtype, as torch
+    return other.sub(input, alpha=alpha)  # other - alpha * input rounded once (sub's alpha)
 
 
 def seed():

@@ -4,6 +4,7 @@
 #include "ops.h"
 #include "../core/iter.h"
 #include "../autograd/autograd.h"
+#include "../core/half.h"
 
 #include <math.h>
 #include <string.h>
@@ -52,9 +53,21 @@ static mt_tensor *sinc_grad(mt_tensor *x) { /* torch's (pi x cos(pi x) - sin(pi 
     mt_tensor *r = DIV(SUB(MUL(px, U_(COS, px)), U_(SIN, px)), pxx);
     return zero_where(BS_(EQ, pxx, 0.0), r);
 }
+static float in_float_dtype(mt_dtype d, double v) { /* v rounded into float16 / bfloat16 / float32 */
+    if (d == MT_FLOAT16) return mt_f16_to_f32(mt_f32_to_f16((float)v));
+    if (d == MT_BFLOAT16) return mt_bf16_to_f32(mt_f32_to_bf16((float)v));
+    return (float)v;
+}
+void mt_logit_bounds(mt_dtype d, double eps, double *lo, double *hi) {
+    if (d == MT_FLOAT64) { *lo = eps; *hi = 1.0 - eps; return; }
+    float l = in_float_dtype(d, eps); /* (torch: scalar_t(1) - eps, in float rounded to d for the narrow ones) */
+    *lo = l;
+    *hi = in_float_dtype(d, 1.0f - l);
+}
 static mt_tensor *logit_grad(mt_tensor *g, mt_tensor *x, const double *prm) {
     mt_tensor *r = DIV(g, MUL(x, RSUBS(1.0, x)));
-    double lo = prm[0] != 0 ? prm[1] : 0.0, hi = prm[0] != 0 ? 1.0 - prm[1] : 1.0;
+    double lo = 0.0, hi = 1.0;
+    if (prm[0] != 0) mt_logit_bounds(mt_is_floating(x->dtype) ? x->dtype : MT_FLOAT32, prm[1], &lo, &hi);
     mt_tensor *outside = OR(BS_(LT, x, lo), BS_(GT, x, hi));
     if (prm[0] != 0) return zero_where(outside, r);
     return WHERE(outside, P(mt_full_like(r, NAN)), r); /* no eps: NaN outside [0, 1], as torch */
@@ -401,12 +414,14 @@ static int binary_compute_dtype(int op, const mt_tensor *a, const mt_tensor *b, 
     return -1;
 }
 
-/* Shared by the out-of-place and in-place forms. b == NULL: scalar operand s. */
-static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scalar *s, bool sfirst, mt_tensor *self) {
+/* Shared by the out-of-place and in-place forms. b == NULL: scalar operand s. alpha_ct >= 0: the compute dtype,
+   given by mt_add_alpha, whose b (alpha * other) is float32 when that is float16 / bfloat16. */
+static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scalar *s, bool sfirst, mt_tensor *self,
+                              int alpha_ct) {
     if (!a) return NULL;
     if (mt_check_same_device(a, b) < 0) return NULL;
     const mt_ew_decl *dc = &mt_binary_decls[op];
-    int cti = binary_compute_dtype(op, a, b, s);
+    int cti = alpha_ct >= 0 ? alpha_ct : binary_compute_dtype(op, a, b, s);
     if (cti < 0) return NULL;
     mt_dtype ct = (mt_dtype)cti, od = dc->kind == MT_K_PRED ? MT_BOOL : ct;
     int64_t shape[MT_MAX_DIMS];
@@ -434,7 +449,13 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
             return mt_error(MT_ERR_RUNTIME, "Integers to negative integer powers are not allowed.");
     }
     bool grad = mt_grad_enabled && dc->node && (a->requires_grad || (b && b->requires_grad));
-    mt_tensor *ca = mt_cast(a, ct), *cb = b ? mt_cast(b, ct) : NULL;
+    /* b in float32, not rounded into a float16 / bfloat16 compute dtype (the narrow kernels compute in float32):
+       alpha * other of mt_add_alpha, and a 0-d b of another dtype in torch's CPU mul and divisions, which read it
+       in float as they do a Python number (narrow.c's opmath_scalar; a 0-d first operand is rounded) */
+    bool b_wide = b && mt_is_narrow(ct) && mt_is_floating(ct) && a->storage->device.type == MT_CPU &&
+                  (alpha_ct >= 0 || (b->ndim == 0 && b->dtype != ct &&
+                                     (op == MT_B_MUL || op == MT_B_DIV || op == MT_B_FLOOR_DIVIDE)));
+    mt_tensor *ca = mt_cast(a, ct), *cb = b ? mt_cast(b, b_wide ? MT_FLOAT32 : ct) : NULL;
     if (!ca || (b && !cb)) { mt_decref(ca); mt_decref(cb); return NULL; }
     mt_tensor *out;
     /* fast path: in place into self when no history is needed and the operands' dtype already matches */
@@ -475,15 +496,40 @@ static mt_tensor *binary_impl(int op, mt_tensor *a, mt_tensor *b, const mt_scala
 
 mt_tensor *mt_binary(int op, mt_tensor *a, mt_tensor *b) {
     if (!a || !b) return NULL;
-    return binary_impl(op, a, b, NULL, false, NULL);
+    return binary_impl(op, a, b, NULL, false, NULL, -1);
 }
 mt_tensor *mt_binary_s(int op, mt_tensor *a, mt_scalar s, bool scalar_first) {
-    return binary_impl(op, a, NULL, &s, scalar_first, NULL);
+    return binary_impl(op, a, NULL, &s, scalar_first, NULL, -1);
 }
 mt_tensor *mt_binary_(int op, mt_tensor *self, mt_tensor *other, const mt_scalar *s) {
     if (!self || (!other && !s)) return NULL;
     if (mt_check_inplace(self) < 0 || mt_check_no_partial_overlap(self, other) < 0) return NULL;
-    return binary_impl(op, self, other, s, false, self);
+    return binary_impl(op, self, other, s, false, self, -1);
+}
+
+/* add/sub(a, other, alpha): a +- alpha * other in the dtype of a +- other, other the tensor b or (b NULL) the
+   number s. torch converts alpha and a number other into that dtype; with float16 / bfloat16 its vectorized
+   kernel takes the sum in float32 (fmadd) and rounds once, which alpha * other in float32 (exact: a product of two
+   narrow values) gives here. (torch's scalar path, for tensors under 32 elements, rounds alpha * other into the
+   dtype first; this follows the vectorized one.) */
+mt_tensor *mt_add_alpha(int op, mt_tensor *a, mt_tensor *b, const mt_scalar *s, mt_scalar alpha, bool inplace) {
+    if (!a || (!b && !s)) return NULL;
+    if (inplace && (mt_check_inplace(a) < 0 || mt_check_no_partial_overlap(a, b) < 0)) return NULL;
+    int rti = binary_compute_dtype(op, a, b, s); /* (with its errors: bool subtraction) */
+    if (rti < 0) return NULL;
+    mt_dtype rt = (mt_dtype)rti;
+    bool nf = mt_is_narrow(rt) && mt_is_floating(rt);
+    double al = alpha.dtype == MT_FLOAT64 ? alpha.f : (double)alpha.i;
+    if (nf) alpha = mt_sf(in_float_dtype(rt, al));
+    int mark = mt_pool_mark();
+    /* a number converted unchecked, as torch's wrapped number (300 wraps in int8, 1e6 is inf in float16) */
+    mt_tensor *o = b ? P(mt_to_dtype(b, rt)) : P(mt_cast(P(mt_full(NULL, 0, *s, s->dtype, a->storage->device)), rt));
+    if (nf) o = P(mt_to_dtype(o, MT_FLOAT32));
+    mt_tensor *scaled = o ? mt_binary_s(MT_B_MUL, o, alpha, false) : NULL;
+    mt_pool_drain(mark);
+    mt_tensor *r = scaled ? binary_impl(op, a, scaled, NULL, false, inplace ? a : NULL, rt) : NULL;
+    mt_decref(scaled);
+    return r;
 }
 
 /* ====================== where ====================== */
@@ -519,7 +565,8 @@ mt_tensor *mt_where_scalar(const mt_scalar *s, mt_dtype rt, mt_device dev) {
 mt_tensor *mt_where(mt_tensor *cond, mt_tensor *a, mt_tensor *b) {
     if (!cond || !a || !b) return NULL;
     if (mt_check_same_device(cond, a) < 0 || mt_check_same_device(cond, b) < 0) return NULL;
-    if (cond->dtype != MT_BOOL)
+    /* a uint8 condition is cond != 0 (deprecated in torch; the bindings give its UserWarning) */
+    if (cond->dtype != MT_BOOL && cond->dtype != MT_UINT8)
         return mt_error(MT_ERR_RUNTIME, "where expected condition to be a boolean tensor, but got a tensor with dtype %s",
                         mt_type_name(cond->dtype));
     mt_dtype ct = mt_result_type2(a, NULL, b, NULL);
@@ -527,18 +574,20 @@ mt_tensor *mt_where(mt_tensor *cond, mt_tensor *a, mt_tensor *b) {
     int n1, nd;
     if (mt_broadcast_shapes(cond->shape, cond->ndim, a->shape, a->ndim, s1, &n1) < 0) return NULL;
     if (mt_broadcast_shapes(s1, n1, b->shape, b->ndim, shape, &nd) < 0) return NULL;
+    mt_tensor *bc = cond->dtype == MT_BOOL ? mt_incref(cond) : mt_cast(cond, MT_BOOL);
     mt_tensor *ca = mt_cast(a, ct), *cb = mt_cast(b, ct);
-    mt_tensor *out = ca && cb ? mt_empty(shape, nd, ct, a->storage->device) : NULL;
-    if (out && mt_backend_of(out)->where(out, cond, ca, cb) < 0) { mt_decref(out); out = NULL; }
+    mt_tensor *out = bc && ca && cb ? mt_empty(shape, nd, ct, a->storage->device) : NULL;
+    if (out && mt_backend_of(out)->where(out, bc, ca, cb) < 0) { mt_decref(out); out = NULL; }
     mt_decref(ca);
     mt_decref(cb);
-    if (!out) return NULL;
+    if (!out) { mt_decref(bc); return NULL; }
     mt_tensor *ins[3] = {cond, a, b};
     mt_node *n = mt_autograd_record(&where_vt, out, 3, ins);
     if (n) {
-        mt_node_save(n, 0, cond, false);
+        mt_node_save(n, 0, bc, false);
         mt_node_set_meta(n, 0, a);
         mt_node_set_meta(n, 1, b);
     }
+    mt_decref(bc);
     return out;
 }

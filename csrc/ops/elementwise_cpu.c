@@ -341,8 +341,8 @@ UNARY_LOOP(_gelu_grad_f64, double, double,
 /* sin(pi x) / (pi x), 1 at 0 */
 UFLOAT(sinc, x == 0 ? 1.0f : sinf(3.14159265358979323846f * x) / (3.14159265358979323846f * x),
        x == 0 ? 1.0 : sin(3.14159265358979323846 * x) / (3.14159265358979323846 * x))
-/* params {has_eps, eps}: log(z / (1 - z)), z = x clamped to [eps, 1 - eps] */
-#define LOGIT_Z(T, x) (prm && prm[0] != 0 ? ((x) < (T)prm[1] ? (T)prm[1] : (x) > (T)(1 - prm[1]) ? (T)(1 - prm[1]) : (x)) : (x))
+/* params {has_eps, eps}: log(z / (1 - z)), z = x clamped to [eps, 1 - eps], 1 - eps computed in T as torch's */
+#define LOGIT_Z(T, x) (prm && prm[0] != 0 ? ((x) < (T)prm[1] ? (T)prm[1] : (x) > (T)1 - (T)prm[1] ? (T)1 - (T)prm[1] : (x)) : (x))
 UFLOAT(logit, logf(LOGIT_Z(float, x) / (1 - LOGIT_Z(float, x))), log(LOGIT_Z(double, x) / (1 - LOGIT_Z(double, x))))
 /* params {nan, posinf, neginf} */
 #define NAN_TO_NUM(T, x) (!prm ? (x) : ISNAN(x) ? (T)prm[0] : (x) == (T)INFINITY ? (T)prm[1] : (x) == -(T)INFINITY ? (T)prm[2] : (x))

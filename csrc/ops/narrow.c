@@ -54,6 +54,15 @@ static int narrow_into(mt_tensor *out, mt_tensor *w, int rc) {
 
 static int n_unary(int op, mt_tensor *out, const mt_tensor *a, const double *params) {
     if (!narrow(out) && !narrow(a)) return wide_be->unary(op, out, a, params);
+    /* logit(x, eps) clamps x to [eps, 1 - eps] in x's own dtype (float16's 1 - 1e-6 is 1, so logit(0.9999) is
+       inf): the widened x is clamped to those bounds (exactly: both are float16 values; clamp's x < lo ? lo :
+       x > hi ? hi : x is torch's logit clamp, lo > hi and a NaN eps included), then logit runs unclamped */
+    if (op == MT_U_LOGIT && narrow(a) && mt_is_floating(a->dtype) && params && params[0] != 0) {
+        double b[4] = {1, 0, 1, 0}, none[2] = {0, 0};
+        mt_logit_bounds(a->dtype, params[1], &b[1], &b[3]);
+        RUN_WIDE(a, NULL, out, false,
+                 wide_be->unary(MT_U_CLAMP, wa, wa, b) < 0 ? -1 : wide_be->unary(MT_U_LOGIT, wo, wa, none));
+    }
     RUN_WIDE(a, NULL, out, false, wide_be->unary(op, wo, wa, params));
 }
 

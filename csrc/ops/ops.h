@@ -35,10 +35,15 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
 mt_tensor *mt_clamp_t(mt_tensor *a, mt_tensor *lo, mt_tensor *hi, bool inplace);
 /* unary ops with parameters (logit, nan_to_num): prm as the declaration describes */
 mt_tensor *mt_unary_p(int op, mt_tensor *a, const double *prm, int nprm, bool inplace);
+/* logit's clamp bounds [eps, 1 - eps] as torch's kernel makes them in the float dtype d: eps converted to d,
+   then 1 - eps computed in d (float16: 1 - 1e-6 is 1) */
+void mt_logit_bounds(mt_dtype d, double eps, double *lo, double *hi);
 mt_tensor *mt_binary(int op, mt_tensor *a, mt_tensor *b);
 mt_tensor *mt_binary_s(int op, mt_tensor *a, mt_scalar s, bool scalar_first);
 /* In place: self op= other (other tensor or scalar when other == NULL). Returns new ref to self. */
 mt_tensor *mt_binary_(int op, mt_tensor *self, mt_tensor *other, const mt_scalar *s);
+/* add/sub(a, other, alpha=alpha): other the tensor b or (b NULL) the number s; inplace: a +-= alpha * other */
+mt_tensor *mt_add_alpha(int op, mt_tensor *a, mt_tensor *b, const mt_scalar *s, mt_scalar alpha, bool inplace);
 mt_tensor *mt_where(mt_tensor *cond, mt_tensor *a, mt_tensor *b);
 /* a Python-number operand of where: s as a 0-d tensor of the result dtype rt, checked to fit when rt is an integer
  * dtype (torch's "value cannot be converted to type int without overflow"), rounded (inf included) when a float */

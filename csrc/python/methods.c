@@ -108,7 +108,7 @@ static PyObject *binary_any(int op, PyObject *self, PyObject *other, bool inplac
     return mt_py_wrap(inplace ? mt_binary_(op, SELF, NULL, &s) : mt_binary_s(op, SELF, s, false));
 }
 
-/* add/sub with alpha: other * alpha first */
+/* add/sub with alpha: mt_add_alpha */
 static PyObject *addsub(int op, PyObject *self, PyObject *args, PyObject *kw, bool inplace) {
     static char *kws[] = {"other", "alpha", NULL};
     PyObject *other, *alpha = NULL;
@@ -126,15 +126,16 @@ static PyObject *addsub(int op, PyObject *self, PyObject *args, PyObject *kw, bo
         PyErr_SetString(PyExc_RuntimeError, "For integral input tensors, argument alpha must not be a floating point number.");
         return NULL;
     }
-    mt_scalar a;
+    mt_scalar a, s;
     if (mt_py_scalar(alpha, &a) < 0) return NULL;
+    if (mt_py_is_scalar(other)) {
+        if (mt_py_scalar(other, &s) < 0) return NULL;
+        return mt_py_wrap(mt_add_alpha(op, SELF, NULL, &s, a, inplace));
+    }
     mt_tensor *o = mt_py_as_tensor(other, SELF);
     if (!o) return NULL;
-    mt_tensor *scaled = mt_binary_s(MT_B_MUL, o, a, false);
+    PyObject *r = mt_py_wrap(mt_add_alpha(op, SELF, o, NULL, a, inplace));
     mt_decref(o);
-    if (!scaled) return mt_py_raise();
-    PyObject *r = mt_py_wrap(inplace ? mt_binary_(op, SELF, scaled, NULL) : mt_binary(op, SELF, scaled));
-    mt_decref(scaled);
     return r;
 }
 static PyObject *m_add(PyObject *s, PyObject *a, PyObject *k) { return addsub(MT_B_ADD, s, a, k, false); }
@@ -185,10 +186,19 @@ static PyObject *m_rsub(PyObject *self, PyObject *o) {
     return mt_py_wrap(mt_binary_s(MT_B_SUB, SELF, s, true));
 }
 
+int mt_py_where_cond_warn(const mt_tensor *c) {
+    static bool warned;
+    if (!c || c->dtype != MT_UINT8 || warned) return 0;
+    warned = true;
+    return PyErr_WarnEx(PyExc_UserWarning, "where received a uint8 condition tensor. This behavior is deprecated and "
+                        "will be removed in a future version of PyTorch. Use a boolean condition instead.", 1);
+}
+
 static PyObject *m_where(PyObject *self, PyObject *args) {
     PyObject *cond, *other;
     if (!PyArg_ParseTuple(args, "OO", &cond, &other)) return NULL;
     mt_tensor *c = mt_py_as_tensor(cond, NULL), *o = NULL;
+    if (mt_py_where_cond_warn(c) < 0) { mt_decref(c); return NULL; }
     if (c && mt_py_is_scalar(other)) { /* a Python number: in the result dtype, checked as torch's */
         mt_scalar s;
         if (mt_py_scalar(other, &s) == 0) o = mt_where_scalar(&s, mt_result_type2(SELF, NULL, NULL, &s), SELF->storage->device);

@@ -447,6 +447,7 @@ static PyObject *f_where(PyObject *mod, PyObject *args) {
     }
     if (!PyArg_ParseTuple(args, "OOO", &c, &a, &b)) return NULL;
     if (!PyTensor_Check(c)) { PyErr_SetString(PyExc_TypeError, "where(): argument 'condition' must be Tensor"); return NULL; }
+    if (mt_py_where_cond_warn(T(c)) < 0) return NULL;
     PyObject *ops[2] = {a, b};
     mt_tensor *ts[2] = {NULL, NULL};
     mt_scalar ss[2];

@@ -41,6 +41,9 @@ struct mt_generator *mt_py_generator(PyObject *o, mt_device dev, int *err);
 /* Ints from an int, a sequence of ints, or varargs (args[start:]); returns count or -1. */
 int mt_py_int_list(PyObject *o, int64_t *out, int max, const char *what);
 int mt_py_shape_args(PyObject *args, int start, int64_t *out, const char *what);
+/* where()'s condition c: torch's deprecation UserWarning (once a process, as TORCH_WARN_ONCE) for a uint8 one;
+   -1 when the warning is raised as an error */
+int mt_py_where_cond_warn(const mt_tensor *c);
 /* Converts to a tensor: tensor (borrowed -> new ref) or anything torch.tensor accepts. */
 mt_tensor *mt_py_as_tensor(PyObject *o, const mt_tensor *like);
 /* New ref to <package>.sub (sub NULL: the package itself), the package being the one whose Tensor class was
