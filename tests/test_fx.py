@@ -17,6 +17,7 @@ from torch.fx.passes.shape_prop import ShapeProp as TShapeProp  # noqa: E402
 
 # Programs shared by both libraries: exec'd at module scope with `torch` bound to torch or minitorch.
 PROGRAMS = r'''
+import math
 import operator
 import copy
 nn = torch.nn
@@ -160,6 +161,27 @@ class ConvBN(nn.Module):
     def forward(self, x):
         x = F.relu(self.bn1(self.conv1(x)))
         return self.bn2(self.conv2(x)).mean(dim=(2, 3))
+
+class VarArgs(nn.Module):
+    def forward(self, x, *args, scale=2, **kwargs):
+        return x * scale + args[0]
+
+def annotated(x: torch.Tensor, n: int = 2) -> torch.Tensor:
+    return x.sum() * n
+
+class Functionals(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(4, 4))
+        self.b = nn.Parameter(torch.zeros(4))
+        self.ln = nn.LayerNorm(4)
+
+    def forward(self, x, t):
+        y = F.gelu(F.linear(x, self.w, self.b))
+        y = F.layer_norm(y, (4,)) * math.sqrt(2.0)
+        z = torch.sigmoid(y).mean(-1) + self.ln(y).sum()
+        loss = F.cross_entropy(y, t)
+        return z.unsqueeze(0) @ y, loss, y.transpose(0, 1).contiguous()[0], x.size(0), F.logsigmoid(y)
 
 # the torch.fx conv-bn fusion tutorial
 def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b):
@@ -467,3 +489,33 @@ def test_namespace_restored_and_map_arg():
     g = mfx.Graph()
     a = g.placeholder("a")
     assert mfx.node.map_arg((a, [a, 1], {"k": a}), lambda n: n.name) == ("a", ["a", 1], {"k": "a"})
+
+
+def test_varargs_annotations_and_functionals():
+    for name in ("VarArgs", "annotated", "Functionals"):
+        t_root = T[name]() if isinstance(T[name], type) else T[name]
+        m_root = M[name]() if isinstance(M[name], type) else M[name]
+        tgm, mgm = torch.fx.symbolic_trace(t_root), mfx.symbolic_trace(m_root)
+        assert mgm.code == tgm.code and str(mgm.graph) == str(tgm.graph)
+    # the generated forward(self, x, scale = 2, *args, **kwargs) binds (x, scale, 3) as torch's does
+    assert mfx.symbolic_trace(M["VarArgs"]())(minitorch.ones(2), minitorch.ones(2), 3).tolist() == [4.0, 4.0]
+    # torch._C._nn.linear, torch._C._nn.gelu resolve on minitorch in the generated code
+    net = M["Functionals"]()
+    gm = mfx.symbolic_trace(net)
+    x, t = minitorch.randn(3, 4), minitorch.tensor([0, 1, 2])
+    for got, want in zip(gm(x, t), net(x, t)):
+        if isinstance(want, minitorch.Tensor):
+            np.testing.assert_allclose(_np(got), _np(want), rtol=1e-6)
+        else:
+            assert got == want
+
+
+def test_print_readable_with_shapes():
+    tgm = torch.fx.symbolic_trace(T["Functionals"]())
+    mgm = mfx.symbolic_trace(M["Functionals"]())
+    assert mgm.print_readable(print_output=False) == tgm.print_readable(print_output=False)
+    TShapeProp(tgm).propagate(torch.ones(3, 4), torch.tensor([0, 1, 2]))
+    MShapeProp(mgm).propagate(minitorch.ones(3, 4), minitorch.tensor([0, 1, 2]))
+    text = mgm.print_readable(print_output=False)
+    assert text == tgm.print_readable(print_output=False)
+    assert 'linear: "f32[3, 4]" = torch._C._nn.linear(x, w, b)' in text

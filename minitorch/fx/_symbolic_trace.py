@@ -258,6 +258,19 @@ class _Patcher:
 _MISSING = object()
 
 
+_HAS_VARSTUFF = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+
+
+def _patch_function(fn, nargs):
+    """A copy of fn whose code takes its *args / **kwargs (and keyword-only) parameters positionally."""
+    import types
+
+    co = fn.__code__
+    new_code = co.replace(co_flags=co.co_flags & ~_HAS_VARSTUFF, co_argcount=nargs, co_kwonlyargcount=0,
+                          co_posonlyargcount=0)
+    return types.FunctionType(new_code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
 class PHBase:
     def __repr__(self):
         return "PH"
@@ -388,41 +401,42 @@ class Tracer(TracerBase):
 
     # -- tracing
     def create_args_for_root(self, root_fn, is_module, concrete_args=None):
+        """The placeholders of root_fn's parameters (torch's way: *args / **kwargs become one placeholder each,
+        passed positionally to a copy of root_fn whose code takes them so)."""
         fn_for_analysis = inspect.unwrap(root_fn)
-        sig = inspect.signature(fn_for_analysis)
-        params = list(sig.parameters.values())
+        co = fn_for_analysis.__code__
+        total_args = co.co_argcount + co.co_kwonlyargcount
+        names_iter = iter(co.co_varnames)
         args = []
+        skip_arg_idx = 0
         if is_module:
-            params = params[1:]  # self
+            if total_args == 0:
+                raise RuntimeError("``self`` argument cannot be part of *args expansion!")
+            skip_arg_idx = 1
+            next(names_iter)  # self
             args.append(self.root)
-        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-            raise NotImplementedError("minitorch.fx: tracing a forward with *args or **kwargs is not supported")
+        sig = inspect.signature(fn_for_analysis)
+        arg_names = [next(names_iter) for _ in range(skip_arg_idx, total_args)]
         if isinstance(concrete_args, tuple):
-            if len(names) != len(concrete_args):
-                raise RuntimeError(f"Tracing expected {len(names)} arguments but got {len(concrete_args)} "
+            if len(arg_names) != len(concrete_args):
+                raise RuntimeError(f"Tracing expected {len(arg_names)} arguments but got {len(concrete_args)} "
                                    "concrete arguments")
-            concrete_args = dict(zip(names, concrete_args))
-        kwonly = {}
-        for p in params:
-            value = self._proxy_placeholder(p, concrete_args)
-            if p.kind == p.KEYWORD_ONLY:
-                kwonly[p.name] = value
-            else:
-                args.append(value)
-        if kwonly:
-            inner = root_fn
-
-            def root_fn(*a):
-                return inner(*a, **kwonly)
+            concrete_args = dict(zip(arg_names, concrete_args))
+        args.extend(self._proxy_placeholder(name, concrete_args, sig, fn_for_analysis) for name in arg_names)
+        if co.co_kwonlyargcount > 0 or co.co_flags & _HAS_VARSTUFF:
+            if co.co_flags & inspect.CO_VARARGS:
+                args.append(self._proxy_placeholder("*" + next(names_iter), concrete_args, sig, fn_for_analysis))
+            if co.co_flags & inspect.CO_VARKEYWORDS:
+                args.append(self._proxy_placeholder("**" + next(names_iter), concrete_args, sig, fn_for_analysis))
+            root_fn = _patch_function(root_fn, len(args))
         return root_fn, args
 
-    def _proxy_placeholder(self, param, concrete_args):
+    def _proxy_placeholder(self, name, concrete_args, sig, fn_for_analysis):
         from .._tensor import Tensor
 
-        name = param.name
-        default = () if param.default is inspect.Parameter.empty else (param.default,)
         if concrete_args is not None and name in concrete_args:
+            param = sig.parameters[name]
+            default = () if param.default is inspect.Parameter.empty else (param.default,)
             x = concrete_args[name]
             out = self.create_proxy("placeholder", f"{name}_1", default, {})
             if isinstance(x, PHBase):
@@ -440,9 +454,13 @@ class Tracer(TracerBase):
                               "function. It is up to the user to make sure that your inputs match the inputs you "
                               "specialized the function with.")
             return x
+        if name[0] == "*":
+            default = ()
+        else:
+            param = sig.parameters[name]
+            default = () if param.default is inspect.Parameter.empty else (param.default,)
         return self.create_proxy("placeholder", name, default, {},
-                                 type_expr=None if param.annotation is inspect.Parameter.empty
-                                 else param.annotation)
+                                 type_expr=fn_for_analysis.__annotations__.get(name, None))
 
     def trace(self, root, concrete_args=None):
         """Trace root (an nn.Module or a function) into a Graph."""

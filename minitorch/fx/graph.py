@@ -9,7 +9,7 @@ import math
 import re
 import warnings
 
-from .node import Node, _format_arg, _get_qualified_name, _type_repr, map_arg
+from .node import Node, _format_arg, _get_qualified_name, _minitorch_type_name, _type_repr, map_arg
 
 _illegal_names = {k: object() for k in keyword.kwlist}
 _illegal_names.update(builtins.__dict__)  # a name must not shadow a builtin (but `getattr` may be getattr)
@@ -126,6 +126,11 @@ def _format_target(base, target):
     return r
 
 
+_dtype_abbrs = {f"torch.{k}": v for k, v in dict(
+    bfloat16="bf16", float64="f64", float32="f32", float16="f16", complex64="c64", complex128="c128", int8="i8",
+    int16="i16", int32="i32", int64="i64", bool="b8", uint8="u8").items()}
+
+
 class PythonCode:
     """The source of the generated forward and the globals it runs with."""
 
@@ -143,7 +148,7 @@ def _torch_globals():
 def _is_from_torch(obj):
     from ._symbolic_trace import _torch_qualified_name
 
-    return _torch_qualified_name(obj) is not None
+    return _torch_qualified_name(obj) is not None or _minitorch_type_name(obj) is not None
 
 
 class Graph:
@@ -374,6 +379,8 @@ class Graph:
             namespace.create_name(node.name, node)
 
         def add_global(name_hint, obj):
+            if _minitorch_type_name(obj) is not None:
+                return _minitorch_type_name(obj)
             if _is_from_torch(obj):
                 return _get_qualified_name(obj)
             global_name = namespace.create_name(name_hint, obj)
@@ -439,6 +446,10 @@ class Graph:
 
         def emit_node(node):
             maybe_type_annotation = "" if node.type is None else f" : {type_repr(node.type)}"
+            meta = node.meta.get("tensor_meta") if verbose else None
+            if meta is not None and hasattr(meta, "dtype") and hasattr(meta, "shape"):
+                maybe_type_annotation = f': "{_dtype_abbrs.get(str(meta.dtype), str(meta.dtype))}' \
+                                        f'[{", ".join(str(d) for d in meta.shape)}]"'
             if node.op == "placeholder":
                 maybe_default_arg = "" if not node.args else f" = {_get_repr(node.args[0])}"
                 free_vars.append(f"{node.target}{maybe_type_annotation}{maybe_default_arg}")
@@ -487,7 +498,20 @@ class Graph:
                 return
             raise NotImplementedError(f"node: {node.op} {node.target}")
 
+        prev_summary = [None]
+
+        def append_stacktrace_summary(node):
+            # verbose code (print_readable) says where each node comes from; symbolic tracing records no stacks
+            if node.op not in ("placeholder", "output"):
+                summary = "\n# " + (f"{node.stack_trace}" if node.stack_trace else
+                                     "No stacktrace found for following nodes") + "\n"
+                if summary != prev_summary[0]:
+                    prev_summary[0] = summary
+                    body.append(summary)
+
         for node in nodes:
+            if verbose:
+                append_stacktrace_summary(node)
             emit_node(node)
             delete_unused_values(node)
         if len(body) == 0:

@@ -55,6 +55,24 @@ def _assign_attr(from_obj, to_module, target):
         setattr(to_module, field, from_obj)
 
 
+def _addindent(s_, num_spaces):
+    s = s_.split("\n")
+    if len(s) == 1:
+        return s_
+    first = s.pop(0)
+    return first + "\n" + "\n".join((num_spaces * " ") + line if line.strip() else "" for line in s)
+
+
+def _print_readable(module, module_name):
+    module_code = module.graph.python_code(root_module="self", verbose=True).src.lstrip("\n")
+    module_code = _addindent(f"class {module_name}(torch.nn.Module):\n" + module_code, 4)
+    submodule_code_list = [""]
+    for submodule_name, submodule in module.named_children():
+        if isinstance(submodule, GraphModule):
+            submodule_code_list.append(_print_readable(submodule, submodule_name))
+    return module_code + _addindent("\n".join(submodule_code_list), 4)
+
+
 class _CodeOnlyModule(Module):
     def __init__(self, body):
         super().__init__()
@@ -208,11 +226,9 @@ class GraphModule(Module):
         raise NotImplementedError("minitorch.fx: pickling a GraphModule is not supported (save its state_dict)")
 
     def print_readable(self, print_output=True):
-        """The generated code as a class `class <Name>(torch.nn.Module): def forward(...)` (without torch's
-        per-node stack-trace comments)."""
-        code = self._code.lstrip("\n")
-        out = f"class {self.__class__.__name__}(torch.nn.Module):\n" + "\n".join(
-            ("    " + line) if line else line for line in code.split("\n"))
+        """The generated code as `class <Name>(torch.nn.Module): def forward(...)`, with torch's comments and the
+        shapes ShapeProp recorded (`: "f32[3, 4]"`); GraphModule children follow, nested."""
+        out = _print_readable(self, self.__class__.__name__)
         if print_output:
             print(out)
         return out

@@ -35,8 +35,24 @@ def map_arg(a, fn):
     return map_aggregate(a, lambda x: fn(x) if isinstance(x, Node) else x)
 
 
+def _minitorch_type_name(obj):
+    """`torch.Tensor` for minitorch.Tensor, `torch.nn.modules.linear.Linear` for minitorch's Linear: the name of
+    a minitorch class as torch prints its own (None for other objects)."""
+    module = getattr(obj, "__module__", None) or ""
+    if not isinstance(obj, type) or not (module == "minitorch" or module.startswith("minitorch.")):
+        return None
+    import minitorch
+
+    if getattr(minitorch, obj.__name__, None) is obj:
+        return f"torch.{obj.__qualname__}"
+    return "torch" + module[len("minitorch"):] + "." + obj.__qualname__
+
+
 def _type_repr(obj):
     if isinstance(obj, type):
+        mt = _minitorch_type_name(obj)
+        if mt is not None:
+            return mt
         return obj.__qualname__ if obj.__module__ == "builtins" else f"{obj.__module__}.{obj.__qualname__}"
     if obj is ...:
         return "..."
