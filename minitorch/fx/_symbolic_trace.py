@@ -183,14 +183,9 @@ class _Recording:
         return repr(self.__fx_original__)
 
 
-def _make_recording(fn, name, functional):
-    return _Recording(fn, name, functional)
-
-
 # ---------------------------------------------------------------------- fx.wrap
 
 _wrapped_fns_to_patch = {}  # (id(globals), name) -> (globals, name)
-_wrapped_methods_to_patch = []
 
 
 def wrap(fn_or_name):
@@ -291,7 +286,6 @@ class Tracer(TracerBase):
         self._autowrap_function_ids = {id(v) for m in autowrap_modules for k, v in m.__dict__.items()
                                        if not k.startswith("_") and callable(v)}
         self._autowrap_function_ids.update(id(f) for f in autowrap_functions)
-        self._autowrap_search = list(autowrap_modules)
         self.param_shapes_constant = param_shapes_constant
         self.submodule_paths = None
         self.root_module_name = ""
@@ -544,7 +538,7 @@ def _patch_functions(patcher, globals_list, autowrap_ids=()):
     for mod, name, fn in _patchable:
         rec = replacements.get(id(fn))
         if rec is None:
-            rec = replacements[id(fn)] = _make_recording(fn, name, mod is F)
+            rec = replacements[id(fn)] = _Recording(fn, name, mod is F)
         patcher.setattr(mod, name, rec)
     seen = []
     for g in globals_list:

@@ -9,7 +9,7 @@ import math
 import re
 import warnings
 
-from .node import Node, _format_arg, _get_qualified_name, _minitorch_type_name, _type_repr, map_arg
+from .node import Node, _get_qualified_name, _minitorch_type_name, _type_repr, map_arg
 
 _illegal_names = {k: object() for k in keyword.kwlist}
 _illegal_names.update(builtins.__dict__)  # a name must not shadow a builtin (but `getattr` may be getattr)
@@ -142,7 +142,10 @@ class PythonCode:
 def _torch_globals():
     from ._symbolic_trace import _torch_namespace
 
-    return {"torch": _torch_namespace(), "inf": math.inf, "nan": math.nan, "NoneType": type(None)}
+    from .._types import device
+
+    # torch's "custom builtins" of generated code: repr(device) is `device(type='cpu')`
+    return {"torch": _torch_namespace(), "inf": math.inf, "nan": math.nan, "NoneType": type(None), "device": device}
 
 
 def _is_from_torch(obj):

@@ -4,7 +4,6 @@ op is one of placeholder, get_attr, call_function, call_module, call_method, out
 Nodes and constants. A node knows its users (the nodes reading it) and its input nodes, which the Graph's
 rewriting methods keep up to date."""
 import builtins
-import operator
 import types
 from typing import Any, Callable, Union
 
