@@ -107,6 +107,24 @@ class Rewrite(nn.Module):
         m2 = torch.cat([w1, w2]).sum()
         return x + torch.max(m1) + torch.max(m2)
 
+class Chain(nn.Module):
+    def forward(self, x, y):
+        a = torch.relu(x + y)
+        b = torch.relu(a + 1)
+        c = torch.relu(b + y)
+        return a, c
+
+class Shared(nn.Module):
+    def forward(self, x, y):
+        s = x + y
+        return torch.relu(s), s * 2
+
+def add_relu(u, v):
+    return torch.relu(u + v)
+
+def mul_sigmoid(u, v):
+    return torch.sigmoid(u * v)
+
 class NegSigmSwap(fx.Transformer):
     def call_function(self, target, args, kwargs):
         if target == torch.sigmoid:
@@ -364,6 +382,22 @@ def test_replace_pattern():
     assert mgm.code == tgm.code
     x, w1, w2 = minitorch.ones(2), minitorch.tensor([1.0, 2.0]), minitorch.tensor([3.0, 5.0])
     np.testing.assert_allclose(mgm(x, w1, w2).numpy(), [11.0, 11.0])
+    # chained matches (a later match reads an earlier replacement), literals matched by placeholders, and no
+    # match where an inner node has users outside the pattern
+    for name, count in (("Chain", 3), ("Shared", 0)):
+        tgm, mgm = torch.fx.symbolic_trace(T[name]()), mfx.symbolic_trace(M[name]())
+        tm = torch.fx.replace_pattern(tgm, T["add_relu"], T["mul_sigmoid"])
+        mm = mfx.replace_pattern(mgm, M["add_relu"], M["mul_sigmoid"])
+        assert len(mm) == len(tm) == count
+        assert mgm.code == tgm.code
+
+        def described(ms):
+            return [(m.anchor.name, sorted((k.name, getattr(v, "name", v)) for k, v in m.nodes_map.items()))
+                    for m in ms]
+
+        assert described(mm) == described(tm)
+    out = mgm(minitorch.ones(2), minitorch.ones(2))
+    assert [o.tolist() for o in out] == [[2.0, 2.0], [2.0, 2.0]]
 
 
 def test_transformer():

@@ -117,8 +117,13 @@ def _replace_pattern(gm, pattern, replacement, ignore_literals=False):
         if len(placeholder_values) != len(replacement_placeholders):
             raise AssertionError(f"Placeholder count mismatch: {len(placeholder_values)} vs "
                                  f"{len(replacement_placeholders)}")
-        val_map = {rn: changed.get(gn, gn) if isinstance(gn, Node) else gn
-                   for rn, gn in zip(replacement_placeholders, placeholder_values)}
+        pattern_placeholders = [n for n in pattern_graph.nodes if n.op == "placeholder"]
+        val_map = {}
+        for pn, rn, gn in zip(pattern_placeholders, replacement_placeholders, placeholder_values):
+            # a value that an earlier replacement changed is read from its replacement
+            val_map[rn] = changed.get(gn, gn) if isinstance(gn, Node) else gn
+            nodes_map[pn] = val_map[rn]
+        placeholder_values = [nodes_map[pn] for pn in pattern_placeholders]
         # insert before the first user of the returned nodes (or after the last returned node)
         user_nodes = {u for n in returning for u in n.users}
         insert_point = next((n for n in original_graph.nodes if n in user_nodes), None)
