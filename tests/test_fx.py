@@ -553,3 +553,16 @@ def test_print_readable_with_shapes():
     text = mgm.print_readable(print_output=False)
     assert text == tgm.print_readable(print_output=False)
     assert 'linear: "f32[3, 4]" = torch._C._nn.linear(x, w, b)' in text
+
+
+def test_error_in_generated_code_shows_the_line(capsys):
+    def f(x, y):
+        z = x + 1
+        return minitorch.matmul(z, y)
+
+    gm = mfx.symbolic_trace(f)
+    with pytest.raises(RuntimeError):
+        gm(minitorch.ones(2, 3), minitorch.ones(2, 3))
+    err = capsys.readouterr().err
+    assert "Call using an FX-traced Module, line 6 of the traced Module's generated forward function:" in err
+    assert "    matmul = torch.matmul(add, y);  add = y = None\n\n~~~~" in err and "~~~ <--- HERE\n    return matmul" in err

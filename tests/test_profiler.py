@@ -122,6 +122,13 @@ def test_schedule_errors_and_warnings():
         p = profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
     assert p.activities == {ProfilerActivity.CPU} == mprof.supported_activities()
     assert str(ProfilerActivity.CPU) == str(tprof.ProfilerActivity.CPU)
+    if not minitorch.cuda.is_available() and not torch.cuda.is_available():
+        for mod in (mprof, tprof):  # a CUDA-only profile without CUDA has nothing to record
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with pytest.raises(AssertionError, match="No activities specified for the profiler"):
+                    with mod.profile(activities=[mod.ProfilerActivity.CUDA]):
+                        pass
 
 
 def test_chrome_trace_and_tensorboard_handler(tmp_path):

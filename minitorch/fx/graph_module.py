@@ -2,6 +2,8 @@
 import copy
 import itertools
 import linecache
+import sys
+import traceback
 
 from ..nn import Module, Parameter
 from .graph import Graph
@@ -16,6 +18,19 @@ def _exec_with_source(src, globals):
     key = f"<eval_with_key>.{next(_next_id)}"
     linecache.cache[key] = (len(src), None, src.splitlines(True), key)
     exec(compile(src, key, "exec"), globals)
+
+
+def _generate_error_message(frame_summary):
+    err_lineno = frame_summary.lineno
+    line = frame_summary.line or ""
+    all_src_lines = linecache.getlines(frame_summary.filename)
+    tb_repr = traceback.format_exc()
+    custom_msg = ("Call using an FX-traced Module, line " + str(err_lineno)
+                  + " of the traced Module's generated forward function:")
+    before_err = "".join(all_src_lines[err_lineno - 2:err_lineno])
+    marker = "~" * len(line) + "~~~ <--- HERE"
+    err_and_after_err = "\n".join(all_src_lines[err_lineno:err_lineno + 2])
+    return "\n".join([tb_repr, custom_msg, before_err, marker, err_and_after_err])
 
 
 def _copy_attr(from_module, to_module, target):
@@ -129,6 +144,21 @@ class GraphModule(Module):
         if graph._tracer_cls and "<locals>" not in graph._tracer_cls.__qualname__:
             self._tracer_cls = graph._tracer_cls
         self.meta = {}
+
+    def __call__(self, *args, **kwargs):
+        # an error raised in the generated forward also prints the generated lines around it (torch's
+        # _WrappedCall); Module.__call__ is looked up now, so that a tracer's patch of it applies
+        try:
+            return Module.__call__(self, *args, **kwargs)
+        except Exception as e:
+            # the innermost frame of generated code (torch looks at the topmost frame only; minitorch's ops may
+            # raise from a Python helper below it)
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if "eval_with_key" in f.filename]
+            top = frames[-1] if frames else None
+            if top is not None:
+                print(_generate_error_message(top), file=sys.stderr)
+                raise e.with_traceback(None)
+            raise
 
     @property
     def graph(self):

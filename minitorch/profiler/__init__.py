@@ -131,6 +131,9 @@ class profile:
             if not cuda.is_available():
                 warnings.warn("CUDA is not available, disabling CUDA profiling", stacklevel=2)
                 activities_set.discard(ProfilerActivity.CUDA)
+        if activities_set and ProfilerActivity.CPU not in activities_set:
+            warnings.warn("minitorch.profiler records no device activity: the regions of a CUDA-only profile are "
+                          "timed on the host", UserWarning, stacklevel=2)
         if profile_memory:
             _warn_memory()
         if with_flops:
@@ -158,6 +161,8 @@ class profile:
 
     # -- the cycle's actions
     def prepare_trace(self):
+        if not self.activities:
+            raise AssertionError("No activities specified for the profiler")
         if self.profiler is not None and not self.acc_events and not _warned_clear[0]:
             _warned_clear[0] = True
             warnings.warn("Warning: Profiler clears events at the end of each cycle. Only events from the current "
