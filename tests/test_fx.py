@@ -184,6 +184,9 @@ class VarArgs(nn.Module):
     def forward(self, x, *args, scale=2, **kwargs):
         return x * scale + args[0]
 
+def method_functionals(x):
+    return F.sigmoid(x) + F.tanh(x) + torch.det(x) + torch.inverse(x).sum()
+
 def annotated(x: torch.Tensor, n: int = 2) -> torch.Tensor:
     return x.sum() * n
 
@@ -526,7 +529,7 @@ def test_namespace_restored_and_map_arg():
 
 
 def test_varargs_annotations_and_functionals():
-    for name in ("VarArgs", "annotated", "Functionals"):
+    for name in ("VarArgs", "annotated", "Functionals", "method_functionals"):
         t_root = T[name]() if isinstance(T[name], type) else T[name]
         m_root = M[name]() if isinstance(M[name], type) else M[name]
         tgm, mgm = torch.fx.symbolic_trace(t_root), mfx.symbolic_trace(m_root)

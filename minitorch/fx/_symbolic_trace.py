@@ -46,7 +46,8 @@ def _registry():
     from minitorch.nn import functional as F
 
     for mod, prefix in ((minitorch, "torch."), (F, "torch.nn.functional.")):
-        for name in dir(mod):
+        names = dir(mod) + (list(minitorch._LAZY_FUNCTIONS) if mod is minitorch else [])  # torch.det, ...
+        for name in names:
             if name.startswith("_") or name in _NOT_RECORDED:
                 continue
             fn = getattr(mod, name, None)
@@ -151,6 +152,9 @@ def _recorded_args(name, fn, args, kwargs):
     return tuple(a[p] for p in required), {p: a[p] for p, _ in optional}
 
 
+_METHOD_FUNCTIONALS = ("sigmoid", "tanh")
+
+
 class _Recording:
     """What minitorch.<name> is while tracing: a call with a Proxy argument records a call_function node whose
     target is the original function; other calls run it. It compares (and hashes) equal to the original, so that
@@ -167,6 +171,8 @@ class _Recording:
         if proxy is None:
             return fn(*args, **kwargs)
         if self._functional:
+            if self._name in _METHOD_FUNCTIONALS:  # torch's F.sigmoid is `input.sigmoid()`: a call_method node
+                return getattr(args[0], self._name)(*args[1:], **kwargs)
             args, kwargs = _recorded_args(self._name, fn, args, kwargs)
         return proxy.tracer.create_proxy("call_function", fn, args, kwargs)
 
