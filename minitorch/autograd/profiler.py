@@ -499,6 +499,9 @@ class profile:
                  profile_memory=False, with_stack=False, with_modules=False, use_kineto=False, use_cpu=True,
                  experimental_config=None, acc_events=False, custom_trace_id_callback=None):
         self.enabled = enabled
+        self.function_events = None
+        self._session = None
+        self.entered = False
         if not enabled:
             return
         if use_cuda:
@@ -519,9 +522,6 @@ class profile:
         self.with_modules = with_modules
         self.profile_memory = profile_memory
         self.acc_events = acc_events
-        self.function_events = None
-        self._session = None
-        self.entered = False
 
     def __enter__(self):
         if not self.enabled:

@@ -1,6 +1,11 @@
 """minitorch.fx (torch.fx): symbolic tracing of nn.Modules and functions into a Graph of Nodes, the graph's
 rewriting API, GraphModule (the Module whose forward is generated from a Graph), the Interpreter / Transformer,
-and subgraph rewriting (replace_pattern)."""
+and subgraph rewriting (replace_pattern).
+
+minitorch has no __torch_function__: calls of minitorch / minitorch.nn.functional functions on Proxies record
+nodes while Tracer.trace or Transformer.transform runs (they patch those namespaces for the time). Elsewhere
+(a Proxy(node) made by hand) use the Python operators and Tensor methods (`proxy.relu()`), which always
+record."""
 from . import node, proxy  # noqa: F401
 from ._symbolic_trace import PH, Tracer, symbolic_trace, wrap  # noqa: F401
 from .graph import Graph  # noqa: F401
