@@ -10,11 +10,22 @@ xpu = None
 
 
 def _cuda_version():
-    # minitorch's CUDA module does not report the toolkit version it was built with; "None" is only said when
-    # it was built without CUDA
+    """None without the CUDA module (as torch built without CUDA); else the CUDA runtime's version ("12.4") that
+    the module runs on, read with cudaRuntimeGetVersion, or "unknown" when that cannot be read."""
     from . import cuda
 
-    return None if cuda._cuda is None else getattr(cuda._cuda, "cuda_version", lambda: "unknown")()
+    if cuda._cuda is None:
+        return None
+    try:
+        import ctypes
+
+        fn = ctypes.CDLL(cuda._cuda.__file__).cudaRuntimeGetVersion
+        v = ctypes.c_int(0)
+        if fn(ctypes.byref(v)) == 0 and v.value > 0:
+            return f"{v.value // 1000}.{v.value % 1000 // 10}"
+    except (OSError, AttributeError):
+        pass
+    return "unknown"
 
 
 cuda = _cuda_version()
