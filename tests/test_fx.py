@@ -569,3 +569,16 @@ def test_error_in_generated_code_shows_the_line(capsys):
     err = capsys.readouterr().err
     assert "Call using an FX-traced Module, line 6 of the traced Module's generated forward function:" in err
     assert "    matmul = torch.matmul(add, y);  add = y = None\n\n~~~~" in err and "~~~ <--- HERE\n    return matmul" in err
+
+
+def test_record_stack_traces():
+    tracer = mfx.Tracer()
+    tracer.record_stack_traces = True
+    graph = tracer.trace(M["TwoLayerNet"](4, 3, 2))
+    linear1 = next(n for n in graph.nodes if n.name == "linear1")
+    lineno = next(i for i, line in enumerate(PROGRAMS.split("\n"), 1) if "h_relu = self.linear1(x)" in line)
+    assert linear1.stack_trace == f'File "<fx_programs>", line {lineno}, in forward'  # (exec'd: no source line)
+    assert next(n for n in graph.nodes if n.op == "placeholder").stack_trace is None
+    gm = mfx.GraphModule(tracer.root, graph)
+    assert "# File: <fx_programs>:" in gm.print_readable(print_output=False)
+    assert mfx.symbolic_trace(M["TwoLayerNet"](4, 3, 2)).graph.find_nodes(op="call_module")[0].stack_trace is None

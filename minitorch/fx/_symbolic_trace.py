@@ -494,10 +494,21 @@ class Tracer(TracerBase):
         self.submodule_paths = None
         return self.graph
 
+    record_stack_traces = False  # True: node.stack_trace is the user's stack (from the first forward frame)
+
     def create_node(self, kind, target, args, kwargs, name=None, type_expr=None):
         node = super().create_node(kind, target, args, kwargs, name, type_expr)
         if self.module_stack:
             node.meta["nn_module_stack"] = copy.copy(self.module_stack)
+        if self.record_stack_traces and not node.stack_trace:
+            import os
+            import traceback
+
+            here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            frames = [f for f in traceback.extract_stack()[:-1] if not os.path.abspath(f.filename).startswith(here)]
+            first = next((i for i, f in enumerate(frames) if f.name == "forward"), None)
+            if first is not None:
+                node.stack_trace = "".join(traceback.StackSummary.from_list(frames[first:]).format()).strip()
         return node
 
     def _patch(self, patcher, fn_globals, parameter_proxy_cache):

@@ -131,6 +131,19 @@ _dtype_abbrs = {f"torch.{k}": v for k, v in dict(
     int16="i16", int32="i32", int64="i64", bool="b8", uint8="u8").items()}
 
 
+def _parse_stack_trace(stack_trace):
+    """`File: <file>:<line> in <function>, code: <line of code>` of the innermost frame of a stack trace."""
+    if stack_trace is None:
+        return None
+    pattern = re.compile(r"^File \"(.+)\", line (\d+), in (.+)$")
+    lines = stack_trace.strip().split("\n")
+    for idx in range(len(lines) - 2, -1, -1):
+        matches = pattern.match(lines[idx].strip())
+        if matches:
+            return f"File: {matches.group(1)}:{matches.group(2)} in {matches.group(3)}, code: {lines[idx + 1].strip()}"
+    return None
+
+
 class PythonCode:
     """The source of the generated forward and the globals it runs with."""
 
@@ -506,8 +519,8 @@ class Graph:
         def append_stacktrace_summary(node):
             # verbose code (print_readable) says where each node comes from; symbolic tracing records no stacks
             if node.op not in ("placeholder", "output"):
-                summary = "\n# " + (f"{node.stack_trace}" if node.stack_trace else
-                                     "No stacktrace found for following nodes") + "\n"
+                parsed = _parse_stack_trace(node.stack_trace)
+                summary = "\n# " + (parsed if parsed else "No stacktrace found for following nodes") + "\n"
                 if summary != prev_summary[0]:
                     prev_summary[0] = summary
                     body.append(summary)
