@@ -2,6 +2,7 @@
 give the same graphs, node names / ops / targets, generated code and printed output, and traced modules must
 compute what the eager ones do."""
 import copy
+import linecache
 import operator
 
 import numpy as np
@@ -247,6 +248,8 @@ def fuse(model):
 
 
 def _load(lib):
+    # the source is registered with linecache, so that stack traces show its lines
+    linecache.cache["<fx_programs>"] = (len(PROGRAMS), None, PROGRAMS.splitlines(True), "<fx_programs>")
     ns = {"torch": lib, "__name__": "fx_programs"}
     exec(compile(PROGRAMS, "<fx_programs>", "exec"), ns)
     return ns
@@ -577,8 +580,10 @@ def test_record_stack_traces():
     graph = tracer.trace(M["TwoLayerNet"](4, 3, 2))
     linear1 = next(n for n in graph.nodes if n.name == "linear1")
     lineno = next(i for i, line in enumerate(PROGRAMS.split("\n"), 1) if "h_relu = self.linear1(x)" in line)
-    assert linear1.stack_trace == f'File "<fx_programs>", line {lineno}, in forward'  # (exec'd: no source line)
+    assert linear1.stack_trace == \
+        f'File "<fx_programs>", line {lineno}, in forward\n    h_relu = self.linear1(x).clamp(min=0)'
     assert next(n for n in graph.nodes if n.op == "placeholder").stack_trace is None
     gm = mfx.GraphModule(tracer.root, graph)
-    assert "# File: <fx_programs>:" in gm.print_readable(print_output=False)
+    assert f"# File: <fx_programs>:{lineno} in forward, code: h_relu = self.linear1(x).clamp(min=0)\n" \
+        in gm.print_readable(print_output=False)
     assert mfx.symbolic_trace(M["TwoLayerNet"](4, 3, 2)).graph.find_nodes(op="call_module")[0].stack_trace is None
