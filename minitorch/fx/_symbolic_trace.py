@@ -51,6 +51,7 @@ def _registry():
             if name.startswith("_") or name in _NOT_RECORDED:
                 continue
             fn = getattr(mod, name, None)
+            fn = getattr(fn, "__fx_original__", fn)  # (were a trace patching the namespace now)
             if fn is None or isinstance(fn, type) or inspect.ismodule(fn) or not callable(fn):
                 continue
             _patchable.append((mod, name, fn))
