@@ -8,7 +8,6 @@ import functools
 import os
 import threading
 import time
-import traceback
 import warnings
 from collections import OrderedDict
 
@@ -407,6 +406,8 @@ class _Session:
 
 
 def _user_stack():
+    import traceback
+
     frames = traceback.extract_stack()[:-3]
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = [f"{f.filename}({f.lineno}): {f.name}" for f in reversed(frames)
