@@ -104,6 +104,7 @@ from ._einsum import einsum  # noqa: E402,F401
 from ._indexing import index_put  # noqa: E402,F401
 from ._compile import compile  # noqa: E402,F401
 from . import _random_fills  # noqa: E402,F401  (Tensor.random_, exponential_, geometric_, ...)
+from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (torch.autograd.profiler)
 from . import backends, nn, optim, safetensors, utils  # noqa: E402,F401
 from . import distributions  # noqa: E402,F401
 from .nn._torch_forms import *  # noqa: E402,F401,F403  (torch.selu, torch.kl_div, torch.dropout, ...)
@@ -172,7 +173,8 @@ def as_torch():
     _as_torch()
 
 
-_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit", "linalg", "testing", "onnx")
+_LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit", "linalg", "testing", "onnx", "fx", "profiler",
+                    "random", "version")
 # top-level functions that live in a lazy submodule (its _TOP table): torch.det(A) is torch.linalg.det(A), ...
 _LAZY_FUNCTIONS = dict.fromkeys(("inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky",
                                  "cholesky_solve", "cholesky_inverse", "matrix_power", "matrix_exp", "lu", "lu_unpack",

@@ -9,7 +9,7 @@ import numpy as np
 from . import _C
 from ._types import SCALAR_TYPE_NAMES, bool_, float32, float64, int32, int64
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_close", "make_tensor", "assert_allclose"]
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -223,6 +223,30 @@ def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=Non
             if msg is not None:
                 message = msg(message) if callable(msg) else msg
         raise m.exc_type(message) from None
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg=""):
+    """Deprecated (FutureWarning, as torch): assert_close with the dtypes not checked, NaNs equal, and the old
+    defaults (float16 1e-3 / 1e-3, float32 1e-4 / 1e-5, float64 1e-5 / 1e-8; exact otherwise)."""
+    import warnings
+
+    from ._creation import tensor
+    from ._types import float16
+
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be removed in a future "
+                  "release. Please use `torch.testing.assert_close()` instead. You can find detailed upgrade "
+                  "instructions in https://github.com/pytorch/pytorch/issues/61844.", FutureWarning, stacklevel=2)
+    __tracebackhide__ = True
+    if not isinstance(actual, _C.TensorBase):
+        actual = tensor(actual)
+    if not isinstance(expected, _C.TensorBase):
+        expected = tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        precisions = {float16: (1e-3, 1e-3), float32: (1e-4, 1e-5), float64: (1e-5, 1e-8)}
+        pairs = [precisions.get(t.dtype, (0.0, 0.0)) for t in (actual, expected)]
+        rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True, check_dtype=False,
+                 check_stride=False, msg=msg or None)
 
 
 def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad=False, noncontiguous=False,
