@@ -164,8 +164,10 @@ static mt_tensor *reduce_strided(int op, const mt_tensor *in, uint32_t mask, boo
     mt_device dev = in->storage->device;
     mt_tensor *view = mt_alias(in, ps, pst, nd, in->offset);
     if (!view) return NULL;
+    /* (not for float16/bfloat16: the row adds would round every partial sum into the dtype; their reduce kernel
+       accumulates in float32) */
     if (!mt_is_contiguous(view) && (op == MT_RED_SUM || op == MT_RED_MEAN) && in->dtype != MT_BOOL &&
-        mt_is_contiguous(in) && outer * inner > 0) {
+        !mt_is_narrow(in->dtype) && mt_is_contiguous(in) && outer * inner > 0) {
         /* the innermost non-trivial dim is kept (else the view would be contiguous): a column sum */
         int last = nd - 1;
         while (last > 0 && in->shape[last] == 1) last--;
