@@ -58,6 +58,16 @@ static int64_t divisor(const pool_info *P, const int64_t lo[3], const int64_t hi
     return n;
 }
 
+/* a plain 2-d pooling whose windows all lie inside the input (no padding, no dilation, no partial ceil_mode
+ * window): the common max_pool2d(x, 2) runs a direct loop (the per-position window() calls tripled its time) */
+static bool full_windows_2d(const pool_info *P) {
+    if (is_adaptive(P->kind) || P->in[0] != 1 || P->out[0] != 1) return false;
+    for (int i = 1; i < 3; i++)
+        if (P->p[i] != 0 || P->d[i] != 1 || P->out[i] < 1 || (P->out[i] - 1) * P->s[i] + P->k[i] > P->in[i])
+            return false;
+    return true;
+}
+
 #define POOL_LOOP_BEGIN                                                                                              \
     for (int64_t o0 = 0; o0 < P->out[0]; o0++)                                                                       \
         for (int64_t o1 = 0; o1 < P->out[1]; o1++)                                                                   \
@@ -76,6 +86,36 @@ static int64_t divisor(const pool_info *P, const int64_t lo[3], const int64_t hi
             const T *xp = x + pl * ilen;                                                                             \
             T *yp = y + pl * olen;                                                                                   \
             int64_t *ip = ind ? ind + pl * olen : NULL;                                                              \
+            if (full_windows_2d(P)) { /* the same taps in the same order, without the per-position window() */       \
+                const int64_t W = P->in[2], k1 = P->k[1], k2 = P->k[2], ow = P->out[2];                              \
+                const ACC div = (ACC)(P->divisor_override ? P->divisor_override : k1 * k2);                          \
+                for (int64_t o1 = 0; o1 < P->out[1]; o1++)                                                           \
+                    for (int64_t o2 = 0; o2 < ow; o2++) {                                                            \
+                        int64_t base = o1 * P->s[1] * W + o2 * P->s[2], oi = o1 * ow + o2;                           \
+                        if (is_max(P->kind)) {                                                                       \
+                            T best = LOWEST;                                                                         \
+                            int64_t bi = base;                                                                       \
+                            for (int64_t i1 = 0; i1 < k1; i1++)                                                      \
+                                for (int64_t i2 = 0; i2 < k2; i2++) {                                                \
+                                    T v = xp[base + i1 * W + i2];                                                    \
+                                    if (v > best || v != v) {                                                        \
+                                        best = v;                                                                    \
+                                        bi = base + i1 * W + i2;                                                     \
+                                        if (v != v) goto found2d_##SFX;                                              \
+                                    }                                                                                \
+                                }                                                                                    \
+                        found2d_##SFX:                                                                               \
+                            yp[oi] = best;                                                                           \
+                            if (ip) ip[oi] = bi;                                                                     \
+                        } else {                                                                                     \
+                            ACC acc = 0;                                                                             \
+                            for (int64_t i1 = 0; i1 < k1; i1++)                                                      \
+                                for (int64_t i2 = 0; i2 < k2; i2++) acc += xp[base + i1 * W + i2];                   \
+                            yp[oi] = (T)(acc / div);                                                                 \
+                        }                                                                                            \
+                    }                                                                                                \
+                continue;                                                                                            \
+            }                                                                                                        \
             POOL_LOOP_BEGIN                                                                                          \
             if (is_max(P->kind)) {                                                                                   \
                 T best = LOWEST;                                                                                     \
