@@ -59,7 +59,8 @@ static int64_t divisor(const pool_info *P, const int64_t lo[3], const int64_t hi
 }
 
 /* a plain 2-d pooling whose windows all lie inside the input (no padding, no dilation, no partial ceil_mode
- * window): the common max_pool2d(x, 2) runs a direct loop (the per-position window() calls tripled its time) */
+ * window): the common max_pool2d(x, 2) runs a direct loop (64 x 64 x 32 x 32 on one thread: 15 ms, 24 ms in the
+ * general loop, which computes every position's window) */
 static bool full_windows_2d(const pool_info *P) {
     if (is_adaptive(P->kind) || P->in[0] != 1 || P->out[0] != 1) return false;
     for (int i = 1; i < 3; i++)
