@@ -303,6 +303,9 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     if not _is_tensor(elements) and not _is_tensor(test_elements):
         raise TypeError("isin() received an invalid combination of arguments - got (Scalar, Scalar)")
     like = elements if _is_tensor(elements) else test_elements
+    for t in (elements, test_elements):
+        if (_is_tensor(t) and t.dtype == _bool()) or isinstance(t, bool):
+            raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     a = _np(elements) if _is_tensor(elements) else np.asarray(elements)
     b = _np(test_elements) if _is_tensor(test_elements) else np.asarray(test_elements)
     if _is_tensor(elements) and _is_tensor(test_elements) and elements.dtype != test_elements.dtype:
@@ -324,8 +327,56 @@ def mvlgamma(input, p):
     return out + p * (p - 1) / 4 * math.log(math.pi)
 
 
+_ZETA_A = (12.0, -720.0, 30240.0, -1209600.0, 47900160.0, -1.8924375803183791606e9, 7.47242496e10,
+           -2.950130727918164224e12, 1.1646782814350067249e14, -4.5979787224074726105e15,
+           1.8152105401943546773e17, -7.1661652561756670113e18)
+
+
+def _hurwitz_zeta(s, q):
+    """zeta(s, q) = sum_k (q + k)^-s for an integer s > 1, by Cephes' Euler-Maclaurin summation (torch's): the
+    first N terms directly (N >= 9 with q + N > 9 for every element), then the tail's integral and Bernoulli
+    corrections. Composed of ops, so it is differentiable in q."""
+    qmin = float(q.detach().min()) if q.numel() else 0.0
+    big = 9 if not math.isfinite(qmin) else max(9, int(math.ceil(9 - qmin)) + 1)
+    total = q.pow(-s)
+    for k in range(1, big + 1):
+        total = total + (q + k).pow(-s)
+    w = q + big
+    b = w.pow(-s)
+    total = total + b * w / (s - 1) - 0.5 * b
+    a, kk = 1.0, 0.0
+    for i in range(12):
+        a *= s + kk
+        b = b / w
+        total = total + b * (a / _ZETA_A[i])
+        kk += 1.0
+        a *= s + kk
+        b = b / w
+        kk += 1.0
+    # q a non-positive integer: a pole
+    pole = (q <= 0).logical_and(q == q.floor())
+    from ._creation import full_like
+    return _where(pole, full_like(total, float("inf")), total)
+
+
+def _trigamma_composite(x):
+    """torch's trigamma (the C kernel's formula: reflection below 0.5, six recurrence steps, then the asymptotic
+    series) composed of ops, so that it has a derivative."""
+    small = x < 0.5
+    sin_pi_x = (x * math.pi).sin()
+    refl = -(math.pi * math.pi) / (sin_pi_x * sin_pi_x)
+    y = _where(small, 1 - x, x)
+    result = _where(small, refl, _zeros_like(x))
+    for _ in range(6):
+        result = result + 1 / (y * y)
+        y = y + 1
+    ixx = 1 / (y * y)
+    result = result + (1 + 1 / (2 * y) + ixx * (1. / 6 - ixx * (1. / 30 - ixx * (1. / 42)))) / y
+    return _where(small, -result, result)
+
+
 def polygamma(n, input, *, out=None):
-    """The n-th derivative of digamma: n = 0 (digamma) and n = 1 (trigamma) only."""
+    """The n-th derivative of digamma: digamma (n = 0), trigamma (n = 1), and (-1)^(n+1) n! zeta(n+1, x) above."""
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     if not _is_float(input):
@@ -333,8 +384,13 @@ def polygamma(n, input, *, out=None):
     if n == 0:
         return input.digamma()
     if n == 1:
-        return input._trigamma()
-    raise NotImplementedError(f"polygamma: order n={n} is not supported by minitorch (only n = 0 and 1)")
+        if not (input.requires_grad and _C.is_grad_enabled()):
+            return input._trigamma()
+        return _trigamma_composite(input)   # the C kernel has no derivative
+    sign = 1.0 if n % 2 else -1.0
+    # evaluated in float64 (the tail sums many terms), returned in input's dtype
+    z = _hurwitz_zeta(n + 1, input.to(float64))
+    return (z * (sign * math.exp(math.lgamma(n + 1.0)))).to(input.dtype)
 
 
 # ------------------------------------------------------------------------------------------ products
@@ -346,8 +402,11 @@ def _factor(value, t):
     return value
 
 
-def _beta_alpha(input, prod, beta, alpha):
-    """beta * input + alpha * prod; beta == 0 ignores input (NaN and inf included), as torch."""
+def _beta_alpha(input, prod, beta, alpha, checked=False):
+    """beta * input + alpha * prod; beta == 0 ignores input (NaN and inf included), as torch. input must
+    broadcast to prod's shape (not the other way)."""
+    if not checked:
+        _expand_check(input, prod.shape)
     beta, alpha = _factor(beta, prod), _factor(alpha, prod)
     p = prod * alpha if alpha != 1 else prod
     if beta == 0:   # input's NaN/inf do not reach the result; its gradient is zero (still connected)
@@ -363,6 +422,9 @@ def mv(input, vec, *, out=None):
     if input.shape[1] != vec.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}),"
                            f" vec ({vec.shape[0]})")
+    if input.dtype != vec.dtype:
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got {_dtype_name(vec.dtype)}, "
+                           f"{_dtype_name(input.dtype)}, and {_dtype_name(vec.dtype)}")
     return input.matmul(vec)
 
 
@@ -370,7 +432,10 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec)."""
     if mat.dim() != 2 or vec.dim() != 1 or input.dim() > 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.dim()}, {mat.dim()}, {vec.dim()}")
-    return _beta_alpha(input, mv(mat, vec), beta, alpha)
+    if mat.shape[1] != vec.shape[0] or (input.dim() == 1 and input.shape[0] not in (1, mat.shape[0])):
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.dim() else 1}), mat "
+                           f"({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
+    return _beta_alpha(input, mv(mat, vec), beta, alpha, True)
 
 
 def ger(input, vec2, *, out=None):
@@ -396,9 +461,30 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return _beta_alpha(input, vec1.outer(vec2), beta, alpha)
 
 
+def _expand_check(t, shape):
+    """torch's message when t does not expand to shape."""
+    shape = list(shape)
+    ts = list(t.shape)
+    ok = len(ts) <= len(shape) and all(a == b or a == 1 for a, b in zip(ts[::-1], shape[::-1]))
+    if not ok:
+        for i in range(1, len(ts) + 1):
+            if i > len(shape) or (ts[-i] != 1 and ts[-i] != shape[-i]):
+                break
+        dim = len(shape) - i
+        raise RuntimeError(f"The expanded size of the tensor ({shape[-i] if i <= len(shape) else ''}) must match the "
+                           f"existing size ({ts[-i]}) at non-singleton dimension {dim}.  Target sizes: {shape}.  "
+                           f"Tensor sizes: {ts}")
+
+
 def _bmm_check(b1, b2, name):
     if b1.dim() != 3 or b2.dim() != 3:
+        if name == "addbmm" and b1.dim() != 3:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-max(b1.dim(), 1)}, "
+                             f"{max(b1.dim(), 1) - 1}], but got 2)")
         raise RuntimeError(f"batch1 must be a 3D tensor" if b1.dim() != 3 else "batch2 must be a 3D tensor")
+    if name == "baddbmm" and (b2.shape[0] != b1.shape[0] or b2.shape[1] != b1.shape[2]):
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b1.shape[0]}, "
+                           f"{b1.shape[2]}] but got: [{b2.shape[0]}, {b2.shape[1]}].")
     if b1.shape[0] != b2.shape[0]:
         raise RuntimeError(f"batch1 and batch2 must have same number of batches, got {b1.shape[0]} and "
                            f"{b2.shape[0]}")
@@ -492,7 +578,7 @@ def chain_matmul(*matrices, out=None):
         raise RuntimeError("chain_matmul(): Expected one or more matrices")
     if len(matrices) == 1:
         if matrices[0].dim() != 2:
-            raise RuntimeError(f"chain_matmul(): Tensor dimension is {matrices[0].dim()}, expected 2 instead.")
+            raise RuntimeError(f"Tensor dimension is {matrices[0].dim()}, expected 2 instead.")
         return matrices[0].clone()
     from .linalg import multi_dot
     return multi_dot(list(matrices))
@@ -546,6 +632,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 
 def _var_mean(fn, input, dim, unbiased, keepdim, correction):
+    if not _is_float(input):
+        raise RuntimeError(f"{fn}_mean only support floating point and complex dtypes")
     if isinstance(dim, bool):     # var_mean(input, unbiased)
         unbiased, dim = dim, None
     kw = {}
@@ -596,6 +684,8 @@ def _check_nonempty_dim(input, d, name):
 
 
 def _median_dim(input, dim, keepdim, ignore_nan, cls, name):
+    if input.dtype == _bool():
+        _not_implemented("median_out", input)
     a, d = _moved(input, dim)
     _check_nonempty_dim(input, d, name)
     # torch picks element k of the stable (value, index) order; NaN sorts last; median with a NaN: its first NaN
@@ -614,10 +704,18 @@ def _median_dim(input, dim, keepdim, ignore_nan, cls, name):
 
 
 def _median_all(input, ignore_nan, name):
-    if input.numel() == 0:
-        from ._creation import full
-        return full((), float("nan"), dtype=input.dtype, device=input.device) if _is_float(input) else \
-            _zeros_like(input.reshape(-1)[:0].sum().to(input.dtype))
+    from ._creation import full
+    if input.numel() == 0:   # torch's NaN, cast: the smallest integer, True for bool
+        if _is_float(input):
+            fill = float("nan")
+        elif input.dtype == _bool():
+            fill = True
+        else:
+            from ._types import iinfo
+            fill = iinfo(input.dtype).min
+        return full((), fill, dtype=input.dtype, device=input.device)
+    if input.dtype == _bool():
+        _not_implemented("median_cpu", input)
     flat = input.reshape(-1)
     value = _median_dim(flat.detach(), 0, False, ignore_nan, _median_t, name).values
     if not (input.requires_grad and _C.is_grad_enabled()):
@@ -657,8 +755,101 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
     return _median_dim(input, dim, keepdim, True, _nanmedian_t, "nanmedian")
 
 
+def _std_sort(keys):
+    """The permutation libstdc++'s std::sort (introsort, then insertion sort) leaves for `keys` compared with
+    `<` only: torch's CPU mode sorts (value, index) pairs so, and its index choice among equal values follows."""
+    a = list(range(len(keys)))
+
+    def lt(i, j):
+        return keys[i] < keys[j]
+
+    def adjust_heap(first, hole, n, value):
+        top, child = hole, hole
+        while child < (n - 1) // 2:
+            child = 2 * (child + 1)
+            if lt(a[first + child], a[first + child - 1]):
+                child -= 1
+            a[first + hole] = a[first + child]
+            hole = child
+        if n % 2 == 0 and child == (n - 2) // 2:
+            child = 2 * (child + 1)
+            a[first + hole] = a[first + child - 1]
+            hole = child - 1
+        parent = (hole - 1) // 2
+        while hole > top and lt(a[first + parent], value):
+            a[first + hole] = a[first + parent]
+            hole = parent
+            parent = (hole - 1) // 2
+        a[first + hole] = value
+
+    def heap_sort(first, last):
+        n = last - first
+        if n >= 2:
+            for parent in range((n - 2) // 2, -1, -1):
+                adjust_heap(first, parent, n, a[first + parent])
+        while last - first > 1:
+            last -= 1
+            value = a[last]
+            a[last] = a[first]
+            adjust_heap(first, 0, last - first, value)
+
+    def introsort(first, last, depth):
+        while last - first > 16:
+            if depth == 0:
+                heap_sort(first, last)
+                return
+            depth -= 1
+            x, y, z = first + 1, first + (last - first) // 2, last - 1   # median of three moved to first
+            if lt(a[x], a[y]):
+                m = y if lt(a[y], a[z]) else (z if lt(a[x], a[z]) else x)
+            else:
+                m = x if lt(a[x], a[z]) else (z if lt(a[y], a[z]) else y)
+            a[first], a[m] = a[m], a[first]
+            lo, hi, piv = first + 1, last, a[first]
+            while True:
+                while lt(a[lo], piv):
+                    lo += 1
+                hi -= 1
+                while lt(piv, a[hi]):
+                    hi -= 1
+                if not lo < hi:
+                    break
+                a[lo], a[hi] = a[hi], a[lo]
+                lo += 1
+            introsort(lo, last, depth)
+            last = lo
+
+    def linear_insert(i):
+        v = a[i]
+        while lt(v, a[i - 1]):
+            a[i] = a[i - 1]
+            i -= 1
+        a[i] = v
+
+    def insertion_sort(first, last):
+        for i in range(first + 1, last):
+            if lt(a[i], a[first]):
+                v = a[i]
+                a[first + 1:i + 1] = a[first:i]
+                a[first] = v
+            else:
+                linear_insert(i)
+
+    n = len(a)
+    if n:
+        introsort(0, n, 2 * (n.bit_length() - 1))
+        if n > 16:
+            insertion_sort(0, 16)
+            for i in range(16, n):
+                linear_insert(i)
+        else:
+            insertion_sort(0, n)
+    return a
+
+
 def mode(input, dim=-1, keepdim=False, *, out=None):
-    """The most frequent value along dim (the smallest among ties) and the index of its last occurrence."""
+    """The most frequent value along dim (the smallest among ties) and an index of it: the one torch's CPU
+    kernel returns (the last of its run after libstdc++'s std::sort)."""
     a, d = _moved(input, dim)
     if input.dim() and input.shape[d] == 0:
         raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
@@ -666,12 +857,19 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
     rows = a.reshape(-1, n)
     out = np.zeros(rows.shape[0], np.int64)
     for r, row in enumerate(rows):
-        order = np.argsort(row, kind="stable")
-        s = row[order]
-        # run ends: where the next value differs (NaN != NaN: each NaN is its own run, as in torch)
-        ends = np.nonzero(np.append(s[1:] != s[:-1], True))[0]
-        lengths = np.diff(np.append(-1, ends))
-        out[r] = order[ends[np.argmax(lengths)]]
+        if np.unique(row).size == n and not (_is_float(input) and np.isnan(row).any()):
+            out[r] = int(np.argmin(row))     # all distinct: the mode is the smallest value, once
+            continue
+        keys = row.tolist()
+        order = _std_sort(keys)
+        best, best_len, run = 0, 0, 0
+        for i in range(n):   # torch: a run ends where the next value differs (NaN != NaN); strict > keeps the first
+            run += 1
+            if i == n - 1 or keys[order[i]] != keys[order[i + 1]]:
+                if run > best_len:
+                    best, best_len = order[i], run
+                run = 0
+        out[r] = best
     return _by_index(input, out.reshape(a.shape[:-1] + (1,)), d, keepdim, _mode_t)
 
 
@@ -727,6 +925,9 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     """The k-th smallest value along dim and its index (torch's choice among equal values)."""
     a, d = _moved(input, dim)
     n = a.shape[-1]
+    if input.dtype == _bool():
+        _not_implemented("kthvalue_cpu", input)
+    _check_nonempty_dim(input, d, "kthvalue")
     if not 1 <= k <= n:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     rows = a.reshape(-1, n)
@@ -827,10 +1028,15 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     d = _wrap(dim, input.dim())
-    parts = [t for t in (prepend, input, append) if t is not None]
-    parts = [_as_tensor(t, input) for t in parts]
-    parts = [t.expand([1 if i == d else s for i, s in enumerate(input.shape)]) if t.dim() == 0 else t
-             for t in parts]
+    parts = [_as_tensor(t, input) for t in (prepend, input, append) if t is not None]
+    for t in parts:
+        if t.dim() != input.dim():
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+        for i in range(input.dim()):
+            if i != d and t.shape[i] != input.shape[i]:
+                raise RuntimeError(f"diff expects the shape of tensor to prepend or append to match that of input "
+                                   f"except along the differencing dimension; input.size({i}) = {input.shape[i]}, "
+                                   f"but got tensor.size({i}) = {t.shape[i]}")
     x = _C.cat(parts, d) if len(parts) > 1 else input
     for _ in range(n):
         size = x.shape[d]
@@ -841,15 +1047,17 @@ def diff(input, n=1, dim=-1, prepend=None, append=None, *, out=None):
     return x
 
 
-def _spacing_list(input, spacing, dims):
+def _spacing_list(input, spacing, dims, dim_given):
     if isinstance(spacing, (int, float)) and not isinstance(spacing, bool):
         return [spacing] * len(dims)
     if _is_tensor(spacing):
         spacing = [spacing]
     spacing = list(spacing)
+    if dim_given is False and len(spacing) != input.dim():
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, or a list of length equal "
+                           f"to 'self.dim() = {input.dim()}', since dim argument was not given, but got a list of "
+                           f"length {len(spacing)}")
     if len(spacing) != len(dims):
-        if len(spacing) == 1 and not _is_tensor(spacing[0]):
-            return spacing * len(dims)
         raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
                            f"arguments to have the same length, but got a spacing argument of length "
                            f"{len(spacing)} and a dim argument of length {len(dims)}.")
@@ -866,7 +1074,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order=1):
     else:
         dims = [dim] if isinstance(dim, int) else list(dim)
         dims = [_wrap(x, input.dim()) for x in dims]
-    sp = _spacing_list(input, spacing, dims)
+    sp = _spacing_list(input, spacing, dims, dim is not None)
     for d in dims:
         if input.shape[d] < edge_order + 1:
             raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
@@ -983,6 +1191,8 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     if input.dim() > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                            f"{input.dim()} dimensions")
+    if input.dtype == _bool():
+        raise RuntimeError("cov(): bool dtype is not supported for input")
     x = input.reshape(1, -1) if input.dim() < 2 else input
     if not _is_float(x):
         x = x.to(_float_of(x))
@@ -1030,8 +1240,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         norm = norm * 0 if _is_tensor(norm) else 0
     xm = x - avg
     c = xm.mm((xm if w is None else xm * w).t())
-    c = c / norm
-    return c.squeeze() if input.dim() < 2 else c
+    return (c / norm).squeeze()   # as torch: one variable gives a 0-d result
 
 
 def corrcoef(input):
@@ -1055,7 +1264,8 @@ def dist(input, other, p=2):
 def renorm(input, p, dim, maxnorm, *, out=None):
     """Each slice along dim whose p-norm exceeds maxnorm scaled to norm maxnorm."""
     if not _is_float(input):
-        _not_implemented("renorm_cpu", input)
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_dtype_name(input.dtype)}")
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
     if maxnorm < 0:
@@ -1092,13 +1302,16 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
         if range is not None:
             lo, hi = float(range[0]), float(range[1])
         elif a.size:
-            lo, hi = float(a.min()), float(a.max())
+            lo, hi = float(a.min()), float(a.max())   # NaN propagates into the finiteness error, as torch
+            if np.isnan(a).any():
+                lo = hi = float("nan")
         else:
-            lo, hi = 0.0, 0.0
+            lo, hi = 0.0, 1.0                          # torch's range for an empty input
         if lo > hi:
-            raise RuntimeError(f"torch.histogram(): max must be larger than min")
+            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max {hi:g} for "
+                               f"dimension 0")
         if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise RuntimeError(f"torch.histogram(): range of [{lo}, {hi}] is not finite")
+            raise RuntimeError(f"torch.histogramdd: dimension 0's range [{lo:g}, {hi:g}] is not finite")
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
         edges = linspace(lo, hi, bins + 1, dtype=input.dtype, device=input.device)
@@ -1263,8 +1476,8 @@ def channel_shuffle(input, groups):
     if groups <= 0:
         raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
     if input.dim() < 3:
-        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
-                           f"sizes {list(input.shape)}")
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes "
+                           f"{list(input.shape)}")
     c = input.shape[1]
     if c % groups:
         raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")

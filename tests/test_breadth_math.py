@@ -512,6 +512,230 @@ def test_calculus_grads():
     same_grad(lambda T, a: T.pdist(a, p=1.5), A34)
 
 
+# ------------------------------------------------------------------------------------------ edge cases
+rng1 = np.random.default_rng(1)
+EDGE = {}
+R = rng1.integers(0, 4, (5, 40)).astype(np.float64)
+R2 = rng1.integers(0, 3, (3, 7, 9)).astype(np.float64)
+E = np.zeros((0, 3))
+B = np.array([True, False, True])
+EDGE.update({
+ 'kth_dup': lambda T: T.kthvalue(f32(T, R), 17, 1),
+ 'kth_dup2': lambda T: T.kthvalue(f32(T, R2), 4, 1),
+ 'kth_dup0': lambda T: T.kthvalue(f32(T, R2), 2, 0, True),
+ 'kth_nan': lambda T: T.kthvalue(f32(T, [[1., np.nan, 2, np.nan, 1, 1]]), 5),
+ 'kth_0d': lambda T: T.kthvalue(f32(T, 3.), 1),
+ 'kth_int': lambda T: T.kthvalue(i64(T, R), 3),
+ 'median_dup': lambda T: T.median(f32(T, R), 1),
+ 'median_dup3': lambda T: T.median(f32(T, R2), 2),
+ 'median_int': lambda T: T.median(i64(T, R), 0),
+ 'median_empty': lambda T: T.median(T.zeros(0)),
+ 'median_empty_int': lambda T: T.median(T.zeros(0, dtype=T.int64)),
+ 'nanmedian_empty': lambda T: T.nanmedian(T.zeros(0)),
+ 'median_empty_dim': lambda T: T.median(T.zeros(0, 3), 1),
+ 'mode_dup': lambda T: T.mode(f32(T, R), 1),
+ 'mode_dup3': lambda T: T.mode(f32(T, R2), 1),
+ 'mode_0d': lambda T: T.mode(f32(T, 3.)),
+ 'mode_bool': lambda T: T.mode(T.tensor(B)),
+ 'mode_nan': lambda T: T.mode(f32(T, [np.nan, 1, np.nan, 1, np.nan])),
+ 'aminmax_empty_dim': lambda T: T.aminmax(T.zeros(0, 3), dim=1),
+ 'aminmax_bool': lambda T: T.aminmax(T.tensor(B)),
+ 'aminmax_0d_keep': lambda T: T.aminmax(f32(T, 2.), keepdim=True),
+ 'aminmax_0d_dim': lambda T: T.aminmax(f32(T, 2.), dim=0),
+ 'nansum_bool': lambda T: T.nansum(T.tensor(B)),
+ 'nansum_empty': lambda T: T.nansum(T.zeros(0, 3), 0),
+ 'nansum_dtype': lambda T: T.nansum(f32(T, [1., np.nan]), dtype=T.float64),
+ 'nanmean_allnan': lambda T: T.nanmean(f32(T, [np.nan, np.nan])),
+ 'nanmean_empty': lambda T: T.nanmean(T.zeros(0)),
+ 'nanmean_keep': lambda T: T.nanmean(f32(T, R), keepdim=True),
+ 'nansum_keep': lambda T: T.nansum(f32(T, R), keepdim=True),
+ 'var_mean_0d': lambda T: T.var_mean(f32(T, 3.)),
+ 'var_mean_keep_none': lambda T: T.var_mean(f32(T, R), keepdim=True),
+ 'std_mean_list': lambda T: T.std_mean(f32(T, R2), [0, 2], True, True),
+ 'quantile_big': lambda T: T.quantile(f32(T, R), f32(T, np.linspace(0, 1, 11)), dim=1),
+ 'nanquantile_allnan': lambda T: T.nanquantile(f32(T, [[np.nan, np.nan], [1, 2]]), 0.3, dim=1),
+ 'quantile_keep_none': lambda T: T.quantile(f64(T, R2), f64(T, [0.2, 0.7]), keepdim=True, interpolation='midpoint'),
+ 'quantile_neg_dim': lambda T: T.quantile(f64(T, R2), 0.7, dim=-2, keepdim=True),
+ 'lerp_half': lambda T: T.lerp(f32(T, [1e-3, 5.]), f32(T, [7e5, -3]), 0.5),
+ 'lerp_neg': lambda T: T.lerp(f32(T, [1e-3, 5.]), f32(T, [7e5, -3]), -0.7),
+ 'lerp_tw': lambda T: T.lerp(f32(T, [1e-3, 5., 2, 2]), f32(T, [7e5, -3, 1, 1]), f32(T, [0.49999, 0.5, -0.5, 1.7])),
+ 'lerp_0d': lambda T: T.lerp(f32(T, 1.), f32(T, [2., 3]), f32(T, 0.25)),
+ 'lerp_empty': lambda T: T.lerp(T.zeros(0), T.zeros(0), 0.3),
+ 'addcdiv_0d': lambda T: T.addcdiv(f32(T, 1.), f32(T, 2.), f32(T, 3.), value=2),
+ 'addcmul_bool': lambda T: T.addcmul(f32(T, [1., 2]), T.tensor([True, False]), f32(T, [3., 3])),
+ 'addcmul_int_float': lambda T: T.addcmul(i64(T, [1, 2]), i64(T, [1, 2]), f32(T, [0.5, 0.5])),
+ 'fmax_bool': lambda T: T.fmax(T.tensor(B), T.tensor(~B)),
+ 'fmin_0d': lambda T: T.fmin(f32(T, np.nan), f32(T, [1., np.nan])),
+ 'gcd_int32_64': lambda T: T.gcd(T.tensor([12, 18], dtype=T.int32), i64(T, [8, 27])),
+ 'gcd_uint8': lambda T: T.gcd(T.tensor([12, 18], dtype=T.uint8), T.tensor([8, 27], dtype=T.uint8)),
+ 'gcd_empty': lambda T: T.gcd(T.zeros(0, dtype=T.int64), T.zeros(0, dtype=T.int64)),
+ 'lcm_neg': lambda T: T.lcm(i64(T, [-4, 6, 0]), i64(T, [6, -4, 5])),
+ 'ldexp_float_exp': lambda T: T.ldexp(f32(T, [1., 2]), f32(T, [0.5, -1])),
+ 'ldexp_f64_int': lambda T: T.ldexp(f64(T, [1., 2]), T.tensor([3, 4], dtype=T.int32)),
+ 'frexp_empty': lambda T: T.frexp(T.zeros(0)),
+ 'frexp_0d': lambda T: T.frexp(f64(T, -6.)),
+ 'frexp_sub': lambda T: T.frexp(f32(T, [1e-40, -3e-39])),
+ 'signbit_nan': lambda T: T.signbit(-f32(T, [np.nan])),
+ 'deg2rad_bool': lambda T: T.deg2rad(T.tensor(B)),
+ 'deg2rad_int32': lambda T: T.deg2rad(T.tensor([1, 2], dtype=T.int32)),
+ 'rad2deg_f64': lambda T: T.rad2deg(f64(T, [np.pi])),
+ 'isreal_int': lambda T: T.isreal(i64(T, [1])),
+ 'isneginf_bool': lambda T: T.isneginf(T.tensor(B)),
+ 'isin_empty': lambda T: T.isin(T.zeros(0), f32(T, [1.])),
+ 'isin_empty_test': lambda T: T.isin(f32(T, [1.]), T.zeros(0)),
+ 'isin_2d': lambda T: T.isin(f32(T, R), f32(T, [[1, 2]])),
+ 'mvlgamma_int': lambda T: T.mvlgamma(i64(T, [2, 5]), 2),
+ 'polygamma_int': lambda T: T.polygamma(1, i64(T, [1, 3])),
+ 'polygamma_0d': lambda T: T.polygamma(0, f64(T, 2.5)),
+ 'diff_empty': lambda T: T.diff(T.zeros(0)),
+ 'diff_n_large': lambda T: T.diff(f32(T, [1., 2, 4]), n=4),
+ 'diff_prepend_0d': lambda T: T.diff(f32(T, [1., 2, 4]), prepend=f32(T, [0.])),
+ 'diff_int_bool_pre': lambda T: T.diff(T.tensor(B), append=T.tensor([False])),
+ 'gradient_int': lambda T: T.gradient(i64(T, [1, 4, 9, 16])),
+ 'gradient_neg_dim': lambda T: T.gradient(f32(T, R2), dim=-1, spacing=[2.]),
+ 'gradient_e2_coords': lambda T: T.gradient(f64(T, R[:3, :5]), spacing=[f64(T, [0., 1, 3]), f64(T, [0., .5, 1.5, 1.7, 3.])], edge_order=2),
+ 'trapz_x_2d': lambda T: T.trapezoid(f32(T, R[:, :5]), f32(T, np.cumsum(R[:, :5], 1))),
+ 'trapz_dx': lambda T: T.trapezoid(f32(T, [1., 2., 3.]), dx=0.5),
+ 'trapz_int_x': lambda T: T.trapezoid(i64(T, [1, 2, 3]), i64(T, [0, 2, 5])),
+ 'trapz_one': lambda T: T.trapezoid(f32(T, [[1.], [2.]])),
+ 'cumtrapz_empty': lambda T: T.cumulative_trapezoid(T.zeros(2, 0)),
+ 'cumtrapz_one': lambda T: T.cumulative_trapezoid(T.zeros(2, 1)),
+ 'cumtrapz_int': lambda T: T.cumulative_trapezoid(i64(T, [1, 2, 3])),
+ 'cumtrapz_x2d': lambda T: T.cumulative_trapezoid(f32(T, R[:, :5]), f32(T, np.cumsum(R[:, :5], 1)), dim=1),
+ 'cov_0d': lambda T: T.cov(f32(T, 2.)),
+ 'cov_f64': lambda T: T.cov(f64(T, R[:3, :6]), correction=0, fweights=i64(T, [1, 2, 3, 0, 1, 1])),
+ 'cov_1var': lambda T: T.cov(f32(T, R[:1, :6])),
+ 'corrcoef_1var': lambda T: T.corrcoef(f32(T, R[:1, :6])),
+ 'corrcoef_int': lambda T: T.corrcoef(i64(T, R[:3, :6])),
+ 'corrcoef_const': lambda T: T.corrcoef(f32(T, [[1., 1, 1], [1, 2, 3]])),
+ 'dist_0d': lambda T: T.dist(f32(T, 1.), f32(T, 3.)),
+ 'dist_neg_p': lambda T: T.dist(f32(T, [1., 2]), f32(T, [3., 3.]), -1),
+ 'dist_f64_p': lambda T: T.dist(f64(T, R), f64(T, R[::-1]), 2.5),
+ 'renorm_noscale': lambda T: T.renorm(f32(T, R), 2, 0, 100.),
+ 'renorm_inf': lambda T: T.renorm(f32(T, R), float('inf'), 1, 1.),
+ 'renorm_empty': lambda T: T.renorm(T.zeros(0, 3), 2, 0, 1.),
+ 'hist_empty': lambda T: T.histogram(T.zeros(0), 3),
+ 'hist_2d': lambda T: T.histogram(f32(T, R), 7),
+ 'hist_nan_range': lambda T: T.histogram(f32(T, [0., 0.5, 1, 2, 3]), 3, range=(0.5, 2.)),
+ 'hist_density_edges': lambda T: T.histogram(f32(T, R), f32(T, [0., 0.5, 2, 3.]), density=True),
+ 'hist_weight_f32': lambda T: T.histogram(f32(T, R), 4, weight=f32(T, R * 0.1)),
+ 'frob_noargs': lambda T: T.frobenius_norm(f32(T, R), (0, 1)),
+ 'frob_int_dim': lambda T: T.frobenius_norm(f32(T, R), 1),
+ 'nuc_keep': lambda T: T.nuclear_norm(f32(T, R[:3, :5]), True),
+ 'pdist_inf': lambda T: T.pdist(f32(T, R[:4, :5]), float('inf')),
+ 'pdist_0': lambda T: T.pdist(f32(T, R[:4, :5]), 0),
+ 'pdist_empty': lambda T: T.pdist(T.zeros(0, 3)),
+ 'inner_1d_2d': lambda T: T.inner(f32(T, R[0, :3]), f32(T, R[:2, :3])),
+ 'inner_int': lambda T: T.inner(i64(T, R[:2, :3]), i64(T, R[:2, :3])),
+ 'tensordot_0': lambda T: T.tensordot(f32(T, R[:2, :2]), f32(T, R[:2, :3]), 0),
+ 'tensordot_int_list': lambda T: T.tensordot(f32(T, R2), f32(T, R2), dims=[[0, 1, 2], [0, 1, 2]]),
+ 'tensordot_empty': lambda T: T.tensordot(T.zeros(2, 0), T.zeros(0, 3), 1),
+ 'mv_int': lambda T: T.mv(i64(T, R[:2, :3]), i64(T, R[0, :3])),
+ 'mv_empty': lambda T: T.mv(T.zeros(0, 3), T.zeros(3)),
+ 'addmv_bcast': lambda T: T.addmv(f32(T, [1.]), f32(T, R[:2, :3]), f32(T, R[0, :3])),
+ 'addr_bool': lambda T: T.addr(T.tensor([[True, False], [False, False]]), T.tensor([True, False]), T.tensor([False, True])),
+ 'addr_bcast': lambda T: T.addr(f32(T, 1.), f32(T, [1., 2]), f32(T, [3., 4, 5])),
+ 'addr_int_float': lambda T: T.addr(i64(T, [[1, 2]]), i64(T, [1]), i64(T, [3, 4]), beta=2, alpha=3),
+ 'baddbmm_int': lambda T: T.baddbmm(i64(T, np.ones((1, 2, 2))), i64(T, np.ones((3, 2, 4))), i64(T, np.ones((3, 4, 2))), beta=2),
+ 'addbmm_empty': lambda T: T.addbmm(T.zeros(2, 3), T.zeros(0, 2, 4), T.zeros(0, 4, 3)),
+ 'vdot_int': lambda T: T.vdot(i64(T, [1, 2]), i64(T, [3, 4])),
+ 'ger_int': lambda T: T.ger(i64(T, [1, 2]), i64(T, [3, 4])),
+ 'cross_bcast': lambda T: T.cross(f32(T, R[:1, :3]), f32(T, R[:4, 3:6])),
+ 'cross_int': lambda T: T.cross(i64(T, R[:2, :3]), i64(T, R[2:4, :3]), dim=-1),
+ 'chain3': lambda T: T.chain_matmul(f32(T, R[:2, :3]), f32(T, R[:3, :4]), f32(T, R[:4, :2]), f32(T, R[:2, :5])),
+ 'msort_0d': lambda T: T.msort(f32(T, 1.)),
+ 'msort_3d': lambda T: T.msort(f32(T, R2)),
+ 'channel_shuffle_3d': lambda T: T.channel_shuffle(f32(T, R2), 7),
+ 'embedding_pad_neg': lambda T: T.embedding(f32(T, R[:4, :3]), i64(T, [0, 3]), -1),
+ 'pool_tuple': lambda T: T.max_pool1d(f32(T, R2), [2], [1]),
+ 'avg_pool_stride_list': lambda T: T.avg_pool1d(f32(T, R2), [3], [2], [1]),
+ 'adaptive_avg': lambda T: T.adaptive_avg_pool1d(f32(T, R2), [3]),
+ 'constant_pad_neg': lambda T: T.constant_pad_nd(f32(T, R2), [-1, 2, 0, 1]),
+})
+EDGE_ERRORS = {
+ 'cov_bool': lambda T: T.cov(T.tensor([[True, False, True], [False, False, True]])),
+ 'gradient_list1': lambda T: T.gradient(f32(T, R2), spacing=[2.0]),
+ 'isin_bool': lambda T: T.isin(T.tensor(B), T.tensor([True])),
+ 'var_mean_int': lambda T: T.var_mean(i64(T, R)),
+ 'median_bool': lambda T: T.median(T.tensor(B)),
+ 'kth_empty': lambda T: T.kthvalue(T.zeros(0), 1),
+ 'mode_empty': lambda T: T.mode(T.zeros(0)),
+ 'median_dim_oob': lambda T: T.median(f32(T, [1.]), 2),
+ 'quantile_q_neg': lambda T: T.quantile(f32(T, [1.]), f32(T, [-0.5])),
+ 'quantile_f16': lambda T: T.quantile(f32(T, [1.]).half(), 0.5),
+ 'cross_nodim3': lambda T: T.cross(f32(T, R[:2, :2]), f32(T, R[:2, :2])),
+ 'cross_dim_size': lambda T: T.cross(f32(T, R[:3, :4]), f32(T, R[:3, :4]), dim=1),
+ 'tensordot_neg': lambda T: T.tensordot(f32(T, R), f32(T, R), -1),
+ 'tensordot_len': lambda T: T.tensordot(f32(T, R), f32(T, R), ([0], [0, 1])),
+ 'addmv_shape': lambda T: T.addmv(f32(T, [1., 2, 3]), f32(T, R[:2, :3]), f32(T, R[0, :3])),
+ 'addr_shape': lambda T: T.addr(f32(T, [1., 2, 3]), f32(T, [1., 2]), f32(T, [1., 2])),
+ 'baddbmm_batch': lambda T: T.baddbmm(f32(T, [1.]), T.zeros(2, 2, 2), T.zeros(3, 2, 2)),
+ 'addbmm_2d': lambda T: T.addbmm(f32(T, [1.]), T.zeros(2, 2), T.zeros(2, 2)),
+ 'mv_f64': lambda T: T.mv(f32(T, R[:2, :3]), f64(T, R[0, :3])),
+ 'vdot_len': lambda T: T.vdot(f32(T, [1., 2]), f32(T, [1., 2, 3])),
+ 'gcd_float_int': lambda T: T.gcd(i64(T, [1]), f32(T, [2.])),
+ 'diff_shape': lambda T: T.diff(f32(T, R), prepend=f32(T, [1., 2])),
+ 'trapz_x_len': lambda T: T.trapezoid(f32(T, [1., 2, 3]), f32(T, [1., 2])),
+ 'cov_neg_fw': lambda T: T.cov(f32(T, R[:2, :3]), fweights=i64(T, [1, -1, 2])),
+ 'hist_bins0': lambda T: T.histogram(f32(T, [1.]), 0),
+ 'hist_range': lambda T: T.histogram(f32(T, [1.]), 3, range=(2., 1.)),
+ 'frexp_bool': lambda T: T.frexp(T.tensor(B)),
+ 'polygamma_neg': lambda T: T.polygamma(-1, f32(T, [1.])),
+ 'pdist_int': lambda T: T.pdist(i64(T, R[:2, :2])),
+ 'pdist_negp': lambda T: T.pdist(f32(T, R[:2, :2]), -1),
+ 'renorm_1d': lambda T: T.renorm(f32(T, [1., 2]), 2, 0, 1.),
+ 'renorm_int': lambda T: T.renorm(i64(T, R), 2, 0, 1.),
+ 'isin_ss': lambda T: T.isin(1, 2),
+ 'nuclear_1d': lambda T: T.nuclear_norm(f32(T, [1., 2])),
+ 'frob_3dims': lambda T: T.frobenius_norm(f32(T, R2), (0, 1, 2)),
+ 'lerp_weight_dtype': lambda T: T.lerp(f32(T, [1.]), f32(T, [1.]), f64(T, [0.5])),
+ 'nanmean_bool': lambda T: T.nanmean(T.tensor(B)),
+ 'mvlgamma_p0': lambda T: T.mvlgamma(f32(T, [1.]), 0),
+ 'inplace_bcast': lambda T: f32(T, [1.]).lerp_(f32(T, [1., 2.]), 0.5),
+ 'addcmul_int_inplace_float': lambda T: i64(T, [1]).addcmul_(f32(T, [1.]), f32(T, [1.])),
+ 'chain_empty': lambda T: T.chain_matmul(),
+ 'chain_1d': lambda T: T.chain_matmul(f32(T, [1., 2])),
+ 'channel_shuffle_2d': lambda T: T.channel_shuffle(f32(T, R), 2),
+ 'gradient_spacing_len': lambda T: T.gradient(f32(T, R), spacing=[1., 2., 3.]),
+}
+EDGE.update({
+ 'polygamma_high': lambda T: T.polygamma(3, f64(T, [-1.5, -2., 0., 1e-3, 0.3, 1., 2.5, 50., 1e4, NAN, INF, -INF])),
+ 'polygamma_2_f32': lambda T: T.polygamma(2, f32(T, [0.2, 1., 7.5])),
+ 'polygamma_5_int': lambda T: T.polygamma(5, i64(T, [1, 2, 30])),
+ 'polygamma_method': lambda T: f64(T, [0.7, 3.]).polygamma(4),
+})
+
+
+@pytest.mark.parametrize("name", sorted(EDGE))
+def test_edge_cases(name):
+    same(EDGE[name], rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_ERRORS))
+def test_edge_errors(name):
+    te, me = same_error(EDGE_ERRORS[name])
+    assert str(me).split("\n")[0] == str(te).split("\n")[0] or name in {"isin_ss", "cumtrapz_x_dx"}, (te, me)
+
+
+def test_index_choice_among_equal_values():
+    """mode/kthvalue/median/nanmedian pick the index torch's CPU kernels pick among equal values (libstdc++
+    std::sort for mode, SortingUtils' quickselect for kthvalue, the stable (value, index) order for median)."""
+    r = np.random.default_rng(5)
+    for trial in range(40):
+        n = int(r.choice([2, 3, 16, 17, 33, 100, 257]))
+        a = r.integers(0, int(r.integers(1, 6)), (3, n)).astype(np.float32)
+        if trial % 3 == 0:
+            a[r.random(a.shape) < 0.2] = NAN
+            a[:, 0] = 0.0     # no all-NaN row (torch's nanmedian index is arbitrary there)
+        k = (n + 1) // 3 + 1
+        same(lambda T: (T.mode(f32(T, a), 1), T.kthvalue(f32(T, a), k, 1), T.median(f32(T, a), 1),
+                        T.nanmedian(f32(T, a), 1)))
+
+
+def test_polygamma_grad():
+    same_grad(lambda T, a: T.polygamma(2, a) + T.polygamma(1, a), [0.3, 1.5, 7.0], rtol=1e-8)
+
+
 # ------------------------------------------------------------------------------------------ random
 def test_random():
     g = minitorch.Generator().manual_seed(3)
