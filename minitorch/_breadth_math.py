@@ -8,6 +8,7 @@ indices, ...), torch.lstm_cell, ...). Names, signatures, defaults, dtypes and er
 
 Index-valued results (median/mode/kthvalue indices, isin, histogram counts) are computed with NumPy on the
 host, values are then gathered from the input so their gradient flows as in torch."""
+import functools
 import math
 import warnings
 from collections import namedtuple
@@ -132,9 +133,10 @@ def _inplace(self, result):
 
 
 def _make_inplace(fn):
+    @functools.wraps(fn)   # fn's signature (for help() and the stubs)
     def method_(self, *args, **kwargs):
         return _inplace(self, fn(self, *args, **kwargs))
-    method_.__name__ = fn.__name__ + "_"
+    method_.__name__ = method_.__qualname__ = fn.__name__ + "_"
     method_.__doc__ = f"In-place form of {fn.__name__}."
     return method_
 
@@ -151,8 +153,6 @@ def _zeros_like(t, dtype=None):
 # ------------------------------------------------------------------------------------------ pointwise
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2 (broadcast)."""
-    if out is not None:
-        raise NotImplementedError("addcmul: out= is not supported")
     prod = tensor1 * tensor2
     value = _factor(value, prod if _is_float(prod) else input)
     return input + (prod * value if value != 1 else prod)
@@ -160,8 +160,6 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None):
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2 (true division); integer tensor1/tensor2 are refused as in torch."""
-    if out is not None:
-        raise NotImplementedError("addcdiv: out= is not supported")
     if not _is_float(tensor1) and not _is_float(tensor2):
         raise RuntimeError(
             "Integer division with addcdiv is no longer supported, and in a future release addcdiv will perform "
@@ -173,7 +171,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     return input + (q * value if value != 1 else q)
 
 
-def lerp(input, end, weight):
+def lerp(input, end, weight, *, out=None):
     """input + weight * (end - input), evaluated as torch does: from `end` backwards when |weight| >= 0.5
     (exact at weight 1)."""
     if not _is_tensor(end):
@@ -314,7 +312,7 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return _from_np(np.isin(a, b, invert=invert).reshape(np.shape(a)), like)
 
 
-def mvlgamma(input, p):
+def mvlgamma(input, p, *, out=None):
     """The multivariate log-gamma of dimension p: sum_j lgamma(input - j/2) + p(p-1)/4 log(pi)."""
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
@@ -602,9 +600,11 @@ def cross(input, other, dim=None, *, out=None):
 # ------------------------------------------------------------------------------------------ reductions
 def aminmax(input, *, dim=None, keepdim=False, out=None):
     """(min, max) over all elements or along dim."""
-    if input.numel() == 0 and (dim is None or input.shape[_wrap(dim, input.dim())] == 0):
+    if input.numel() == 0 and dim is None:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
                            "identity.")
+    if dim is not None and input.dim() and input.shape[_wrap(dim, input.dim())] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {_wrap(dim, input.dim())} to have non-zero size.")
     if dim is None:
         if keepdim:
             shape = [1] * input.dim()
@@ -624,7 +624,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Mean of the non-NaN elements (NaN where there is none)."""
-    if not _is_float(input) and dtype is None:
+    if not _is_float(input):
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
                            f"{_dtype_name(input.dtype)}")
     count = nansum(input.isnan().logical_not(), dim, keepdim)
@@ -1335,8 +1335,6 @@ def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
 def bernoulli(input, p=None, *, generator=None, out=None):
     """Samples 0/1 with probabilities input (or a number p), in input's dtype and shape."""
     from ._creation import empty_like
-    if out is not None:
-        raise NotImplementedError("bernoulli: out= is not supported")
     res = empty_like(input.detach())
     kw = {} if generator is None else {"generator": generator}
     return res.bernoulli_(input.detach() if p is None else p, **kw)
@@ -1576,6 +1574,41 @@ _INPLACE = ["addcmul", "addcdiv", "lerp", "gcd", "lcm", "ldexp", "deg2rad", "rad
             "addr", "addbmm", "baddbmm", "renorm"]
 
 
+def _write_out(out, result, name):
+    """out=: result written into the given tensor(s), as torch (a dtype it can be cast to; no autograd)."""
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{name}(): argument 'out' must be tuple of {len(result)} Tensors")
+        written = [_write_out(o, r, name) for o, r in zip(out, result)]
+        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    if not _is_tensor(out):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if result.requires_grad and _C.is_grad_enabled():
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           f"but one of the arguments requires grad.")
+    if tuple(out.shape) != tuple(result.shape):
+        raise NotImplementedError(f"{name}(): out= of shape {list(out.shape)} for a result of shape "
+                                  f"{list(result.shape)}: minitorch cannot resize out")
+    return _inplace(out, result)
+
+
+def _supports_out(fn):
+    """Gives fn torch's out= keyword (fn itself is written for out=None)."""
+    @functools.wraps(fn)
+    def wrapper(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        return result if out is None else _write_out(out, result, fn.__name__)
+    return wrapper
+
+
+def _wrap_out_functions():
+    import inspect
+    g = globals()
+    for name in __all__:
+        if "out" in inspect.signature(g[name]).parameters:
+            g[name] = _supports_out(g[name])
+
+
 def _tensor_polygamma(self, n):
     return polygamma(n, self)
 
@@ -1598,4 +1631,5 @@ def _install():
         Tensor.polygamma_ = _tensor_polygamma_
 
 
+_wrap_out_functions()
 _install()

@@ -699,6 +699,24 @@ EDGE_ERRORS = {
  'gradient_spacing_len': lambda T: T.gradient(f32(T, R), spacing=[1., 2., 3.]),
 }
 EDGE.update({
+ 'nansum_dtype_int': lambda T: T.nansum(i64(T, [1, 2]), dtype=T.float32),
+ 'aminmax_empty1': lambda T: T.aminmax(T.zeros(0, 3), dim=1),
+ 'median_empty_rows': lambda T: T.median(T.zeros(0, 3), 1),
+ 'kth_empty_rows': lambda T: T.kthvalue(T.zeros(0, 3), 1, 1),
+ 'nanmedian_empty_rows': lambda T: T.nanmedian(T.zeros(3, 0), 0),
+ 'mode_empty_rows': lambda T: T.mode(T.zeros(0, 3), 1),
+ 'out_add': lambda T: (lambda o: (T.addcmul(f32(T, [1., 2]), f32(T, [1., 2]), f32(T, [3., 4]), out=o), o))(T.zeros(2, dtype=T.float64)),
+ 'out_frexp': lambda T: (lambda o: (T.frexp(f32(T, [1., 6]), out=o), o))((T.zeros(2), T.zeros(2, dtype=T.int32))),
+ 'out_median': lambda T: (lambda o: (T.median(f32(T, [[1., 6, 2]]), 1, out=o), o))((T.zeros(1), T.zeros(1, dtype=T.int64))),
+ 'out_lerp': lambda T: (lambda o: (T.lerp(f32(T, [1., 6, 2]), f32(T, [0., 0, 0]), 0.3, out=o), o))(T.zeros(3)),
+})
+EDGE_ERRORS.update({
+ 'aminmax_empty0': lambda T: T.aminmax(T.zeros(0, 3), dim=0),
+ 'nanmean_int_dtype': lambda T: T.nanmean(i64(T, [1, 2]), dtype=T.float32),
+ 'out_grad': lambda T: T.addcmul(T.ones(2, requires_grad=True), T.ones(2), T.ones(2), out=T.zeros(2)),
+ 'out_int': lambda T: T.addcmul(T.ones(2), T.ones(2), T.ones(2), out=T.zeros(2, dtype=T.int64)),
+})
+EDGE.update({
  'polygamma_high': lambda T: T.polygamma(3, f64(T, [-1.5, -2., 0., 1e-3, 0.3, 1., 2.5, 50., 1e4, NAN, INF, -INF])),
  'polygamma_2_f32': lambda T: T.polygamma(2, f32(T, [0.2, 1., 7.5])),
  'polygamma_5_int': lambda T: T.polygamma(5, i64(T, [1, 2, 30])),
