@@ -24,7 +24,7 @@ __all__ = [
     "addmv", "addr", "addbmm", "baddbmm", "mv", "ger", "inner", "vdot", "tensordot", "chain_matmul", "cross",
     "aminmax", "median", "nanmedian", "mode", "kthvalue", "quantile", "nanquantile", "nanmean", "nansum",
     "std_mean", "var_mean", "msort", "diff", "gradient", "trapezoid", "trapz", "cumulative_trapezoid", "cov",
-    "corrcoef", "dist", "renorm", "histogram", "bernoulli", "randint_like", "frobenius_norm", "nuclear_norm",
+    "corrcoef", "dist", "renorm", "histogram", "bernoulli", "poisson", "binomial", "randint_like", "frobenius_norm", "nuclear_norm",
     "pdist",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "convolution",
     "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "embedding", "pixel_shuffle",
@@ -1338,6 +1338,146 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     res = empty_like(input.detach())
     kw = {} if generator is None else {"generator": generator}
     return res.bernoulli_(input.detach() if p is None else p, **kw)
+
+
+def _uniforms(like, generator):
+    """A function drawing n float64 uniforms in [0, 1) from minitorch's generator (as NumPy, on the host)."""
+    from ._creation import rand
+    kw = {} if generator is None else {"generator": generator}
+    return lambda n: _np(rand(n, dtype=float64, **kw)) if n else np.zeros(0)
+
+
+def _poisson_np(lam, uniform):
+    """torch's CPU sampler: multiplication of uniforms below rate 10, Hormann's PTRS rejection above."""
+    out = np.zeros(lam.shape)
+    small = (lam < 10) & (lam > 0)
+    if small.any():
+        enlam, prod = np.exp(-lam[small]), np.ones(small.sum())
+        x, live = np.zeros(small.sum()), np.ones(small.sum(), bool)
+        while live.any():
+            prod[live] *= uniform(int(live.sum()))
+            grow = live & (prod > enlam)
+            x[grow] += 1
+            live = grow
+        out[small] = x
+    big = lam >= 10
+    if big.any():
+        lb = lam[big]
+        slam, loglam = np.sqrt(lb), np.log(lb)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        res, live = np.zeros(lb.shape), np.ones(lb.shape, bool)
+        while live.any():
+            idx = np.nonzero(live)[0]
+            u = uniform(idx.size) - 0.5
+            v = uniform(idx.size)
+            us = 0.5 - np.abs(u)
+            k = np.floor((2 * a[idx] / us + b[idx]) * u + lb[idx] + 0.43)
+            ok = (us >= 0.07) & (v <= vr[idx])
+            rest = ~ok & ~((k < 0) | ((us < 0.013) & (v > us)))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                from math import lgamma
+                lg = np.array([lgamma(x + 1) if x >= 0 else np.inf for x in k])
+                ok |= rest & (np.log(v) + np.log(invalpha[idx]) - np.log(a[idx] / (us * us) + b[idx])
+                              <= -lb[idx] + k * loglam[idx] - lg)
+            res[idx[ok]] = k[ok]
+            live[idx[ok]] = False
+        out[big] = res
+    out[np.isinf(lam)] = np.inf
+    return out
+
+
+def poisson(input, generator=None):
+    """Samples from Poisson distributions with rates input (same dtype and shape; no gradient)."""
+    if not _is_float(input):
+        _not_implemented("poisson_cpu", input)
+    lam = _np(input).astype(np.float64)
+    if (np.isnan(lam) | (lam < 0)).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    return _from_np(_poisson_np(lam, _uniforms(input, generator)), input, dtype=input.dtype)
+
+
+def _stirling_tail(k):
+    table = np.array([0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+                      0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+                      0.00925546218271273, 0.00833056343336287])
+    kp1sq = (k + 1) * (k + 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        far = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+    return np.where(k <= 9, table[np.clip(k, 0, 9).astype(np.int64)], far)
+
+
+def _binomial_np(n, p, uniform):
+    """torch's CPU sampler for p <= 0.5: geometric waiting times when n p < 10, Hormann's BTRS otherwise."""
+    out = np.zeros(n.shape)
+    inv = n * p < 10
+    if inv.any():
+        ni, logq = n[inv], np.log1p(-p[inv])
+        total, count, live = np.zeros(ni.shape), np.zeros(ni.shape), np.ones(ni.shape, bool)
+        while live.any():
+            idx = np.nonzero(live)[0]
+            with np.errstate(divide="ignore"):
+                total[idx] += np.ceil(np.log(uniform(idx.size)) / logq[idx])
+            done = total[idx] > ni[idx]
+            count[idx[~done]] += 1
+            live[idx[done]] = False
+        out[inv] = count
+    bt = ~inv
+    if bt.any():
+        nb, pb = n[bt], p[bt]
+        sd = np.sqrt(nb * pb * (1 - pb))
+        b = 1.15 + 2.53 * sd
+        a = -0.0873 + 0.0248 * b + 0.01 * pb
+        c = nb * pb + 0.5
+        vr = 0.92 - 4.2 / b
+        r = pb / (1 - pb)
+        alpha = (2.83 + 5.1 / b) * sd
+        m = np.floor((nb + 1) * pb)
+        res, live = np.zeros(nb.shape), np.ones(nb.shape, bool)
+        while live.any():
+            i = np.nonzero(live)[0]
+            u = uniform(i.size) - 0.5
+            v = uniform(i.size)
+            us = 0.5 - np.abs(u)
+            k = np.floor((2 * a[i] / us + b[i]) * u + c[i])
+            inside = (k >= 0) & (k <= nb[i])
+            ok = inside & (us >= 0.07) & (v <= vr[i])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lv = np.log(v * alpha[i] / (a[i] / (us * us) + b[i]))
+                mi, ni = m[i], nb[i]
+                ub = ((mi + 0.5) * np.log((mi + 1) / (r[i] * (ni - mi + 1))) + (ni + 1) * np.log((ni - mi + 1) / (ni - k + 1))
+                      + (k + 0.5) * np.log(r[i] * (ni - k + 1) / (k + 1)) + _stirling_tail(mi) + _stirling_tail(ni - mi)
+                      - _stirling_tail(k) - _stirling_tail(ni - k))
+            ok |= inside & (lv <= ub)
+            res[i[ok]] = k[ok]
+            live[i[ok]] = False
+        out[bt] = res
+    return out
+
+
+def binomial(count, prob, generator=None):
+    """Samples from Binomial(count, prob) (float tensors of one dtype, broadcast; no gradient)."""
+    if not _is_float(count):
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: {_dtype_name(count.dtype)}")
+    if prob.dtype != count.dtype:
+        raise RuntimeError(f"Found dtype {_dtype_name(prob.dtype)} but expected {_dtype_name(count.dtype)}")
+    n, p = np.broadcast_arrays(_np(count).astype(np.float64), _np(prob).astype(np.float64))
+    n, p = n.copy(), p.copy()
+    out = np.full(n.shape, np.nan)
+    zero = (n <= 0) | (p <= 0)
+    one = ~zero & (p >= 1)
+    out[zero] = 0
+    out[one] = n[one]
+    uniform = _uniforms(count, generator)
+    lo = ~zero & ~one & (p <= 0.5)
+    hi = ~zero & ~one & (p > 0.5)
+    if lo.any():
+        out[lo] = _binomial_np(n[lo], p[lo], uniform)
+    if hi.any():
+        out[hi] = n[hi] - _binomial_np(n[hi], 1 - p[hi], uniform)
+    return _from_np(out, count, dtype=count.dtype)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None, requires_grad=False,

@@ -771,6 +771,44 @@ def test_random():
     assert r.dtype == minitorch.int64 and r.min().item() >= -3 and r.max().item() < 3 and r.min().item() < 0
 
 
+def _chi2(x, pmf, kmax):
+    obs = np.bincount(x.astype(np.int64), minlength=kmax + 1)[:kmax + 1]
+    exp = np.array([pmf(k) for k in range(kmax + 1)]) * len(x)
+    keep = exp > 20
+    return ((obs[keep] - exp[keep]) ** 2 / exp[keep]).sum(), int(keep.sum())
+
+
+@pytest.mark.parametrize("lam", [0.7, 6.0, 12.0, 40.0])   # both of torch's samplers (below and above rate 10)
+def test_poisson_distribution(lam):
+    g = minitorch.Generator().manual_seed(11)
+    x = minitorch.poisson(minitorch.full((20000,), lam, dtype=minitorch.float64), generator=g).numpy()
+    stat, dof = _chi2(x, lambda k: math.exp(k * math.log(lam) - lam - math.lgamma(k + 1)), int(3 * lam + 5))
+    assert stat < 2 * dof + 25, (stat, dof)
+    g2 = minitorch.Generator().manual_seed(11)
+    again = minitorch.poisson(minitorch.full((20000,), lam, dtype=minitorch.float64), generator=g2).numpy()
+    np.testing.assert_array_equal(x, again)
+
+
+@pytest.mark.parametrize("n,p", [(20, 0.3), (100, 0.3), (300, 0.8), (40, 0.9)])   # inversion and BTRS, p > 0.5
+def test_binomial_distribution(n, p):
+    g = minitorch.Generator().manual_seed(5)
+    x = minitorch.binomial(minitorch.full((20000,), float(n)), minitorch.tensor([p]), generator=g).numpy()
+    assert x.dtype == np.float32 and x.min() >= 0 and x.max() <= n
+    pmf = lambda k: math.exp(math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * math.log(p)
+                             + (n - k) * math.log(1 - p))
+    stat, dof = _chi2(x, pmf, n)
+    assert stat < 2 * dof + 25, (stat, dof)
+
+
+def test_poisson_binomial_edges():
+    same(lambda T: T.poisson(f32(T, [0., 0.])))
+    same(lambda T: T.binomial(f32(T, [0., 5, 5, -2, 7]), f32(T, [0.5, 0., 1., 0.5, 1.5])))
+    same(lambda T: T.binomial(f64(T, [5., 3.]), f64(T, [0.5])).shape)
+    for fn in [lambda T: T.poisson(f32(T, [-1.])), lambda T: T.poisson(f32(T, [NAN])), lambda T: T.poisson(i64(T, [1])),
+               lambda T: T.binomial(i64(T, [5]), f32(T, [0.5])), lambda T: T.binomial(f32(T, [5.]), f64(T, [0.5]))]:
+        same_error(fn)
+
+
 # ------------------------------------------------------------------------------------------ nn (aten forms)
 X = rng.standard_normal((2, 4, 6))
 X2 = rng.standard_normal((2, 4, 5, 5))
