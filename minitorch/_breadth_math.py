@@ -175,7 +175,8 @@ def lerp(input, end, weight, *, out=None):
     """input + weight * (end - input), evaluated as torch does: from `end` backwards when |weight| >= 0.5
     (exact at weight 1)."""
     if not _is_tensor(end):
-        raise TypeError(f"lerp(): argument 'end' (position 1) must be Tensor, not {type(end).__name__}")
+        raise TypeError(f"lerp() received an invalid combination of arguments - got (Tensor, "
+                        f"{type(end).__name__}, {type(weight).__name__}), but expected a Tensor end")
     if end.dtype != input.dtype:
         raise RuntimeError(f"expected dtype {_meta_name(input.dtype)} for `end` but got dtype "
                            f"{_meta_name(end.dtype)}")
@@ -192,7 +193,8 @@ def lerp(input, end, weight, *, out=None):
 
 def _fminmax(input, other, ge):
     if not _is_tensor(other):
-        raise TypeError(f"fmax(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        raise TypeError(f"{'fmax' if ge else 'fmin'}(): argument 'other' (position 2) must be Tensor, not "
+                        f"{type(other).__name__}")
     pick = (input >= other) if ge else (input <= other)
     if _is_float(input) or _is_float(other):
         pick = pick.logical_or(other.isnan())   # a NaN loses to a number; both NaN: NaN

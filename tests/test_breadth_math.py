@@ -159,7 +159,7 @@ def test_pointwise_inplace():
                  lambda T, x: x.lerp_(f32(T, V4), 0.8),
                  lambda T, x: x.deg2rad_(), lambda T, x: x.rad2deg_(),
                  lambda T, x: x.ldexp_(f32(T, [1., 2, 0, -1])),
-                 lambda T, x: x.mvlgamma_(1) if False else x.abs().add(1).mvlgamma_(1)]:
+                 lambda T, x: x.abs().add(1).mvlgamma_(1)]:
         def fn(T):
             x = f32(T, A34)
             out = T_fn(T, x)
@@ -226,8 +226,7 @@ PRODUCTS = [
     lambda T: f32(T, V4).inner(f32(T, V4)),
     lambda T: T.vdot(f32(T, V4), f32(T, V4[::-1])),
     lambda T: T.tensordot(f32(T, A234), f32(T, B245), dims=([2, 0], [1, 0])),
-    lambda T: T.tensordot(f32(T, A234), f32(T, A234.transpose(1, 2, 0)), dims=2) if False else
-    T.tensordot(f32(T, A234), f32(T, np.ones((3, 4, 2))), dims=2),
+    lambda T: T.tensordot(f32(T, A234), f32(T, np.ones((3, 4, 2))), dims=2),
     lambda T: T.tensordot(f32(T, V3), f32(T, V4), dims=0),
     lambda T: T.tensordot(f32(T, A234), f32(T, B245), dims=([0], [0])),
     lambda T: T.chain_matmul(f32(T, M23), f32(T, M34), f32(T, M34.T)),
@@ -711,6 +710,9 @@ EDGE.update({
  'out_lerp': lambda T: (lambda o: (T.lerp(f32(T, [1., 6, 2]), f32(T, [0., 0, 0]), 0.3, out=o), o))(T.zeros(3)),
 })
 EDGE_ERRORS.update({
+ 'lerp_scalar_end': lambda T: T.lerp(T.ones(2), 2., 0.5),
+ 'fmin_scalar': lambda T: T.fmin(T.ones(2), 2.),
+ 'fmax_scalar': lambda T: T.fmax(T.ones(2), 2.),
  'aminmax_empty0': lambda T: T.aminmax(T.zeros(0, 3), dim=0),
  'nanmean_int_dtype': lambda T: T.nanmean(i64(T, [1, 2]), dtype=T.float32),
  'out_grad': lambda T: T.addcmul(T.ones(2, requires_grad=True), T.ones(2), T.ones(2), out=T.zeros(2)),
@@ -732,7 +734,7 @@ def test_edge_cases(name):
 @pytest.mark.parametrize("name", sorted(EDGE_ERRORS))
 def test_edge_errors(name):
     te, me = same_error(EDGE_ERRORS[name])
-    assert str(me).split("\n")[0] == str(te).split("\n")[0] or name in {"isin_ss", "cumtrapz_x_dx"}, (te, me)
+    assert str(me).split("\n")[0] == str(te).split("\n")[0] or name in {"isin_ss", "lerp_scalar_end"}, (te, me)
 
 
 def test_index_choice_among_equal_values():
@@ -760,8 +762,7 @@ def test_random():
     p = minitorch.tensor([0., 1., 0.5, 1.])
     b = minitorch.bernoulli(p, generator=g)
     assert b.dtype == minitorch.float32 and b[0].item() == 0 and b[1].item() == 1 and b[3].item() == 1
-    assert set(minitorch.bernoulli(minitorch.zeros(1000), 0.5).unique_consecutive().tolist() if False else
-               np.unique(minitorch.bernoulli(minitorch.zeros(1000), 0.5).numpy()).tolist()) == {0.0, 1.0}
+    assert set(np.unique(minitorch.bernoulli(minitorch.zeros(1000), 0.5).numpy()).tolist()) == {0.0, 1.0}
     frac = minitorch.bernoulli(minitorch.full((4000,), 0.25, dtype=minitorch.float64)).mean().item()
     assert abs(frac - 0.25) < 0.05
     assert p.bernoulli().shape == (4,)
@@ -819,8 +820,7 @@ NN = [
     lambda T: T.conv1d(f32(T, X), f32(T, W1), f32(T, V3), 1, 1),
     lambda T: T.conv2d(f32(T, X2), f32(T, W2), None, 2, 0, 1, 2),
     lambda T: T.conv3d(f32(T, X2[:, :, None]), f32(T, np.ones((1, 4, 1, 2, 2))), stride=1),
-    lambda T: T.conv_transpose1d(f32(T, X), f32(T, W1.transpose(1, 0, 2)[:3]) if False else
-                                 f32(T, np.ones((4, 2, 3))), None, 2, 1, 1),
+    lambda T: T.conv_transpose1d(f32(T, X), f32(T, np.ones((4, 2, 3))), None, 2, 1, 1),
     lambda T: T.conv_transpose2d(f32(T, X2), f32(T, np.ones((4, 1, 2, 2))), stride=2),
     lambda T: T.conv_transpose3d(f32(T, X2[:, :, None]), f32(T, np.ones((4, 1, 1, 2, 2)))),
     lambda T: T.convolution(f32(T, X), f32(T, W1), None, [1], [0], [1], False, [0], 1),
