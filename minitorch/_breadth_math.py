@@ -1175,6 +1175,9 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
         return y
     mid = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
     if x is not None and _is_tensor(x):
+        if dx is not None:
+            raise TypeError("cumulative_trapezoid() received an invalid combination of arguments - got (Tensor, "
+                            "Tensor, dx=float)")
         if x.dim() == 1:
             shape = [1] * y.dim()
             shape[d] = -1
