@@ -91,13 +91,16 @@ def broadcast_tensors(*tensors):
     """Views of the tensors expanded to their common broadcast shape."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    from . import broadcast_shapes
-    shapes = [tuple(t.shape) for t in tensors]
-    try:
-        shape = tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        broadcast_shapes(*shapes)  # raises torch's error
-        raise
+    shape = ()
+    for t in tensors:  # torch's error names the first mismatch between the shape so far (a) and the next (b)
+        b = tuple(t.shape)
+        n = builtins.max(len(shape), len(b))
+        sa, sb = (1,) * (n - len(shape)) + shape, (1,) * (n - len(b)) + b
+        for k in _range(n):
+            if sa[k] != sb[k] and sa[k] != 1 and sb[k] != 1:
+                raise RuntimeError(f"The size of tensor a ({sa[k]}) must match the size of tensor b ({sb[k]}) at "
+                                   f"non-singleton dimension {k}")
+        shape = tuple(y if x == 1 else x for x, y in zip(sa, sb))
     return tuple(t.expand(*shape) for t in tensors)
 
 
@@ -109,12 +112,12 @@ def _seq(tensors, fn):
     return list(tensors)
 
 
-def concat(tensors, dim=0, *, out=None):
-    return _C.cat(_seq(tensors, "concat"), dim)
+def concat(tensors, dim=0, *, axis=None, out=None):
+    return _C.cat(_seq(tensors, "concat"), dim if axis is None else axis)  # torch takes NumPy's axis= too
 
 
-def concatenate(tensors, axis=0, out=None):
-    return _C.cat(_seq(tensors, "concatenate"), axis)
+def concatenate(tensors, axis=0, out=None, *, dim=None):
+    return _C.cat(_seq(tensors, "concatenate"), axis if dim is None else dim)
 
 
 def hstack(tensors, *, out=None):
@@ -239,7 +242,9 @@ def split_with_sizes(input, split_sizes, dim=0):
 
 # ------------------------------------------------------------------------------------------ repeating, moving
 def tile(input, dims):
-    dims = [int(d) for d in dims] if not isinstance(dims, int) else [dims]
+    if not isinstance(dims, (tuple, list, Size)):
+        raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not {type(dims).__name__}")
+    dims = [int(d) for d in dims]
     if len(dims) < input.dim():
         dims = [1] * (input.dim() - len(dims)) + dims
     t = input.reshape([1] * (len(dims) - input.dim()) + list(input.shape)) if len(dims) > input.dim() else input
@@ -384,11 +389,19 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         vals, inv, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
         inv = inv.reshape(a.shape)
     else:
+        if input.dim() == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         d = _wrap(dim, input.dim())
-        if a.shape[d] == 0 and a.size == 0 and builtins.any(s == 0 for i, s in enumerate(a.shape) if i != d):
-            raise RuntimeError(f"Number of zero sized dimensions is more than one, so unique cannot be applied ")
-        vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
-        inv = inv.reshape(-1)
+        if a.size == 0:
+            if builtins.sum(s == 0 for s in a.shape) > 1:
+                raise RuntimeError("Number of zero sized dimensions is more than one, so unique cannot be applied ")
+            if a.shape[d] != 0:
+                raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be "
+                                   "applied")
+            vals, inv, counts = a, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        else:
+            vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
+            inv = inv.reshape(-1)
     out = tensor(np.ascontiguousarray(vals), dtype=input.dtype, device=input.device)
     res = [out]
     if return_inverse:
@@ -667,9 +680,9 @@ class _ScatterReduce(Function):
 
 def _check_scatter(input, dim, index, src, fn):
     if index.dtype is not int64:
-        raise RuntimeError(f"{fn}(): Expected dtype int64 for index")
+        raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
     if src.dtype is not input.dtype:
-        raise RuntimeError(f"{fn}(): Expected self.dtype to be equal to src.dtype")
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     d = _wrap(dim, input.dim())
     if index.dim() != input.dim() or index.dim() != src.dim():
         if not (index.dim() <= 1 and input.dim() <= 1 and src.dim() <= 1):
@@ -682,7 +695,7 @@ def _check_scatter(input, dim, index, src, fn):
     if index.numel():
         lo, hi = int(index.min()), int(index.max())
         n = input.shape[d] if input.dim() else 1
-        if lo < -n or hi >= n:
+        if lo < 0 or hi >= n:  # (no negative indices, as torch)
             raise RuntimeError(f"index {hi if hi >= n else lo} is out of bounds for dimension {d} with size {n}")
     return d
 
@@ -694,9 +707,6 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=Non
     if reduce not in _REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     d = _check_scatter(input, dim, index, src, "scatter_reduce")
-    if index.numel() and (int(index.min()) < 0):
-        n = input.shape[d] if input.dim() else 1
-        index = _C.where(index < 0, index + n, index)
     if index.numel() == 0:
         return input.clone()
     if reduce in ("sum", "mean"):
@@ -746,7 +756,7 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True, out=No
         raise RuntimeError("index_reduce_(): self and source expected to have the same dtype, but got (self) "
                            f"{input.dtype} and (source) {source.dtype}")
     n = input.shape[d] if input.dim() else 1
-    if index.numel() and (int(index.max()) >= n or int(index.min()) < -n):
+    if index.numel() and (int(index.max()) >= n or int(index.min()) < 0):
         raise IndexError("index out of range in self")
     shape = [1] * builtins.max(source.dim(), 1)
     shape[d] = index.numel()
@@ -763,19 +773,40 @@ def _index_reduce_(self, dim, index, source, reduce, *, include_self=True):
 
 # ------------------------------------------------------------------------------------------ factories
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    """An uninitialised tensor with the given strides: those of a contiguous tensor, or of a permutation of one
-    (e.g. a transposed or channels-last layout). minitorch makes no other strided views."""
+    """An uninitialised tensor with the given strides, made as a view of a contiguous allocation: any layout whose
+    strides nest (each one a multiple of the next smaller one, with room for that dim: contiguous, transposed,
+    channels-last, padded rows) and stride-0 (expanded) dims. Overlapping layouts raise (minitorch has no
+    as_strided)."""
     from ._creation import empty
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if len(size) != len(stride):
-        raise RuntimeError(f"mismatch in length of strides and shape")
-    order = builtins.sorted(_range(len(size)), key=lambda i: (-stride[i], -size[i]))  # outermost dim first
-    t = empty(tuple(size[i] for i in order), dtype=dtype, device=device)
-    inv = [order.index(i) for i in _range(len(size))]
-    t = t.permute(inv) if size else t
-    if math.prod(size) and any(st != want for st, want, sz in zip(stride, t.stride(), size) if sz != 1):
-        raise NotImplementedError(f"minitorch: empty_strided with strides {stride} for size {size} (not a "
-                                  "permutation of a contiguous layout) is not supported: minitorch has no as_strided")
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides "
+                           f"({len(stride)})")
+    if not size or 0 in size or any(s < 0 for s in size):
+        t = empty(size, dtype=dtype, device=device)
+        return t.requires_grad_() if requires_grad else t
+    real = [i for i in _range(len(size)) if size[i] > 1 and stride[i] != 0]  # the dims whose stride matters
+    order = builtins.sorted(real, key=lambda i: -stride[i])  # outermost first
+    base = [size[order[0]]] if order else []
+    for prev, i in zip(order, order[1:]):
+        q, rem = divmod(stride[prev], stride[i])
+        if rem or q < size[i]:
+            raise NotImplementedError(f"minitorch: empty_strided with strides {stride} for size {size} (overlapping "
+                                      "or non-nesting strides) is not supported: minitorch has no as_strided")
+        base.append(q)
+    inner = stride[order[-1]] if order else 1
+    if any(stride[i] < 0 for i in real):
+        raise NotImplementedError("minitorch: empty_strided with negative strides is not supported")
+    t = empty(tuple(base) + ((inner,) if inner != 1 else ()), dtype=dtype, device=device)
+    for j, i in enumerate(order[1:], 1):
+        t = t.narrow(j, 0, size[i])
+    if inner != 1:
+        t = t.select(-1, 0)
+    t = t.permute(builtins.sorted(_range(len(order)), key=lambda j: order[j])) if order else t.reshape(())
+    for i in _range(len(size)):
+        if i not in real:
+            t = t.unsqueeze(i)
+    t = t.expand(*size)
     return t.requires_grad_() if requires_grad else t
 
 
@@ -1128,16 +1159,23 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     copy=True always copies, copy=False raises if a copy is needed."""
     from ._creation import as_tensor, tensor
     if isinstance(obj, _C.TensorBase):
+        if copy is False and dtype is not None and dtype is not obj.dtype:
+            raise ValueError(f"can't alias tensor with dtype '{_type_name(obj.dtype)}' into dtype "
+                             f"'{_type_name(dtype)}'.")
         t = obj.to(dtype=dtype, device=device, copy=bool(copy))
+    elif isinstance(obj, (bytes, bytearray, memoryview)):  # torch reads a buffer object as raw memory
+        from ._creation import get_default_dtype
+        t = frombuffer(obj, dtype=dtype or get_default_dtype())
+        t = t.clone() if copy else t
+        t = t.to(device) if device is not None else t
     elif copy:
         t = tensor(obj, dtype=dtype, device=device)
     else:
-        if isinstance(obj, (bytes, bytearray, memoryview)):
-            raise TypeError("minitorch: asarray of a buffer object: use frombuffer(obj, dtype=...)")
         t = as_tensor(obj, dtype=dtype, device=device)
     if copy is False:
         shares = isinstance(obj, _C.TensorBase) and t.data_ptr() == obj.data_ptr() or \
-            isinstance(obj, np.ndarray) and obj.size and t.data_ptr() == obj.__array_interface__["data"][0]
+            isinstance(obj, np.ndarray) and obj.size and t.data_ptr() == obj.__array_interface__["data"][0] or \
+            isinstance(obj, (bytes, bytearray, memoryview))
         if not shares and not (isinstance(obj, np.ndarray) and obj.size == 0):
             raise ValueError("can't alias tensor to a copy without copying, as copy=False was requested")
     if requires_grad:

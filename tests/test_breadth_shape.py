@@ -475,14 +475,19 @@ def test_index_reduce_errors():
 
 def test_empty_strided_scalar_tensor():
     for size, stride in (((2, 3), (3, 1)), ((2, 3), (1, 2)), ((2, 3, 4, 5), (60, 1, 15, 3)), ((), ()), ((0, 3), (3, 1)),
-                         ((3, 1), (1, 1))):
+                         ((3, 1), (1, 1)), ((2, 3), (4, 1)), ((2, 3), (1, 4)), ((2, 3), (6, 2)), ((2, 3), (0, 1)),
+                         ((4,), (3,)), ((2, 1, 3), (3, 7, 1))):
         m, t = mt.empty_strided(size, stride), torch.empty_strided(size, stride)
         assert m.shape == t.shape and m.dtype == mt.float32
-        if all(s != 1 for s in size):
-            assert m.stride() == t.stride()
+        if 0 not in size:
+            assert [st for st, sz in zip(m.stride(), size) if sz != 1] == \
+                [st for st, sz in zip(t.stride(), size) if sz != 1], (size, stride)
+        m.fill_(3.)  # writable (not an expanded input's view, except where the strides ask for 0)
     assert mt.empty_strided((2, 2), (2, 1), dtype=mt.int64).dtype is mt.int64
+    assert mt.empty_strided((2, 2), (2, 1), requires_grad=True).requires_grad
     with pytest.raises(NotImplementedError, match="empty_strided"):
-        mt.empty_strided((2, 3), (4, 1))
+        mt.empty_strided((2, 3), (1, 1))  # overlapping
+    errs(lambda: mt.empty_strided((2, 3), (1,)), lambda: torch.empty_strided((2, 3), (1,)))
     for s, kw in ((3, {}), (True, {}), (2.5, {"dtype": "float64"}), (7, {"dtype": "int32"})):
         same(mt.scalar_tensor(s, **{k: getattr(mt, v) for k, v in kw.items()}),
              torch.scalar_tensor(s, **{k: getattr(torch, v) for k, v in kw.items()}))
@@ -641,3 +646,51 @@ def test_namespace():
     for name in ("unfold", "squeeze_", "unsqueeze_", "t_", "transpose_", "swapaxes_", "swapdims_", "resize_",
                  "resize_as_", "scatter_reduce_", "index_reduce_", "new", "mH", "H", "real", "imag", "adjoint"):
         assert hasattr(mt.Tensor, name) and hasattr(torch.Tensor, name), name
+
+
+def test_error_parity_more():
+    a_t, a_m = torch.ones(2), mt.ones(2)
+    same(mt.concat([a_m, a_m], axis=0), torch.concat([a_t, a_t], axis=0))
+    same(mt.concatenate([a_m, a_m], dim=0), torch.concatenate([a_t, a_t], dim=0))
+    errs(lambda: mt.hstack([]), lambda: torch.hstack([]))
+    errs(lambda: mt.hstack(a_m), lambda: torch.hstack(a_t))
+    errs(lambda: mt.broadcast_tensors(a_m, mt.ones(3)), lambda: torch.broadcast_tensors(a_t, torch.ones(3)))
+    errs(lambda: mt.broadcast_tensors(mt.ones(2, 1), mt.ones(3), mt.ones(4, 1)),
+         lambda: torch.broadcast_tensors(torch.ones(2, 1), torch.ones(3), torch.ones(4, 1)))
+    errs(lambda: mt.broadcast_to(a_m, (3,)), lambda: torch.broadcast_to(a_t, (3,)))
+    errs(lambda: mt.tile(a_m, 2), lambda: torch.tile(a_t, 2))
+    errs(lambda: mt.combinations(mt.arange(3), -1), lambda: torch.combinations(torch.arange(3), -1))
+    errs(lambda: mt.take_along_dim(mt.ones(2, 3), mt.tensor([0]), 1),
+         lambda: torch.take_along_dim(torch.ones(2, 3), torch.tensor([0]), 1))
+    z_t, z_m = torch.zeros(3), mt.zeros(3)
+    for idx, src in (([3], [1.]), ([-1], [1.]), ([0.], [1.])):
+        errs(lambda: mt.scatter_reduce(z_m, 0, mt.tensor(idx), mt.tensor(src), "sum"),
+             lambda: torch.scatter_reduce(z_t, 0, torch.tensor(idx), torch.tensor(src), "sum"))
+    errs(lambda: mt.scatter_reduce(z_m, 0, mt.tensor([0]), mt.ones(1, dtype=mt.float64), "sum"),
+         lambda: torch.scatter_reduce(z_t, 0, torch.tensor([0]), torch.ones(1, dtype=torch.float64), "sum"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        errs(lambda: mt.index_reduce(z_m, 0, mt.tensor([-1]), mt.ones(1), "prod"),
+             lambda: torch.index_reduce(z_t, 0, torch.tensor([-1]), torch.ones(1), "prod"))
+    for shape, dim in (((0, 3), 0), ((3, 0), 1), ((0,), 0)):
+        same(mt.unique(mt.zeros(*shape), dim=dim, return_inverse=True, return_counts=True),
+             torch.unique(torch.zeros(*shape), dim=dim, return_inverse=True, return_counts=True))
+    for shape, dim in (((0, 0), 0), ((3, 0), 0)):
+        errs(lambda: mt.unique(mt.zeros(*shape), dim=dim), lambda: torch.unique(torch.zeros(*shape), dim=dim))
+    errs(lambda: mt.unique(mt.tensor(2.), dim=0), lambda: torch.unique(torch.tensor(2.), dim=0))
+    errs(lambda: mt.asarray(mt.ones(2), dtype=mt.float64, copy=False),
+         lambda: torch.asarray(torch.ones(2), dtype=torch.float64, copy=False))
+    buf = bytearray(np.arange(2, dtype=np.float32).tobytes())
+    same(mt.asarray(buf), torch.asarray(buf))
+    same(mt.asarray(buf, dtype=mt.int32), torch.asarray(buf, dtype=torch.int32))
+
+
+def test_new_device_and_values():
+    m = mt.zeros(2, dtype=mt.int64)
+    n = m.new([1, 2, 3])
+    assert n.dtype is mt.int64 and n.device == m.device and n.tolist() == [1, 2, 3]
+    assert m.new(3, device="cpu").shape == (3,)
+    assert m.new(mt.Size([2, 2])).shape == (2, 2)
+    al = m.new(m)
+    al[0] = 5
+    assert int(m[0]) == 5  # new(tensor of the same dtype) aliases it, as torch
