@@ -9,6 +9,7 @@ index_reduce, windows, result_type/can_cast, the complex-number stubs of a real-
 minitorch has no complex dtypes: the complex-only functions (view_as_real, view_as_complex, complex, polar) raise a
 TypeError naming that, and the conjugation functions are the identity, as torch's are on real tensors."""
 import builtins
+import functools
 import itertools
 import math
 import numbers
@@ -57,6 +58,32 @@ def _type_name(dt):
 def _np(t):
     from ._tensor import _numpy_of
     return _numpy_of(t)
+
+
+def _write_out(result, out, fn):
+    """torch's out=: result copied into out (resized to result's shape), which is returned."""
+    if out is None:
+        return result
+    if _C.is_grad_enabled() and (out.requires_grad or result.requires_grad):
+        raise RuntimeError(f"{fn}(): functions with out=... arguments don't support automatic differentiation, but "
+                           "one of the arguments requires grad.")
+    if not can_cast(result.dtype, out.dtype):
+        raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired output type "
+                           f"{_type_name(out.dtype)}")
+    if out.device != result.device:
+        raise RuntimeError(f"Expected out tensor to have device {result.device}, but got {out.device} instead")
+    if out.shape != result.shape:
+        _resize_(out, tuple(result.shape))
+    out.copy_(result)
+    return out
+
+
+def _with_out(fn):
+    """fn(..., out=None) with out= honoured (fn itself never sees it)."""
+    @functools.wraps(fn)
+    def wrapper(*args, out=None, **kwargs):
+        return _write_out(fn(*args, **kwargs), out, fn.__name__)
+    return wrapper
 
 
 # ------------------------------------------------------------------------------------------ comparisons, broadcasting
@@ -112,14 +139,16 @@ def _seq(tensors, fn):
     return list(tensors)
 
 
+@_with_out
 def concat(tensors, dim=0, *, axis=None, out=None):
     return _C.cat(_seq(tensors, "concat"), dim if axis is None else axis)  # torch takes NumPy's axis= too
 
 
 def concatenate(tensors, axis=0, out=None, *, dim=None):
-    return _C.cat(_seq(tensors, "concatenate"), axis if dim is None else dim)
+    return _write_out(_C.cat(_seq(tensors, "concatenate"), axis if dim is None else dim), out, "concatenate")
 
 
+@_with_out
 def hstack(tensors, *, out=None):
     from ._composites import atleast_1d
     ts = [atleast_1d(t) for t in _seq(tensors, "hstack")]
@@ -128,6 +157,7 @@ def hstack(tensors, *, out=None):
     return _C.cat(ts, 0 if ts[0].dim() == 1 else 1)
 
 
+@_with_out
 def vstack(tensors, *, out=None):
     from ._composites import atleast_2d
     ts = [atleast_2d(t) for t in _seq(tensors, "vstack")]
@@ -139,6 +169,7 @@ def vstack(tensors, *, out=None):
 row_stack = vstack
 
 
+@_with_out
 def dstack(tensors, *, out=None):
     from ._composites import atleast_3d
     ts = [atleast_3d(t) for t in _seq(tensors, "dstack")]
@@ -147,6 +178,7 @@ def dstack(tensors, *, out=None):
     return _C.cat(ts, 2)
 
 
+@_with_out
 def column_stack(tensors, *, out=None):
     ts = _seq(tensors, "column_stack")
     if not ts:
@@ -347,6 +379,7 @@ def flipud(input):
 
 
 # ------------------------------------------------------------------------------------------ selecting
+@_with_out
 def take_along_dim(input, indices, dim=None, *, out=None):
     if indices.dtype is not int64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
@@ -365,6 +398,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     return input.expand(*bx).gather(d, indices.expand(*bi))
 
 
+@_with_out
 def masked_select(input, mask, *, out=None):
     """input's elements where mask (broadcast against it) is True, as a 1-D tensor (differentiable in input)."""
     if mask.dtype is not bool_:
@@ -700,6 +734,7 @@ def _check_scatter(input, dim, index, src, fn):
     return d
 
 
+@_with_out
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=None):
     """out[index[i][j]][j] = reduce(out[...], src[i][j]) (dim 0; likewise for other dims), starting from input
     (include_self) or from the reduction's identity where something is scattered. Differentiable for every reduce."""
@@ -737,6 +772,7 @@ def _scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
     return self.copy_(res)
 
 
+@_with_out
 def index_reduce(input, dim, index, source, reduce, *, include_self=True, out=None):
     """input with each slice source.select(dim, i) reduced (prod, mean, amax, amin) into input.select(dim,
     index[i]): scatter_reduce with the index spread along the other dims."""
@@ -817,6 +853,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=Fals
     return full((), s, dtype=dtype or get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
+@_with_out
 def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """Deprecated: start, start + step, ... up to end inclusive (the default dtype unless dtype is given)."""
     from ._creation import _filled, get_default_dtype
@@ -840,6 +877,7 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
     return _filled((size,), dtype, device, requires_grad, None, fill)
 
 
+@_with_out
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """base ** linspace(start, end, steps), computed in float64 and rounded once to dtype."""
     from ._creation import _filled, _int_arg, _real_arg, get_default_dtype
@@ -997,6 +1035,7 @@ def resolve_neg(input):
     return input
 
 
+@_with_out
 def conj_physical(input, *, out=None):
     return input
 

@@ -694,3 +694,26 @@ def test_new_device_and_values():
     al = m.new(m)
     al[0] = 5
     assert int(m[0]) == 5  # new(tensor of the same dtype) aliases it, as torch
+
+
+def test_out_arguments():
+    for name, args_m, args_t in (("hstack", ([mt.ones(2), mt.zeros(1)],), ([torch.ones(2), torch.zeros(1)],)),
+                                 ("concat", ([mt.ones(2)],), ([torch.ones(2)],)),
+                                 ("masked_select", (mt.arange(3.), mt.tensor([True, False, True])),
+                                  (torch.arange(3.), torch.tensor([True, False, True]))),
+                                 ("logspace", (0, 1, 3), (0, 1, 3))):
+        om, ot = mt.zeros(0), torch.zeros(0)
+        rm, rt = getattr(mt, name)(*args_m, out=om), getattr(torch, name)(*args_t, out=ot)
+        assert rm is om and rt is ot
+        same(om, ot, exact=False)
+    om = mt.zeros(3)
+    assert mt.concatenate([mt.ones(3)], 0, om) is om and om.tolist() == [1., 1., 1.]
+    for lib in (torch, mt):  # (torch names the op it calls inside: cat)
+        with pytest.raises(RuntimeError, match="functions with out=... arguments don't support automatic"):
+            lib.hstack([lib.ones(2, requires_grad=True)], out=lib.zeros(2))
+    with pytest.raises(RuntimeError):
+        mt.hstack([mt.ones(2)], out=mt.zeros(2, dtype=mt.int64))
+    # integer mean rounds down, as torch
+    same(mt.zeros(2, dtype=mt.int64).scatter_reduce(0, mt.tensor([0, 0]), mt.tensor([-1, -2]), "mean", include_self=False),
+         torch.zeros(2, dtype=torch.int64).scatter_reduce(0, torch.tensor([0, 0]), torch.tensor([-1, -2]), "mean",
+                                                          include_self=False))
