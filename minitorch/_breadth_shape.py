@@ -637,7 +637,7 @@ _REDUCES = ("sum", "prod", "mean", "amax", "amin")
 
 def _scatter_targets(index, dim):
     """The coordinates into self that each element of index scatters to (a tuple for NumPy fancy indexing)."""
-    coords = list(np.indices(index.shape, sparse=False))
+    coords = list(np.indices(index.shape, sparse=True))  # broadcastable ranges: no index-sized copies per dim
     coords[dim] = index
     return tuple(coords)
 
@@ -1124,9 +1124,10 @@ def set_default_device(device):
     device is given; None resets it to the CPU."""
     from . import _creation
     from ._types import device as _device
-    _creation._default_device[0] = None if device is None else _device(device)
-    if _creation._default_device[0] is not None and _creation._default_device[0].type == "cpu":
-        _creation._default_device[0] = None
+    dev = None if device is None else _device(device)
+    if dev is not None and dev.type == "cuda" and dev.index is None:
+        dev = _device("cuda", 0)  # torch pins the index it resolves to
+    _creation._default_device[0] = None if dev is None or dev.type == "cpu" else dev
 
 
 def get_default_device():

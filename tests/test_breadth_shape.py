@@ -605,6 +605,23 @@ def test_default_device():
     finally:
         mt.set_default_device(None)
     assert str(mt.get_default_device()) == "cpu"
+    factories = [lambda: mt.zeros(2), lambda: mt.ones(2), lambda: mt.empty(2), lambda: mt.full((2,), 1.),
+                 lambda: mt.tensor([1., 2.]), lambda: mt.arange(3), lambda: mt.linspace(0, 1, 3), lambda: mt.eye(2),
+                 lambda: mt.rand(2), lambda: mt.randn(2), lambda: mt.randint(0, 3, (2,)), lambda: mt.randperm(3),
+                 lambda: mt.as_tensor(np.ones(2)), lambda: mt.hann_window(4), lambda: mt.scalar_tensor(1.)]
+    mt.set_default_device("cuda")
+    try:
+        assert repr(mt.get_default_device()) == "device(type='cuda', index=0)"
+        for make in factories:
+            if mt.cuda.is_available():
+                assert make().device.type == "cuda"
+            else:  # routed to the CUDA default: torch's error for a build without CUDA
+                with pytest.raises(AssertionError, match="not compiled with CUDA"):
+                    make()
+        assert mt.zeros_like(mt.zeros(1, device="cpu")).device.type == "cpu"  # *_like keep their input's device
+    finally:
+        mt.set_default_device(None)
+    assert mt.zeros(1).device.type == "cpu"
 
 
 def test_asarray_frombuffer():
