@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _C
 from .autograd.function import Function
-from ._types import Size, bool_, dtype as _dtype, float16, bfloat16, float32, float64, int64, uint8
+from ._types import Size, bool_, dtype as _dtype, int64, uint8
 
 __all__ = ["equal", "broadcast_to", "broadcast_tensors", "hstack", "vstack", "dstack", "column_stack", "row_stack",
            "concat", "concatenate", "hsplit", "vsplit", "dsplit", "tensor_split", "split_with_sizes", "tile",
@@ -671,7 +671,8 @@ class _ScatterReduce(Function):
     @staticmethod
     def forward(ctx, input, index, src, dim, reduce, include_self):
         from ._creation import tensor
-        a, idx, s = _np(input), _np(index), _np(src)
+        # copies: scatter_reduce_ then overwrites input, whose values the backward needs
+        a, idx, s = _np(input).copy(), _np(index).copy(), _np(src).copy()
         ctx.src_shape = tuple(src.shape)  # index may cover only part of src: its gradient has src's shape
         out, tgt = _np_reduce(a, idx, s, dim, reduce, include_self)
         ctx.state = (a, idx, s, out, tgt, dim, reduce, include_self, input.device, input.dtype)

@@ -734,3 +734,21 @@ def test_out_arguments():
     same(mt.zeros(2, dtype=mt.int64).scatter_reduce(0, mt.tensor([0, 0]), mt.tensor([-1, -2]), "mean", include_self=False),
          torch.zeros(2, dtype=torch.int64).scatter_reduce(0, torch.tensor([0, 0]), torch.tensor([-1, -2]), "mean",
                                                           include_self=False))
+
+
+@pytest.mark.parametrize("reduce", SCATTER_REDUCES)
+def test_scatter_reduce_in_place_gradient(reduce):
+    """scatter_reduce_ on a non-leaf: the gradient uses self's values from before the write."""
+    rs = np.random.RandomState(3)
+    base, src = rs.rand(3, 2) + 0.5, rs.rand(4, 2) + 0.5
+    idx = np.array([[0, 1], [2, 2], [0, 0], [1, 2]])
+    res = []
+    for lib in (torch, mt):
+        b = lib.tensor(base, requires_grad=True)
+        s_ = lib.tensor(src, requires_grad=True)
+        y = b * 2
+        y.scatter_reduce_(0, lib.tensor(idx), s_, reduce)
+        (y * lib.tensor(np.arange(6.).reshape(3, 2))).sum().backward()
+        res.append((y.detach().numpy(), b.grad.numpy(), s_.grad.numpy()))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(b, a, rtol=1e-10)
