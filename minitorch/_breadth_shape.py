@@ -848,9 +848,8 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 
 
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    from ._creation import full, get_default_dtype
-    if isinstance(s, _C.TensorBase):
-        s = s.item()
+    from ._creation import _real_arg, full, get_default_dtype
+    s = _real_arg(s, "scalar_tensor", "s", 1)
     return full((), s, dtype=dtype or get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
@@ -865,12 +864,14 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
         raise TypeError("range() missing 1 required positional arguments: \"end\"")
     start, end, step = (v.item() if isinstance(v, _C.TensorBase) else v for v in (start, end, step))
     dtype = dtype or get_default_dtype()
+    if dtype is bool_:
+        raise NotImplementedError("\"range_cpu\" not implemented for 'Bool'")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if not (math.isfinite(start) and math.isfinite(end)):
         raise RuntimeError(f"unsupported range: {float(start):g} -> {float(end):g}")
     if not ((step > 0 and end >= start) or (step < 0 and end <= start)):
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     size = int(math.floor((end - start) / step)) + 1
 
     def fill(a):

@@ -507,6 +507,13 @@ def test_range_logspace():
         same(mt.logspace(*args, **{k: (getattr(mt, v) if k == "dtype" else v) for k, v in kw.items()}),
              torch.logspace(*args, **{k: (getattr(torch, v) if k == "dtype" else v) for k, v in kw.items()}), exact=False)
     errs(lambda: mt.logspace(0, 1, -1), lambda: torch.logspace(0, 1, -1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for args, kw in (((4,), {}), ((0, 1, -1), {}), ((0, 1, 0), {}), ((0, float("inf")), {}),
+                         ((0, 2), {"dtype": "bool"})):
+            errs(lambda: mt.range(*args, **{k: getattr(mt, v) for k, v in kw.items()}),
+                 lambda: torch.range(*args, **{k: getattr(torch, v) for k, v in kw.items()}))
+    errs(lambda: mt.scalar_tensor("a"), lambda: torch.scalar_tensor("a"))
 
 
 @pytest.mark.parametrize("name,extra", [("hann_window", ()), ("hamming_window", ()), ("hamming_window", (0.5, 0.4)),
