@@ -420,7 +420,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     from ._creation import tensor
     a = _np(input)
     if dim is None:
-        vals, inv, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        # equal_nan=False: torch keeps every NaN as a value of its own
+        vals, inv, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
         inv = inv.reshape(a.shape)
     else:
         if input.dim() == 0:
@@ -434,7 +435,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
                                    "applied")
             vals, inv, counts = a, np.zeros(0, np.int64), np.zeros(0, np.int64)
         else:
-            vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d)
+            vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d, equal_nan=False)
             inv = inv.reshape(-1)
     out = tensor(np.ascontiguousarray(vals), dtype=input.dtype, device=input.device)
     res = [out]

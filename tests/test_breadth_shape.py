@@ -242,7 +242,8 @@ def test_take_along_dim_masked_select_argwhere():
 
 
 def test_unique():
-    cases = [[3, 1, 3, 2, 1], [[1., 2.], [1., 2.], [0., 1.]], [], [True, False, True], 5]
+    nan = float("nan")
+    cases = [[3, 1, 3, 2, 1], [[1., 2.], [1., 2.], [0., 1.]], [], [True, False, True], 5, [nan, 1., nan, 1.]]
     for v in cases:
         t, m = T(v)
         for ri in (False, True):
