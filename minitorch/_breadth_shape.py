@@ -538,8 +538,10 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
 
 
 def _unfold(self, dimension, size, step):
-    """Tensor.unfold: the windows of `size` elements every `step` along `dimension`, as a new last dim (a copy made
-    with index_select rather than a strided view: the values and gradient are torch's)."""
+    """Tensor.unfold: the windows of `size` elements every `step` along `dimension`, as a new last dim. Windows that
+    do not overlap (step >= size, and the last one's step fits) are a view, as torch's; overlapping ones (which need
+    as_strided) are a copy made with index_select: its values and gradient are torch's, but writing into it does
+    not reach self."""
     nd = self.dim()
     d = _wrap(dimension, nd)
     n = self.shape[d] if nd else 1
@@ -552,6 +554,9 @@ def _unfold(self, dimension, size, step):
     if nd == 0:
         return self.reshape(1)
     count = (n - size) // step + 1
+    if step >= size and count * step <= n and size:
+        t = self.narrow(d, 0, count * step).unflatten(d, (count, step)).narrow(d + 1, 0, size)
+        return t.movedim(d + 1, -1)
     idx = [w * step + k for w in _range(count) for k in _range(size)]
     t = self.index_select(d, _index(idx, self.device))
     t = t.reshape(list(self.shape[:d]) + [count, size] + list(self.shape[d + 1:]))

@@ -324,7 +324,16 @@ def test_unfold():
     errs(lambda: m.unfold(1, 4, 1), lambda: t.unfold(1, 4, 1))
     errs(lambda: m.unfold(1, 2, 0), lambda: t.unfold(1, 2, 0))
     errs(lambda: mt.tensor(3.).unfold(0, 2, 1), lambda: torch.tensor(3.).unfold(0, 2, 1))
+    for d, size, step in ((1, 2, 2), (2, 2, 2), (2, 1, 2), (0, 1, 1), (1, 2, 3)):  # non-overlapping windows: views
+        mm = m.clone()
+        u = mm.unfold(d, size, step)
+        same(u, t.unfold(d, size, step))
+        u.fill_(-1.)
+        tt = t.clone()
+        tt.unfold(d, size, step).fill_(-1.)
+        same(mm, tt)
     grads(lambda a: a.unfold(1, 3, 1), lambda a: a.unfold(1, 3, 1), np.arange(10.).reshape(2, 5))
+    grads(lambda a: a.unfold(1, 2, 2), lambda a: a.unfold(1, 2, 2), np.arange(10.).reshape(2, 5))
     grads(lambda a: a.unfold(0, 2, 2), lambda a: a.unfold(0, 2, 2), np.arange(10.).reshape(5, 2))
 
 
