@@ -785,19 +785,24 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True, out=No
     index[i]): scatter_reduce with the index spread along the other dims."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
-    warnings.warn("index_reduce() is in beta and the API may change at any time.")
+    warnings.warn("index_reduce() is in beta and the API may change at any time.", stacklevel=2)
     d = _wrap(dim, input.dim())
     if index.dim() > 1:
-        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: {index.dim()} with type: "
+                         f"{_type_name(index.dtype)} and size: {list(index.shape)}")
     if index.dtype.is_floating_point or index.dtype is bool_:
-        raise RuntimeError("index_reduce_(): Expected dtype int32/int64 for index but got: " + str(index.dtype))
+        raise RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: {_type_name(index.dtype)}")
+    if input.dim() and (source.dim() != input.dim() or
+                        builtins.any(source.shape[k] != input.shape[k] for k in _range(input.dim()) if k != d)):
+        raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. Got "
+                           f"self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
     nsrc = source.shape[d] if source.dim() else 1
     if index.numel() != nsrc:
         raise RuntimeError(f"index_reduce_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
                            f"({nsrc}), for dim: {d}")
     if source.dtype is not input.dtype:
-        raise RuntimeError("index_reduce_(): self and source expected to have the same dtype, but got (self) "
-                           f"{input.dtype} and (source) {source.dtype}")
+        raise RuntimeError(f"index_reduce_(): self ({_type_name(input.dtype)}) and source ({_type_name(source.dtype)}) "
+                           "must have the same scalar type")
     n = input.shape[d] if input.dim() else 1
     if index.numel() and (int(index.max()) >= n or int(index.min()) < 0):
         raise IndexError("index out of range in self")

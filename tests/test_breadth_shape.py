@@ -479,6 +479,16 @@ def test_index_reduce_errors():
         errs(lambda: m.index_reduce(0, mt.tensor([0, 0]), m, "sum"), lambda: t.index_reduce(0, torch.tensor([0, 0]), t, "sum"))
         errs(lambda: m.index_reduce(1, mt.tensor([1, 1]), m, "mean"), lambda: t.index_reduce(1, torch.tensor([1, 1]), t, "mean"))
         errs(lambda: m.index_reduce(0, mt.tensor([2, 1]), m, "amax"), lambda: t.index_reduce(0, torch.tensor([2, 1]), t, "amax"))
+        t4, m4 = T(np.zeros((3, 4)), dtype="float32")
+        for idx, src in (([0, 1], (2, 3)), ([0, 1], (2,)), ([[0, 1]], (2, 4))):
+            errs(lambda: m4.index_reduce(0, mt.tensor(idx), mt.ones(*src), "prod"),
+                 lambda: t4.index_reduce(0, torch.tensor(idx), torch.ones(*src), "prod"))
+        errs(lambda: m4.index_reduce(0, mt.tensor([0., 1.]), mt.ones(2, 4), "prod"),
+             lambda: t4.index_reduce(0, torch.tensor([0., 1.]), torch.ones(2, 4), "prod"))
+        errs(lambda: m4.index_reduce(0, mt.tensor([0, 1]), mt.ones(2, 4, dtype=mt.float64), "prod"),
+             lambda: t4.index_reduce(0, torch.tensor([0, 1]), torch.ones(2, 4, dtype=torch.float64), "prod"))
+        same(m4.index_reduce(0, mt.tensor([0, 0], dtype=mt.int32), mt.full((2, 4), 3.), "mean"),
+             t4.index_reduce(0, torch.tensor([0, 0], dtype=torch.int32), torch.full((2, 4), 3.), "mean"))
     with pytest.warns(UserWarning, match="beta"):
         m.index_reduce(0, mt.tensor([0, 0]), m, "prod")
 
