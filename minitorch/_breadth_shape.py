@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from . import _C
-from .autograd.function import Function
+from .autograd.function import Function, once_differentiable
 from ._types import Size, bool_, dtype as _dtype, int64, uint8
 
 __all__ = ["equal", "broadcast_to", "broadcast_tensors", "hstack", "vstack", "dstack", "column_stack", "row_stack",
@@ -682,9 +682,11 @@ class _ScatterReduce(Function):
         ctx.src_shape = tuple(src.shape)  # index may cover only part of src: its gradient has src's shape
         out, tgt = _np_reduce(a, idx, s, dim, reduce, include_self)
         ctx.state = (a, idx, s, out, tgt, dim, reduce, include_self, input.device, input.dtype)
+        ctx.save_for_backward(input, src)  # (not read: lets once_differentiable see what the gradient depends on)
         return tensor(out, dtype=input.dtype, device=input.device)
 
     @staticmethod
+    @once_differentiable  # the backward is NumPy: a second derivative raises rather than being a silent zero
     def backward(ctx, grad):
         from ._creation import tensor
         a, idx, s, out, tgt, dim, reduce, include_self, device, dt = ctx.state

@@ -779,3 +779,23 @@ def test_scatter_reduce_in_place_gradient(reduce):
         res.append((y.detach().numpy(), b.grad.numpy(), s_.grad.numpy()))
     for a, b in zip(*res):
         np.testing.assert_allclose(b, a, rtol=1e-10)
+
+
+def test_scatter_reduce_second_derivative_is_loud():
+    a = mt.tensor([1., 2., 3.], requires_grad=True)
+    s_ = mt.tensor([4., 5.], requires_grad=True)
+    y = a.scatter_reduce(0, mt.tensor([0, 0]), s_, "amax")
+    (g,) = mt.autograd.grad(y.sum(), a, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        g.sum().backward()
+    # sum / mean are composed of differentiable ops: their second derivative is torch's (zero here)
+    y = a.scatter_reduce(0, mt.tensor([0, 0]), s_, "mean")
+    (g,) = mt.autograd.grad((y * y).sum(), a, create_graph=True)
+    g.sum().backward()
+    at = torch.tensor([1., 2., 3.], requires_grad=True)
+    st = torch.tensor([4., 5.], requires_grad=True)
+    yt = at.scatter_reduce(0, torch.tensor([0, 0]), st, "mean")
+    (gt,) = torch.autograd.grad((yt * yt).sum(), at, create_graph=True)
+    gt.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy())
+    np.testing.assert_allclose(s_.grad.numpy(), st.grad.numpy())
