@@ -1242,11 +1242,14 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     """A 1-D tensor sharing the memory of an object exposing the buffer protocol (bytes, bytearray, array, mmap)."""
     from ._creation import from_numpy
     np_dt = _numpy_dtype(dtype)
-    mv = memoryview(buffer)
+    try:
+        mv = memoryview(buffer)
+    except TypeError:
+        raise ValueError("object does not implement Python buffer protocol.") from None
     nbytes = mv.nbytes
     size = np.dtype(np_dt).itemsize
-    if nbytes <= 0:
-        raise ValueError("both buffer length (0) and count (-1) must not be 0")
+    if nbytes == 0 or count == 0:
+        raise ValueError(f"both buffer length ({nbytes}) and count ({count}) must not be 0")
     if offset < 0 or offset >= nbytes:
         raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than buffer length ({nbytes} "
                          f"bytes) minus 1")

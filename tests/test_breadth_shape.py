@@ -678,6 +678,10 @@ def test_asarray_frombuffer():
     errs(lambda: mt.frombuffer(buf, dtype=mt.int32, offset=2), lambda: torch.frombuffer(buf, dtype=torch.int32, offset=2))
     errs(lambda: mt.frombuffer(buf, dtype=mt.int32, count=5), lambda: torch.frombuffer(buf, dtype=torch.int32, count=5))
     errs(lambda: mt.frombuffer(buf, dtype=mt.int32, offset=16), lambda: torch.frombuffer(buf, dtype=torch.int32, offset=16))
+    for kw in ({"count": 0}, {"offset": -1}):
+        errs(lambda: mt.frombuffer(buf, dtype=mt.int32, **kw), lambda: torch.frombuffer(buf, dtype=torch.int32, **kw))
+    errs(lambda: mt.frombuffer(bytearray(), dtype=mt.int32), lambda: torch.frombuffer(bytearray(), dtype=torch.int32))
+    errs(lambda: mt.frombuffer([1, 2], dtype=mt.int32), lambda: torch.frombuffer([1, 2], dtype=torch.int32))
     with pytest.warns(UserWarning, match="not writable"):
         ro = mt.frombuffer(b"\x01\x00\x00\x00", dtype=mt.int32)
     assert ro.tolist() == [1]
