@@ -501,10 +501,17 @@ def _embed(input, src, view_of):
 
 
 def select_scatter(input, src, dim, index):
+    d = _wrap(dim, input.dim())
+    n = input.shape[d] if input.dim() else 1
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension {d}")
     return _embed(input, src, lambda t: t.select(dim, index))
 
 
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+
     def view_of(t):
         d = _wrap(dim, t.dim())
         sl = [slice(None)] * t.dim()

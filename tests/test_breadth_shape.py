@@ -297,6 +297,10 @@ def test_scatters():
         same(mt.slice_scatter(m, mt.ones(*shape, dtype=mt.float64), dim, start, end, step),
              torch.slice_scatter(t, torch.ones(*shape, dtype=t.dtype), dim, start, end, step))
     same(m.slice_scatter(mt.zeros(2, 3, 4, dtype=mt.float64)), t.slice_scatter(torch.zeros(2, 3, 4, dtype=t.dtype)))
+    for step in (0, -2):
+        errs(lambda: mt.slice_scatter(m, m, 1, None, None, step), lambda: torch.slice_scatter(t, t, 1, None, None, step))
+    errs(lambda: mt.select_scatter(m, mt.ones(3, 4, dtype=mt.float64), 0, 5),
+         lambda: torch.select_scatter(t, torch.ones(3, 4, dtype=t.dtype), 0, 5))
     errs(lambda: mt.slice_scatter(m, mt.ones(2, 1, 4, dtype=mt.float64), 1, 0, None, 2),
          lambda: torch.slice_scatter(t, torch.ones(2, 1, 4, dtype=t.dtype), 1, 0, None, 2))
     for off, d1, d2 in ((0, 0, 1), (1, 1, 2), (-1, 2, 0), (2, -1, -2), (5, 1, 2)):
