@@ -794,7 +794,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True, out=No
     index[i]): scatter_reduce with the index spread along the other dims."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
-    warnings.warn("index_reduce() is in beta and the API may change at any time.", stacklevel=2)
+    # stacklevel 3: the caller of the out= wrapper
+    warnings.warn("index_reduce() is in beta and the API may change at any time.", stacklevel=3)
     d = _wrap(dim, input.dim())
     if index.dim() > 1:
         raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: {index.dim()} with type: "
@@ -879,7 +880,7 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devic
     from ._creation import _filled, get_default_dtype
     warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
                   "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values in "
-                  "[start, end).", UserWarning, stacklevel=2)
+                  "[start, end).", UserWarning, stacklevel=3)  # (the caller of the out= wrapper)
     if end is None:
         raise TypeError("range() missing 1 required positional arguments: \"end\"")
     start, end, step = (v.item() if isinstance(v, _C.TensorBase) else v for v in (start, end, step))

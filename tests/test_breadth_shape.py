@@ -807,3 +807,10 @@ def test_scatter_reduce_second_derivative_is_loud():
     gt.sum().backward()
     np.testing.assert_allclose(a.grad.numpy(), at.grad.numpy())
     np.testing.assert_allclose(s_.grad.numpy(), st.grad.numpy())
+
+
+def test_warnings_point_at_the_caller():
+    with pytest.warns(UserWarning) as rec:
+        mt.range(0, 1)
+        mt.zeros(2).index_reduce(0, mt.tensor([0]), mt.ones(1), "prod")
+    assert [w.filename for w in rec] == [__file__, __file__]
