@@ -504,7 +504,8 @@ def select_scatter(input, src, dim, index):
     d = _wrap(dim, input.dim())
     n = input.shape[d] if input.dim() else 1
     if not -n <= index < n:
-        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension {d}")
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+                         f"dimension {d}")
     return _embed(input, src, lambda t: t.select(dim, index))
 
 
