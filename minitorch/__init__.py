@@ -99,6 +99,7 @@ def broadcast_shapes(*shapes):
 from .serialization import load, save  # noqa: E402,F401
 from ._composites import *  # noqa: E402,F401,F403  (diagonal, kron, roll, meshgrid, cdist, searchsorted, ...)
 from ._breadth_math import *  # noqa: E402,F401,F403  (addcmul, lerp, median, quantile, tensordot, torch.conv2d, ...)
+from ._breadth_shape import *  # noqa: E402,F401,F403  (hstack, tensor_split, unique, scatter_reduce, windows, ...)
 from ._index_ops import *  # noqa: E402,F401,F403  (index_add index_copy index_fill masked_scatter take)
 from ._index_ops import put  # noqa: E402,F401
 from ._einsum import einsum  # noqa: E402,F401

@@ -19,6 +19,7 @@ _NP_TO_DTYPE = {np.dtype(d._np): d for d in _NP_KINDS.values()}
 # the range of each integer dtype narrower than int64, for torch.tensor's overflow check
 _INT_RANGES = {d: (_types.iinfo(d).min, _types.iinfo(d).max) for d in (int32, int16, int8, uint8)}
 _default_dtype = [float32]
+_default_device = [None]  # set_default_device: the factories' device where none is given (None: the CPU)
 _PY_SCALARS = {bool, int, float}
 
 
@@ -155,6 +156,7 @@ def _to_numpy(data, dtype):
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     if dtype is not None and not isinstance(dtype, _dtype):
         raise TypeError(f"tensor(): argument 'dtype' must be torch.dtype, not {type(dtype).__name__}")
+    device = _default_device[0] if device is None else device
     if isinstance(data, _C.TensorBase):
         t = data.detach().to(dtype=dtype, device=device, copy=True)
     else:
@@ -172,6 +174,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, _C.TensorBase):
         return data.to(dtype=dtype, device=device)
+    device = _default_device[0] if device is None else device
     if hasattr(data, "__dlpack__") and not isinstance(data, np.ndarray) and getattr(data, "__dlpack_device__",
                                                                                     lambda: (1, 0))()[0] == 1:
         return from_dlpack(data).to(dtype=dtype, device=device)  # shares the producer's memory where it can
@@ -219,7 +222,8 @@ def _factory(size, value, dtype, device, requires_grad, fn, size_kw=None):
                             "ints size, ...)")
         raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
     shape = _size_args(size, fn)
-    return _C._full(shape, value, dtype or _default_dtype[0], device, requires_grad)
+    return _C._full(shape, value, dtype or _default_dtype[0], _default_device[0] if device is None else device,
+                    requires_grad)
 
 
 def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
@@ -327,6 +331,7 @@ def _filled(shape, dtype, device, requires_grad, value, fill):
     """A new tensor whose values fill(a) writes into a, its NumPy view. The C allocator runs first, so a size that
     cannot be allocated raises its RuntimeError before NumPy allocates anything. The 16-bit floats are filled
     in float32 and rounded once, as c10 converts (NumPy has no bfloat16, and rounds double -> half directly)."""
+    device = _default_device[0] if device is None else device
     if dtype in (float16, bfloat16):
         return _filled(shape, float32, None, False, value, fill).to(dtype=dtype, device=device).requires_grad_(
             requires_grad)
@@ -396,6 +401,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, ou
         step = (e - s) / (steps - 1)
         i = arange(steps).to(dtype)
         t = _C.where(i < steps // 2, s + step * i, e - step * (steps - 1 - i))
+        device = _default_device[0] if device is None else device
         t = t.to(device) if device is not None else t
         return t.requires_grad_() if requires_grad else t
 
@@ -469,6 +475,7 @@ def randperm(n, dtype=None, device=None, requires_grad=False, generator=None, ou
     t = _C._randperm(n, generator)
     if dtype is not None and dtype is not int64:
         t = t.to(dtype)
+    device = _default_device[0] if device is None else device
     return t.to(device) if device is not None else t
 
 
