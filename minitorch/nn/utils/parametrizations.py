@@ -115,9 +115,11 @@ class _Orthogonal(Module):
                 N = randn(*(tuple(Q.shape[:-2]) + (n, n - k)), dtype=Q.dtype, device=Q.device)
                 Q = _make_orthogonal(cat([Q, N], dim=-1))
             self.base = Q
-            neg_Id = Q_init.new_zeros(tuple(Q_init.shape))
-            neg_Id.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
-            return neg_Id
+            # -I (rectangular, batched); torch fills neg_Id.diagonal() in place, but minitorch's diagonal() is a
+            # copy, not a view
+            from ..._creation import eye
+            return Q_init.new_zeros(tuple(Q_init.shape)) - eye(Q_init.size(-2), Q_init.size(-1), dtype=Q_init.dtype,
+                                                               device=Q_init.device)
 
 
 def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
