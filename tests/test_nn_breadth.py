@@ -825,3 +825,66 @@ def test_torch_module_layout():
     assert ct.Container is mnn.Container and ls.NLLLoss2d is mnn.NLLLoss2d and nz.CrossMapLRN2d is mnn.CrossMapLRN2d
     from minitorch.nn.modules.lazy import LazyModuleMixin
     assert issubclass(mnn.LazyConv2d, LazyModuleMixin) and issubclass(mnn.LazyConv2d, mnn.Conv2d)
+
+
+# ------------------------------------------------------------------------------------------------ fractional pooling
+FRACTIONAL_CASES = [(2, (2, 3, 9, 11), 3, (4, 5), None), (2, (3, 10, 10), 2, None, (0.5, 0.5)),
+                    (2, (1, 2, 7, 7), (2, 3), (6, 5), None), (2, (1, 1, 6, 6), 3, (1, 1), None),
+                    (3, (2, 2, 7, 8, 9), 2, (3, 4, 5), None), (3, (2, 6, 6, 6), (2, 3, 2), None, (0.6, 0.5, 0.7))]
+
+
+@pytest.mark.parametrize("n,shape,k,osz,ratio", FRACTIONAL_CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fractional_max_pool_matches_torch(n, shape, k, osz, ratio, dtype):
+    dt = getattr(torch, dtype)
+    x = torch.randn(shape, dtype=dt, requires_grad=True)
+    nb = shape[0] if len(shape) == n + 2 else 1
+    s = torch.rand(nb, shape[-n - 1], n, dtype=dt)
+    tf = getattr(torch.nn.functional, f"fractional_max_pool{n}d")
+    mf = getattr(MF, f"fractional_max_pool{n}d")
+    yt, it = tf(x, k, output_size=osz, output_ratio=ratio, return_indices=True, _random_samples=s)
+    xm = M(x).requires_grad_()
+    ym, im = mf(xm, k, output_size=osz, output_ratio=ratio, return_indices=True, _random_samples=M(s))
+    close(ym, yt, 0)
+    np.testing.assert_array_equal(N(im), N(it))
+    assert im.dtype == minitorch.int64
+    g = torch.randn_like(yt)
+    yt.backward(g)
+    ym.backward(M(g))
+    close(xm.grad, x.grad, 1e-6)
+    close(mf(M(x), k, output_size=osz, output_ratio=ratio, _random_samples=M(s)), yt, 0)
+    tm = getattr(torch.nn, f"FractionalMaxPool{n}d")(k, osz, ratio, _random_samples=s)
+    mm = getattr(mnn, f"FractionalMaxPool{n}d")(k, osz, ratio, _random_samples=M(s))
+    assert repr(mm) == repr(tm) and list(mm.state_dict()) == list(tm.state_dict()) == ["_random_samples"]
+    close(mm(M(x)), tm(x), 0)
+
+
+def test_fractional_max_pool_random_and_errors():
+    m = mnn.FractionalMaxPool2d(2, output_ratio=0.5)
+    x = minitorch.randn(2, 3, 10, 10)
+    y = m(x)
+    assert y.shape == (2, 3, 5, 5) and list(m.state_dict()) == []
+    # every output is the max of some 2x2 window of its plane
+    a, b = N(x), N(y)
+    for p in range(3):
+        assert set(np.round(b[0, p].ravel(), 6)) <= set(np.round(a[0, p].ravel(), 6))
+    for lib in (torch, minitorch):
+        F = lib.nn.functional
+        with pytest.raises(RuntimeError, match="fractional_max_pool2d\\(\\): pool height 3 too large relative to "
+                                               "input height 4"):
+            F.fractional_max_pool2d(lib.randn(1, 1, 4, 4), 3, output_size=3)
+        with pytest.raises(RuntimeError, match="fractional_max_pool3d_out\\(\\): pool time 3 too large relative to "
+                                               "input time 4"):
+            F.fractional_max_pool3d(lib.randn(1, 1, 4, 4, 4), 3, output_size=3)
+        with pytest.raises(ValueError, match="fractional_max_pool2d requires specifying either an output_size or an "
+                                             "output_ratio"):
+            F.fractional_max_pool2d(lib.randn(1, 1, 4, 4), 2)
+        with pytest.raises(ValueError, match=r"output_ratio must be between 0 and 1 \(got 1.5\)"):
+            lib.nn.FractionalMaxPool2d(2, output_ratio=1.5)
+        with pytest.raises(ValueError, match="FractionalMaxPool2d requires specifying either an output size, or a "
+                                             "pooling ratio"):
+            lib.nn.FractionalMaxPool2d(2)
+        with pytest.raises(ValueError, match="only one of output_size and output_ratio may be specified"):
+            lib.nn.FractionalMaxPool2d(2, 2, 0.5)
+        with pytest.raises(ValueError, match="kernel_size must be greater than 0, but got 0"):
+            lib.nn.FractionalMaxPool3d(0, 2)

@@ -21,6 +21,7 @@ from .modules.channelshuffle import *  # noqa: F401,F403
 from .modules.lazy import *  # noqa: F401,F403
 from .modules.adaptive import *  # noqa: F401,F403
 from .modules.legacy import *  # noqa: F401,F403
+from .modules.fractional import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402
 from . import parallel  # noqa: F401,E402
 from .parallel import DataParallel  # noqa: F401,E402

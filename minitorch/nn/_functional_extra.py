@@ -1,10 +1,13 @@
-"""F.gumbel_softmax, F.pdist, F.channel_shuffle / F.native_channel_shuffle: composites of existing ops (torch's
+"""F.gumbel_softmax, F.pdist, F.channel_shuffle / F.native_channel_shuffle (and, re-exported,
+F.fractional_max_pool2d / 3d): composites of existing ops (torch's
 formulas, signatures and errors)."""
 import warnings
 
 from .._C import TensorBase, triu_indices
+from ._functional_fractional import *  # noqa: F401,F403  (fractional_max_pool2d/3d, in a file of their own)
+from ._functional_fractional import __all__ as _fractional_all
 
-__all__ = ["gumbel_softmax", "pdist", "channel_shuffle", "native_channel_shuffle"]
+__all__ = ["gumbel_softmax", "pdist", "channel_shuffle", "native_channel_shuffle"] + _fractional_all
 
 
 def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
