@@ -888,3 +888,16 @@ def test_fractional_max_pool_random_and_errors():
             lib.nn.FractionalMaxPool2d(2, 2, 0.5)
         with pytest.raises(ValueError, match="kernel_size must be greater than 0, but got 0"):
             lib.nn.FractionalMaxPool3d(0, 2)
+
+
+def test_lazy_state_dict_into_lazy_and_into_initialised():
+    for lib in (torch, minitorch):
+        a = lib.nn.LazyLinear(3)
+        assert not a.load_state_dict(lib.nn.LazyLinear(3).state_dict()).missing_keys
+        assert a.has_uninitialized_params()
+        b = lib.nn.LazyBatchNorm1d()
+        b.load_state_dict(lib.nn.LazyBatchNorm1d().state_dict())
+        with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: "weight", "bias".'):
+            lib.nn.LazyLinear(3).load_state_dict({})
+        with pytest.raises(RuntimeError, match="Can't access the shape of an uninitialized parameter or buffer"):
+            lib.nn.Linear(2, 3).load_state_dict(lib.nn.LazyLinear(3).state_dict())

@@ -42,6 +42,19 @@ class LazyModuleMixin:
                     buf = buf.detach()
                 destination[prefix + name] = buf
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs, assign=False):
+        # an uninitialised value for a still-uninitialised tensor: nothing to copy (torch skips its shape checks
+        # for lazy tensors); Module's loader would ask both for their shape
+        skipped = [prefix + name for name, t in itertools.chain(self._parameters.items(), self._buffers.items())
+                   if is_lazy(t) and is_lazy(state_dict.get(prefix + name))]
+        if skipped:
+            state_dict = {k: v for k, v in state_dict.items() if k not in skipped}
+        n_missing = len(missing_keys)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs, assign)
+        missing_keys[n_missing:] = [k for k in missing_keys[n_missing:] if k not in skipped]
+
     def _lazy_load_hook(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
         """Materializes the uninitialised tensors that the state_dict has values for, at the values' shapes."""
         for name, param in itertools.chain(self._parameters.items(), self._buffers.items()):
