@@ -901,3 +901,16 @@ def test_lazy_state_dict_into_lazy_and_into_initialised():
             lib.nn.LazyLinear(3).load_state_dict({})
         with pytest.raises(RuntimeError, match="Can't access the shape of an uninitialized parameter or buffer"):
             lib.nn.Linear(2, 3).load_state_dict(lib.nn.LazyLinear(3).state_dict())
+
+
+def test_trunc_normal_and_eye_exist_and_match_torch_statistics():
+    minitorch.manual_seed(0)
+    torch.manual_seed(0)
+    m = N(mnn.init.trunc_normal_(minitorch.empty(200000), mean=0.5, std=1.0, a=-1.0, b=2.0))
+    t = N(torch.nn.init.trunc_normal_(torch.empty(200000), mean=0.5, std=1.0, a=-1.0, b=2.0))
+    assert m.min() >= -1.0 and m.max() <= 2.0
+    assert abs(m.mean() - t.mean()) < 0.01 and abs(m.std() - t.std()) < 0.01
+    close(mnn.init.eye_(minitorch.empty(3, 5)), torch.nn.init.eye_(torch.empty(3, 5)), 0)
+    w = minitorch.empty(6, 4)
+    mnn.init.orthogonal_(w, gain=2.0)
+    np.testing.assert_allclose(N(w).T @ N(w), 4 * np.eye(4), atol=1e-4)
