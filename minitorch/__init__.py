@@ -176,7 +176,7 @@ def as_torch():
 
 
 _LAZY_SUBMODULES = ("distributed", "multiprocessing", "futures", "jit", "linalg", "testing", "onnx", "fx", "profiler",
-                    "random", "version")
+                    "random", "version", "func")
 # top-level functions that live in a lazy submodule (its _TOP table): torch.det(A) is torch.linalg.det(A), ...
 _LAZY_FUNCTIONS = dict.fromkeys(("inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky",
                                  "cholesky_solve", "cholesky_inverse", "matrix_power", "matrix_exp", "lu", "lu_unpack",

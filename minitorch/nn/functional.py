@@ -7,3 +7,4 @@ from ._functional_conv import *  # noqa: F401,F403
 from ._functional_sampling import *  # noqa: F401,F403
 from ._functional_attention import *  # noqa: F401,F403
 from ._functional_attention import _canonical_mask, _none_or_dtype, _mha_shape_check  # noqa: F401  (torch has them in F)
+from ._functional_extra import *  # noqa: F401,F403
