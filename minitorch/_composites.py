@@ -3,8 +3,8 @@ kernels): diagonal, diag, diag_embed, trace, kron, roll, rot90, meshgrid, cartes
 block_diag, atleast_1d/2d/3d, vander, count_nonzero; and the integer-valued searchsorted, bucketize,
 histc, bincount, unique_consecutive. Names, signatures, defaults, dtypes and errors follow torch.
 
-diagonal() returns a new tensor rather than a view of its input (minitorch has no as_strided): reading
-and autograd match torch, writing into the result does not reach the input."""
+diagonal() is a view of its input where its two dims merge into one (contiguous tensors, their transposes); for other
+layouts it is a copy (minitorch has no as_strided): reading and autograd match torch there, writes do not reach input."""
 import warnings
 
 import numpy as np
@@ -47,20 +47,53 @@ def _dtype_name(dt):
 
 # ------------------------------------------------------------------------------------------ diagonals
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    """The diagonal (offset > 0: above, < 0: below the main one) over dims dim1, dim2, as the last dim."""
+    """The diagonal (offset > 0: above, < 0: below the main one) over dims dim1, dim2, as the last dim.
+
+    A view of input, as torch's, wherever the two dims merge into one (a contiguous tensor, its transposes and
+    slices of whole rows): the merged dim sliced with step n + 1, so that writes (x.diagonal().add_(eps)) reach
+    input. Other layouts (dims that no view can merge) get a copy: reading and autograd as torch, writes into
+    the result do not reach input."""
     nd = input.dim()
     d1, d2 = _wrap(dim1, nd), _wrap(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     rest = [d for d in range(nd) if d not in (d1, d2)]
     n1, n2 = input.shape[d1], input.shape[d2]
-    if offset >= 0:
-        length, start = max(0, min(n1, n2 - offset)), offset
+    i0, j0 = (0, offset) if offset >= 0 else (-offset, 0)
+    length = max(0, min(n1 - i0, n2 - j0))
+    lead = list(input.shape[d] for d in rest)
+    if length <= 1 or n1 * n2 == 0:  # at most one element: a select pair (or an empty narrow) is a view
+        t = input.permute(rest + [d1, d2])
+        if length == 0:
+            return t.reshape(lead + [0]) if n1 * n2 == 0 else t[..., :0, 0]
+        return t.select(-1, j0).select(-1, i0).unsqueeze(-1)
+    st = input.stride()
+    # element (i0 + k, j0 + k): merged over (d1, d2) at (i0 + k) * n2 + j0 + k, over (d2, d1) at (j0 + k) * n1 + i0 + k
+    for a, b, start, step in ((d1, d2, i0 * n2 + j0, n2 + 1), (d2, d1, j0 * n1 + i0, n1 + 1)):
+        if st[a] == input.shape[b] * st[b]:
+            t = input.permute(rest + [a, b]).view(lead + [n1 * n2])
+            return t[..., start:start + (length - 1) * step + 1:step]
+    t = input.permute(rest + [d1, d2]).reshape(lead + [n1 * n2])
+    return t.index_select(-1, _index([i0 * n2 + j0 + k * (n2 + 1) for k in range(length)], input.device))
+
+
+def fill_diagonal_(input, fill_value, wrap=False):
+    """Writes fill_value at [i, i, ..., i] in place (all dims of equal length past 2-d); wrap: a tall matrix's
+    diagonal restarts N + 1 rows down, as torch's. Written by advanced indexing, so any layout and autograd work."""
+    if input.dim() < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    n = input.shape[0]
+    if input.dim() > 2 and any(s != n for s in input.shape):
+        raise RuntimeError("all dimensions of input must be of equal length")
+    rows, cols = input.shape[0], input.shape[1]
+    if input.dim() == 2 and wrap and rows > cols + 1:
+        flat = np.arange(0, rows * cols, cols + 1)
+        idx = (flat // cols, flat % cols)
     else:
-        length, start = max(0, min(n1 + offset, n2)), -offset * n2
-    t = input.permute(rest + [d1, d2])
-    t = t.reshape(list(t.shape[: len(rest)]) + [n1 * n2])
-    return t.index_select(-1, _index([start + k * (n2 + 1) for k in range(length)], input.device))
+        k = np.arange(min(input.shape))
+        idx = (k,) * input.dim()
+    input[tuple(_index(i.tolist(), input.device) for i in idx)] = fill_value
+    return input
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
@@ -492,7 +525,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 def _install():
     from ._tensor import Tensor
-    for name in ("diagonal", "diag_embed", "trace", "kron", "roll", "rot90", "count_nonzero", "bincount", "histc",
+    for name in ("diagonal", "fill_diagonal_", "diag_embed", "trace", "kron", "roll", "rot90", "count_nonzero", "bincount", "histc",
                  "unique_consecutive", "diag"):
         if not hasattr(Tensor, name):
             setattr(Tensor, name, globals()[name])
