@@ -1,6 +1,6 @@
 """The distributions added after the first five (Independent, TransformedDistribution and transforms, LogNormal,
 Exponential, Laplace, Gamma, Beta, Dirichlet, Chi2, StudentT, OneHotCategorical, Multinomial, Poisson, Binomial,
-Geometric, Gumbel, Cauchy, HalfNormal, HalfCauchy, Relaxed*, Weibull, Pareto, LowRankMultivariateNormal,
+Geometric, Gumbel, Cauchy, HalfNormal, HalfCauchy, Relaxed*, Weibull, Pareto, VonMises, LowRankMultivariateNormal,
 MixtureSameFamily) and their KL pairs, against torch.distributions on the same parameters: log_prob, entropy,
 moments, cdf/icdf, shapes, repr, validation errors and gradients of log_prob w.r.t. the parameters; samples from
 minitorch's generator are checked statistically (moments of many draws, support), and the reparameterised gamma
@@ -85,6 +85,8 @@ CASES = {
                          rng.uniform(0.05, 0.95, (5, 3, 2)), False),
     "RelaxedOneHotCategorical": (lambda Dm, p: Dm.RelaxedOneHotCategorical(p[1], logits=p[0]),
                                  [LOGITS, np.array(0.7)], rng.dirichlet(np.ones(4), (5, 3)), False),
+    "VonMises": (lambda Dm, p: Dm.VonMises(p[0], p[1]), [REAL, np.array([[0.1, 1.0], [3.0, 3.9], [8.0, 30.0]])],
+                 rng.uniform(-3, 3, (5, 3, 2)), False),
     "IndependentNormal": (lambda Dm, p: Dm.Independent(Dm.Normal(p[0], p[1]), 1), [REAL, POS],
                           rng.standard_normal((5, 3, 2)), False),
     "LowRankMVN": (lambda Dm, p: Dm.LowRankMultivariateNormal(p[0], p[1], p[2]),
@@ -170,6 +172,13 @@ def test_sample_shapes_support_and_moments(name):
     assert not s.requires_grad
     assert bool(d.support.check(s).all()) if name != "MixtureSameFamily" else True
     a = s.numpy().astype(np.float64)
+    if name == "VonMises":  # circular moments: mean direction loc, 1 - mean resultant length = variance
+        z = np.exp(1j * a).mean(0)
+        np.testing.assert_allclose(1 - np.abs(z), d.variance.numpy(), atol=0.03)
+        good = d.concentration.numpy() > 0.5
+        np.testing.assert_allclose(np.angle(z * np.exp(-1j * d.loc.numpy()))[good], 0, atol=0.1)
+        assert a.min() >= -math.pi and a.max() < math.pi
+        return
     try:
         mean, var = d.mean.numpy(), d.variance.numpy()
     except NotImplementedError:

@@ -6,7 +6,7 @@ Distributions: Bernoulli, Beta, Binomial, Categorical, Cauchy, Chi2, Dirichlet, 
 ExponentialFamily, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Independent, Laplace, LogNormal,
 LogitRelaxedBernoulli, ExpRelaxedCategorical, LowRankMultivariateNormal, MixtureSameFamily, Multinomial,
 MultivariateNormal, Normal, OneHotCategorical(StraightThrough), Pareto, Poisson, RelaxedBernoulli,
-RelaxedOneHotCategorical, StudentT, TransformedDistribution, Uniform, Weibull; transforms (the module and
+RelaxedOneHotCategorical, StudentT, TransformedDistribution, Uniform, VonMises, Weibull; transforms (the module and
 its classes); kl_divergence for the pairs torch registers between them."""
 from . import constraints  # noqa: F401
 from . import transforms  # noqa: F401
@@ -46,6 +46,7 @@ from .transforms import (AbsTransform, AffineTransform, ComposeTransform, Cumula
                          ReshapeTransform, SigmoidTransform, SoftmaxTransform, SoftplusTransform,
                          StickBreakingTransform, TanhTransform, Transform, identity_transform)
 from .uniform import Uniform
+from .von_mises import VonMises
 from .weibull import Weibull
 
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
@@ -56,5 +57,5 @@ __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "
            "MultivariateNormal", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto",
            "Poisson", "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform",
            "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "StudentT",
-           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "Weibull", "constraints",
+           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull", "constraints",
            "identity_transform", "kl_divergence", "register_kl", "transforms"]
