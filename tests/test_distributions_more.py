@@ -141,6 +141,10 @@ def test_values_and_grads_vs_torch(name):
                 r["icdf"] = d.icdf(T(lib, np.full(tuple(d.batch_shape), 0.3)))
             except NotImplementedError:
                 r["icdf"] = NotImplementedError
+        e = d.expand((2,) + tuple(d.batch_shape))
+        r["expand"] = (type(e).__name__, tuple(e.batch_shape), tuple(e.event_shape))
+        r["expand_log_prob"] = e.log_prob(v.unsqueeze(1))
+        r["expand_sample"] = tuple(e.sample((3,)).shape)
         loss = lp.sum()
         if r["entropy"] is not NotImplementedError:
             loss = loss + r["entropy"].sum()
@@ -437,3 +441,20 @@ def test_mixture_and_onehot_extras():
     np.testing.assert_allclose(counts.mean(0) / 50, SIMPLEX, atol=0.02)
     with pytest.raises(ValueError, match="The Mixture distribution needs to be an"):
         D.MixtureSameFamily(D.Normal(0.0, 1.0), D.Normal(mt.zeros(3), 1.0))
+
+
+def test_biject_to_and_transform_to():
+    x = rng.standard_normal((4, 3))
+    cons = lambda M: [M.real, M.positive, M.greater_than(2.0), M.less_than(1.0), M.unit_interval, M.interval(-1.0, 3.0),
+                      M.simplex, M.independent(M.positive, 1), M.nonnegative]
+    for cm, ct in zip(cons(D.constraints), cons(TD.constraints)):
+        for reg in ("biject_to", "transform_to"):
+            tm, tt = getattr(D, reg)(cm), getattr(TD, reg)(ct)
+            assert repr(tm) == repr(tt)
+            ym, yt = tm(T(mt, x)), tt(T(torch, x))
+            close(ym, yt)
+            assert bool(cm.check(ym).all())
+    with pytest.raises(NotImplementedError, match="Cannot transform _LowerCholesky constraints"):
+        D.biject_to(D.constraints.lower_cholesky)
+    with pytest.raises(TypeError, match="Expected constraint"):
+        D.biject_to.register(int, lambda c: None)

@@ -7,7 +7,7 @@ ExponentialFamily, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Independent
 LogitRelaxedBernoulli, ExpRelaxedCategorical, LowRankMultivariateNormal, MixtureSameFamily, Multinomial,
 MultivariateNormal, Normal, OneHotCategorical(StraightThrough), Pareto, Poisson, RelaxedBernoulli,
 RelaxedOneHotCategorical, StudentT, TransformedDistribution, Uniform, VonMises, Weibull; transforms (the module and
-its classes); kl_divergence for the pairs torch registers between them."""
+its classes), biject_to / transform_to; kl_divergence for the pairs torch registers between them."""
 from . import constraints  # noqa: F401
 from . import transforms  # noqa: F401
 from .bernoulli import Bernoulli
@@ -16,6 +16,7 @@ from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
 from .chi2 import Chi2
+from .constraint_registry import biject_to, transform_to
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
@@ -57,5 +58,5 @@ __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "
            "MultivariateNormal", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto",
            "Poisson", "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform",
            "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "StudentT",
-           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull", "constraints",
-           "identity_transform", "kl_divergence", "register_kl", "transforms"]
+           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull", "biject_to", "constraints",
+           "identity_transform", "kl_divergence", "register_kl", "transform_to", "transforms"]
