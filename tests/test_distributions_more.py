@@ -458,3 +458,22 @@ def test_biject_to_and_transform_to():
         D.biject_to(D.constraints.lower_cholesky)
     with pytest.raises(TypeError, match="Expected constraint"):
         D.biject_to.register(int, lambda c: None)
+
+
+def test_discrete_samplers_at_large_counts():
+    mt.manual_seed(6)
+    n = 20000
+    count, p = np.array([1000.0, 50.0, 12.0, 3e5]), np.array([0.3, 0.97, 0.5, 0.01])
+    s = D.Binomial(T(mt, count), T(mt, p)).sample((n,)).numpy()
+    assert np.all(s == np.round(s)) and np.all((s >= 0) & (s <= count))
+    var = count * p * (1 - p)
+    assert np.all(np.abs(s.mean(0) - count * p) < 5 * np.sqrt(var / n))
+    np.testing.assert_allclose(s.var(0), var, rtol=0.05)
+    rate = np.array([0.01, 4.0, 12.0, 5000.0])
+    s = D.Poisson(T(mt, rate)).sample((n,)).numpy()
+    assert np.all(s == np.round(s)) and np.all(s >= 0)
+    assert np.all(np.abs(s.mean(0) - rate) < 5 * np.sqrt(rate / n))
+    np.testing.assert_allclose(s.var(0), rate, rtol=0.05)
+    s = D.Gamma(T(mt, [0.01, 0.3, 1e4]), 1.0).sample((n,)).numpy()
+    assert np.all(s > 0)
+    np.testing.assert_allclose(s.mean(0), [0.01, 0.3, 1e4], rtol=0.1)
