@@ -2,7 +2,7 @@
 (sampling uses minitorch's generator: minitorch.manual_seed), with batch/event shapes, rsample where
 torch has it (gradients flow), log_prob, entropy and argument validation.
 
-Distributions: Bernoulli, Beta, Binomial, Categorical, Cauchy, Chi2, Dirichlet, Exponential,
+Distributions: Bernoulli, Beta, Binomial, Categorical, Cauchy, Chi2, ContinuousBernoulli, Dirichlet, Exponential,
 ExponentialFamily, FisherSnedecor, Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, Independent, InverseGamma,
 Kumaraswamy, Laplace, LogNormal, LogisticNormal, LogitRelaxedBernoulli, ExpRelaxedCategorical, LowRankMultivariateNormal, MixtureSameFamily, Multinomial,
 MultivariateNormal, NegativeBinomial, Normal, OneHotCategorical(StraightThrough), Pareto, Poisson, RelaxedBernoulli,
@@ -17,6 +17,7 @@ from .categorical import Categorical
 from .cauchy import Cauchy
 from .chi2 import Chi2
 from .constraint_registry import biject_to, transform_to
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
@@ -56,7 +57,7 @@ from .von_mises import VonMises
 from .weibull import Weibull
 
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
-           "ComposeTransform", "CumulativeDistributionTransform", "Dirichlet", "Distribution", "ExpRelaxedCategorical",
+           "ComposeTransform", "ContinuousBernoulli", "CumulativeDistributionTransform", "Dirichlet", "Distribution", "ExpRelaxedCategorical",
            "ExpTransform", "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
            "HalfNormal", "Independent", "IndependentTransform", "InverseGamma", "Kumaraswamy", "Laplace", "LogNormal",
            "LogisticNormal", "LogitRelaxedBernoulli",

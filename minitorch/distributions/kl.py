@@ -118,6 +118,7 @@ def _register_more():
     from .beta import Beta
     from .binomial import Binomial
     from .cauchy import Cauchy
+    from .continuous_bernoulli import ContinuousBernoulli
     from .dirichlet import Dirichlet
     from .exp_family import ExponentialFamily
     from .exponential import Exponential
@@ -510,6 +511,48 @@ def _register_more():
         t2 = (_x_log_x(p.high) - _x_log_x(p.low) - support_uniform) / support_uniform
         result = t2 * (q.alpha + 1) - t1
         return result.masked_fill(p.low < q.support.lower_bound, inf)
+
+    @register_kl(ContinuousBernoulli, ContinuousBernoulli)
+    def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+        t1 = p.mean * (p.logits - q.logits)
+        t2 = p._cont_bern_log_norm() + (-p.probs).log1p()
+        t3 = -q._cont_bern_log_norm() - (-q.probs).log1p()
+        return t1 + t2 + t3
+
+    @register_kl(Beta, ContinuousBernoulli)
+    def _kl_beta_continuous_bernoulli(p, q):
+        return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+
+    @register_kl(ContinuousBernoulli, Pareto)
+    def _kl_continuous_bernoulli_infinity(p, q):
+        return _infinite_like(p.probs)
+
+    @register_kl(ContinuousBernoulli, Exponential)
+    def _kl_continuous_bernoulli_exponential(p, q):
+        return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+    @register_kl(ContinuousBernoulli, Normal)
+    def _kl_continuous_bernoulli_normal(p, q):
+        t1 = -p.entropy()
+        t2 = 0.5 * (math.log(2.0 * math.pi) + (q.loc / q.scale).square()) + q.scale.log()
+        t3 = (p.variance + p.mean.square() - 2.0 * q.loc * p.mean) / (2.0 * q.scale.square())
+        return t1 + t2 + t3
+
+    @register_kl(ContinuousBernoulli, Uniform)
+    def _kl_continuous_bernoulli_uniform(p, q):
+        result = -p.entropy() + (q.high - q.low).log()
+        bad = (q.low >= p.support.lower_bound) | (q.high <= p.support.upper_bound)
+        return result.masked_fill(bad, inf)
+
+    for p_type, attr in ((Exponential, "rate"), (Gamma, "concentration"), (Gumbel, "loc"), (Laplace, "loc"),
+                         (Normal, "loc"), (Pareto, "scale")):
+        register_kl(p_type, ContinuousBernoulli)(_kl_infinity(attr))
+
+    @register_kl(Uniform, ContinuousBernoulli)
+    def _kl_uniform_continuous_bernoulli(p, q):
+        result = -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+        bad = (p.high >= q.support.upper_bound) | (p.low <= q.support.lower_bound)
+        return result.masked_fill(bad, inf)
 
     @register_kl(Independent, Independent)
     def _kl_independent_independent(p, q):
