@@ -1,6 +1,6 @@
 """The distributions added after the first five (Independent, TransformedDistribution and transforms, LogNormal,
 Exponential, Laplace, Gamma, Beta, Dirichlet, Chi2, StudentT, OneHotCategorical, Multinomial, Poisson, Binomial,
-Geometric, Gumbel, Cauchy, HalfNormal, HalfCauchy, Relaxed*, Weibull, Pareto, VonMises, ContinuousBernoulli, NegativeBinomial, InverseGamma, LogisticNormal, FisherSnedecor, Kumaraswamy, LowRankMultivariateNormal,
+Geometric, Gumbel, Cauchy, HalfNormal, HalfCauchy, Relaxed*, Weibull, Pareto, VonMises, ContinuousBernoulli, GeneralizedPareto, NegativeBinomial, InverseGamma, LogisticNormal, FisherSnedecor, Kumaraswamy, LowRankMultivariateNormal,
 MixtureSameFamily) and their KL pairs, against torch.distributions on the same parameters: log_prob, entropy,
 moments, cdf/icdf, shapes, repr, validation errors and gradients of log_prob w.r.t. the parameters; samples from
 minitorch's generator are checked statistically (moments of many draws, support), and the reparameterised gamma
@@ -103,6 +103,9 @@ CASES = {
                             rng.uniform(0.01, 0.99, (5, 3, 2)), True),
     "ContinuousBernoulliLogits": (lambda Dm, p: Dm.ContinuousBernoulli(logits=p[0]), [REAL],
                                   rng.uniform(0.01, 0.99, (5, 3, 2)), True),
+    "GeneralizedPareto": (lambda Dm, p: Dm.GeneralizedPareto(p[0], p[1], p[2]),
+                          [REAL, POS, np.array([[0.0, 0.2], [-0.3, 0.1], [0.05, -0.1]])],
+                          rng.uniform(0, 1, (5, 3, 2)) + REAL, True, "float32"),  # torch's fails in float64
     "IndependentNormal": (lambda Dm, p: Dm.Independent(Dm.Normal(p[0], p[1]), 1), [REAL, POS],
                           rng.standard_normal((5, 3, 2)), False),
     "LowRankMVN": (lambda Dm, p: Dm.LowRankMultivariateNormal(p[0], p[1], p[2]),
@@ -124,9 +127,13 @@ CASES = {
 }
 
 
+def _dtype(name):
+    return CASES[name][4] if len(CASES[name]) > 4 else "float64"
+
+
 def _build(name, lib, Dm, grad=True):
-    ctor, params, _, _ = CASES[name]
-    ps = [T(lib, p, grad) for p in params]
+    ctor, params = CASES[name][:2]
+    ps = [T(lib, p, grad, _dtype(name)) for p in params]
     return ctor(Dm, ps), ps
 
 
@@ -142,10 +149,12 @@ def _attr(d, name):
 def test_values_and_grads_vs_torch(name):
     value = CASES[name][2]
     has_cdf = CASES[name][3]
+    dtype = _dtype(name)
+    tol = 1e-9 if dtype == "float64" else 2e-5
     out = []
     for lib, Dm in ((mt, D), (torch, TD)):
         d, ps = _build(name, lib, Dm)
-        v = T(lib, value)
+        v = T(lib, value, dtype=dtype)
         lp = d.log_prob(v)
         r = {"batch": tuple(d.batch_shape), "event": tuple(d.event_shape), "log_prob": lp,
              "support": repr(d.support) if name != "MixtureSameFamily" else None}
@@ -154,7 +163,7 @@ def test_values_and_grads_vs_torch(name):
         if has_cdf:
             r["cdf"] = d.cdf(v)
             try:
-                r["icdf"] = d.icdf(T(lib, np.full(tuple(d.batch_shape), 0.3)))
+                r["icdf"] = d.icdf(T(lib, np.full(tuple(d.batch_shape), 0.3), dtype=dtype))
             except NotImplementedError:
                 r["icdf"] = NotImplementedError
         e = d.expand((2,) + tuple(d.batch_shape))
@@ -175,9 +184,9 @@ def test_values_and_grads_vs_torch(name):
             for gm, gt in zip(m[k], t[k]):
                 assert (gm is None) == (gt is None)
                 if gt is not None:
-                    close(gm, gt, 1e-8)
+                    close(gm, gt, max(tol, 1e-8))
         elif isinstance(t[k], torch.Tensor):
-            close(m[k], t[k])
+            close(m[k], t[k], tol)
         else:
             assert m[k] == t[k], (name, k, m[k], t[k])
 
