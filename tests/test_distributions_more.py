@@ -507,3 +507,40 @@ def test_discrete_samplers_at_large_counts():
     s = D.Gamma(T(mt, [0.01, 0.3, 1e4]), 1.0).sample((n,)).numpy()
     assert np.all(s > 0)
     np.testing.assert_allclose(s.mean(0), [0.01, 0.3, 1e4], rtol=0.1)
+
+
+def test_matrix_constraints_and_transforms_against_torch():
+    x = np.random.default_rng(0).standard_normal((4, 3, 3))
+    x[1] = np.tril(x[1])
+    x[2] = x[2] @ x[2].T
+    x[3] = np.linalg.cholesky(np.corrcoef(np.random.default_rng(1).standard_normal((3, 10))))
+    cons = lambda M: [M.lower_triangular, M.corr_cholesky, M.square, M.symmetric, M.positive_semidefinite,
+                      M.positive_definite, M.lower_cholesky, M.cat([M.positive, M.real], 1, [1, 2]),
+                      M.stack([M.positive, M.real, M.unit_interval], -1), M.MixtureSameFamilyConstraint(M.real)]
+    for cm, ct in zip(cons(D.constraints), cons(TD.constraints)):
+        assert repr(cm) == repr(ct) and cm.event_dim == ct.event_dim
+        np.testing.assert_array_equal(cm.check(T(mt, x)).numpy(), ct.check(T(torch, x)).numpy())
+    v = rng.standard_normal((4, 6))
+    m = rng.standard_normal((4, 3, 3))
+    trs = lambda M: [(M.CorrCholeskyTransform(), v), (M.PositiveDefiniteTransform(), m),
+                     (M.LowerCholeskyTransform(), m),
+                     (M.CatTransform([M.ExpTransform(), M.IndependentTransform(M.SigmoidTransform(), 1)], 1, [2, 4]), v),
+                     (M.CatTransform([M.ExpTransform(), M.SigmoidTransform()], -1, [2, 4]), v),
+                     (M.StackTransform([M.ExpTransform(), M.TanhTransform(), M.AffineTransform(1.0, 3.0)], 0), v[:3])]
+    for (tm, xv), (tt, _) in zip(trs(D.transforms), trs(TD.transforms)):
+        xm, xt = T(mt, xv, True), T(torch, xv, True)
+        ym, yt = tm(xm), tt(xt)
+        close(ym, yt)
+        close(tm.inv(ym), tt.inv(yt), 1e-8)
+        assert repr(tm.domain) == repr(tt.domain) and repr(tm.codomain) == repr(tt.codomain)
+        if tt.bijective:
+            lm, lt = tm.log_abs_det_jacobian(xm, ym), tt.log_abs_det_jacobian(xt, yt)
+            close(lm, lt)
+            close(mt.autograd.grad(lm.sum(), [xm])[0], torch.autograd.grad(lt.sum(), [xt])[0], 1e-8)
+    assert tuple(D.transforms.CorrCholeskyTransform().forward_shape((2, 6))) == (2, 4, 4)
+    for reg in ("biject_to", "transform_to"):
+        for c in ("corr_cholesky",):
+            assert repr(getattr(D, reg)(getattr(D.constraints, c))) == repr(getattr(TD, reg)(getattr(TD.constraints, c)))
+    assert repr(D.transform_to(D.constraints.positive_definite)) == "PositiveDefiniteTransform()"
+    with pytest.raises(ValueError, match="cannot be expressed"):
+        D.transforms.vec_to_tril_matrix(mt.ones(5))

@@ -8,33 +8,6 @@ from .distribution import Distribution
 __all__ = ["MixtureSameFamily"]
 
 
-class _MixtureSameFamilyConstraint(constraints.Constraint):
-    """the component support checked with the mixture dim added back"""
-
-    def __init__(self, base_constraint):
-        self.base_constraint = base_constraint
-        super().__init__()
-
-    @property
-    def is_discrete(self):
-        return self.base_constraint.is_discrete
-
-    @property
-    def event_dim(self):
-        return self.base_constraint.event_dim
-
-    def check(self, value):
-        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
-        if value.dim() < self.event_dim:
-            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
-        num_dim_to_keep = value.dim() - self.event_dim
-        result = result.reshape(list(result.shape[:num_dim_to_keep]) + [-1])
-        return result.all(-1)
-
-    def __repr__(self):
-        return f"MixtureSameFamilyConstraint({repr(self.base_constraint)})"
-
-
 class MixtureSameFamily(Distribution):
     """Mixture whose components are the batch entries (rightmost batch dim) of one distribution."""
 
@@ -78,7 +51,7 @@ class MixtureSameFamily(Distribution):
 
     @constraints.dependent_property
     def support(self):
-        return _MixtureSameFamilyConstraint(self._component_distribution.support)
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     @property
     def mixture_distribution(self):

@@ -1,7 +1,8 @@
 """Invertible transforms with log|det J| (torch.distributions.transforms), used by TransformedDistribution:
 Transform (with .inv and an optional one-value cache), ComposeTransform, IndependentTransform,
 ReshapeTransform, ExpTransform, PowerTransform, SigmoidTransform, SoftplusTransform, TanhTransform,
-AbsTransform, AffineTransform, SoftmaxTransform, StickBreakingTransform, LowerCholeskyTransform and
+AbsTransform, AffineTransform, SoftmaxTransform, StickBreakingTransform, LowerCholeskyTransform,
+PositiveDefiniteTransform, CorrCholeskyTransform, CatTransform, StackTransform and
 CumulativeDistributionTransform."""
 import functools
 import math
@@ -13,10 +14,11 @@ from .._types import Size
 from . import constraints
 from .utils import _sum_rightmost, broadcast_all, finfo_eps, finfo_tiny, lazy_property
 
-__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "CumulativeDistributionTransform", "ExpTransform",
-           "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
-           "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "TanhTransform",
-           "Transform", "identity_transform"]
+__all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
+           "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform", "LowerCholeskyTransform",
+           "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+           "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform",
+           "identity_transform"]
 
 
 def _softplus(x):
@@ -729,6 +731,251 @@ class LowerCholeskyTransform(Transform):
 
     def _inverse(self, y):
         return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
+
+
+class PositiveDefiniteTransform(Transform):
+    """Unconstrained matrix -> positive-definite matrix (L L^T of LowerCholeskyTransform's L)."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other):
+        return isinstance(other, PositiveDefiniteTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        x = LowerCholeskyTransform()(x)
+        return x @ x.mT
+
+    def _inverse(self, y):
+        from ..linalg import cholesky
+        return LowerCholeskyTransform().inv(cholesky(y))
+
+
+def _tril_selector(n, diag, like):
+    """the (m, n * n) 0/1 matrix taking the m row-ordered entries of the diag-th lower triangle into a
+    flattened n x n matrix (a matmul, so both directions are differentiable and exact)"""
+    from .. import zeros
+    pos = [i * n + j for i in range(n) for j in range(n) if j < i + diag + 1]
+    S = zeros((len(pos), n * n), dtype=like.dtype, device=like.device)
+    for k, p in enumerate(pos):
+        S[k, p] = 1.0
+    return S
+
+
+def vec_to_tril_matrix(vec, diag=0):
+    """the batched D x D lower triangular matrix holding vec's entries in row order"""
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    if round(n) - n > finfo_eps(vec):
+        raise ValueError(f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
+                         "the lower triangular part of a square D x D matrix.")
+    n = round(n)
+    S = _tril_selector(n, diag, vec)
+    return (vec @ S).reshape(tuple(vec.shape[:-1]) + (n, n))
+
+
+def tril_matrix_to_vec(mat, diag=0):
+    """the (batched) vector of mat's diag-th lower triangle in row order"""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    S = _tril_selector(n, diag, mat)
+    return mat.reshape(tuple(mat.shape[:-2]) + (n * n,)) @ S.mT
+
+
+class CorrCholeskyTransform(Transform):
+    """Unconstrained vector of length D (D - 1) / 2 -> Cholesky factor of a D x D correlation matrix
+    (tanh, then stick breaking on each row, as torch's)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def _call(self, x):
+        from .. import eye
+        x = x.tanh()
+        eps = finfo_eps(x)
+        x = x.clamp(min=-1 + eps, max=1 - eps)
+        r = vec_to_tril_matrix(x, diag=-1)
+        z = r ** 2
+        z1m_cumprod_sqrt = (1 - z).sqrt().cumprod(-1)
+        r = r + eye(r.shape[-1], dtype=r.dtype, device=r.device)
+        return r * _pad_last(z1m_cumprod_sqrt[..., :-1], 1, 0)
+
+    def _inverse(self, y):
+        y_cumsum = 1 - (y * y).cumsum(-1)
+        y_cumsum_shifted = _pad_last(y_cumsum[..., :-1], 1, 0)
+        y_vec = tril_matrix_to_vec(y, diag=-1)
+        y_cumsum_vec = tril_matrix_to_vec(y_cumsum_shifted, diag=-1)
+        t = y_vec / y_cumsum_vec.sqrt()
+        return (t.log1p() - t.neg().log1p()) / 2
+
+    def log_abs_det_jacobian(self, x, y, intermediates=None):
+        y1m_cumsum = 1 - (y * y).cumsum(-1)
+        y1m_cumsum_tril = tril_matrix_to_vec(y1m_cumsum, diag=-2)
+        stick_breaking_logdet = 0.5 * y1m_cumsum_tril.log().sum(-1)
+        tanh_logdet = -2 * (x + _softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking_logdet + tanh_logdet
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        N = shape[-1]
+        D = round((0.25 + 2 * N) ** 0.5 + 0.5)
+        if D * (D - 1) // 2 != N:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return Size(tuple(shape[:-1]) + (D, D))
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        D = shape[-1]
+        return Size(tuple(shape[:-2]) + (D * (D - 1) // 2,))
+
+
+def _check_dim(dim, t, what):
+    if not (-t.dim() <= dim < t.dim()):
+        raise AssertionError(f"dim {dim} out of range for {what} with {t.dim()} dimensions")
+
+
+class CatTransform(Transform):
+    """Applies tseq[i] to the slice of lengths[i] along dim, then concatenates."""
+
+    def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        if lengths is None:
+            lengths = [1] * len(self.transforms)
+        self.lengths = list(lengths)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})")
+        self.dim = dim
+
+    @lazy_property
+    def event_dim(self):
+        return max(t.event_dim for t in self.transforms)
+
+    @lazy_property
+    def length(self):
+        return sum(self.lengths)
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _pieces(self, x, fn, what):
+        from .. import cat
+        _check_dim(self.dim, x, what)
+        if x.shape[self.dim] != self.length:
+            raise AssertionError(f"{what[0]}.size({self.dim}) = {x.shape[self.dim]} must equal length {self.length}")
+        out, start = [], 0
+        for trans, length in zip(self.transforms, self.lengths):
+            out.append(fn(trans, x.narrow(self.dim, start, length)))
+            start = start + length
+        return cat(out, self.dim)
+
+    def _call(self, x):
+        return self._pieces(x, lambda t, v: t(v), "tensor")
+
+    def _inverse(self, y):
+        return self._pieces(y, lambda t, v: t.inv(v), "tensor")
+
+    def log_abs_det_jacobian(self, x, y):
+        from .. import cat
+        for t, what in ((x, "x"), (y, "y")):
+            _check_dim(self.dim, t, what)
+            if t.shape[self.dim] != self.length:
+                raise AssertionError(f"{what}.size({self.dim}) = {t.shape[self.dim]} must equal length {self.length}")
+        logdetjacs, start = [], 0
+        for trans, length in zip(self.transforms, self.lengths):
+            logdetjac = trans.log_abs_det_jacobian(x.narrow(self.dim, start, length), y.narrow(self.dim, start, length))
+            if trans.event_dim < self.event_dim:
+                logdetjac = _sum_rightmost(logdetjac, self.event_dim - trans.event_dim)
+            logdetjacs.append(logdetjac)
+            start = start + length
+        dim = self.dim
+        if dim >= 0:
+            dim = dim - x.dim()
+        dim = dim + self.event_dim
+        if dim < 0:
+            return cat(logdetjacs, dim)
+        return sum(logdetjacs)
+
+    @property
+    def bijective(self):
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+
+class StackTransform(Transform):
+    """Applies tseq[i] to index i along dim, then stacks."""
+
+    def __init__(self, tseq, dim=0, cache_size=0):
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slice(self, z):
+        return [z.select(self.dim, i) for i in range(z.shape[self.dim])]
+
+    def _check(self, t, what):
+        _check_dim(self.dim, t, what)
+        if t.shape[self.dim] != len(self.transforms):
+            raise AssertionError(f"{what[0] if what == 'tensor' else what}.size({self.dim}) = {t.shape[self.dim]} "
+                                 f"must equal len(transforms) {len(self.transforms)}")
+
+    def _call(self, x):
+        from .. import stack
+        self._check(x, "tensor")
+        return stack([trans(v) for v, trans in zip(self._slice(x), self.transforms)], self.dim)
+
+    def _inverse(self, y):
+        from .. import stack
+        self._check(y, "tensor")
+        return stack([trans.inv(v) for v, trans in zip(self._slice(y), self.transforms)], self.dim)
+
+    def log_abs_det_jacobian(self, x, y):
+        from .. import stack
+        self._check(x, "x")
+        self._check(y, "y")
+        return stack([trans.log_abs_det_jacobian(xs, ys)
+                      for xs, ys, trans in zip(self._slice(x), self._slice(y), self.transforms)], self.dim)
+
+    @property
+    def bijective(self):
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
 
 
 class CumulativeDistributionTransform(Transform):
