@@ -544,3 +544,35 @@ def test_matrix_constraints_and_transforms_against_torch():
     assert repr(D.transform_to(D.constraints.positive_definite)) == "PositiveDefiniteTransform()"
     with pytest.raises(ValueError, match="cannot be expressed"):
         D.transforms.vec_to_tril_matrix(mt.ones(5))
+
+
+@pytest.mark.parametrize("conc", [0.5, 1.0, 3.0])
+def test_lkj_cholesky_vs_torch_and_samples(conc):
+    torch.manual_seed(0)
+    v = TD.LKJCholesky(4, torch.tensor([conc, 2.0], dtype=torch.float64)).sample((3,)).numpy()
+    out = []
+    for lib, Dm in ((mt, D), (torch, TD)):
+        c = T(lib, [conc, 2.0], True)
+        d = Dm.LKJCholesky(4, c)
+        lp = d.log_prob(T(lib, v))
+        out.append((lp, lib.autograd.grad(lp.sum(), [c])[0], repr(d), tuple(d.batch_shape), tuple(d.event_shape),
+                    tuple(d.expand((2, 2)).batch_shape)))
+    close(out[0][0], out[1][0])
+    close(out[0][1], out[1][1])
+    assert out[0][2:] == out[1][2:]
+    mt.manual_seed(0)
+    d = D.LKJCholesky(3, T(mt, conc))
+    L = d.sample((4000,))
+    assert tuple(L.shape) == (4000, 3, 3) and bool(d.support.check(L).all())
+    C = (L @ L.mT).numpy()
+    # LKJ(eta) in dimension 3: each off-diagonal correlation is 2 Beta(eta + 1/2, eta + 1/2) - 1, variance
+    # 1 / (2 eta + 2), for every pair (torch 2.13's sampler gets this only for the first pair)
+    for i, j in ((1, 0), (2, 0), (2, 1)):
+        np.testing.assert_allclose(C[:, i, j].var(), 1 / (2 * conc + 2), rtol=0.1)
+        assert abs(C[:, i, j].mean()) < 0.05
+    # sampler and log_prob agree: on its own samples the density scores higher on average than another
+    # concentration's (Gibbs' inequality, KL > 0)
+    other = D.LKJCholesky(3, T(mt, conc + 1.5))
+    assert float(d.log_prob(L).mean()) > float(other.log_prob(L).mean())
+    with pytest.raises(ValueError, match="greater than or equal to 2"):
+        D.LKJCholesky(1)
