@@ -576,3 +576,39 @@ def test_lkj_cholesky_vs_torch_and_samples(conc):
     assert float(d.log_prob(L).mean()) > float(other.log_prob(L).mean())
     with pytest.raises(ValueError, match="greater than or equal to 2"):
         D.LKJCholesky(1)
+
+
+@pytest.mark.parametrize("kw", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_wishart_vs_torch_and_samples(kw):
+    g = np.random.default_rng(0)
+    A = g.standard_normal((2, 3, 3))
+    cov = A @ A.transpose(0, 2, 1) + np.eye(3)
+    df = np.array([4.5, 7.0])
+    pm = {"covariance_matrix": cov, "precision_matrix": np.linalg.inv(cov), "scale_tril": np.linalg.cholesky(cov)}[kw]
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning):  # torch 2.13 warns "Singular sample detected." for regular samples too
+        v = TD.Wishart(torch.tensor(df), covariance_matrix=torch.tensor(cov)).sample((4,)).numpy()
+    out = []
+    for lib, Dm in ((mt, D), (torch, TD)):
+        d_, p_ = T(lib, df, True), T(lib, pm, True)
+        d = Dm.Wishart(d_, **{kw: p_})
+        fresh_repr = repr(d)
+        lp, e = d.log_prob(T(lib, v)), d.entropy()
+        grads = lib.autograd.grad(lp.sum() + e.sum(), [d_, p_])
+        if kw == "scale_tril":
+            # torch's cholesky_solve backward also fills the (unread) upper triangle; minitorch's gives it the
+            # true derivative 0, so only the lower triangle is compared
+            grads = (grads[0], grads[1].tril())
+        out.append((lp, e, d.mean, d.variance, d.mode, super(Dm.Wishart, d).entropy()) + tuple(grads))
+        assert fresh_repr == repr(TD.Wishart(torch.tensor(df), **{kw: torch.tensor(pm)}))
+        assert tuple(d.expand((3, 2)).batch_shape) == (3, 2)
+    for m, t in zip(*out):
+        close(m, t, 1e-8)
+    mt.manual_seed(0)
+    d = D.Wishart(T(mt, df), **{kw: T(mt, pm)})
+    s = d.sample((4000,)).numpy()
+    assert bool(d.support.check(mt.tensor(s)).all())
+    np.testing.assert_allclose(s.mean(0), d.mean.numpy(), rtol=0.06, atol=0.3)
+    np.testing.assert_allclose(s.var(0), d.variance.numpy(), rtol=0.2)
+    with pytest.raises(ValueError, match="expected to be greater than ndim - 1"):
+        D.Wishart(2.0, covariance_matrix=T(mt, cov))

@@ -6,7 +6,7 @@ Distributions: Bernoulli, Beta, Binomial, Categorical, Cauchy, Chi2, ContinuousB
 ExponentialFamily, FisherSnedecor, Gamma, GeneralizedPareto, Geometric, Gumbel, HalfCauchy, HalfNormal, Independent, InverseGamma,
 Kumaraswamy, LKJCholesky, Laplace, LogNormal, LogisticNormal, LowRankMultivariateNormal, MixtureSameFamily, Multinomial,
 MultivariateNormal, NegativeBinomial, Normal, OneHotCategorical(StraightThrough), Pareto, Poisson, RelaxedBernoulli,
-RelaxedOneHotCategorical, StudentT, TransformedDistribution, Uniform, VonMises, Weibull; transforms (the module and
+RelaxedOneHotCategorical, StudentT, TransformedDistribution, Uniform, VonMises, Weibull, Wishart; transforms (the module and
 its classes), biject_to / transform_to; kl_divergence for the pairs torch registers between them."""
 from . import constraints  # noqa: F401
 from . import transforms  # noqa: F401
@@ -58,6 +58,7 @@ from .transforms import (AbsTransform, AffineTransform, CatTransform, ComposeTra
 from .uniform import Uniform
 from .von_mises import VonMises
 from .weibull import Weibull
+from .wishart import Wishart
 
 __all__ = ["AbsTransform", "AffineTransform", "CatTransform", "CorrCholeskyTransform", "PositiveDefiniteTransform",
            "StackTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
@@ -69,5 +70,5 @@ __all__ = ["AbsTransform", "AffineTransform", "CatTransform", "CorrCholeskyTrans
            "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto",
            "Poisson", "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform",
            "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "StudentT",
-           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull", "biject_to", "constraints",
+           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart", "biject_to", "constraints",
            "identity_transform", "kl_divergence", "register_kl", "transform_to", "transforms"]
