@@ -199,20 +199,29 @@ def _gammainc_series(alpha, x, want_dalpha=False):
     pos = pos[np.argsort(-x[pos])]
     s = 0
     while s < pos.size:
-        width = int(np.ceil(24 * np.sqrt(x[pos[s]]) + 60))
+        width = int(np.ceil(20 * np.sqrt(x[pos[s]]) + 40))
         idx = pos[s:s + max(1, 4_000_000 // width)]
         s += idx.size
         a, xv = alpha[idx], x[idx]
-        sq = np.sqrt(xv)
-        n0 = np.floor(np.maximum(0.0, xv - a - 12 * sq - 10))
-        n = n0[:, None] + np.arange(width)[None, :]
-        k = a[:, None] + n
-        logx = np.log(xv)[:, None]
-        logt = k * logx - xv[:, None] - _lgamma_np(k + 1)
+        n0 = np.floor(np.maximum(0.0, xv - a - 10 * np.sqrt(xv) - 10))
+        k0 = a + n0
+        logx = np.log(xv)
+        # term j of the window from term 0 by t_j = t_(j-1) x / (k0 + j) and
+        # digamma(k0 + j + 1) = digamma(k0 + j) + 1 / (k0 + j): one lgamma and digamma per element;
+        # the arrays are (window, elements) so the running sums run along contiguous rows
+        kj = k0[None, :] + np.arange(1, width, dtype=np.float64)[:, None]
+        logt = np.empty((width, idx.size))
+        logt[0] = k0 * logx - xv - _lgamma_np(k0 + 1)
+        np.cumsum(logx[None, :] - np.log(kj), 0, out=logt[1:])
+        logt[1:] += logt[0]
         t = np.exp(logt)
-        P[idx] = t.sum(1)
+        P[idx] = t.sum(0)
         if want_dalpha:
-            dP[idx] = (t * (logx - _digamma_np(k + 1))).sum(1)
+            psi = np.empty((width, idx.size))
+            psi[0] = _digamma_np(k0 + 1)
+            np.cumsum(1.0 / kj, 0, out=psi[1:])
+            psi[1:] += psi[0]
+            dP[idx] = (t * (logx[None, :] - psi)).sum(0)
     P = np.clip(P, 0.0, 1.0)
     return (P, dP) if want_dalpha else P
 
