@@ -1,10 +1,11 @@
 """The distributions added after the first five (Independent, TransformedDistribution and transforms, LogNormal,
 Exponential, Laplace, Gamma, Beta, Dirichlet, Chi2, StudentT, OneHotCategorical, Multinomial, Poisson, Binomial,
-Geometric, Gumbel, Cauchy, HalfNormal, HalfCauchy, Relaxed*, Weibull, Pareto, VonMises, ContinuousBernoulli, GeneralizedPareto, NegativeBinomial, InverseGamma, LogisticNormal, FisherSnedecor, Kumaraswamy, LowRankMultivariateNormal,
-MixtureSameFamily) and their KL pairs, against torch.distributions on the same parameters: log_prob, entropy,
-moments, cdf/icdf, shapes, repr, validation errors and gradients of log_prob w.r.t. the parameters; samples from
-minitorch's generator are checked statistically (moments of many draws, support), and the reparameterised gamma
-gradient against torch._standard_gamma_grad."""
+Geometric, Gumbel, Cauchy, HalfNormal, HalfCauchy, Relaxed*, Weibull, Pareto, VonMises, ContinuousBernoulli,
+GeneralizedPareto, NegativeBinomial, InverseGamma, LogisticNormal, FisherSnedecor, Kumaraswamy,
+LowRankMultivariateNormal, MixtureSameFamily) and their KL pairs, against torch.distributions on the same
+parameters: log_prob, entropy, moments, cdf/icdf, shapes, repr, validation errors and gradients of log_prob w.r.t.
+the parameters; samples from minitorch's generator are checked statistically (moments of many draws, support), and
+the reparameterised gamma gradient against torch._standard_gamma_grad."""
 import math
 
 import numpy as np
@@ -387,7 +388,8 @@ def _kl_pairs(Dm, lib):
     loc, loc2 = T(lib, REAL), T(lib, REAL[::-1].copy())
     u = T(lib, UNIT)
     lo, hi = T(lib, POS * 0.1), T(lib, POS * 0.1 + POS2)
-    W, W2 = T(lib, np.random.default_rng(2).standard_normal((3, 2))), T(lib, np.random.default_rng(1).standard_normal((3, 2)))
+    W = T(lib, np.random.default_rng(2).standard_normal((3, 2)))
+    W2 = T(lib, np.random.default_rng(1).standard_normal((3, 2)))
     diag = T(lib, np.array([0.5, 1.0, 2.0]))
     mvn = Dm.MultivariateNormal(T(lib, [0.1, 0.2, 0.3]), T(lib, np.eye(3) * 1.5 + 0.2))
     return [
@@ -524,7 +526,8 @@ def test_matrix_constraints_and_transforms_against_torch():
     m = rng.standard_normal((4, 3, 3))
     trs = lambda M: [(M.CorrCholeskyTransform(), v), (M.PositiveDefiniteTransform(), m),
                      (M.LowerCholeskyTransform(), m),
-                     (M.CatTransform([M.ExpTransform(), M.IndependentTransform(M.SigmoidTransform(), 1)], 1, [2, 4]), v),
+                     (M.CatTransform([M.ExpTransform(), M.IndependentTransform(M.SigmoidTransform(), 1)], 1,
+                                     [2, 4]), v),
                      (M.CatTransform([M.ExpTransform(), M.SigmoidTransform()], -1, [2, 4]), v),
                      (M.StackTransform([M.ExpTransform(), M.TanhTransform(), M.AffineTransform(1.0, 3.0)], 0), v[:3])]
     for (tm, xv), (tt, _) in zip(trs(D.transforms), trs(TD.transforms)):
@@ -540,7 +543,8 @@ def test_matrix_constraints_and_transforms_against_torch():
     assert tuple(D.transforms.CorrCholeskyTransform().forward_shape((2, 6))) == (2, 4, 4)
     for reg in ("biject_to", "transform_to"):
         for c in ("corr_cholesky",):
-            assert repr(getattr(D, reg)(getattr(D.constraints, c))) == repr(getattr(TD, reg)(getattr(TD.constraints, c)))
+            mine, theirs = getattr(D, reg)(getattr(D.constraints, c)), getattr(TD, reg)(getattr(TD.constraints, c))
+            assert repr(mine) == repr(theirs)
     assert repr(D.transform_to(D.constraints.positive_definite)) == "PositiveDefiniteTransform()"
     with pytest.raises(ValueError, match="cannot be expressed"):
         D.transforms.vec_to_tril_matrix(mt.ones(5))

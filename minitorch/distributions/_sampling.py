@@ -3,8 +3,6 @@ from minitorch's generator (minitorch.manual_seed reproduces them): uniform/norm
 minitorch, the accept/reject bookkeeping runs in float64 NumPy on those draws. Exact algorithms, not
 approximations: Marsaglia-Tsang for the gamma, inversion (small rates) and Hormann's PTRS (rates >= 10)
 for the Poisson, inversion (mean < 10) and Hormann's BTRS for the binomial."""
-import math
-
 import numpy as np
 
 __all__ = ["_binomial", "_poisson", "_standard_gamma"]

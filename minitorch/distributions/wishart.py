@@ -22,7 +22,8 @@ def _mvdigamma(x, p):
     from .. import arange
     if not bool(x.gt((p - 1) / 2).all()):
         raise AssertionError("Wrong domain for multivariate digamma function.")
-    return (x.unsqueeze(-1) - arange(p, dtype=x.dtype, device=x.device).div(2).expand(tuple(x.shape) + (-1,))).digamma().sum(-1)
+    halves = arange(p, dtype=x.dtype, device=x.device).div(2).expand(tuple(x.shape) + (-1,))
+    return (x.unsqueeze(-1) - halves).digamma().sum(-1)
 
 
 class Wishart(ExponentialFamily):
@@ -64,8 +65,8 @@ class Wishart(ExponentialFamily):
         else:
             self.precision_matrix = param.expand(full)
         if bool(self.df.lt(event_shape[-1]).any()):
-            warnings.warn("Low df values detected. Singular samples are highly likely to occur for ndim - 1 < df < ndim.",
-                          stacklevel=2)
+            warnings.warn("Low df values detected. Singular samples are highly likely to occur for "
+                          "ndim - 1 < df < ndim.", stacklevel=2)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
         self._batch_dims = [-(x + 1) for x in range(len(self._batch_shape))]
         if scale_tril is not None:
@@ -132,7 +133,8 @@ class Wishart(ExponentialFamily):
     def variance(self):
         V = self.covariance_matrix
         diag_V = V.diagonal(dim1=-2, dim2=-1)
-        return self.df.reshape(tuple(self._batch_shape) + (1, 1)) * (V.pow(2) + diag_V.unsqueeze(-1) * diag_V.unsqueeze(-2))
+        outer = diag_V.unsqueeze(-1) * diag_V.unsqueeze(-2)
+        return self.df.reshape(tuple(self._batch_shape) + (1, 1)) * (V.pow(2) + outer)
 
     def _bartlett_sampling(self, sample_shape=Size()):
         from .. import randn
