@@ -158,7 +158,9 @@ def test_values_and_grads_vs_torch(name):
         v = T(lib, value, dtype=dtype)
         lp = d.log_prob(v)
         r = {"batch": tuple(d.batch_shape), "event": tuple(d.event_shape), "log_prob": lp,
-             "support": repr(d.support) if name != "MixtureSameFamily" else None}
+             "support": repr(d.support) if name != "MixtureSameFamily" else None,
+             "arg_constraints": {k: repr(c) for k, c in d.arg_constraints.items()},
+             "flags": (d.has_rsample, d.has_enumerate_support, type(d).__name__)}
         for a in ("mean", "mode", "variance", "stddev", "entropy"):
             r[a] = _attr(d, a)
         if has_cdf:
