@@ -4,12 +4,13 @@ from numbers import Number
 from .._types import Size
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """Bernoulli distribution: 1 with probability probs (or sigmoid(logits)), else 0."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -101,3 +102,6 @@ class Bernoulli(Distribution):
     @property
     def _natural_params(self):
         return (self.probs.logit(),)
+
+    def _log_normalizer(self, x):
+        return x.exp().log1p()

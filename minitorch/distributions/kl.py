@@ -30,6 +30,21 @@ def kl_divergence(p, q):
     return fun(p, q)
 
 
+def _infinite_like(t):
+    from .. import full_like
+    return full_like(t, float("inf"))
+
+
+def _x_log_x(t):
+    return t.xlogy(t)  # 0 at t = 0
+
+
+def _batch_trace_XXT(bmat):
+    """the trace of bmat @ bmat.mT per batch element"""
+    n, m = bmat.shape[-1], bmat.shape[-2]
+    return bmat.reshape(-1, m * n).pow(2).sum(-1).reshape(tuple(bmat.shape[:-2]))
+
+
 def _softplus(x):
     from ..nn.functional import softplus
     return softplus(x)
@@ -85,6 +100,471 @@ def _register():
         y = _solve_lower(Lq, q.loc - p.loc)
         term3 = y.pow(2).sum(-1)
         return half_term1 + 0.5 * (term2 + term3 - n)
+
+
+    _register_more()
+
+
+_euler_gamma = 0.57721566490153286060
+
+
+def _register_more():
+    """the pairs torch registers among the families added after the first five"""
+    import math
+
+    from .. import broadcast_shapes
+    from ..linalg import solve_triangular
+    from .bernoulli import Bernoulli
+    from .beta import Beta
+    from .binomial import Binomial
+    from .cauchy import Cauchy
+    from .continuous_bernoulli import ContinuousBernoulli
+    from .dirichlet import Dirichlet
+    from .exp_family import ExponentialFamily
+    from .exponential import Exponential
+    from .gamma import Gamma
+    from .geometric import Geometric
+    from .gumbel import Gumbel
+    from .half_normal import HalfNormal
+    from .independent import Independent
+    from .laplace import Laplace
+    from .lowrank_multivariate_normal import _batch_lowrank_logdet, _batch_lowrank_mahalanobis
+    from .lowrank_multivariate_normal import LowRankMultivariateNormal
+    from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
+    from .normal import Normal
+    from .one_hot_categorical import OneHotCategorical
+    from .pareto import Pareto
+    from .poisson import Poisson
+    from .transformed_distribution import TransformedDistribution
+    from .uniform import Uniform
+    from .utils import _sum_rightmost
+
+    inf = float("inf")
+
+    @register_kl(Beta, Beta)
+    def _kl_beta_beta(p, q):
+        sum_params_p = p.concentration1 + p.concentration0
+        sum_params_q = q.concentration1 + q.concentration0
+        t1 = q.concentration1.lgamma() + q.concentration0.lgamma() + sum_params_p.lgamma()
+        t2 = p.concentration1.lgamma() + p.concentration0.lgamma() + sum_params_q.lgamma()
+        t3 = (p.concentration1 - q.concentration1) * p.concentration1.digamma()
+        t4 = (p.concentration0 - q.concentration0) * p.concentration0.digamma()
+        t5 = (sum_params_q - sum_params_p) * sum_params_p.digamma()
+        return t1 - t2 + t3 + t4 + t5
+
+    @register_kl(Binomial, Binomial)
+    def _kl_binomial_binomial(p, q):
+        if bool((p.total_count < q.total_count).any()):
+            raise NotImplementedError("KL between Binomials where q.total_count > p.total_count is not implemented")
+        kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
+        return kl.masked_fill(p.total_count > q.total_count, inf)
+
+    @register_kl(Dirichlet, Dirichlet)
+    def _kl_dirichlet_dirichlet(p, q):
+        sum_p_concentration = p.concentration.sum(-1)
+        sum_q_concentration = q.concentration.sum(-1)
+        t1 = sum_p_concentration.lgamma() - sum_q_concentration.lgamma()
+        t2 = (p.concentration.lgamma() - q.concentration.lgamma()).sum(-1)
+        t3 = p.concentration - q.concentration
+        t4 = p.concentration.digamma() - sum_p_concentration.digamma().unsqueeze(-1)
+        return t1 - t2 + (t3 * t4).sum(-1)
+
+    @register_kl(Exponential, Exponential)
+    def _kl_exponential_exponential(p, q):
+        rate_ratio = q.rate / p.rate
+        return -rate_ratio.log() + rate_ratio - 1
+
+    @register_kl(ExponentialFamily, ExponentialFamily)
+    def _kl_expfamily_expfamily(p, q):
+        from ..autograd import enable_grad, grad
+        if type(p) is not type(q):
+            raise NotImplementedError("The cross KL-divergence between different exponential families cannot "
+                                      "be computed using Bregman divergences")
+        with enable_grad():
+            p_nparams = [np_.detach().requires_grad_() for np_ in p._natural_params]
+            q_nparams = q._natural_params
+            lg_normal = p._log_normalizer(*p_nparams)
+            gradients = grad(lg_normal.sum(), p_nparams, create_graph=True)
+        result = q._log_normalizer(*q_nparams) - lg_normal
+        for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+            result = result - _sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+        return result
+
+    @register_kl(Gamma, Gamma)
+    def _kl_gamma_gamma(p, q):
+        t1 = q.concentration * (p.rate / q.rate).log()
+        t2 = q.concentration.lgamma() - p.concentration.lgamma()
+        t3 = (p.concentration - q.concentration) * p.concentration.digamma()
+        t4 = (q.rate - p.rate) * (p.concentration / p.rate)
+        return t1 + t2 + t3 + t4
+
+    @register_kl(Gumbel, Gumbel)
+    def _kl_gumbel_gumbel(p, q):
+        ct1 = p.scale / q.scale
+        ct2 = q.loc / q.scale
+        ct3 = p.loc / q.scale
+        t1 = -ct1.log() - ct2 + ct3
+        t2 = ct1 * _euler_gamma
+        t3 = (ct2 + (1 + ct1).lgamma() - ct3).exp()
+        return t1 + t2 + t3 - (1 + _euler_gamma)
+
+    @register_kl(Geometric, Geometric)
+    def _kl_geometric_geometric(p, q):
+        return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
+
+    @register_kl(HalfNormal, HalfNormal)
+    def _kl_halfnormal_halfnormal(p, q):
+        return kl_divergence(p.base_dist, q.base_dist)
+
+    @register_kl(Laplace, Laplace)
+    def _kl_laplace_laplace(p, q):
+        scale_ratio = p.scale / q.scale
+        loc_abs_diff = (p.loc - q.loc).abs()
+        return -scale_ratio.log() + loc_abs_diff / q.scale + scale_ratio * (-loc_abs_diff / p.scale).exp() - 1
+
+    @register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+    def _kl_lowrank_lowrank(p, q):
+        if p.event_shape != q.event_shape:
+            raise ValueError("KL-divergence between two Low Rank Multivariate Normals with different event shapes "
+                             "cannot be computed")
+        term1 = (_batch_lowrank_logdet(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag, q._capacitance_tril)
+                 - _batch_lowrank_logdet(p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag,
+                                         p._capacitance_tril))
+        term3 = _batch_lowrank_mahalanobis(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag, q.loc - p.loc,
+                                           q._capacitance_tril)
+        qWt_qDinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
+        A = solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
+        term21 = (p._unbroadcasted_cov_diag / q._unbroadcasted_cov_diag).sum(-1)
+        term22 = _batch_trace_XXT(p._unbroadcasted_cov_factor * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1))
+        term23 = _batch_trace_XXT(A * p._unbroadcasted_cov_diag.sqrt().unsqueeze(-2))
+        term24 = _batch_trace_XXT(A @ p._unbroadcasted_cov_factor)
+        term2 = term21 + term22 - term23 - term24
+        return 0.5 * (term1 + term2 + term3 - p.event_shape[0])
+
+    @register_kl(MultivariateNormal, LowRankMultivariateNormal)
+    def _kl_mvn_lowrank(p, q):
+        if p.event_shape != q.event_shape:
+            raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with different event "
+                             "shapes cannot be computed")
+        term1 = (_batch_lowrank_logdet(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag, q._capacitance_tril)
+                 - 2 * p._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1))
+        term3 = _batch_lowrank_mahalanobis(q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag, q.loc - p.loc,
+                                           q._capacitance_tril)
+        qWt_qDinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
+        A = solve_triangular(q._capacitance_tril, qWt_qDinv, upper=False)
+        term21 = _batch_trace_XXT(p._unbroadcasted_scale_tril * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1))
+        term22 = _batch_trace_XXT(A @ p._unbroadcasted_scale_tril)
+        return 0.5 * (term1 + term21 - term22 + term3 - p.event_shape[0])
+
+    @register_kl(LowRankMultivariateNormal, MultivariateNormal)
+    def _kl_lowrank_mvn(p, q):
+        if p.event_shape != q.event_shape:
+            raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with different event "
+                             "shapes cannot be computed")
+        term1 = (2 * q._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+                 - _batch_lowrank_logdet(p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag,
+                                         p._capacitance_tril))
+        term3 = _batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc)
+        batch = tuple(broadcast_shapes(tuple(q._unbroadcasted_scale_tril.shape[:-2]),
+                                       tuple(p._unbroadcasted_cov_factor.shape[:-2])))
+        n = p.event_shape[0]
+        q_scale_tril = q._unbroadcasted_scale_tril.expand(batch + (n, n))
+        p_cov_factor = p._unbroadcasted_cov_factor.expand(batch + (n, p.cov_factor.shape[-1]))
+        p_cov_diag = p._unbroadcasted_cov_diag.sqrt().diag_embed().expand(batch + (n, n))
+        term21 = _batch_trace_XXT(solve_triangular(q_scale_tril, p_cov_factor, upper=False))
+        term22 = _batch_trace_XXT(solve_triangular(q_scale_tril, p_cov_diag, upper=False))
+        return 0.5 * (term1 + term21 + term22 + term3 - p.event_shape[0])
+
+    @register_kl(OneHotCategorical, OneHotCategorical)
+    def _kl_onehotcategorical_onehotcategorical(p, q):
+        return kl_divergence(p._categorical, q._categorical)
+
+    @register_kl(Pareto, Pareto)
+    def _kl_pareto_pareto(p, q):
+        scale_ratio = p.scale / q.scale
+        alpha_ratio = q.alpha / p.alpha
+        result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
+        return result.masked_fill(p.support.lower_bound < q.support.lower_bound, inf)
+
+    @register_kl(Poisson, Poisson)
+    def _kl_poisson_poisson(p, q):
+        return p.rate * (p.rate.log() - q.rate.log()) - (p.rate - q.rate)
+
+    @register_kl(TransformedDistribution, TransformedDistribution)
+    def _kl_transformed_transformed(p, q):
+        if p.transforms != q.transforms:
+            raise NotImplementedError
+        if p.event_shape != q.event_shape:
+            raise NotImplementedError
+        return kl_divergence(p.base_dist, q.base_dist)
+
+    @register_kl(Bernoulli, Poisson)
+    def _kl_bernoulli_poisson(p, q):
+        return -p.entropy() - (p.probs * q.rate.log() - q.rate)
+
+    @register_kl(Beta, Pareto)
+    def _kl_beta_infinity(p, q):
+        return _infinite_like(p.concentration1)
+
+    @register_kl(Beta, Exponential)
+    def _kl_beta_exponential(p, q):
+        return -p.entropy() - q.rate.log() + q.rate * (p.concentration1 / (p.concentration1 + p.concentration0))
+
+    @register_kl(Beta, Gamma)
+    def _kl_beta_gamma(p, q):
+        t1 = -p.entropy()
+        t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
+        t3 = (q.concentration - 1) * (p.concentration1.digamma() - (p.concentration1 + p.concentration0).digamma())
+        t4 = q.rate * p.concentration1 / (p.concentration1 + p.concentration0)
+        return t1 + t2 - t3 + t4
+
+    @register_kl(Beta, Normal)
+    def _kl_beta_normal(p, q):
+        E_beta = p.concentration1 / (p.concentration1 + p.concentration0)
+        var_normal = q.scale.pow(2)
+        t1 = -p.entropy()
+        t2 = 0.5 * (var_normal * 2 * math.pi).log()
+        t3 = (E_beta * (1 - E_beta) / (p.concentration1 + p.concentration0 + 1) + E_beta.pow(2)) * 0.5
+        t4 = q.loc * E_beta
+        t5 = q.loc.pow(2) * 0.5
+        return t1 + t2 + (t3 - t4 + t5) / var_normal
+
+    @register_kl(Beta, Uniform)
+    def _kl_beta_uniform(p, q):
+        result = -p.entropy() + (q.high - q.low).log()
+        return result.masked_fill((q.low > p.support.lower_bound) | (q.high < p.support.upper_bound), inf)
+
+    def _kl_infinity(attr):
+        return lambda p, q: _infinite_like(getattr(p, attr))
+
+    # pairs where q's support misses part of p's: KL is +inf everywhere
+    for q_type in (Beta, Pareto, Uniform):
+        register_kl(Exponential, q_type)(_kl_infinity("rate"))
+        register_kl(Gamma, q_type)(_kl_infinity("concentration"))
+    for q_type in (Beta, Uniform):
+        register_kl(Pareto, q_type)(_kl_infinity("scale"))
+    for q_type in (Beta, Exponential, Gamma, Pareto, Uniform):
+        register_kl(Gumbel, q_type)(_kl_infinity("loc"))
+        register_kl(Laplace, q_type)(_kl_infinity("loc"))
+        register_kl(Normal, q_type)(_kl_infinity("loc"))
+    register_kl(Poisson, Bernoulli)(_kl_infinity("rate"))
+    register_kl(Poisson, Binomial)(_kl_infinity("rate"))
+
+    @register_kl(Exponential, Gamma)
+    def _kl_exponential_gamma(p, q):
+        ratio = q.rate / p.rate
+        t1 = -q.concentration * ratio.log()
+        return t1 + ratio + q.concentration.lgamma() + q.concentration * _euler_gamma - (1 + _euler_gamma)
+
+    @register_kl(Exponential, Gumbel)
+    def _kl_exponential_gumbel(p, q):
+        scale_rate_prod = p.rate * q.scale
+        loc_scale_ratio = q.loc / q.scale
+        t1 = scale_rate_prod.log() - 1
+        t2 = loc_scale_ratio.exp() * scale_rate_prod / (scale_rate_prod + 1)
+        t3 = scale_rate_prod.reciprocal()
+        return t1 - loc_scale_ratio + t2 + t3
+
+    @register_kl(Exponential, Normal)
+    def _kl_exponential_normal(p, q):
+        var_normal = q.scale.pow(2)
+        rate_sqr = p.rate.pow(2)
+        t1 = 0.5 * (rate_sqr * var_normal * 2 * math.pi).log()
+        t2 = rate_sqr.reciprocal()
+        t3 = q.loc / p.rate
+        t4 = q.loc.pow(2) * 0.5
+        return t1 - 1 + (t2 - t3 + t4) / var_normal
+
+    @register_kl(Gamma, Exponential)
+    def _kl_gamma_exponential(p, q):
+        return -p.entropy() - q.rate.log() + q.rate * p.concentration / p.rate
+
+    @register_kl(Gamma, Gumbel)
+    def _kl_gamma_gumbel(p, q):
+        beta_scale_prod = p.rate * q.scale
+        loc_scale_ratio = q.loc / q.scale
+        t1 = (p.concentration - 1) * p.concentration.digamma() - p.concentration.lgamma() - p.concentration
+        t2 = beta_scale_prod.log() + p.concentration / beta_scale_prod
+        t3 = loc_scale_ratio.exp() * (1 + beta_scale_prod.reciprocal()).pow(-p.concentration) - loc_scale_ratio
+        return t1 + t2 + t3
+
+    @register_kl(Gamma, Normal)
+    def _kl_gamma_normal(p, q):
+        var_normal = q.scale.pow(2)
+        beta_sqr = p.rate.pow(2)
+        t1 = 0.5 * (beta_sqr * var_normal * 2 * math.pi).log() - p.concentration - p.concentration.lgamma()
+        t2 = 0.5 * (p.concentration.pow(2) + p.concentration) / beta_sqr
+        t3 = q.loc * p.concentration / p.rate
+        t4 = 0.5 * q.loc.pow(2)
+        return t1 + (p.concentration - 1) * p.concentration.digamma() + (t2 - t3 + t4) / var_normal
+
+    @register_kl(Gumbel, Normal)
+    def _kl_gumbel_normal(p, q):
+        param_ratio = p.scale / q.scale
+        t1 = (param_ratio / math.sqrt(2 * math.pi)).log()
+        t2 = (math.pi * param_ratio * 0.5).pow(2) / 3
+        t3 = ((p.loc + p.scale * _euler_gamma - q.loc) / q.scale).pow(2) * 0.5
+        return -t1 + t2 + t3 - (_euler_gamma + 1)
+
+    @register_kl(Laplace, Normal)
+    def _kl_laplace_normal(p, q):
+        var_normal = q.scale.pow(2)
+        scale_sqr_var_ratio = p.scale.pow(2) / var_normal
+        t1 = 0.5 * (2 * scale_sqr_var_ratio / math.pi).log()
+        t2 = 0.5 * p.loc.pow(2)
+        t3 = p.loc * q.loc
+        t4 = 0.5 * q.loc.pow(2)
+        return -t1 + scale_sqr_var_ratio + (t2 - t3 + t4) / var_normal - 1
+
+    @register_kl(Normal, Gumbel)
+    def _kl_normal_gumbel(p, q):
+        mean_scale_ratio = p.loc / q.scale
+        var_scale_sqr_ratio = (p.scale / q.scale).pow(2)
+        loc_scale_ratio = q.loc / q.scale
+        t1 = var_scale_sqr_ratio.log() * 0.5
+        t2 = mean_scale_ratio - loc_scale_ratio
+        t3 = (-mean_scale_ratio + 0.5 * var_scale_sqr_ratio + loc_scale_ratio).exp()
+        return -t1 + t2 + t3 - (0.5 * (1 + math.log(2 * math.pi)))
+
+    @register_kl(Normal, Laplace)
+    def _kl_normal_laplace(p, q):
+        loc_diff = p.loc - q.loc
+        scale_ratio = p.scale / q.scale
+        loc_diff_scale_ratio = loc_diff / p.scale
+        t1 = scale_ratio.log()
+        t2 = math.sqrt(2 / math.pi) * p.scale * (-0.5 * loc_diff_scale_ratio.pow(2)).exp()
+        t3 = loc_diff * (math.sqrt(0.5) * loc_diff_scale_ratio).erf()
+        return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
+
+    @register_kl(Pareto, Exponential)
+    def _kl_pareto_exponential(p, q):
+        scale_rate_prod = p.scale * q.rate
+        t1 = (p.alpha / scale_rate_prod).log()
+        t2 = p.alpha.reciprocal()
+        t3 = p.alpha * scale_rate_prod / (p.alpha - 1)
+        return (t1 - t2 + t3 - 1).masked_fill(p.alpha <= 1, inf)
+
+    @register_kl(Pareto, Gamma)
+    def _kl_pareto_gamma(p, q):
+        common_term = p.scale.log() + p.alpha.reciprocal()
+        t1 = p.alpha.log() - common_term
+        t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
+        t3 = (1 - q.concentration) * common_term
+        t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
+        return (t1 + t2 + t3 + t4 - 1).masked_fill(p.alpha <= 1, inf)
+
+    @register_kl(Pareto, Normal)
+    def _kl_pareto_normal(p, q):
+        var_normal = 2 * q.scale.pow(2)
+        common_term = p.scale / (p.alpha - 1)
+        t1 = (math.sqrt(2 * math.pi) * q.scale * p.alpha / p.scale).log()
+        t2 = p.alpha.reciprocal()
+        t3 = p.alpha * common_term.pow(2) / (p.alpha - 2)
+        t4 = (p.alpha * common_term - q.loc).pow(2)
+        return (t1 - t2 + (t3 + t4) / var_normal - 1).masked_fill(p.alpha <= 2, inf)
+
+    @register_kl(Uniform, Beta)
+    def _kl_uniform_beta(p, q):
+        common_term = p.high - p.low
+        t1 = common_term.log()
+        t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / common_term
+        t3 = (q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + common_term) / common_term
+        t4 = q.concentration1.lgamma() + q.concentration0.lgamma() - (q.concentration1 + q.concentration0).lgamma()
+        result = t3 + t4 - t1 - t2
+        return result.masked_fill((p.high > q.support.upper_bound) | (p.low < q.support.lower_bound), inf)
+
+    @register_kl(Uniform, Exponential)
+    def _kl_uniform_exponential(p, q):
+        result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
+        return result.masked_fill(p.low < q.support.lower_bound, inf)
+
+    @register_kl(Uniform, Gamma)
+    def _kl_uniform_gamma(p, q):
+        common_term = p.high - p.low
+        t1 = common_term.log()
+        t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
+        t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / common_term
+        t4 = q.rate * (p.high + p.low) / 2
+        return (-t1 + t2 + t3 + t4).masked_fill(p.low < q.support.lower_bound, inf)
+
+    @register_kl(Uniform, Gumbel)
+    def _kl_uniform_gumbel(p, q):
+        common_term = q.scale / (p.high - p.low)
+        high_loc_diff = (p.high - q.loc) / q.scale
+        low_loc_diff = (p.low - q.loc) / q.scale
+        t1 = common_term.log() + 0.5 * (high_loc_diff + low_loc_diff)
+        t2 = common_term * ((-high_loc_diff).exp() - (-low_loc_diff).exp())
+        return t1 - t2
+
+    @register_kl(Uniform, Normal)
+    def _kl_uniform_normal(p, q):
+        common_term = p.high - p.low
+        t1 = (math.sqrt(math.pi * 2) * q.scale / common_term).log()
+        t2 = common_term.pow(2) / 12
+        t3 = ((p.high + p.low - 2 * q.loc) / 2).pow(2)
+        return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
+
+    @register_kl(Uniform, Pareto)
+    def _kl_uniform_pareto(p, q):
+        support_uniform = p.high - p.low
+        t1 = (q.alpha * q.scale.pow(q.alpha) * support_uniform).log()
+        t2 = (_x_log_x(p.high) - _x_log_x(p.low) - support_uniform) / support_uniform
+        result = t2 * (q.alpha + 1) - t1
+        return result.masked_fill(p.low < q.support.lower_bound, inf)
+
+    @register_kl(ContinuousBernoulli, ContinuousBernoulli)
+    def _kl_continuous_bernoulli_continuous_bernoulli(p, q):
+        t1 = p.mean * (p.logits - q.logits)
+        t2 = p._cont_bern_log_norm() + (-p.probs).log1p()
+        t3 = -q._cont_bern_log_norm() - (-q.probs).log1p()
+        return t1 + t2 + t3
+
+    @register_kl(Beta, ContinuousBernoulli)
+    def _kl_beta_continuous_bernoulli(p, q):
+        return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+
+    @register_kl(ContinuousBernoulli, Pareto)
+    def _kl_continuous_bernoulli_infinity(p, q):
+        return _infinite_like(p.probs)
+
+    @register_kl(ContinuousBernoulli, Exponential)
+    def _kl_continuous_bernoulli_exponential(p, q):
+        return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+    @register_kl(ContinuousBernoulli, Normal)
+    def _kl_continuous_bernoulli_normal(p, q):
+        t1 = -p.entropy()
+        t2 = 0.5 * (math.log(2.0 * math.pi) + (q.loc / q.scale).square()) + q.scale.log()
+        t3 = (p.variance + p.mean.square() - 2.0 * q.loc * p.mean) / (2.0 * q.scale.square())
+        return t1 + t2 + t3
+
+    @register_kl(ContinuousBernoulli, Uniform)
+    def _kl_continuous_bernoulli_uniform(p, q):
+        result = -p.entropy() + (q.high - q.low).log()
+        bad = (q.low >= p.support.lower_bound) | (q.high <= p.support.upper_bound)
+        return result.masked_fill(bad, inf)
+
+    for p_type, attr in ((Exponential, "rate"), (Gamma, "concentration"), (Gumbel, "loc"), (Laplace, "loc"),
+                         (Normal, "loc"), (Pareto, "scale")):
+        register_kl(p_type, ContinuousBernoulli)(_kl_infinity(attr))
+
+    @register_kl(Uniform, ContinuousBernoulli)
+    def _kl_uniform_continuous_bernoulli(p, q):
+        result = -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+        bad = (p.high >= q.support.upper_bound) | (p.low <= q.support.lower_bound)
+        return result.masked_fill(bad, inf)
+
+    @register_kl(Independent, Independent)
+    def _kl_independent_independent(p, q):
+        if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+            raise NotImplementedError
+        return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+    @register_kl(Cauchy, Cauchy)
+    def _kl_cauchy_cauchy(p, q):
+        t1 = ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log()
+        t2 = (4 * p.scale * q.scale).log()
+        return t1 - t2
 
 
 _register()

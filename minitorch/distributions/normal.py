@@ -5,6 +5,7 @@ from numbers import Number, Real
 from .._types import Size
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Normal"]
@@ -15,7 +16,7 @@ def _standard_normal(shape, like):
     return empty(tuple(shape), dtype=like.dtype, device=like.device).normal_()
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """Normal (Gaussian) distribution with mean loc and standard deviation scale."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}

@@ -3,7 +3,7 @@ from numbers import Number
 
 from .. import _C
 
-__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
+__all__ = ["_sum_rightmost", "broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
 
 _EPS = {"float32": 1.1920928955078125e-07, "float64": 2.220446049250313e-16}
 _MIN = {"float32": -3.4028234663852886e38, "float64": -1.7976931348623157e308}
@@ -72,3 +72,14 @@ class lazy_property:
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+def _sum_rightmost(value, dim):
+    """sums out the dim rightmost dimensions of value"""
+    if dim == 0:
+        return value
+    return value.reshape(list(value.shape[: value.dim() - dim]) + [-1]).sum(-1)
+
+
+def finfo_tiny(t):
+    return {"float64": 2.2250738585072014e-308}.get(_dt(t), 1.1754943508222875e-38)

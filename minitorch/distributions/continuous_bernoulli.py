@@ -1,0 +1,163 @@
+"""ContinuousBernoulli(probs=None, logits=None, lims=(0.499, 0.501)) (torch.distributions.ContinuousBernoulli,
+Loaiza-Ganem & Cunningham 2019), reparameterized through its inverse CDF; near probs = 1/2 the normalizer
+and moments use torch's Taylor expansions."""
+import math
+from numbers import Number
+
+from .._types import Size
+from . import constraints
+from .distribution import Distribution
+from .exp_family import ExponentialFamily
+from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
+
+__all__ = ["ContinuousBernoulli"]
+
+
+class ContinuousBernoulli(ExponentialFamily):
+    """The continuous Bernoulli distribution on [0, 1]."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    _mean_carrier_measure = 0
+    has_rsample = True
+
+    def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            is_scalar = isinstance(probs, Number)
+            (self.probs,) = broadcast_all(probs)
+            # validated before clamping (clamping would hide values outside [0, 1])
+            if validate_args is not None:
+                if not bool(self.arg_constraints["probs"].check(self.probs).all()):
+                    raise ValueError("The parameter probs has invalid values")
+            self.probs = clamp_probs(self.probs)
+        else:
+            is_scalar = isinstance(logits, Number)
+            (self.logits,) = broadcast_all(logits)
+        self._param = self.probs if probs is not None else self.logits
+        batch_shape = Size() if is_scalar else self._param.shape
+        self._lims = lims
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(ContinuousBernoulli, _instance)
+        new._lims = self._lims
+        batch_shape = Size(batch_shape)
+        if "probs" in self.__dict__:
+            new.probs = self.probs.expand(batch_shape)
+            new._param = new.probs
+        if "logits" in self.__dict__:
+            new.logits = self.logits.expand(batch_shape)
+            new._param = new.logits
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _new(self, *args, **kwargs):
+        return self._param.new_empty(*args, **kwargs)
+
+    def _outside_unstable_region(self):
+        return (self.probs <= self._lims[0]) | (self.probs > self._lims[1])
+
+    def _cut_probs(self):
+        from .. import ones_like
+        return self.probs.where(self._outside_unstable_region(), self._lims[0] * ones_like(self.probs))
+
+    def _cont_bern_log_norm(self):
+        from .. import ones_like, zeros_like
+        cut_probs = self._cut_probs()
+        below = cut_probs <= 0.5
+        cut_probs_below_half = cut_probs.where(below, zeros_like(cut_probs))
+        cut_probs_above_half = cut_probs.where(cut_probs >= 0.5, ones_like(cut_probs))
+        log_norm = ((-cut_probs).log1p() - cut_probs.log()).abs().log() - (
+            (-2.0 * cut_probs_below_half).log1p().where(below, (2.0 * cut_probs_above_half - 1.0).log()))
+        x = (self.probs - 0.5).pow(2)
+        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
+        return log_norm.where(self._outside_unstable_region(), taylor)
+
+    @property
+    def mean(self):
+        cut_probs = self._cut_probs()
+        mus = cut_probs / (2.0 * cut_probs - 1.0) + 1.0 / ((-cut_probs).log1p() - cut_probs.log())
+        x = self.probs - 0.5
+        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * x.pow(2)) * x
+        return mus.where(self._outside_unstable_region(), taylor)
+
+    @property
+    def stddev(self):
+        return self.variance.sqrt()
+
+    @property
+    def variance(self):
+        cut_probs = self._cut_probs()
+        vars_ = (cut_probs * (cut_probs - 1.0) / (1.0 - 2.0 * cut_probs).pow(2)
+                 + 1.0 / ((-cut_probs).log1p() - cut_probs.log()).pow(2))
+        x = (self.probs - 0.5).pow(2)
+        taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
+        return vars_.where(self._outside_unstable_region(), taylor)
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return clamp_probs(logits_to_probs(self.logits, is_binary=True))
+
+    @property
+    def param_shape(self):
+        return self._param.shape
+
+    def sample(self, sample_shape=Size()):
+        from .. import rand
+        from ..autograd import no_grad
+        shape = self._extended_shape(sample_shape)
+        u = rand(tuple(shape), dtype=self.probs.dtype, device=self.probs.device)
+        with no_grad():
+            return self.icdf(u)
+
+    def rsample(self, sample_shape=Size()):
+        from .. import rand
+        shape = self._extended_shape(sample_shape)
+        u = rand(tuple(shape), dtype=self.probs.dtype, device=self.probs.device)
+        return self.icdf(u)
+
+    def log_prob(self, value):
+        from ..nn.functional import binary_cross_entropy_with_logits
+        if self._validate_args:
+            self._validate_sample(value)
+        logits, value = broadcast_all(self.logits, value)
+        return -binary_cross_entropy_with_logits(logits, value, reduction="none") + self._cont_bern_log_norm()
+
+    def cdf(self, value):
+        from .. import ones_like, zeros_like
+        if self._validate_args:
+            self._validate_sample(value)
+        cut_probs = self._cut_probs()
+        cdfs = (cut_probs.pow(value) * (1.0 - cut_probs).pow(1.0 - value) + cut_probs - 1.0) / (2.0 * cut_probs - 1.0)
+        unbounded_cdfs = cdfs.where(self._outside_unstable_region(), value)
+        return zeros_like(value).where(value <= 0.0, ones_like(value).where(value >= 1.0, unbounded_cdfs))
+
+    def icdf(self, value):
+        cut_probs = self._cut_probs()
+        inside = ((-cut_probs + value * (2.0 * cut_probs - 1.0)).log1p() - (-cut_probs).log1p()) / (
+            cut_probs.log() - (-cut_probs).log1p())
+        return inside.where(self._outside_unstable_region(), value)
+
+    def entropy(self):
+        log_probs0 = (-self.probs).log1p()
+        log_probs1 = self.probs.log()
+        return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
+
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        from .. import ones_like
+        out_unst_reg = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut_nat_params = x.where(out_unst_reg, (self._lims[0] - 0.5) * ones_like(x))
+        log_norm = cut_nat_params.expm1().abs().log() - cut_nat_params.abs().log()
+        taylor = 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0
+        return log_norm.where(out_unst_reg, taylor)

@@ -1,0 +1,60 @@
+"""Kumaraswamy(concentration1, concentration0) (torch.distributions.Kumaraswamy): a transformed Uniform."""
+from . import constraints
+from .gumbel import euler_constant
+from .transformed_distribution import TransformedDistribution
+from .transforms import AffineTransform, PowerTransform
+from .uniform import Uniform
+from .utils import broadcast_all
+
+__all__ = ["Kumaraswamy"]
+
+
+def _moments(a, b, n):
+    """the n-th moment of Kumaraswamy(a, b)"""
+    arg1 = 1 + n / a
+    log_value = arg1.lgamma() + b.lgamma() - (arg1 + b).lgamma()
+    return b * log_value.exp()
+
+
+class Kumaraswamy(TransformedDistribution):
+    """Kumaraswamy distribution on (0, 1), reparameterized."""
+
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        from .. import full_like
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        base_dist = Uniform(full_like(self.concentration0, 0), full_like(self.concentration0, 1),
+                            validate_args=validate_args)
+        transforms = [PowerTransform(exponent=self.concentration0.reciprocal()), AffineTransform(loc=1.0, scale=-1.0),
+                      PowerTransform(exponent=self.concentration1.reciprocal())]
+        super().__init__(base_dist, transforms, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Kumaraswamy, _instance)
+        new.concentration1 = self.concentration1.expand(tuple(batch_shape))
+        new.concentration0 = self.concentration0.expand(tuple(batch_shape))
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def mean(self):
+        return _moments(self.concentration1, self.concentration0, 1)
+
+    @property
+    def mode(self):
+        log_mode = (self.concentration0.reciprocal() * (-self.concentration0).log1p()
+                    - (-self.concentration0 * self.concentration1).log1p())
+        log_mode = log_mode.masked_fill((self.concentration0 < 1) | (self.concentration1 < 1), float("nan"))
+        return log_mode.exp()
+
+    @property
+    def variance(self):
+        return _moments(self.concentration1, self.concentration0, 2) - self.mean.pow(2)
+
+    def entropy(self):
+        t1 = 1 - self.concentration1.reciprocal()
+        t0 = 1 - self.concentration0.reciprocal()
+        H0 = (self.concentration0 + 1).digamma() + euler_constant
+        return t0 + t1 * H0 - self.concentration1.log() - self.concentration0.log()
