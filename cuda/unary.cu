@@ -86,6 +86,31 @@ struct UnF {
         else if constexpr (OP == MT_U_GELU) return (T)((T)0.5 * x * ((T)1 + erf(x * (T)0.70710678118654752)));
         else if constexpr (OP == MT_U_GELU_GRAD)
             return (T)((T)0.5 * ((T)1 + erf(x * (T)0.70710678118654752)) + x * exp((T)-0.5 * x * x) * (T)0.39894228040143268);
+        /* the activations (MT_ACTIVATION_OPS), as elementwise_cpu.c: parameters cast to T, NaN propagating */
+        else if constexpr (OP == MT_U_LEAKY_RELU) return (T)(x > 0 ? x : x * (T)c.p[0]);
+        else if constexpr (OP == MT_U_ELU || OP == MT_U_CELU)
+            return (T)(x < 0 ? (T)expm1(x * (T)c.p[2]) * ((T)c.p[0] * (T)c.p[1]) : x * (T)c.p[1]);
+        else if constexpr (OP == MT_U_SILU) return (T)(x / ((T)1 + (T)exp(-x)));
+        else if constexpr (OP == MT_U_MISH) return (T)(x * (T)tanh((T)log1p((T)exp(x))));
+        else if constexpr (OP == MT_U_SOFTPLUS) {
+            T b = (T)c.p[0];
+            return (T)(x * b > (T)c.p[1] ? x : (T)log1p((T)exp(x * b)) / b);
+        } else if constexpr (OP == MT_U_HARDTANH)
+            return (T)(x < (T)c.p[0] ? (T)c.p[0] : (x > (T)c.p[1] ? (T)c.p[1] : x));
+        else if constexpr (OP == MT_U_HARDSWISH || OP == MT_U_HARDSIGMOID) {
+            T t = x + (T)3;
+            t = t < (T)0 ? (T)0 : (t > (T)6 ? (T)6 : t);
+            if constexpr (OP == MT_U_HARDSWISH) return (T)(x * t / (T)6);
+            else return (T)(t / (T)6);
+        } else if constexpr (OP == MT_U_LOG_SIGMOID)
+            return (T)((x > 0 ? (T)0 : x) - (T)log1p((T)exp(x < 0 ? x : -x)));
+        else if constexpr (OP == MT_U_SOFTSHRINK) {
+            T l = (T)c.p[0];
+            return (T)((x >= -l && x <= l) ? (T)0 : (x > l ? x - l : x + l));
+        } else if constexpr (OP == MT_U_HARDSHRINK) {
+            T l = (T)c.p[0];
+            return (T)((x >= -l && x <= l) ? (T)0 : x);
+        } else if constexpr (OP == MT_U_THRESHOLD) return (T)(x <= (T)c.p[0] ? (T)c.p[1] : x);
         else if constexpr (OP == MT_U_BITWISE_NOT) {
             if constexpr (std::is_same<T, bool>::value) return (bool)!x;
             else return (T)~x;

@@ -21,6 +21,14 @@ PUBLIC = sorted(n for n in OPS if not n.startswith("_"))  # _trigamma is interna
 # the internal ops and what they are in torch: digamma's derivative, F.gelu and gelu's derivative
 PRIVATE = {"_trigamma": lambda lib, x: lib.polygamma(1, x), "_gelu": lambda lib, x: lib.nn.functional.gelu(x),
            "_gelu_grad": lambda lib, x: lib.ops.aten.gelu_backward(lib.ones_like(x), x)}
+# the activations (MT_ACTIVATION_OPS) with their default parameters, against torch's functionals
+# (tests/test_activation_ops.py checks the parameters, the in-place forms and double backward)
+_TF = lambda name, *a: (lambda lib, x: getattr(lib.nn.functional, name)(x, *a))  # noqa: E731
+PRIVATE.update({"_leaky_relu": _TF("leaky_relu"), "_elu": _TF("elu"), "_celu": _TF("celu"), "_silu": _TF("silu"),
+                "_mish": _TF("mish"), "_softplus": _TF("softplus"), "_hardtanh": _TF("hardtanh"),
+                "_hardswish": _TF("hardswish"), "_hardsigmoid": _TF("hardsigmoid"), "_log_sigmoid": _TF("logsigmoid"),
+                "_softshrink": _TF("softshrink"), "_hardshrink": _TF("hardshrink"),
+                "_threshold": _TF("threshold", 0.0, 0.0)})
 
 # name: domain of the float inputs (per operand for binary ops), integer domain, extra call
 # arguments (each a (args, kwargs) pair), and where needed a gradcheck domain away from kinks.
@@ -39,6 +47,11 @@ ENTRIES = {
     "logit": {"dom": (0.05, 0.95), "args": [((), {}), ((), {"eps": 0.2})], "grad": (0.25, 0.75)},
     "nan_to_num": {"args": [((), {}), ((), {"nan": 1.5, "posinf": 7.0, "neginf": -3.0})]},
     "bitwise_not": {},
+    # the activations: gradcheck away from the kinks (0, +-1, +-3, +-lambd)
+    "_leaky_relu": {"grad": (0.2, 2)}, "_elu": {"grad": (-2, -0.2)}, "_celu": {"grad": (-2, -0.2)}, "_silu": {},
+    "_mish": {}, "_softplus": {}, "_hardtanh": {"grad": (-0.9, 0.9)}, "_hardswish": {"grad": (-2.9, 2.9)},
+    "_hardsigmoid": {"grad": (-2.9, 2.9)}, "_log_sigmoid": {}, "_softshrink": {"grad": (0.6, 2)},
+    "_hardshrink": {"grad": (0.6, 2)}, "_threshold": {"grad": (0.2, 2)},
     # binary
     "add": {}, "sub": {}, "mul": {}, "div": {"dom": ((-3, 3), (0.5, 3))},
     "floor_divide": {"dom": ((-3, 3), (0.5, 3)), "int": ((-9, 9), (1, 5))},

@@ -89,6 +89,68 @@ static mt_tensor *xlogy_grad_self(mt_tensor *g, mt_tensor *a, mt_tensor *b) {
     return zero_where(AND(BS_(EQ, a, 0.0), BS_(LE, b, 0.0)), B_(XLOGY, g, b));
 }
 
+/* the activations' derivatives (torch's *_backward kernels, written with recorded ops) */
+#define UP_(OP, t, ...) P(mt_unary_p(MT_U_##OP, t, (const double[4]){__VA_ARGS__}, 4, false))
+static mt_tensor *leaky_relu_grad(mt_tensor *g, mt_tensor *x, const double *prm) { /* x > 0 ? g : g * slope */
+    return WHERE(BS_(GT, x, 0.0), g, MULS(g, prm[0]));
+}
+static mt_tensor *leaky_relu_result_grad(mt_tensor *g, mt_tensor *y, const double *prm) {
+    if (prm[0] < 0) /* the result's sign no longer tells the input's */
+        return mt_error(MT_ERR_RUNTIME, "In-place leakyReLu backward calculation is triggered with a negative slope which is "
+                                        "not supported. This is caused by calling in-place forward function with a negative "
+                                        "slope, please call out-of-place version instead. File an issue at "
+                                        "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
+                                        "backward calculation with negative slope");
+    return leaky_relu_grad(g, y, prm);
+}
+/* prm {alpha, scale, input_scale, backward input_scale}: x > 0 ? g * scale : g * is * alpha * scale * exp(x * is)
+   (NaN takes the second, as torch's vectorised kernel); the exponent reads min(x, 0), so that an overflow on the
+   unselected side cannot meet a zero in double backward */
+static mt_tensor *elu_grad(mt_tensor *g, mt_tensor *x, const double *prm) {
+    mt_scalar zero = mt_sf(0.0);
+    mt_tensor *neg = P(mt_clamp(x, NULL, &zero, false));
+    mt_tensor *e = U_(EXP, MULS(neg, prm[3]));
+    return WHERE(BS_(GT, x, 0.0), MULS(g, prm[1]), MULS(MUL(g, e), prm[3] * prm[0] * prm[1]));
+}
+static mt_tensor *elu_result_grad(mt_tensor *g, mt_tensor *y, const double *prm) { /* y > 0 ? g scale : g is (y + alpha scale) */
+    if (prm[0] < 0)
+        return mt_error(MT_ERR_RUNTIME, "In-place elu backward calculation is triggered with a negative slope which is not "
+                                        "supported. This is caused by calling in-place forward function with a negative "
+                                        "slope, please call out-of-place version instead.");
+    return WHERE(BS_(GT, y, 0.0), MULS(g, prm[1]), MULS(MUL(g, ADDS(y, prm[0] * prm[1])), prm[3]));
+}
+static mt_tensor *silu_grad(mt_tensor *g, mt_tensor *x) { /* s (1 + x (1 - s)), s = sigmoid(x) */
+    mt_tensor *s = U_(SIGMOID, x);
+    return MUL(g, MUL(s, ADDS(MUL(x, RSUBS(1.0, s)), 1.0)));
+}
+static mt_tensor *mish_grad(mt_tensor *g, mt_tensor *x) { /* t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x)) */
+    mt_tensor *t = U_(TANH, UP_(SOFTPLUS, x, 1.0, 20.0, 0, 0));
+    return MUL(g, ADD(t, MUL(MUL(x, U_(SIGMOID, x)), RSUBS(1.0, MUL(t, t)))));
+}
+static mt_tensor *softplus_grad(mt_tensor *g, mt_tensor *x, const double *prm) { /* bx > threshold ? g : g sigmoid(bx) */
+    mt_tensor *bx = MULS(x, prm[0]);
+    return WHERE(BS_(GT, bx, prm[1]), g, MUL(g, U_(SIGMOID, bx)));
+}
+/* The masks below are those of torch's vectorised kernels, which the scalar tails of its loops do not all share:
+   NaN gets 0 from hardtanh and the shrinks. */
+static mt_tensor *masked_g(mt_tensor *mask, mt_tensor *g) { return WHERE(mask, g, P(mt_full_like(g, 0.0))); }
+static mt_tensor *hardtanh_grad(mt_tensor *g, mt_tensor *x, const double *prm) { /* g strictly inside (min, max) */
+    return masked_g(AND(BS_(GT, x, prm[0]), BS_(LT, x, prm[1])), g);
+}
+static mt_tensor *hardswish_grad(mt_tensor *g, mt_tensor *x) { /* x <= -3: 0; x >= 3: g; else (and NaN) g (x / 3 + 1/2) */
+    mt_tensor *mid = WHERE(BS_(GE, x, 3.0), g, MUL(g, ADDS(BS_(DIV, x, 3.0), 0.5)));
+    return zero_where(BS_(LE, x, -3.0), mid);
+}
+static mt_tensor *hardsigmoid_grad(mt_tensor *g, mt_tensor *x) { /* g / 6 strictly inside (-3, 3), with torch's 1.0f / 6 */
+    mt_tensor *inside = AND(BS_(GT, x, -3.0), BS_(LT, x, 3.0));
+    mt_tensor *r = MULS(g, (double)(1.0f / 6.0f));
+    return masked_g(inside, r);
+}
+static mt_tensor *shrink_grad(mt_tensor *g, mt_tensor *x, const double *prm) { /* g outside [-lambd, lambd] */
+    return masked_g(OR(BS_(LT, x, -prm[0]), BS_(GT, x, prm[0])), g);
+}
+static mt_tensor *threshold_grad(mt_tensor *g, mt_tensor *x, const double *prm) { return zero_where(BS_(LE, x, prm[0]), g); }
+
 /* ---- the declarations as data ---- */
 #define DECL_U(ID, name, kind, saves, var, node, deriv) \
     {#name, node, NULL, NULL, #deriv, MT_K_##kind, MT_V_##var, MT_S_##saves},
@@ -132,13 +194,39 @@ static mt_node_vt unary_vts[MT_NUM_UNARY] = {
 #undef VT_U
 };
 
-static void unary_record(int op, mt_tensor *a, mt_tensor *out, const double *prm, int nprm) {
-    if (!unary_vts[op].name) return;
-    mt_node *n = mt_autograd_record(&unary_vts[op], out, 1, &a);
+/* the in-place forms with a node of their own (MT_UNARY_RESULT_NODES) */
+static int unary_result_backward(mt_node *n, mt_tensor **go, mt_tensor **gi) {
+    mt_tensor *g = go[0], *r = NULL, *x = mt_node_saved(n, 0);
+    const double *prm = n->fargs;
+    if (!x) return -1;
+    switch ((int)n->iargs[0]) {
+#define CASE_R(ID, node, saves, deriv) case MT_U_##ID: r = deriv; break;
+        MT_UNARY_RESULT_NODES(CASE_R)
+#undef CASE_R
+    default: mt_error(MT_ERR_RUNTIME, "unary backward: unknown in-place op %d", (int)n->iargs[0]); return -1;
+    }
+    gi[0] = mt_incref(r);
+    return r ? 0 : -1;
+}
+static const int8_t unary_result_saves[MT_NUM_UNARY] = {
+#define SV_R(ID, node, saves, deriv) [MT_U_##ID] = MT_S_##saves,
+    MT_UNARY_RESULT_NODES(SV_R)
+#undef SV_R
+};
+static mt_node_vt unary_result_vts[MT_NUM_UNARY] = {
+#define VT_R(ID, node, saves, deriv) [MT_U_##ID] = {node, unary_result_backward, NULL, true},
+    MT_UNARY_RESULT_NODES(VT_R)
+#undef VT_R
+};
+
+static void unary_record(int op, mt_tensor *a, mt_tensor *out, const double *prm, int nprm, bool inplace) {
+    mt_node_vt *vt = inplace && unary_result_vts[op].name ? &unary_result_vts[op] : &unary_vts[op];
+    if (!vt->name) return;
+    mt_node *n = mt_autograd_record(vt, out, 1, &a);
     if (!n) return;
     n->iargs[0] = op;
     for (int i = 0; i < nprm && i < 4; i++) n->fargs[i] = prm[i];
-    int sv = mt_unary_decls[op].saves;
+    int sv = vt == &unary_vts[op] ? mt_unary_decls[op].saves : unary_result_saves[op];
     if (sv != MT_S_NONE) mt_node_save(n, 0, sv == MT_S_IN ? a : out, sv == MT_S_OUT);
 }
 
@@ -161,6 +249,10 @@ static int unary_compute_dtype(int op, const mt_tensor *a, bool *identity) {
         }
         if (d == MT_BOOL && op == MT_U_RELU) { /* PyTorch's own message for this one */
             mt_error(MT_ERR_RUNTIME, "Boolean inputs not supported for relu");
+            return -1;
+        }
+        if (d == MT_BOOL && op == MT_U_HARDTANH) {
+            mt_error(MT_ERR_RUNTIME, "Bool inputs not supported for hardtanh");
             return -1;
         }
         if (d == MT_BOOL) break;
@@ -197,7 +289,7 @@ static mt_tensor *unary_impl(int op, mt_tensor *a, const double *prm, int nprm, 
     }
     mt_decref(in);
     if (!out) return NULL;
-    unary_record(op, a, out, prm, nprm);
+    unary_record(op, a, out, prm, nprm, self != NULL);
     return out;
 }
 
@@ -254,7 +346,7 @@ mt_tensor *mt_clamp(mt_tensor *a, const mt_scalar *lo, const mt_scalar *hi, bool
         mt_fill_(out, mt_sf(NAN)) < 0) { mt_decref(out); out = NULL; }
     mt_decref(in);
     if (!out) return NULL;
-    unary_record(MT_U_CLAMP, a, out, params, 4);
+    unary_record(MT_U_CLAMP, a, out, params, 4, false);
     if (inplace) return mt_commit_inplace(a, out);
     return out;
 }

@@ -360,6 +360,60 @@ UNARY_LOOP(clamp_f64, double, double, CLAMP_E(double))
 UNARY_LOOP(clamp_i32, int32_t, int32_t, CLAMP_E(int32_t))
 UNARY_LOOP(clamp_i64, int64_t, int64_t, CLAMP_E(int64_t))
 
+/* ---------------- the nn.functional activations (MT_ACTIVATION_OPS) ----------------
+ * ATen's CPU formulas (native/cpu/Activation.cpp), in the tensor's dtype with the parameters cast to it as
+ * ATen's kernels cast their Scalars; comparisons are written so that NaN propagates as in ATen. P0..P3: the
+ * op's parameters in T (zeros when the op was reached without them). */
+static const double no_params[4] = {0, 0, 0, 0};
+#define ACT_LOOP(NAME, T, CLONES, EXPR)                                                  \
+    CLONES static void NAME(char **d, const int64_t *s, int64_t n, void *ctx_) {         \
+        const double *prm = ((ew_ctx *)ctx_)->params;                                    \
+        if (!prm) prm = no_params;                                                       \
+        const T P0 = (T)prm[0], P1 = (T)prm[1], P2 = (T)prm[2], P3 = (T)prm[3];          \
+        (void)P0; (void)P1; (void)P2; (void)P3;                                          \
+        if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                    \
+            T *restrict o = (T *)d[0];                                                   \
+            const T *restrict in = (const T *)d[1];                                      \
+            _Pragma("omp simd")                                                          \
+            for (int64_t i = 0; i < n; i++) { T x = in[i]; o[i] = (EXPR); }              \
+        } else {                                                                         \
+            for (int64_t i = 0; i < n; i++) {                                            \
+                T x = *(const T *)(d[1] + i * s[1]);                                     \
+                *(T *)(d[0] + i * s[0]) = (EXPR);                                        \
+            }                                                                            \
+        }                                                                                \
+    }
+/* vectorised (arithmetic and vecmath.h only) / scalar libm calls, for both float dtypes */
+#define ACT_VEC(NAME, E) ACT_LOOP(NAME##_f32, float, MT_CLONES, E) ACT_LOOP(NAME##_f64, double, , E)
+#define ACT_F(NAME, EF, ED) ACT_LOOP(NAME##_f32, float, , EF) ACT_LOOP(NAME##_f64, double, , ED)
+ACT_VEC(_leaky_relu, x > 0 ? x : x * P0)
+/* x < 0 ? expm1(x * input_scale) * alpha * scale : x * scale: +-0 keep their sign with any alpha, as torch's
+   (its backward takes the negative side at 0) */
+#define ELU_E(EXPM1) (x < 0 ? EXPM1(x * P2) * (P0 * P1) : x * P1)
+ACT_F(_elu, ELU_E(expm1f), ELU_E(expm1))
+ACT_F(_celu, ELU_E(expm1f), ELU_E(expm1))
+ACT_LOOP(_silu_f32, float, MT_CLONES, x * sigmoid_vec_f32(x))
+ACT_LOOP(_silu_f64, double, , x / (1.0 + exp(-x)))
+ACT_F(_mish, x * tanhf(log1pf(expf(x))), x * tanh(log1p(exp(x))))
+/* beta x > threshold ? x : log1p(exp(beta x)) / beta */
+ACT_F(_softplus, x * P0 > P1 ? x : log1pf(expf(x * P0)) / P0, x * P0 > P1 ? x : log1p(exp(x * P0)) / P0)
+/* clamp to [min_val, max_val]; NaN stays NaN */
+ACT_VEC(_hardtanh, x < P0 ? P0 : (x > P1 ? P1 : x))
+ACT_LOOP(_hardtanh_i32, int32_t, MT_CLONES, x < P0 ? P0 : (x > P1 ? P1 : x))
+ACT_LOOP(_hardtanh_i64, int64_t, MT_CLONES, x < P0 ? P0 : (x > P1 ? P1 : x))
+/* x min(max(x + 3, 0), 6) / 6 and min(max(x + 3, 0), 6) / 6, NaN propagating through the max and min */
+#define RELU6_OF(t) ((t) < 0 ? 0 : ((t) > 6 ? 6 : (t)))
+ACT_VEC(_hardswish, x * RELU6_OF(x + 3) / 6)
+ACT_VEC(_hardsigmoid, RELU6_OF(x + 3) / 6)
+/* min(x, 0) - log1p(exp(-|x|)) */
+ACT_F(_log_sigmoid, (x > 0 ? 0 : x) - log1pf(expf(-fabsf(x))), (x > 0 ? 0 : x) - log1p(exp(-fabs(x))))
+/* +0 on [-lambd, lambd] (torch's vectorised kernel; its scalar tail gives x * 0), NaN stays NaN */
+ACT_VEC(_softshrink, (x >= -P0 && x <= P0) ? 0 : (x > P0 ? x - P0 : x + P0))
+ACT_VEC(_hardshrink, (x >= -P0 && x <= P0) ? 0 : x)
+ACT_VEC(_threshold, x <= P0 ? P1 : x)
+ACT_LOOP(_threshold_i32, int32_t, MT_CLONES, x <= P0 ? P1 : x)
+ACT_LOOP(_threshold_i64, int64_t, MT_CLONES, x <= P0 ? P1 : x)
+
 /* unary_loops[op][dtype], by the op's kind; NULL = not defined for that dtype (the op layer
    promotes first, or takes the identity) */
 #define UROW_FLOAT(name) {NULL, NULL, NULL, name##_f32, name##_f64}

@@ -55,6 +55,7 @@ enum { MT_V_F = 1, MT_V_M = 2, MT_V_I = 4, MT_V_S = 8, MT_V_C = 16 };
 #define MT_V_FMS (MT_V_F | MT_V_M | MT_V_S)
 #define MT_V_FMIC (MT_V_F | MT_V_M | MT_V_I | MT_V_C)
 #define MT_V_FMISC (MT_V_F | MT_V_M | MT_V_I | MT_V_S | MT_V_C)
+#define MT_V_MIC (MT_V_M | MT_V_I | MT_V_C)
 #define MT_V_NONE 0
 
 /* saves / uses */
@@ -119,7 +120,42 @@ enum { U_0 = 0, U_A = 1, U_B = 2, U_Y = 4 };
        own is phi(x) (2 - x^2), so double backward is recorded too */                                            \
     U(GELU, _gelu, FLOATONLY, IN, M, "GeluBackward0", MUL(g, U_(GELU_GRAD, x)))                                  \
     U(GELU_GRAD, _gelu_grad, FLOATONLY, IN, M, "GeluBackwardBackward0",                                          \
-      MUL(g, MUL(MULS(U_(EXP, MULS(MUL(x, x), -0.5)), 0.3989422804014327), RSUBS(2.0, MUL(x, x)))))
+      MUL(g, MUL(MULS(U_(EXP, MULS(MUL(x, x), -0.5)), 0.3989422804014327), RSUBS(2.0, MUL(x, x)))))            \
+    MT_ACTIVATION_OPS(U)
+
+/* The nn.functional activations, one kernel each (minitorch/nn/_functional_*.py call them; their Python
+ * bindings in python/methods.c take the parameters positionally, defaulting as torch's functionals). Their
+ * formulas, kinks and NaN handling are ATen's (native/cpu/Activation.cpp, derivatives.yaml); the derivatives
+ * are helpers of elementwise.c written with recorded ops, so double backward works. */
+#define MT_ACTIVATION_OPS(U)                                                                                     \
+    /* prm: {negative_slope} */                                                                                  \
+    U(LEAKY_RELU, _leaky_relu, FLOATONLY, IN, MIC, "LeakyReluBackward0", leaky_relu_grad(g, x, prm))             \
+    /* prm: {alpha, scale, input_scale, the backward's input_scale}; selu is elu with its constants */           \
+    U(ELU, _elu, FLOATONLY, IN, MIC, "EluBackward0", elu_grad(g, x, prm))                                        \
+    /* elu(x, alpha, 1, 1 / alpha), whose backward takes input_scale = 1 / float(alpha), as torch's */           \
+    U(CELU, _celu, FLOATONLY, IN, MIC, "CeluBackward0", elu_grad(g, x, prm))                                     \
+    U(SILU, _silu, FLOATONLY, IN, MIC, "SiluBackward0", silu_grad(g, x))                                         \
+    U(MISH, _mish, FLOATONLY, IN, MIC, "MishBackward0", mish_grad(g, x))                                         \
+    /* prm: {beta, threshold} */                                                                                 \
+    U(SOFTPLUS, _softplus, FLOATONLY, IN, MIC, "SoftplusBackward0", softplus_grad(g, x, prm))                    \
+    /* prm: {min_val, max_val}, truncated on integer tensors (torch clamps them); bool raises as torch */        \
+    U(HARDTANH, _hardtanh, SAME, IN, MIC, "HardtanhBackward0", hardtanh_grad(g, x, prm))                         \
+    U(HARDSWISH, _hardswish, FLOATONLY, IN, MIC, "HardswishBackward0", hardswish_grad(g, x))                     \
+    U(HARDSIGMOID, _hardsigmoid, FLOATONLY, IN, MIC, "HardsigmoidBackward0", hardsigmoid_grad(g, x))             \
+    U(LOG_SIGMOID, _log_sigmoid, FLOATONLY, IN, MIC, "LogSigmoidBackward0", MUL(g, U_(SIGMOID, NEG(x))))         \
+    /* prm: {lambd} */                                                                                           \
+    U(SOFTSHRINK, _softshrink, FLOATONLY, IN, MIC, "SoftshrinkBackward0", shrink_grad(g, x, prm))                \
+    U(HARDSHRINK, _hardshrink, FLOATONLY, IN, MIC, "HardshrinkBackward0", shrink_grad(g, x, prm))                \
+    /* prm: {threshold, value}, cast to the tensor's dtype as torch's (an integer tensor truncates them) */      \
+    U(THRESHOLD, _threshold, SAME, IN, MIC, "ThresholdBackward0", threshold_grad(g, x, prm))
+
+/* In-place forms with a node of their own in torch (leaky_relu_, elu_, celu_ read the result; threshold_ the
+ * input, as the out-of-place node): R(ID, node, SAVES, derivative), `x` being what SAVES names. */
+#define MT_UNARY_RESULT_NODES(R)                                                                                 \
+    R(LEAKY_RELU, "LeakyReluBackward1", OUT, leaky_relu_result_grad(g, x, prm))                                  \
+    R(ELU, "EluBackward1", OUT, elu_result_grad(g, x, prm))                                                      \
+    R(CELU, "CeluBackward1", OUT, elu_result_grad(g, x, prm))                                                    \
+    R(THRESHOLD, "ThresholdBackward1", IN, threshold_grad(g, x, prm))
 
 #define MT_BINARY_OPS(B)                                                                                         \
     B(ADD, add, ARITH, U_0, U_0, FMISC, "AddBackward0", "AddBackward0", "AddBackward0", IDENT, IDENT)            \

@@ -90,6 +90,38 @@ static PyObject *nan_to_num_impl(PyObject *self, PyObject *args, PyObject *kw, b
 static PyObject *m_nan_to_num(PyObject *s, PyObject *a, PyObject *k) { return nan_to_num_impl(s, a, k, false); }
 static PyObject *m_nan_to_num_(PyObject *s, PyObject *a, PyObject *k) { return nan_to_num_impl(s, a, k, true); }
 
+/* the activations (MT_ACTIVATION_OPS): their parameters positionally, each a number, defaulting as torch's
+   functionals do; minitorch/nn/_functional_*.py pass them all */
+static PyObject *act_impl(int op, int nmax, const double *dflt, PyObject *self, PyObject *args, bool inplace) {
+    Py_ssize_t na = PyTuple_GET_SIZE(args);
+    if (na > nmax) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %d arguments (%zd given)", mt_unary_decls[op].name, nmax, na);
+        return NULL;
+    }
+    double prm[4] = {dflt[0], dflt[1], dflt[2], dflt[3]};
+    for (Py_ssize_t i = 0; i < na; i++)
+        if ((prm[i] = PyFloat_AsDouble(PyTuple_GET_ITEM(args, i))) == -1 && PyErr_Occurred()) return NULL;
+    return mt_py_wrap(mt_unary_p(op, SELF, prm, 4, inplace));
+}
+#define ACT(name, OP, N, ...)                                                                                   \
+    static const double dflt_##name[4] = {__VA_ARGS__};                                                         \
+    static PyObject *m_##name(PyObject *s, PyObject *a) { return act_impl(MT_U_##OP, N, dflt_##name, s, a, false); } \
+    static PyObject *m_##name##_(PyObject *s, PyObject *a) { return act_impl(MT_U_##OP, N, dflt_##name, s, a, true); }
+ACT(_leaky_relu, LEAKY_RELU, 1, 0.01)
+ACT(_elu, ELU, 4, 1.0, 1.0, 1.0, 1.0)
+ACT(_celu, CELU, 4, 1.0, 1.0, 1.0, 1.0)
+ACT(_silu, SILU, 0, 0)
+ACT(_mish, MISH, 0, 0)
+ACT(_softplus, SOFTPLUS, 2, 1.0, 20.0)
+ACT(_hardtanh, HARDTANH, 2, -1.0, 1.0)
+ACT(_hardswish, HARDSWISH, 0, 0)
+ACT(_hardsigmoid, HARDSIGMOID, 0, 0)
+ACT(_log_sigmoid, LOG_SIGMOID, 0, 0)
+ACT(_softshrink, SOFTSHRINK, 1, 0.5)
+ACT(_hardshrink, HARDSHRINK, 1, 0.5)
+ACT(_threshold, THRESHOLD, 2, 0.0, 0.0)
+#undef ACT
+
 /* ---------------- binary ---------------- */
 static PyObject *binary_any(int op, PyObject *self, PyObject *other, bool inplace) {
     if (PyTensor_Check(other)) return mt_py_wrap(inplace ? mt_binary_(op, SELF, T(other), NULL) : mt_binary(op, SELF, T(other)));
@@ -980,6 +1012,10 @@ static PyObject *m_backward(PyObject *self, PyObject *args, PyObject *kw) {
 /* the hand-written methods; mt_py_build_methods adds the declared elementwise ops */
 static PyMethodDef hand_methods[] = {
     V(clamp) V(clamp_) V(logit) V(logit_) V(nan_to_num) V(nan_to_num_)
+    A(_leaky_relu) A(_leaky_relu_) A(_elu) A(_elu_) A(_celu) A(_celu_) A(_silu) A(_silu_) A(_mish) A(_mish_)
+    A(_softplus) A(_softplus_) A(_hardtanh) A(_hardtanh_) A(_hardswish) A(_hardswish_) A(_hardsigmoid) A(_hardsigmoid_)
+    A(_log_sigmoid) A(_log_sigmoid_) A(_softshrink) A(_softshrink_) A(_hardshrink) A(_hardshrink_) A(_threshold)
+    A(_threshold_)
     {"clip", KW m_clamp, METH_VARARGS | METH_KEYWORDS, NULL}, {"clip_", KW m_clamp_, METH_VARARGS | METH_KEYWORDS, NULL},
     V(add) V(add_) V(sub) V(sub_) V(div) V(div_)
     {"subtract", KW m_sub, METH_VARARGS | METH_KEYWORDS, NULL}, {"divide", KW m_div, METH_VARARGS | METH_KEYWORDS, NULL},

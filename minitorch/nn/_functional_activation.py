@@ -1,11 +1,9 @@
 """nn.functional for the other activations (ELU family, hard* family, shrinks, softplus, mish, GLU, PReLU,
 RReLU, threshold, ...) and the channel-wise / alpha dropouts.
 
-Every function is composed from core ops, which carry their own derivatives, so gradients come for free.
-The compositions follow PyTorch's kernels, including which side of a kink a point such as x == 0 or
-x == threshold belongs to (the branch chosen by `where` is the one whose derivative autograd takes), and
-never evaluate a branch that overflows where it is not selected (its zero gradient would meet an inf and
-give NaN): such a branch reads its input through a clamp or a `where` first.
+The pointwise activations are declared elementwise ops (csrc/ops/elementwise_ops.h, MT_ACTIVATION_OPS): one
+kernel each, torch's node, formulas, kinks (which side of x == 0 or x == threshold a point belongs to) and
+in-place nodes. The rest (prelu, rrelu, glu, ...) are composed from core ops, whose derivatives they inherit.
 """
 import math
 import struct
@@ -14,7 +12,7 @@ import warnings
 from .. import _C
 from .._C import where
 from .._creation import rand, zeros_like
-from .._types import SCALAR_TYPE_NAMES
+from .._types import SCALAR_TYPE_NAMES, bool_ as _bool, uint8 as _uint8
 from ..autograd.grad_mode import no_grad
 from ._functional_layers import _floating_only, _softmax_dim, leaky_relu
 
@@ -28,24 +26,13 @@ __all__ = [
 # SELU's constants (Klambauer et al. 2017), as in ATen
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-# PyTorch's hardsigmoid backward multiplies by the float constant 1.0f / 6.0f, for every dtype
-_ONE_SIXTH_F32 = 0.1666666716337204
 
 
 def _inplace(input, out_fn):
-    """input.copy_(out_fn(input)): the in-place form. When autograd records the op, the composite reads a clone
-    of input, so the values its backward saved are not the ones copy_ overwrites (PyTorch's in-place kernels
-    save the result instead)."""
+    """input.copy_(out_fn(input)): the in-place form of a composite (rrelu). When autograd records the op, the
+    composite reads a clone of input, so the values its backward saved are not the ones copy_ overwrites."""
     src = input.clone() if (input.requires_grad and _C.is_grad_enabled()) else input
     return input.copy_(out_fn(src))
-
-
-def _with_grad(value, surrogate):
-    """value in the forward, d(surrogate) in the backward (for kernels whose backward constants differ from the
-    forward's, like hardsigmoid's float 1/6)."""
-    if not surrogate.requires_grad:
-        return value
-    return value.detach() + (surrogate - surrogate.detach())
 
 
 def _fmt(v):
@@ -53,37 +40,57 @@ def _fmt(v):
     return f"{v:g}"
 
 
+# Each activation below is one declared elementwise op (csrc/ops/elementwise_ops.h, MT_ACTIVATION_OPS): one
+# kernel, torch's node, its kinks and NaN handling; the Python side keeps torch's argument checks and messages.
+
+_INT_RANGE = {1: (-2 ** 7, 2 ** 7), 2: (-2 ** 15, 2 ** 15), 4: (-2 ** 31, 2 ** 31), 8: (-2 ** 63, 2 ** 63)}
+_C_INT_NAMES = {1: "int8_t", 2: "int16_t", 4: "int32_t", 8: "int64_t"}
+
+
+def _int_param(v, dtype):
+    """A parameter as an integer kernel takes it (truncated; torch's Scalar.to<int>() overflow error)."""
+    if dtype == _uint8:
+        lo, hi, cname = -256, 256, "uint8_t"
+    else:
+        lo, hi = _INT_RANGE[dtype.itemsize]
+        cname = _C_INT_NAMES[dtype.itemsize]
+    if v != v or not lo <= v < hi:
+        raise RuntimeError(f"value cannot be converted to type {cname} without overflow")
+    return int(v)
+
+
 # ---------------------------------------------------------------- threshold, hardtanh, relu6
-def _threshold_out(input, threshold, value):
+def _threshold_check(input, threshold, value):
+    if input.dtype == _bool:
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
     if not input.dtype.is_floating_point:
-        value = int(value)
-    # x <= threshold ? value : x  (NaN stays NaN)
-    return where(input <= threshold, value, input)
+        return _int_param(threshold, input.dtype), _int_param(value, input.dtype)
+    return threshold, value
+
+
+def _threshold(input, th, value, inplace):
+    """x <= threshold ? value : x (NaN stays NaN)."""
+    th, value = _threshold_check(input, th, value)
+    return input._threshold_(th, value) if inplace else input._threshold(th, value)
 
 
 def threshold(input, threshold, value, inplace=False):
-    if inplace:
-        return threshold_(input, threshold, value)
-    return _threshold_out(input, threshold, value)
+    return _threshold(input, threshold, value, inplace)
 
 
 def threshold_(input, threshold, value):
-    return _inplace(input, lambda x: _threshold_out(x, threshold, value))
-
-
-def _hardtanh_out(input, min_val, max_val):
-    if not input.dtype.is_floating_point:   # integer tensors stay integer, bounds truncated like a C cast
-        return input.clamp(int(min_val), int(max_val))
-    # derivative 1 strictly inside (min_val, max_val), 0 at and beyond the ends (PyTorch's hardtanh_backward)
-    return where(input <= min_val, min_val, where(input >= max_val, max_val, input))
+    return _threshold(input, threshold, value, True)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    if inplace:
-        return _inplace(input, lambda x: _hardtanh_out(x, min_val, max_val))
-    return _hardtanh_out(input, min_val, max_val)
+    if not input.dtype.is_floating_point and input.dtype != _bool:  # integer tensors: the bounds truncated, as torch
+        if input.dtype == _uint8 and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        min_val, max_val = _int_param(min_val, input.dtype), _int_param(max_val, input.dtype)
+    # derivative 1 strictly inside (min_val, max_val), 0 at and beyond the ends (torch's hardtanh_backward)
+    return input._hardtanh_(min_val, max_val) if inplace else input._hardtanh(min_val, max_val)
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -95,74 +102,48 @@ def relu6(input, inplace=False):
 
 
 # ---------------------------------------------------------------- ELU family
-def _elu_out(input, alpha, scale, input_scale):
-    """x > 0 ? scale * x : alpha * scale * (exp(input_scale * x) - 1); x == 0 takes the negative branch."""
-    _floating_only(input, "elu_cpu")
-    neg = input.clamp(max=0.0)
-    if input_scale != 1.0:
-        neg = neg * input_scale
-    neg = neg.expm1()
-    negcoef = alpha * scale
-    if negcoef != 1.0:
-        neg = neg * negcoef
-    pos = input * scale if scale != 1.0 else input
-    return where(input > 0, pos, neg)
-
-
+# x > 0 ? scale * x : alpha * scale * (exp(input_scale * x) - 1); x == 0 takes the negative branch. The op's
+# fourth parameter is the input_scale its backward uses (celu's 1 / float(alpha), below).
 def elu(input, alpha=1.0, inplace=False):
     if inplace:
         return elu_(input, alpha)
-    return _elu_out(input, alpha, 1.0, 1.0)
+    _floating_only(input, "elu_cpu")
+    return input._elu(alpha, 1.0, 1.0, 1.0)
 
 
 def elu_(input, alpha=1.0):
     _floating_only(input, "elu_cpu")
-    return _inplace(input, lambda x: _elu_out(x, alpha, 1.0, 1.0))
+    return input._elu_(alpha, 1.0, 1.0, 1.0)
 
 
 def selu(input, inplace=False):
     if inplace:
         return selu_(input)
-    return _elu_out(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
+    _floating_only(input, "elu_cpu")
+    return input._elu(_SELU_ALPHA, _SELU_SCALE, 1.0, 1.0)
 
 
 def selu_(input):
     _floating_only(input, "elu_cpu")
-    return _inplace(input, lambda x: _elu_out(x, _SELU_ALPHA, _SELU_SCALE, 1.0))
+    return input._elu_(_SELU_ALPHA, _SELU_SCALE, 1.0, 1.0)
 
 
-def _celu_check(alpha):
+def _celu_params(input, alpha):
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-
-
-def _celu_out(input, alpha, inplace=False):
-    value = _elu_out(input, alpha, 1.0, 1.0 / alpha)
-    # PyTorch's celu backward takes input_scale = 1.0 / alpha.toFloat() (alpha rounded to float) while the
-    # forward uses the double 1 / alpha; the float64 gradient follows that backward: exp(x * b_scale) * alpha *
-    # b_scale out of place, (result + alpha) * b_scale for celu_ (whose backward reads the result)
-    b_scale = 1.0 / float(struct.unpack("f", struct.pack("f", alpha))[0])
-    if b_scale == 1.0 / alpha or input.dtype.itemsize != 8 or not value.requires_grad:
-        return value
-    if inplace:
-        r = b_scale * alpha
-        surrogate = where(input > 0, input, _elu_out(input.clamp(max=0.0), alpha, 1.0, 1.0 / alpha) * r)
-    else:
-        surrogate = _elu_out(input, alpha, 1.0, b_scale)
-    return _with_grad(value, surrogate)
+    _floating_only(input, "elu_cpu")
+    # torch's forward takes input_scale = 1 / alpha, its backward 1.0 / alpha.toFloat() (alpha rounded to float)
+    return alpha, 1.0, 1.0 / alpha, 1.0 / struct.unpack("f", struct.pack("f", alpha))[0]
 
 
 def celu(input, alpha=1.0, inplace=False):
     if inplace:
         return celu_(input, alpha)
-    _celu_check(alpha)
-    return _celu_out(input, alpha)
+    return input._celu(*_celu_params(input, alpha))
 
 
 def celu_(input, alpha=1.0):
-    _celu_check(alpha)
-    _floating_only(input, "elu_cpu")
-    return _inplace(input, lambda x: _celu_out(x, alpha, True))
+    return input._celu_(*_celu_params(input, alpha))
 
 
 # ---------------------------------------------------------------- PReLU, RReLU
@@ -238,76 +219,42 @@ def glu(input, dim=-1):
 
 
 # ---------------------------------------------------------------- softplus, logsigmoid, mish
-def _log1p_exp(x):
-    """log(1 + exp(x)) for any x, with derivative sigmoid(x) (1/2 at x == 0)."""
-    pos = x.clamp(min=0.0)
-    neg = x.clamp(max=0.0)
-    return where(x > 0, pos + (-pos).exp().log1p(), neg.exp().log1p())
-
-
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold."""
     _floating_only(input, "softplus_cpu")
-    bx = input * beta if beta != 1.0 else input
-    soft = bx.clamp(max=threshold).exp().log1p()
-    if beta != 1.0:
-        soft = soft / beta
-    return where(bx > threshold, input, soft)
+    return input._softplus(beta, threshold)
 
 
 def logsigmoid(input):
     """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), stable for any x."""
     _floating_only(input, "log_sigmoid_cpu")
-    neg = input.clamp(max=0.0)
-    pos = input.clamp(min=0.0)
-    return where(input < 0, neg - neg.exp().log1p(), -(-pos).exp().log1p())
-
-
-def _mish_out(input):
-    return input * _log1p_exp(input).tanh()
+    return input._log_sigmoid()
 
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
     _floating_only(input, "mish_cpu")
-    if inplace:
-        return _inplace(input, _mish_out)
-    return _mish_out(input)
+    return input._mish_() if inplace else input._mish()
 
 
 # ---------------------------------------------------------------- hard sigmoid / swish
-def _hardsigmoid_out(input):
-    _floating_only(input, "hardsigmoid_cpu")
-    value = (input + 3.0).clamp(0.0, 6.0) / 6.0
-    # derivative 1/6 strictly inside (-3, 3), 0 elsewhere
-    surrogate = where((input > -3.0) & (input < 3.0), input * _ONE_SIXTH_F32, 0.0)
-    return _with_grad(value, surrogate)
-
-
 def hardsigmoid(input, inplace=False):
-    if inplace:
-        _floating_only(input, "hardsigmoid_cpu")
-        return _inplace(input, _hardsigmoid_out)
-    return _hardsigmoid_out(input)
-
-
-def _hardswish_out(input):
-    _floating_only(input, "hardswish_cpu")
-    return where(input <= -3.0, 0.0, where(input < 3.0, input * (input + 3.0) / 6.0, input))
+    """relu6(x + 3) / 6; derivative 1/6 (torch's float 1.0f / 6) strictly inside (-3, 3)."""
+    _floating_only(input, "hardsigmoid_cpu")
+    return input._hardsigmoid_() if inplace else input._hardsigmoid()
 
 
 def hardswish(input, inplace=False):
-    if inplace:
-        _floating_only(input, "hardswish_cpu")
-        return _inplace(input, _hardswish_out)
-    return _hardswish_out(input)
+    """x * relu6(x + 3) / 6; derivative x / 3 + 1/2 on [-3, 3] (torch's kinks), 0 below, 1 above."""
+    _floating_only(input, "hardswish_cpu")
+    return input._hardswish_() if inplace else input._hardswish()
 
 
 # ---------------------------------------------------------------- shrinks, softsign
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
     _floating_only(input, "hardshrink_cpu")
-    return where((input >= -lambd) & (input <= lambd), 0.0, input)
+    return input._hardshrink(lambd)
 
 
 def softshrink(input, lambd=0.5):
@@ -317,7 +264,7 @@ def softshrink(input, lambd=0.5):
     if not 0 <= lambd <= big:
         raise RuntimeError(f"lambda must be in range [0, {_fmt(big)}] for input dtype "
                            f"{SCALAR_TYPE_NAMES[input.dtype]}, but found {_fmt(lambd)}")
-    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, input * 0))
+    return input._softshrink(lambd)
 
 
 def tanhshrink(input):

@@ -41,11 +41,9 @@ def relu_(input):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    # one kernel and torch's node (csrc/ops/elementwise_ops.h, MT_ACTIVATION_OPS), as the other activations
     _floating_only(input, "leaky_relu_cpu")
-    out = where(input > 0, input, input * negative_slope)
-    if inplace:
-        return input.copy_(out)
-    return out
+    return input._leaky_relu_(negative_slope) if inplace else input._leaky_relu(negative_slope)
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -62,8 +60,7 @@ def tanh(input):
 
 def silu(input, inplace=False):
     _floating_only(input, "silu_cpu")
-    out = input * input.sigmoid()
-    return input.copy_(out) if inplace else out
+    return input._silu_() if inplace else input._silu()
 
 
 def gelu(input, approximate="none"):

@@ -280,6 +280,29 @@ def _mish(g, out, x, inplace=False):
     return g.op("Mul", g.v(x), g.op("Tanh", g.op("Softplus", g.v(x))))
 
 
+# threshold and the shrinks are single ops in minitorch (not where-composites the tracer could follow)
+@_reg("F.threshold")
+def _threshold(g, out, x, threshold, value, inplace=False):
+    if inplace:
+        _inplace_check(g, x, "threshold_")
+    x = g.v(x)
+    dt = g.dtype(x)
+    th = g.scalar(threshold, dt)
+    # x <= threshold, false for NaN (which stays NaN, as torch); before opset 12, not(x > threshold)
+    le = g.op("LessOrEqual", x, th) if g.opset >= 12 else g.op("Not", g.op("Greater", x, th))
+    return g.op("Where", le, g.scalar(value, dt), x)
+
+
+@_reg("F.hardshrink")
+def _hardshrink(g, out, x, lambd=0.5):
+    return g.op("Shrink", g.v(x), bias=0.0, lambd=float(lambd))
+
+
+@_reg("F.softshrink")
+def _softshrink(g, out, x, lambd=0.5):
+    return g.op("Shrink", g.v(x), bias=float(lambd), lambd=float(lambd))
+
+
 @_reg("F.prelu")
 def _prelu(g, out, x, weight):
     w = g.v(weight)

@@ -1134,13 +1134,19 @@ def is_narrow_case(seed, index, share=None):
     return bool(r.random() < share)
 
 
+def internal_only(op):
+    """Manifest ops with no torch method to compare with: F.gelu's internals _gelu / _gelu_grad (tests/test_op_table.py
+    checks them against torch's gelu and gelu_backward) and the nn.functional activations, hand-bound internals with
+    parameters (MT_ACTIVATION_OPS: tests/test_op_table.py and tests/test_activation_ops.py check them)."""
+    name = op["name"]
+    return name in ("_gelu", "_gelu_grad") or (name.startswith("_") and "C" in op["variants"])
+
+
 def make_case(manifest, seed, index, family=None, narrow=None):
     """The case for (seed, index); `manifest` is minitorch._C._ops (a sequence of dicts)."""
     narrow = is_narrow_case(seed, index) if narrow is None else narrow
     g = Gen(seed, index, narrow)
-    # (F.gelu's internals _gelu / _gelu_grad have no torch method to compare with: tests/test_op_table.py checks
-    # them against torch's gelu and gelu_backward)
-    unary = [o for o in manifest if o["arity"] == 1 and o["name"] not in ("_gelu", "_gelu_grad")]
+    unary = [o for o in manifest if o["arity"] == 1 and not internal_only(o)]
     binary = [o for o in manifest if o["arity"] == 2]
     names = [f[0] for f in FAMILIES]
     fam = family or g.pick(names, [f[2] for f in FAMILIES])
