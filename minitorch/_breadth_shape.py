@@ -417,7 +417,7 @@ def argwhere(input):
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """The distinct values (dim None: of the flattened input; else the distinct slices along dim), in ascending
     order (torch sorts on the CPU even with sorted=False), with the inverse indices and counts when asked."""
-    from ._creation import tensor
+    from ._composites import _unique_result
     a = _np(input)
     if dim is None:
         # equal_nan=False: torch keeps every NaN as a value of its own
@@ -437,13 +437,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         else:
             vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, axis=d, equal_nan=False)
             inv = inv.reshape(-1)
-    out = tensor(np.ascontiguousarray(vals), dtype=input.dtype, device=input.device)
-    res = [out]
-    if return_inverse:
-        res.append(tensor(np.asarray(inv, np.int64), dtype=int64, device=input.device))
-    if return_counts:
-        res.append(tensor(np.asarray(counts, np.int64), dtype=int64, device=input.device))
-    return res[0] if len(res) == 1 else tuple(res)
+    return _unique_result(input, vals, inv, counts, return_inverse, return_counts)
 
 
 def unravel_index(indices, shape):

@@ -514,6 +514,13 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
         inv = np.cumsum(keep) - 1
     starts = np.nonzero(keep)[0]
     counts = np.diff(np.append(starts, len(keep)))
+    return _unique_result(input, vals, inv, counts, return_inverse, return_counts)
+
+
+def _unique_result(input, vals, inv, counts, return_inverse, return_counts):
+    """unique's and unique_consecutive's return: the values (NumPy arrays as input's dtype and device), then the
+    inverse indices and the counts as int64 where asked"""
+    from ._creation import tensor
     out = tensor(np.ascontiguousarray(vals), dtype=input.dtype, device=input.device)
     res = [out]
     if return_inverse:

@@ -281,20 +281,23 @@ UFLOAT(sqrt, sqrtf(x), sqrt(x))
 UFLOAT(rsqrt, 1.0f / sqrtf(x), 1.0 / sqrt(x))
 UFLOAT(sin, sinf(x), sin(x))
 UFLOAT(cos, cosf(x), cos(x))
+/* out = EXPR(x) elementwise: a contiguous loop the compiler vectorises, else the strided one */
+#define UNARY_BODY(T, EXPR)                                                              \
+    if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                        \
+        T *restrict o = (T *)d[0];                                                       \
+        const T *restrict in = (const T *)d[1];                                          \
+        _Pragma("omp simd")                                                              \
+        for (int64_t i = 0; i < n; i++) { T x = in[i]; o[i] = (EXPR); }                  \
+    } else {                                                                             \
+        for (int64_t i = 0; i < n; i++) {                                                \
+            T x = *(const T *)(d[1] + i * s[1]);                                         \
+            *(T *)(d[0] + i * s[0]) = (EXPR);                                            \
+        }                                                                                \
+    }
 #define UNARY_LOOP_VEC(NAME, T, EXPR)                                                    \
     MT_CLONES static void NAME(char **d, const int64_t *s, int64_t n, void *ctx_) {      \
         (void)ctx_;                                                                      \
-        if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                    \
-            T *restrict o = (T *)d[0];                                                   \
-            const T *restrict in = (const T *)d[1];                                      \
-            _Pragma("omp simd")                                                          \
-            for (int64_t i = 0; i < n; i++) { T x = in[i]; o[i] = (EXPR); }              \
-        } else {                                                                         \
-            for (int64_t i = 0; i < n; i++) {                                            \
-                T x = *(const T *)(d[1] + i * s[1]);                                     \
-                *(T *)(d[0] + i * s[0]) = (EXPR);                                        \
-            }                                                                            \
-        }                                                                                \
+        UNARY_BODY(T, EXPR)                                                              \
     }
 UNARY_LOOP_VEC(tanh_f32, float, tanh_vec_f32(x))
 UNARY_LOOP(tanh_f64, double, double, tanh(x))
@@ -371,17 +374,7 @@ static const double no_params[4] = {0, 0, 0, 0};
         if (!prm) prm = no_params;                                                       \
         const T P0 = (T)prm[0], P1 = (T)prm[1], P2 = (T)prm[2], P3 = (T)prm[3];          \
         (void)P0; (void)P1; (void)P2; (void)P3;                                          \
-        if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                    \
-            T *restrict o = (T *)d[0];                                                   \
-            const T *restrict in = (const T *)d[1];                                      \
-            _Pragma("omp simd")                                                          \
-            for (int64_t i = 0; i < n; i++) { T x = in[i]; o[i] = (EXPR); }              \
-        } else {                                                                         \
-            for (int64_t i = 0; i < n; i++) {                                            \
-                T x = *(const T *)(d[1] + i * s[1]);                                     \
-                *(T *)(d[0] + i * s[0]) = (EXPR);                                        \
-            }                                                                            \
-        }                                                                                \
+        UNARY_BODY(T, EXPR)                                                              \
     }
 /* vectorised (arithmetic and vecmath.h only) / scalar libm calls, for both float dtypes */
 #define ACT_VEC(NAME, E) ACT_LOOP(NAME##_f32, float, MT_CLONES, E) ACT_LOOP(NAME##_f64, double, , E)
