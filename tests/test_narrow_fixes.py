@@ -249,7 +249,7 @@ def test_where_uint8_warns_once_per_process():
             "    c = L.tensor([1, 0, 2], dtype=L.uint8)\n"
             "    L.where(c, L.ones(3), L.zeros(3)); L.ones(3).where(c, 0.0); L.where(c, L.ones(3), 1.0)\n"
             "print(len(w), w[0].category.__name__, str(w[0].message).split(' (Triggered')[0])\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.abspath(mt.__file__)))  # the minitorch under test (CI: installed)
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     outs = [subprocess.run([sys.executable, "-c", code.format(lib=lib)], capture_output=True, text=True, env=env,
                            check=True).stdout for lib in ("minitorch", "torch")]
