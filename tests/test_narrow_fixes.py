@@ -291,3 +291,12 @@ def test_column_sums_accumulate_in_float32(dt, shape, dim, op):
     rng = np.random.default_rng(5)
     m, t = both(rng.standard_normal(shape), dt)
     assert_same(getattr(m, op)(dim), getattr(t, op)(dim))
+
+
+def test_division_gradient_in_torchs_order():
+    # b's gradient is -g * ((a / b) / b), as torch's: g * a first overflowed float16 (-inf where torch has -22496)
+    for lib in (mt, torch):
+        a = lib.full((20,), 30000, dtype=lib.int16)
+        b = lib.full((20,), 2.0, dtype=lib.float16, requires_grad=True)
+        (a / b).backward(lib.full((20,), 3.0, dtype=lib.float16))
+        assert b.grad[0].item() == -22496.0

@@ -161,9 +161,10 @@ enum { U_0 = 0, U_A = 1, U_B = 2, U_Y = 4 };
     B(ADD, add, ARITH, U_0, U_0, FMISC, "AddBackward0", "AddBackward0", "AddBackward0", IDENT, IDENT)            \
     B(SUB, sub, ARITH, U_0, U_0, FMISC, "SubBackward0", "SubBackward0", "RsubBackward1", IDENT, NEG(g))          \
     B(MUL, mul, ARITH, U_B, U_A, FMIS, "MulBackward0", "MulBackward0", "MulBackward0", MUL(g, b), MUL(g, a))     \
-    /* s / x is x.reciprocal() * s in torch, hence MulBackward0 */                                               \
+    /* s / x is x.reciprocal() * s in torch, hence MulBackward0; b's gradient in torch's order, -g * ((a / b) / b) \
+       (g * a first overflowed float16 where torch's does not) */                                                \
     B(DIV, div, FLOAT, U_B, U_A | U_B, FMISC, "DivBackward0", "DivBackward0", "MulBackward0", DIV(g, b),         \
-      NEG(DIV(DIV(MUL(g, a), b), b)))                                                                            \
+      NEG(MUL(g, DIV(DIV(a, b), b))))                                                                            \
     B(FLOOR_DIVIDE, floor_divide, ARITH, U_0, U_0, FMIS, NULL, NULL, NULL, NOT_IMPL, NOT_IMPL)                   \
     B(REMAINDER, remainder, ARITH, U_0, U_A | U_B, FMIS, "RemainderBackward1", "RemainderBackward0",             \
       "RemainderBackward0", IDENT, MUL(g, NEG(B_(FLOOR_DIVIDE, a, b))))                                          \
