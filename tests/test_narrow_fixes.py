@@ -300,3 +300,18 @@ def test_division_gradient_in_torchs_order():
         b = lib.full((20,), 2.0, dtype=lib.float16, requires_grad=True)
         (a / b).backward(lib.full((20,), 3.0, dtype=lib.float16))
         assert b.grad[0].item() == -22496.0
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("e", [0.5, -0.5, 2, -1, 1.5])
+def test_pow_by_a_number_at_signed_zeros_and_infinities(dt, e):
+    # torch takes x ** 0.5 / x ** -0.5 (a Python number) as sqrt / rsqrt for bfloat16, float32 and float64:
+    # (-0.0) ** 0.5 is -0.0 and (-inf) ** 0.5 nan (C's pow: +0.0, inf); its float16 kernel is std::pow; a tensor
+    # exponent is std::pow everywhere
+    vals = [-0.0, 0.0, 4.0, float("-inf"), -4.0, float("inf"), float("nan"), 3.0] * 3
+    for exp_m, exp_t in ((e, e), (mt.tensor(e), torch.tensor(e))):
+        a = (torch.tensor(vals).to(getattr(torch, dt)) ** exp_t).double().numpy()
+        b = (mt.tensor(vals).to(getattr(mt, dt)) ** exp_m).double().numpy()
+        np.testing.assert_array_equal(a, b)
+        keep = ~np.isnan(a)
+        np.testing.assert_array_equal(np.signbit(a[keep]), np.signbit(b[keep]))

@@ -14,7 +14,9 @@
 #pragma GCC diagnostic ignored "-Wint-in-bool-context"
 #include <string.h>
 
-typedef struct { const double *params; volatile int err; } ew_ctx;
+/* scalar_exponent: the second operand is a Python number (pow's scalar form, whose +-0.5 torch computes as
+ * sqrt / rsqrt: (-0.0) ** 0.5 is -0.0 and (-inf) ** 0.5 nan there, where C's pow gives +0.0 and inf) */
+typedef struct { const double *params; volatile int err; bool scalar_exponent; } ew_ctx;
 enum { EW_ERR_ZERODIV = 1, EW_ERR_NEGPOW = 2 };
 
 /* ---------------- scalar helpers (type-generic via _Generic) ---------------- */
@@ -85,7 +87,15 @@ static inline bool ipow_b(bool b, bool e, ew_ctx *c) { (void)c; return e ? b : 1
     int32_t: fdiv_i32(x, y, c), int64_t: fdiv_i64(x, y, c), bool: fdiv_b(x, y, c))
 #define REMAINDER(x, y) _Generic((x), float: pyrem_f32(x, y, c), double: pyrem_f64(x, y, c), \
     int32_t: fdiv_i32_mod(x, y, c), int64_t: fdiv_i64_mod(x, y, c), bool: fdiv_b_mod(x, y, c))
-#define POWER(x, y) _Generic((x), float: powf(x, y), double: pow(x, y), \
+static inline float fpow_f32(float x, float y, ew_ctx *c) {
+    if (c->scalar_exponent && (y == 0.5f || y == -0.5f)) return y > 0 ? sqrtf(x) : 1.0f / sqrtf(x);
+    return powf(x, y);
+}
+static inline double fpow_f64(double x, double y, ew_ctx *c) {
+    if (c->scalar_exponent && (y == 0.5 || y == -0.5)) return y > 0 ? sqrt(x) : 1.0 / sqrt(x);
+    return pow(x, y);
+}
+#define POWER(x, y) _Generic((x), float: fpow_f32(x, y, c), double: fpow_f64(x, y, c), \
     int32_t: ipow_i32(x, y, c), int64_t: ipow_i64(x, y, c), bool: ipow_b(x, y, c))
 #define ISNAN(x) ((x) != (x))
 /* fmod: C's remainder with the sign of the dividend; integer division by zero raises */
@@ -243,7 +253,7 @@ int mt_cpu_binary(int op, mt_tensor *out, const mt_tensor *a, const mt_tensor *b
         mt_error(MT_ERR_NOTIMPL, "\"%s_cpu\" not implemented for '%s'", mt_binary_decls[op].name, mt_type_name(ct));
         return -1;
     }
-    ew_ctx c = {NULL, 0};
+    ew_ctx c = {NULL, 0, s && !b && !scalar_first};
     mt_iter_run(&it, fn, &c, 1 << 15);
     return report(&c);
 }
@@ -432,7 +442,7 @@ int mt_cpu_unary(int op, mt_tensor *out, const mt_tensor *a, const double *param
     mt_iter it;
     mt_tensor *ops[2] = {out, (mt_tensor *)a};
     if (mt_iter_init(&it, 2, ops, NULL) < 0) return -1;
-    ew_ctx c = {params, 0};
+    ew_ctx c = {params, 0, false};
     mt_iter_run(&it, fn, &c, 1 << 14);
     return 0;
 }

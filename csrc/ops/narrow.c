@@ -93,6 +93,16 @@ static int n_binary(int op, mt_tensor *out, const mt_tensor *a, const mt_tensor 
     if (!narrow(out) && !narrow(a) && !narrow(b)) return wide_be->binary(op, out, a, b, s, scalar_first);
     mt_scalar sv;
     if (s) sv = scalar_in(op, a->dtype, *s);
+    if (op == MT_B_POW && s && !b && !scalar_first && a->dtype == MT_FLOAT16) {
+        /* torch's float16 x ** number is std::pow (its bfloat16, float and double kernels take +-0.5 as sqrt /
+           rsqrt, as the wide kernel does for a number: (-0.0) ** 0.5 is -0.0 there, 0.0 here): the exponent
+           goes in as a 0-d tensor */
+        mt_tensor *e = mt_scalar_tensor(sv, mt_wide_dtype(a->dtype), a->storage->device);
+        if (!e) return -1;
+        int rc = n_binary(op, out, a, e, NULL, false);
+        mt_decref(e);
+        return rc;
+    }
     RUN_WIDE(a, b, out, false, wide_be->binary(op, wo, wa, wb, s ? &sv : NULL, scalar_first));
 }
 
