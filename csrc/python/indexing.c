@@ -38,6 +38,14 @@ static mt_tensor *apply_basic(mt_tensor *self, PyObject *index, PyObject **adv) 
             if (ellipsis >= 0) { Py_DECREF(tup); PyErr_SetString(PyExc_IndexError, "an index can only have a single ellipsis ('...')"); return NULL; }
             ellipsis = (int)i;
         } else if (it == Py_None || PyBool_Check(it)) {
+        } else if (PySlice_Check(it)) { /* a slice's step is checked first, as torch parses it (x0d[::0]) */
+            Py_ssize_t start, stop, step;
+            if (PySlice_Unpack(it, &start, &stop, &step) < 0 ||
+                (step <= 0 && (PyErr_SetString(PyExc_ValueError, "step must be greater than zero"), 1))) {
+                Py_DECREF(tup);
+                return NULL;
+            }
+            consumed++;
         } else if (PyTensor_Check(it) && T(it)->dtype == MT_BOOL) consumed += T(it)->ndim ? T(it)->ndim : 0;
         else consumed++;
     }
