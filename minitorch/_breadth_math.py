@@ -1191,6 +1191,22 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     return (mid * h / 2).cumsum(d) if h != 1 else (mid / 2).cumsum(d)
 
 
+def _cov_weights(wt, name, floating, nobs):
+    """cov's fweights (integral) or aweights (floating): torch's checks and messages, then the weights"""
+    if wt.dim() > 1:
+        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with "
+                           f"{wt.dim()} dimensions")
+    if _is_float(wt) != floating:
+        raise RuntimeError(f"cov(): expected {name} to have {'floating point' if floating else 'integral'} dtype "
+                           f"but got {name} with {_dtype_name(wt.dtype)} dtype")
+    if wt.numel() != nobs:
+        raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the "
+                           f"input but got {wt.numel()} != {nobs}")
+    if nobs and bool((wt < 0).any()):
+        raise RuntimeError(f"cov(): {name} cannot be negative")
+    return wt
+
+
 def cov(input, *, correction=1, fweights=None, aweights=None):
     """Covariance of the variables in input's rows (observations in columns)."""
     if input.dim() > 2:
@@ -1204,31 +1220,10 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     nobs = x.shape[1]
     w = None
     if fweights is not None:
-        if fweights.dim() > 1:
-            raise RuntimeError(f"cov(): expected fweights to have one or fewer dimensions but got fweights with "
-                               f"{fweights.dim()} dimensions")
-        if _is_float(fweights):
-            raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights with "
-                               f"{_dtype_name(fweights.dtype)} dtype")
-        if fweights.numel() != nobs:
-            raise RuntimeError(f"cov(): expected fweights to have the same numel as there are observations in the "
-                               f"input but got {fweights.numel()} != {nobs}")
-        if nobs and bool((fweights < 0).any()):
-            raise RuntimeError("cov(): fweights cannot be negative")
-        w = fweights
+        w = _cov_weights(fweights, "fweights", False, nobs)
     if aweights is not None:
-        if aweights.dim() > 1:
-            raise RuntimeError(f"cov(): expected aweights to have one or fewer dimensions but got aweights with "
-                               f"{aweights.dim()} dimensions")
-        if not _is_float(aweights):
-            raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got aweights with "
-                               f"{_dtype_name(aweights.dtype)} dtype")
-        if aweights.numel() != nobs:
-            raise RuntimeError(f"cov(): expected aweights to have the same numel as there are observations in the "
-                               f"input but got {aweights.numel()} != {nobs}")
-        if nobs and bool((aweights < 0).any()):
-            raise RuntimeError("cov(): aweights cannot be negative")
-        w = aweights if w is None else w * aweights
+        aw = _cov_weights(aweights, "aweights", True, nobs)
+        w = aw if w is None else w * aw
     if w is None:
         avg = x.mean(1, keepdim=True)
         norm = nobs - correction

@@ -13,12 +13,12 @@ int mt_num_threads(void) {
 #endif
 }
 
-void mt_set_num_threads(int n) {
-    extern void mt_blas_set_num_threads(int);
+void mt_set_num_threads(int n) { /* OpenMP's alone: OpenBLAS stays single-threaded (matmul.c) */
 #ifdef _OPENMP
     omp_set_num_threads(n);
+#else
+    (void)n;
 #endif
-    mt_blas_set_num_threads(n);
 }
 
 int mt_broadcast_shapes(const int64_t *a, int na, const int64_t *b, int nb, int64_t *out, int *nout) {

@@ -51,9 +51,8 @@ typedef int mt_blasint;
 /* OpenBLAS runs on the thread that calls it: mt_cpu_gemm splits a large product over minitorch's OpenMP
  * threads itself. Two thread pools on the same cores (OpenBLAS's pthreads and OpenMP's) spin against each
  * other after each parallel region: the GPT training step of bench_transformer took 127 ms on 2 threads with
- * both pools, 78 ms with one. Called at import and by set_num_threads; n is minitorch's thread count. */
-void mt_blas_set_num_threads(int n) {
-    (void)n;
+ * both pools, 78 ms with one. Called once, at import. */
+void mt_blas_single_threaded(void) {
 #if defined(MT_NO_BLAS)
 #elif defined(MT_BLAS_PREFIX)
     extern void MT_CBLAS_CAT(MT_BLAS_PREFIX, openblas_set_num_threads)(int);

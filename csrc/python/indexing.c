@@ -89,12 +89,7 @@ static mt_tensor *apply_basic(mt_tensor *self, PyObject *index, PyObject **adv) 
             nv = mt_select(v, dim, k);
         } else if (PySlice_Check(it)) {
             Py_ssize_t start, stop, step;
-            if (PySlice_Unpack(it, &start, &stop, &step) < 0) { mt_decref(v); v = NULL; break; }
-            if (step <= 0) {
-                PyErr_SetString(PyExc_ValueError, "step must be greater than zero");
-                mt_decref(v); v = NULL;
-                break;
-            }
+            if (PySlice_Unpack(it, &start, &stop, &step) < 0) { mt_decref(v); v = NULL; break; } /* step > 0: above */
             Py_ssize_t len = PySlice_AdjustIndices((Py_ssize_t)v->shape[dim], &start, &stop, step);
             (void)len;
             nv = mt_slice(v, dim, start, stop, step);

@@ -778,8 +778,8 @@ static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_C", "minitorch C
 PyMODINIT_FUNC PyInit__C(void) {
     import_array();
     mt_register_cpu_backend();
-    extern void mt_blas_set_num_threads(int);
-    mt_blas_set_num_threads(1); /* OpenBLAS's own pool stays idle: products split over OpenMP (matmul.c) */
+    extern void mt_blas_single_threaded(void);
+    mt_blas_single_threaded(); /* OpenBLAS's own pool stays idle: products split over OpenMP (matmul.c) */
 #ifdef __GLIBC__
     /* Blocks under 32 MiB (tensors, and the kernels' workspaces) come from malloc's heap and stay there between
      * steps. glibc's default mmaps blocks over 128 KiB until a free raises its threshold, and trims the heap top
